@@ -1,0 +1,72 @@
+/* libFuzzer target: the whole show path of the library on an in-memory
+ * file: container, every slice's signature, CodeDirectories and their page
+ * hashes, requirements, CMS, entitlements and the Info.plist count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "msign/codesign.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fz_sig(const struct msign_slice *s, const struct msign_sig *sig)
+{
+	for (uint32_t i = 0; i < sig->ncds; i++) {
+		uint32_t bad;
+		msign_codedir_count_bad_pages(&sig->cds[i], s, &bad, NULL);
+	}
+	char *text = NULL;
+	uint32_t count;
+	bool has_dr;
+	if (sig->requirements != NULL &&
+	    msign_reqset_decompile(sig->requirements->data,
+				   sig->requirements->len, &text, &count,
+				   &has_dr, NULL) == 0)
+		free(text);
+	if (sig->cms != NULL && sig->cms->len > 8) {
+		struct msign_cms_info ci;
+		memset(&ci, 0, sizeof(ci));
+		if (msign_cms_parse(sig->cms->data + 8, sig->cms->len - 8, &ci,
+				    NULL) == 0) {
+			char *dr = NULL;
+			if (msign_cms_designated(&ci, sig->cds[0].ident, &dr,
+						 NULL) == 0)
+				free(dr);
+			msign_cms_info_free(&ci);
+		}
+	}
+	if (sig->ent_der != NULL) {
+		char *xml = NULL;
+		size_t xlen;
+		if (msign_ent_der_to_xml(sig->ent_der->data + 8,
+					 sig->ent_der->len - 8, &xml, &xlen,
+					 NULL) == 0)
+			free(xml);
+	}
+	if (s->has_info_plist) {
+		uint32_t n;
+		msign_plist_count_entries(s->data + s->info_plist_off,
+					  (size_t)s->info_plist_size, &n, NULL);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct msign_image *img = NULL;
+	if (msign_image_parse(data, size, &img, NULL) != 0)
+		return 0;
+	uint32_t order[MSIGN_MAX_SLICES];
+	msign_image_sorted(img, order);
+	(void)msign_image_default_slice(img);
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		const struct msign_slice *s = &img->slices[i];
+		char buf[40];
+		(void)msign_arch_label(s->cputype, s->cpusubtype, buf, sizeof(buf));
+		if (s->err != 0)
+			continue;
+		static struct msign_sig sig; /* large: keep it off the stack */
+		if (msign_sig_parse(s, &sig, NULL) == 0)
+			fz_sig(s, &sig);
+	}
+	msign_image_free(img);
+	return 0;
+}

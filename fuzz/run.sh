@@ -1,0 +1,23 @@
+#!/bin/sh
+# make fuzz: build every fuzz/fuzz_*.c with libFuzzer + ASan + UBSan (clang)
+# and run each for FUZZ_SECONDS (default 300), seeded from fuzz/corpus/<t>
+# and the fixtures. New inputs land in build-fuzz/corpus/<t>; crashes in
+# build-fuzz/crash-*. Not part of `make check`.
+set -eu
+secs=${FUZZ_SECONDS:-300}
+jobs=${FUZZ_JOBS:-1}
+out=build-fuzz
+CC=${FUZZ_CC:-clang}
+flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc"
+libs="$(pkg-config --libs libcrypto libplist-2.0 jansson) -lpthread"
+mkdir -p "$out"
+for t in fuzz/fuzz_*.c; do
+	name=$(basename "$t" .c); name=${name#fuzz_}
+	# shellcheck disable=SC2086
+	$CC $flags -o "$out/fuzz_$name" "$t" src/*.c $libs
+	mkdir -p "$out/corpus/$name"
+	echo "fuzz: $name for ${secs}s" >&2
+	"$out/fuzz_$name" -max_total_time="$secs" -jobs="$jobs" -workers="$jobs" \
+		-dict=fuzz/macho.dict -artifact_prefix="$out/" -max_len=262144 \
+		"$out/corpus/$name" "fuzz/corpus/$name" fixtures
+done

@@ -1,0 +1,222 @@
+/* msign: embedded code signatures (SuperBlob, CodeDirectory, requirements,
+ * entitlements, CMS). All signature structures are big-endian.
+ * Apple's wire constants keep Apple's names. */
+#ifndef MSIGN_CODESIGN_H
+#define MSIGN_CODESIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "msign/err.h"
+#include "msign/macho.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CSMAGIC_REQUIREMENT 0xfade0c00u
+#define CSMAGIC_REQUIREMENTS 0xfade0c01u
+#define CSMAGIC_CODEDIRECTORY 0xfade0c02u
+#define CSMAGIC_EMBEDDED_SIGNATURE 0xfade0cc0u
+#define CSMAGIC_DETACHED_SIGNATURE 0xfade0cc1u
+#define CSMAGIC_BLOBWRAPPER 0xfade0b01u
+#define CSMAGIC_EMBEDDED_ENTITLEMENTS 0xfade7171u
+#define CSMAGIC_EMBEDDED_DER_ENTITLEMENTS 0xfade7172u
+#define CSMAGIC_EMBEDDED_LAUNCH_CONSTRAINT 0xfade8181u
+
+#define CSSLOT_CODEDIRECTORY 0u
+#define CSSLOT_INFOSLOT 1u
+#define CSSLOT_REQUIREMENTS 2u
+#define CSSLOT_RESOURCEDIR 3u
+#define CSSLOT_APPLICATION 4u
+#define CSSLOT_ENTITLEMENTS 5u
+#define CSSLOT_REP_SPECIFIC 6u
+#define CSSLOT_DER_ENTITLEMENTS 7u
+#define CSSLOT_LAUNCH_CONSTRAINT_SELF 8u
+#define CSSLOT_LAUNCH_CONSTRAINT_PARENT 9u
+#define CSSLOT_LAUNCH_CONSTRAINT_RESPONSIBLE 10u
+#define CSSLOT_LIBRARY_CONSTRAINT 11u
+#define CSSLOT_ALTERNATE_CODEDIRECTORIES 0x1000u
+#define CSSLOT_ALTERNATE_CODEDIRECTORY_MAX 5u
+#define CSSLOT_SIGNATURESLOT 0x10000u
+
+#define CS_HASHTYPE_SHA1 1
+#define CS_HASHTYPE_SHA256 2
+#define CS_HASHTYPE_SHA256_TRUNCATED 3
+#define CS_HASHTYPE_SHA384 4
+
+#define CS_SUPPORTSSCATTER 0x20100u
+#define CS_SUPPORTSTEAMID 0x20200u
+#define CS_SUPPORTSCODELIMIT64 0x20300u
+#define CS_SUPPORTSEXECSEG 0x20400u
+#define CS_SUPPORTSRUNTIME 0x20500u
+#define CS_SUPPORTSLINKAGE 0x20600u
+#define CS_CD_VERSION_MIN 0x20001u
+#define CS_CD_VERSION_MAX 0x2f000u
+
+#define CS_ADHOC 0x2u
+#define CS_LINKER_SIGNED 0x20000u
+#define CS_RUNTIME 0x10000u
+#define CS_EXECSEG_MAIN_BINARY 0x1u
+
+#define MSIGN_MAX_BLOBS 64      /* SuperBlob index entries we accept */
+#define MSIGN_MAX_CDS 6         /* primary + 5 alternates */
+#define MSIGN_MAX_HASH_LEN 64
+
+/* A validated CodeDirectory: every offset checked against its length. */
+struct msign_codedir {
+	const uint8_t *blob; /* whole CD blob */
+	uint32_t len;
+	uint32_t slot;       /* SuperBlob slot type (0 or 0x1000+n) */
+	uint32_t version, flags, hash_off, ident_off, nspecial, ncode;
+	uint32_t code_limit;
+	uint8_t hash_size, hash_type, platform, page_log2;
+	uint32_t scatter_off, team_off;
+	uint64_t code_limit64;
+	uint64_t exec_seg_base, exec_seg_limit, exec_seg_flags;
+	uint32_t runtime, pre_encrypt_off;
+	const char *ident;   /* points into blob, NUL inside */
+	const char *team;    /* NULL when absent */
+	uint8_t cdhash[MSIGN_MAX_HASH_LEN]; /* full digest of the blob */
+	uint32_t cdhash_len;
+};
+
+/* Validate a CodeDirectory blob once at the boundary. */
+int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
+			struct msign_codedir *cd, struct msign_diag *d);
+/* Pointer to slot n's hash (n < 0: special slots), or NULL if outside. */
+const uint8_t *msign_codedir_slot(const struct msign_codedir *cd, int64_t n);
+/* 0 when the slot hash is all zero (meaning absent). */
+bool msign_codedir_slot_present(const struct msign_codedir *cd, int64_t n);
+/* The code limit that applies (codeLimit64 when set). */
+uint64_t msign_codedir_limit(const struct msign_codedir *cd);
+const char *msign_hashtype_name(uint8_t type); /* "sha256" or NULL */
+uint32_t msign_hashtype_size(uint8_t type);    /* 0 if unknown */
+
+/* A SuperBlob entry (already range-checked). */
+struct msign_blob {
+	uint32_t type;  /* slot type from the index */
+	uint32_t magic;
+	const uint8_t *data; /* whole blob, header included */
+	uint32_t len;
+	uint32_t off;   /* offset inside the SuperBlob */
+};
+
+/* Everything show needs from one slice's signature. */
+struct msign_sig {
+	const uint8_t *sb;   /* SuperBlob */
+	uint32_t sb_len;
+	uint32_t nblobs;
+	struct msign_blob blobs[MSIGN_MAX_BLOBS];
+
+	uint32_t ncds;
+	struct msign_codedir cds[MSIGN_MAX_CDS]; /* ascending hash type */
+	int best;    /* index of the chosen CD (strongest hash) */
+	int lowest;  /* index of the CD with the lowest hash type */
+
+	const struct msign_blob *requirements; /* NULL if absent */
+	const struct msign_blob *ent_xml;
+	const struct msign_blob *ent_der;
+	const struct msign_blob *cms;          /* BlobWrapper 0x10000 */
+	const struct msign_blob *launch[4];    /* slots 8..11 */
+	uint32_t req_count; /* entries in the requirement set (header only) */
+
+	/* A damaged blob that is not fatal for show, described here. */
+	int blob_err;
+	char blob_err_msg[MSIGN_DIAG_MSG_LEN];
+};
+
+/* Locate and validate the slice's signature: LC_CODE_SIGNATURE within the
+ * slice and __LINKEDIT, SuperBlob header, index, each blob's range and
+ * header, every CodeDirectory. MSIGN_E_NOT_SIGNED when there is none. */
+int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
+		    struct msign_diag *d);
+
+/* Hash helpers (OpenSSL EVP). out must hold MSIGN_MAX_HASH_LEN. */
+int msign_hash(uint8_t hash_type, const uint8_t *data, size_t len,
+	       uint8_t *out, uint32_t *out_len);
+/* SHA-256 of data, as used by CMSDigest. */
+int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+/* Number of code pages whose hash differs from the file (for --json). */
+int msign_codedir_count_bad_pages(const struct msign_codedir *cd,
+				  const struct msign_slice *s,
+				  uint32_t *bad, struct msign_diag *d);
+
+/* ---- requirements (requirements.c) ------------------------------------ */
+
+#define MSIGN_REQ_MAX_DEPTH 64   /* nesting of and/or/not */
+#define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */
+
+/* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.
+ * *out is malloc'd, NUL-terminated, no trailing newline. */
+int msign_req_decompile(const uint8_t *blob, size_t len, char **out,
+			struct msign_diag *d);
+/* Decompile a requirement set (0xfade0c01): one "<type> => <expr>\n" line
+ * per entry, in index order. *count and *has_designated describe it. */
+int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
+			   uint32_t *count, bool *has_designated,
+			   struct msign_diag *d);
+/* Name of a requirement type: 1 host, 2 guest, 3 designated, 4 library,
+ * 5 plugin; NULL for others (printed as the number). */
+const char *msign_req_type_name(uint32_t type);
+
+/* ---- CMS (cms.c) -------------------------------------------------------- */
+
+#define MSIGN_CMS_MAX_CERTS 16
+
+struct msign_cert {
+	char *cn;   /* subject commonName, NULL if none */
+	char *ou;   /* subject organizationalUnitName, NULL if none */
+	char *org;  /* subject organizationName, NULL if none */
+	uint8_t sha1[20];   /* of the DER certificate */
+	uint8_t sha256[32];
+	bool self_signed;
+	bool apple_devid_leaf;   /* ext 1.2.840.113635.100.6.1.13 */
+	bool apple_devid_ca;     /* ext 1.2.840.113635.100.6.2.6 */
+	bool apple_wwdr_ca;      /* ext 1.2.840.113635.100.6.2.1 */
+	bool apple_root;         /* SHA-256 equals a known Apple root */
+};
+
+struct msign_cms_info {
+	uint32_t ncerts;  /* chain from the signer up, as far as carried */
+	struct msign_cert chain[MSIGN_CMS_MAX_CERTS];
+	uint32_t nall_certs; /* certificates carried in total */
+	bool has_signing_time;
+	time_t signing_time;   /* UTC seconds */
+	bool has_timestamp;
+	time_t timestamp_time; /* RFC 3161 genTime */
+	uint8_t message_digest[MSIGN_MAX_HASH_LEN];
+	uint32_t message_digest_len;
+	int digest_nid;        /* OpenSSL NID of the signer's digest */
+	uint32_t ncdhashes;    /* from the 1.2.840.113635.100.9.1 plist */
+	uint8_t cdhashes[MSIGN_MAX_CDS][20];
+};
+
+/* Parse a CMS SignedData (BER, indefinite lengths allowed). */
+int msign_cms_parse(const uint8_t *der, size_t len,
+		    struct msign_cms_info *info, struct msign_diag *d);
+void msign_cms_info_free(struct msign_cms_info *info);
+/* The implicit designated requirement codesign derives for a certificate
+ * signature of identifier ident (malloc'd text, no "designated =>"). */
+int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
+			 char **out, struct msign_diag *d);
+
+/* ---- entitlements and plists (entitlements.c) --------------------------- */
+
+/* DER entitlements (payload of 0xfade7172, with or without the
+ * [APPLICATION 16] wrapper) to an XML plist (malloc'd, NUL-terminated). */
+int msign_ent_der_to_xml(const uint8_t *der, size_t len, char **xml,
+			 size_t *xml_len, struct msign_diag *d);
+/* An XML plist dictionary to Apple's canonical DER (with the wrapper). */
+int msign_ent_xml_to_der(const char *xml, size_t len, uint8_t **der,
+			 size_t *der_len, struct msign_diag *d);
+/* Number of top-level entries of a plist dictionary (XML or binary). */
+int msign_plist_count_entries(const uint8_t *data, size_t len,
+			      uint32_t *count, struct msign_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+/* msign: error codes and diagnostics shared by every module.
+ *
+ * Every library function returns 0 or a negative enum msign_err; it never
+ * prints and never exits. A parser that fails also fills an optional
+ * struct msign_diag with the file offset and a sentence naming the numbers. */
+#ifndef MSIGN_ERR_H
+#define MSIGN_ERR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum msign_err {
+	MSIGN_OK = 0,
+	MSIGN_E_TRUNCATED = -1,   /* a read ran past the end of its window */
+	MSIGN_E_BAD_MAGIC = -2,   /* not the structure we were told to expect */
+	MSIGN_E_BAD_RANGE = -3,   /* an offset/length points outside its container */
+	MSIGN_E_OVERFLOW = -4,    /* arithmetic on file values would overflow */
+	MSIGN_E_UNSUPPORTED = -5, /* valid, but a version/type we do not handle */
+	MSIGN_E_CRYPTO = -6,      /* OpenSSL failed or the CMS blob is unreadable */
+	MSIGN_E_PLIST = -7,       /* plist/entitlements unreadable */
+	MSIGN_E_VERIFY = -8,      /* a hash does not match */
+	MSIGN_E_NOMEM = -9,
+	MSIGN_E_IO = -10,         /* open/read/mmap/write failed; errno kept in diag */
+	MSIGN_E_LIMIT = -11,      /* a count exceeds one of our hard limits */
+	MSIGN_E_NOT_SIGNED = -12, /* no LC_CODE_SIGNATURE */
+	MSIGN_E_NOT_FOUND = -13,  /* asked-for item (arch, slot) is absent */
+	MSIGN_E_INVALID = -14,    /* structurally inconsistent (e.g. overlaps) */
+	MSIGN_E_ARG = -15,        /* caller passed a bad argument */
+};
+
+#define MSIGN_DIAG_MSG_LEN 256
+
+/* Filled by the parser that first detects a problem; later layers leave it. */
+struct msign_diag {
+	int code;          /* enum msign_err, 0 when unset */
+	uint64_t file_off; /* where, relative to the window the parser saw */
+	char msg[MSIGN_DIAG_MSG_LEN];
+};
+
+const char *msign_strerror(int code);
+
+/* Record code/offset/message in d (may be NULL) unless d already holds an
+ * error, and return code so callers can `return msign_diag_set(...)`. */
+int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
+		   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+void msign_diag_clear(struct msign_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

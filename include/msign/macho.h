@@ -1,0 +1,147 @@
+/* msign: thin and universal Mach-O reader.
+ *
+ * msign_image_parse() validates the container once: fat header and slices
+ * (inside the file, not overlapping), each slice's mach header, every load
+ * command (sizes, ncmds/sizeofcmds), and records the commands msign needs.
+ * Nothing here allocates in proportion to file-controlled counts beyond the
+ * named hard limits. */
+#ifndef MSIGN_MACHO_H
+#define MSIGN_MACHO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msign/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MSIGN_MAX_SLICES 64     /* fat archs we accept */
+#define MSIGN_MAX_LOAD_CMDS 65536
+#define MSIGN_MAX_SEGMENTS 255
+
+#define MSIGN_MH_MAGIC 0xfeedfaceu
+#define MSIGN_MH_MAGIC_64 0xfeedfacfu
+#define MSIGN_FAT_MAGIC 0xcafebabeu
+#define MSIGN_FAT_MAGIC_64 0xcafebabfu
+
+#define MSIGN_CPU_ARCH_ABI64 0x01000000
+#define MSIGN_CPU_ARCH_ABI64_32 0x02000000
+#define MSIGN_CPU_TYPE_X86 7
+#define MSIGN_CPU_TYPE_X86_64 (MSIGN_CPU_TYPE_X86 | MSIGN_CPU_ARCH_ABI64)
+#define MSIGN_CPU_TYPE_ARM 12
+#define MSIGN_CPU_TYPE_ARM64 (MSIGN_CPU_TYPE_ARM | MSIGN_CPU_ARCH_ABI64)
+#define MSIGN_CPU_TYPE_ARM64_32 (MSIGN_CPU_TYPE_ARM | MSIGN_CPU_ARCH_ABI64_32)
+#define MSIGN_CPU_TYPE_PPC 18
+#define MSIGN_CPU_TYPE_PPC64 (MSIGN_CPU_TYPE_PPC | MSIGN_CPU_ARCH_ABI64)
+
+#define MSIGN_MH_EXECUTE 2
+#define MSIGN_MH_DYLIB 6
+#define MSIGN_MH_DYLINKER 7
+#define MSIGN_MH_BUNDLE 8
+#define MSIGN_MH_KEXT_BUNDLE 11
+
+#define MSIGN_LC_SEGMENT 0x1
+#define MSIGN_LC_SYMTAB 0x2
+#define MSIGN_LC_SEGMENT_64 0x19
+#define MSIGN_LC_UUID 0x1b
+#define MSIGN_LC_CODE_SIGNATURE 0x1d
+#define MSIGN_LC_VERSION_MIN_MACOSX 0x24
+#define MSIGN_LC_VERSION_MIN_IPHONEOS 0x25
+#define MSIGN_LC_VERSION_MIN_TVOS 0x2f
+#define MSIGN_LC_VERSION_MIN_WATCHOS 0x30
+#define MSIGN_LC_BUILD_VERSION 0x32
+
+/* A segment as msign needs it; offsets relative to the slice. */
+struct msign_segment {
+	char name[17];
+	uint64_t cmd_off; /* offset of the load command in the slice */
+	uint64_t vmaddr, vmsize, fileoff, filesize;
+};
+
+/* One architecture: a thin file has exactly one, covering the file. */
+struct msign_slice {
+	const uint8_t *data; /* slice bytes (points into the image) */
+	uint64_t off;        /* slice offset in the file */
+	uint64_t size;       /* slice length */
+	uint32_t align;      /* fat_arch align (log2); 0 for thin */
+	int32_t cputype, cpusubtype; /* from the mach header */
+	bool is64, big_endian;
+	uint32_t filetype, ncmds, sizeofcmds, flags;
+	uint32_t header_size; /* 28 or 32 */
+
+	bool has_codesig;
+	uint64_t cs_cmd_off; /* LC_CODE_SIGNATURE command offset */
+	uint32_t cs_dataoff, cs_datasize;
+
+	bool has_symtab;
+	uint32_t symoff, nsyms, stroff, strsize;
+
+	bool has_version;         /* LC_BUILD_VERSION or LC_VERSION_MIN_* */
+	uint32_t version_platform; /* 1 macOS, 2 iOS, 3 tvOS, 4 watchOS, ... */
+	uint32_t version_min, version_sdk; /* packed xxxx.yy.zz */
+
+	bool has_uuid;
+	uint8_t uuid[16];
+
+	bool has_info_plist; /* __TEXT,__info_plist section, inside the slice */
+	uint64_t info_plist_off, info_plist_size;
+
+	uint32_t nsegments;
+	struct msign_segment segments[MSIGN_MAX_SEGMENTS];
+	int text_seg;     /* index into segments or -1 */
+	int linkedit_seg; /* index into segments or -1 */
+	uint64_t first_section_off; /* lowest non-zero section offset, or 0 */
+
+	/* A fat slice that fails to parse does not sink the whole file: its
+	 * error is kept here and reported when the slice is used. */
+	int err;
+	struct msign_diag diag;
+};
+
+struct msign_image {
+	const uint8_t *data;
+	size_t len;
+	bool is_fat;
+	bool fat64;
+	uint32_t nslices;
+	struct msign_slice *slices; /* nslices entries, fat-header order */
+	void *map;       /* owned mapping, when opened from a path */
+	size_t map_len;
+};
+
+/* Parse an in-memory image (no copy: data must outlive the image). */
+int msign_image_parse(const uint8_t *data, size_t len,
+		      struct msign_image **out, struct msign_diag *d);
+/* mmap a file read-only and parse it. */
+int msign_image_open(const char *path, struct msign_image **out,
+		     struct msign_diag *d);
+void msign_image_free(struct msign_image *img);
+
+/* Parse one thin Mach-O in [data, data+len) into s (used by the above). */
+int msign_slice_parse(const uint8_t *data, size_t len, struct msign_slice *s,
+		      struct msign_diag *d);
+
+/* Apple's architecture name ("arm64e", "x86_64", ...) or NULL if unknown. */
+const char *msign_arch_name(int32_t cputype, int32_t cpusubtype);
+/* Name, or "(cputype:subtype)" in signed decimal, into buf. */
+const char *msign_arch_label(int32_t cputype, int32_t cpusubtype, char *buf,
+			     size_t buflen);
+/* Parse an arch name; false if unknown. */
+bool msign_arch_from_name(const char *name, int32_t *cputype,
+			  int32_t *cpusubtype);
+
+/* Index of the slice codesign would show on this host (or per
+ * MSIGN_HOST_ARCH in the environment: x86_64, arm64, other). */
+uint32_t msign_image_default_slice(const struct msign_image *img);
+/* Slice matching an arch name, or -1. */
+int msign_image_find_arch(const struct msign_image *img, const char *name);
+/* Slice indices in codesign's Format= order (signed cputype, subtype). */
+void msign_image_sorted(const struct msign_image *img, uint32_t *order);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+/* Shared by the command-line front end only: the library never prints. */
+#ifndef MSIGN_CLI_H
+#define MSIGN_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "msign/codesign.h"
+
+/* How to add a command: write src/cli/cmd_NAME.c with
+ * `int cmd_NAME(int argc, char **argv)` (argv[0] is the command name,
+ * options parsed with getopt_long), declare it here and add a row to the
+ * table in main.c. Exit codes: 0 ok, 1 failure, 2 usage, 3 requirement. */
+int cmd_show(int argc, char **argv);
+
+#define EXIT_USAGE 2
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void cli_hex(const uint8_t *p, size_t n, char *out);
+/* "Oct 1, 2021 at 9:31:44 PM" in the local time zone (TZ). */
+void cli_date(time_t t, char *out, size_t outlen);
+/* CodeDirectory flag names as codesign prints them: "adhoc,runtime". */
+void cli_cd_flags(uint32_t flags, char *out, size_t outlen);
+
+/* Everything known about the displayed slice of one file. */
+struct show_file {
+	const char *path;       /* as typed */
+	char *exec_path;        /* realpath, malloc'd */
+	struct msign_image *img;
+	uint32_t slice_idx;
+	const struct msign_slice *s;
+	struct msign_sig sig;
+	bool has_cms;           /* CMS payload present and parsed */
+	int cms_err;            /* parse failure of a present CMS blob */
+	char cms_msg[MSIGN_DIAG_MSG_LEN];
+	struct msign_cms_info cms;
+};
+
+/* "Mach-O thin (arm64)" / "Mach-O universal (x86_64 arm64e)". */
+void show_format(const struct msign_image *img, char *out, size_t outlen);
+/* The implicit designated requirement codesign would print (malloc'd). */
+char *show_implicit_dr(const struct show_file *f);
+/* Entitlements as XML text (malloc'd), NULL if none; *err on failure. */
+char *show_entitlements_xml(const struct show_file *f, int *err,
+			    struct msign_diag *d);
+/* The signature kind: "adhoc", "cms" or "none". */
+const char *show_sig_kind(const struct show_file *f);
+int show_json(FILE *out, const struct show_file *f);
+
+#endif

@@ -1,0 +1,50 @@
+/* msign: the command table. Each command lives in src/cli/cmd_NAME.c and
+ * parses its own options (see cli.h for how to add one). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MSIGN_VERSION "0.1.0"
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "show", cmd_show, "display a Mach-O code signature (codesign -d)" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: msign <command> [options] FILE...\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out, "\n'msign <command> --help' describes a command; "
+		     "'man msign' has the details.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
+	    strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "--version") == 0) {
+		printf("msign %s\n", MSIGN_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "msign: unknown command '%s'\n", name);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,371 @@
+/* Universal (fat) files, the image that owns the mapping, and Apple's
+ * architecture names.
+ *
+ * The fat header is big-endian. Slices must lie inside the file, after the
+ * header, and must not overlap each other. A slice whose Mach-O is broken
+ * keeps its error in the slice; the container is still usable. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "cur.h"
+#include "msign/macho.h"
+
+#define FAT_HEADER_LEN 8u
+#define FAT_ARCH_LEN 20u
+#define FAT_ARCH64_LEN 32u
+#define FAT_MAX_ALIGN 30u /* 1 GiB: anything larger is not a real layout */
+#define CPU_SUBTYPE_MASK 0xff000000u
+
+static const struct arch_entry {
+	const char *name;
+	int32_t cputype;
+	int32_t subtype; /* compared with the capability bits masked */
+} arch_table[] = {
+	{ "i386", 7, 3 },           { "i486", 7, 4 },
+	{ "i486SX", 7, 0x84 },      { "pentium", 7, 5 },
+	{ "pentpro", 7, 0x16 },     { "pentIIm3", 7, 0x36 },
+	{ "pentIIm5", 7, 0x56 },    { "pentium4", 7, 0x0a },
+	{ "x86_64", 0x01000007, 3 }, { "x86_64h", 0x01000007, 8 },
+	{ "ppc", 18, 0 },           { "ppc601", 18, 1 },
+	{ "ppc603", 18, 3 },        { "ppc603e", 18, 4 },
+	{ "ppc603ev", 18, 5 },      { "ppc604", 18, 6 },
+	{ "ppc604e", 18, 7 },       { "ppc750", 18, 9 },
+	{ "ppc7400", 18, 10 },      { "ppc7450", 18, 11 },
+	{ "ppc970", 18, 100 },      { "ppc64", 0x01000012, 0 },
+	{ "ppc970-64", 0x01000012, 100 },
+	{ "m68k", 6, 1 },           { "m68030", 6, 3 },
+	{ "m68040", 6, 2 },         { "hppa", 11, 0 },
+	{ "hppa7100LC", 11, 1 },    { "m88k", 13, 0 },
+	{ "sparc", 14, 0 },         { "i860", 15, 0 },
+	{ "arm", 12, 0 },           { "armv4t", 12, 5 },
+	{ "armv6", 12, 6 },         { "armv5", 12, 7 },
+	{ "xscale", 12, 8 },        { "armv7", 12, 9 },
+	{ "armv7f", 12, 10 },       { "armv7s", 12, 11 },
+	{ "armv7k", 12, 12 },       { "armv8", 12, 13 },
+	{ "armv6m", 12, 14 },       { "armv7m", 12, 15 },
+	{ "armv7em", 12, 16 },      { "arm64", 0x0100000c, 0 },
+	{ "arm64", 0x0100000c, 1 }, { "arm64e", 0x0100000c, 2 },
+	{ "arm64_32", 0x0200000c, 1 },
+};
+
+#define ARCH_COUNT (sizeof(arch_table) / sizeof(arch_table[0]))
+
+const char *msign_arch_name(int32_t cputype, int32_t cpusubtype)
+{
+	int32_t sub = (int32_t)((uint32_t)cpusubtype & ~CPU_SUBTYPE_MASK);
+	for (size_t i = 0; i < ARCH_COUNT; i++)
+		if (arch_table[i].cputype == cputype &&
+		    arch_table[i].subtype == sub)
+			return arch_table[i].name;
+	/* Apple's table falls back to the family's generic entry. */
+	switch (cputype) {
+	case 7: return "i386";
+	case 0x01000007: return "x86_64";
+	case 18: return "ppc";
+	case 0x01000012: return "ppc64";
+	default: return NULL;
+	}
+}
+
+const char *msign_arch_label(int32_t cputype, int32_t cpusubtype, char *buf,
+			     size_t buflen)
+{
+	const char *n = msign_arch_name(cputype, cpusubtype);
+	if (n != NULL)
+		return n;
+	snprintf(buf, buflen, "(%d:%d)", cputype, cpusubtype);
+	return buf;
+}
+
+bool msign_arch_from_name(const char *name, int32_t *cputype,
+			  int32_t *cpusubtype)
+{
+	for (size_t i = 0; i < ARCH_COUNT; i++)
+		if (strcmp(arch_table[i].name, name) == 0) {
+			*cputype = arch_table[i].cputype;
+			*cpusubtype = arch_table[i].subtype;
+			return true;
+		}
+	return false;
+}
+
+static int fat_cmp(const struct msign_slice *a, const struct msign_slice *b)
+{
+	if (a->cputype != b->cputype)
+		return a->cputype < b->cputype ? -1 : 1;
+	if (a->cpusubtype != b->cpusubtype)
+		return a->cpusubtype < b->cpusubtype ? -1 : 1;
+	return 0;
+}
+
+void msign_image_sorted(const struct msign_image *img, uint32_t *order)
+{
+	/* Insertion sort: stable, and n is at most MSIGN_MAX_SLICES. */
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		uint32_t j = i;
+		while (j > 0 &&
+		       fat_cmp(&img->slices[order[j - 1]], &img->slices[i]) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+}
+
+int msign_image_find_arch(const struct msign_image *img, const char *name)
+{
+	int32_t ct, st;
+	if (!msign_arch_from_name(name, &ct, &st))
+		return -1;
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		const struct msign_slice *s = &img->slices[i];
+		int32_t sub = (int32_t)((uint32_t)s->cpusubtype & ~CPU_SUBTYPE_MASK);
+		if (s->cputype != ct)
+			continue;
+		/* "arm64" names subtypes 0 and 1 alike. */
+		if (sub == st || (strcmp(name, "arm64") == 0 && sub <= 1))
+			return (int)i;
+	}
+	return -1;
+}
+
+static const char *fat_host_family(void)
+{
+	const char *env = getenv("MSIGN_HOST_ARCH");
+	if (env != NULL && *env != '\0')
+		return env;
+#if defined(__x86_64__) || defined(__i386__)
+	return "x86_64";
+#elif defined(__aarch64__) || defined(__arm64__)
+	return "arm64";
+#else
+	return "other";
+#endif
+}
+
+uint32_t msign_image_default_slice(const struct msign_image *img)
+{
+	const char *host = fat_host_family();
+	const char *prefs[2] = { NULL, NULL };
+	if (strcmp(host, "x86_64") == 0) {
+		prefs[0] = "x86_64h";
+		prefs[1] = "x86_64";
+	} else if (strcmp(host, "arm64") == 0) {
+		prefs[0] = "arm64e";
+		prefs[1] = "arm64";
+	}
+	for (int p = 0; p < 2; p++) {
+		if (prefs[p] == NULL)
+			continue;
+		int i = msign_image_find_arch(img, prefs[p]);
+		if (i >= 0)
+			return (uint32_t)i;
+	}
+	return 0;
+}
+
+static int fat_read_arch(const struct msign_cur *c, bool fat64, uint32_t i,
+			 struct msign_slice *s, struct msign_diag *d)
+{
+	size_t at = FAT_HEADER_LEN + (size_t)i * (fat64 ? FAT_ARCH64_LEN
+							 : FAT_ARCH_LEN);
+	uint32_t ct, st, align;
+	uint64_t off, size;
+	msign_cur_peek_be32(c, at, &ct);
+	msign_cur_peek_be32(c, at + 4, &st);
+	if (fat64) {
+		msign_cur_peek_be64(c, at + 8, &off);
+		msign_cur_peek_be64(c, at + 16, &size);
+		msign_cur_peek_be32(c, at + 24, &align);
+	} else {
+		uint32_t o32, s32;
+		msign_cur_peek_be32(c, at + 8, &o32);
+		msign_cur_peek_be32(c, at + 12, &s32);
+		msign_cur_peek_be32(c, at + 16, &align);
+		off = o32;
+		size = s32;
+	}
+	/* Outside the file: only this slice is unusable (kept in s->err). */
+	if (!msign_range_ok(c->len, off, size))
+		s->err = msign_diag_set(&s->diag, MSIGN_E_BAD_RANGE, at,
+					"fat slice %u (offset %llu, size %llu) lies outside the %zu-byte file",
+					i, (unsigned long long)off,
+					(unsigned long long)size, c->len);
+	if (align > FAT_MAX_ALIGN)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at,
+				      "fat slice %u alignment 2^%u is too large",
+				      i, align);
+	s->off = off;
+	s->size = size;
+	s->align = align;
+	s->cputype = (int32_t)ct;
+	s->cpusubtype = (int32_t)st;
+	return 0;
+}
+
+static int fat_parse(struct msign_image *img, struct msign_diag *d)
+{
+	struct msign_cur c = msign_cur_make(img->data, img->len);
+	uint32_t n;
+	if (msign_cur_peek_be32(&c, 4, &n))
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
+				      "file of %zu bytes too short for a fat header",
+				      img->len);
+	if (n == 0 || n > MSIGN_MAX_SLICES)
+		return msign_diag_set(d, MSIGN_E_LIMIT, 4,
+				      "fat header claims %u architectures (1 to %d accepted)",
+				      n, MSIGN_MAX_SLICES);
+	size_t hdr_len = FAT_HEADER_LEN +
+			 (size_t)n * (img->fat64 ? FAT_ARCH64_LEN : FAT_ARCH_LEN);
+	if (hdr_len > img->len)
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
+				      "fat header with %u architectures needs %zu bytes but the file has %zu",
+				      n, hdr_len, img->len);
+	img->slices = calloc(n, sizeof(*img->slices));
+	if (img->slices == NULL)
+		return MSIGN_E_NOMEM;
+	img->nslices = n;
+	for (uint32_t i = 0; i < n; i++) {
+		int r = fat_read_arch(&c, img->fat64, i, &img->slices[i], d);
+		if (r)
+			return r;
+		const struct msign_slice *s = &img->slices[i];
+		if (s->err != 0)
+			continue;
+		if (s->off < hdr_len && s->size > 0)
+			return msign_diag_set(d, MSIGN_E_BAD_RANGE, 0,
+					      "fat slice %u at offset %llu overlaps the fat header",
+					      i, (unsigned long long)s->off);
+		for (uint32_t j = 0; j < i; j++) {
+			const struct msign_slice *o = &img->slices[j];
+			if (o->err == 0 && s->off < o->off + o->size && o->off < s->off + s->size)
+				return msign_diag_set(d, MSIGN_E_INVALID, 0,
+						      "fat slices %u and %u overlap", j, i);
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct msign_slice *s = &img->slices[i];
+		if (s->err != 0)
+			continue;
+		struct msign_slice tmp;
+		struct msign_diag sd;
+		msign_diag_clear(&sd);
+		int r = msign_slice_parse(img->data + s->off, (size_t)s->size,
+					  &tmp, &sd);
+		if (r == 0 && tmp.cputype != s->cputype) {
+			r = msign_diag_set(&sd, MSIGN_E_INVALID, 4,
+					   "slice cputype %d differs from the fat header's %d",
+					   tmp.cputype, s->cputype);
+		}
+		/* The fat header's identity (names, order) wins, as in lipo. */
+		tmp.off = s->off;
+		tmp.align = s->align;
+		tmp.cputype = s->cputype;
+		tmp.cpusubtype = s->cpusubtype;
+		tmp.data = img->data + s->off;
+		tmp.size = s->size;
+		tmp.err = r;
+		tmp.diag = sd;
+		*s = tmp;
+	}
+	return 0;
+}
+
+int msign_image_parse(const uint8_t *data, size_t len,
+		      struct msign_image **out, struct msign_diag *d)
+{
+	*out = NULL;
+	struct msign_image *img = calloc(1, sizeof(*img));
+	if (img == NULL)
+		return MSIGN_E_NOMEM;
+	img->data = data;
+	img->len = len;
+	struct msign_cur c = msign_cur_make(data, len);
+	uint32_t magic = 0;
+	int r;
+	if (msign_cur_peek_be32(&c, 0, &magic)) {
+		r = msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
+				   "file of %zu bytes is too short for a Mach-O header",
+				   len);
+		goto out;
+	}
+	if (magic == MSIGN_FAT_MAGIC || magic == MSIGN_FAT_MAGIC_64) {
+		img->is_fat = true;
+		img->fat64 = magic == MSIGN_FAT_MAGIC_64;
+		r = fat_parse(img, d);
+	} else {
+		img->slices = calloc(1, sizeof(*img->slices));
+		if (img->slices == NULL) {
+			r = MSIGN_E_NOMEM;
+			goto out;
+		}
+		img->nslices = 1;
+		r = msign_slice_parse(data, len, &img->slices[0], d);
+	}
+out:
+	if (r) {
+		msign_image_free(img);
+		return r;
+	}
+	*out = img;
+	return 0;
+}
+
+int msign_image_open(const char *path, struct msign_image **out,
+		     struct msign_diag *d)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s",
+				      S_ISDIR(st.st_mode) ? "is a directory"
+							  : "not a regular file");
+	}
+	size_t len = (size_t)st.st_size;
+	void *map = NULL;
+	if (len > 0) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			int e = errno;
+			close(fd);
+			return msign_diag_set(d, MSIGN_E_IO, 0, "mmap: %s",
+					      strerror(e));
+		}
+	}
+	close(fd);
+	static const uint8_t empty[1];
+	int r = msign_image_parse(map ? map : empty, len, out, d);
+	if (r) {
+		if (map)
+			munmap(map, len);
+		return r;
+	}
+	(*out)->map = map;
+	(*out)->map_len = len;
+	return 0;
+}
+
+void msign_image_free(struct msign_image *img)
+{
+	if (img == NULL)
+		return;
+	if (img->map != NULL)
+		munmap(img->map, img->map_len);
+	free(img->slices);
+	free(img);
+}

@@ -1,0 +1,211 @@
+/* The embedded signature SuperBlob of one slice.
+ *
+ * Containers are validated where they enter: LC_CODE_SIGNATURE inside the
+ * slice and __LINKEDIT, the SuperBlob header and index inside datasize,
+ * every blob inside the SuperBlob, every CodeDirectory by codedir.c and its
+ * codeLimit no further than the signature itself. A CodeDirectory problem
+ * is fatal (nothing can be shown without it); another damaged blob is
+ * recorded in sig->blob_err and the rest is still usable. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cur.h"
+#include "msign/codesign.h"
+
+#define SB_HEADER_LEN 12u
+#define SB_INDEX_LEN 8u
+#define BLOB_HEADER_LEN 8u
+
+static void sb_note(struct msign_sig *sig, int code, const char *msg)
+{
+	if (sig->blob_err != 0)
+		return;
+	sig->blob_err = code;
+	snprintf(sig->blob_err_msg, sizeof(sig->blob_err_msg), "%s", msg);
+}
+
+static int sb_locate(const struct msign_slice *s, struct msign_cur *out,
+		     struct msign_diag *d)
+{
+	struct msign_cur sl = msign_cur_make(s->data, (size_t)s->size);
+	if (msign_cur_sub(&sl, s->cs_dataoff, s->cs_datasize, out) != 0)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, s->cs_cmd_off,
+				      "signature at %u, size %u, lies beyond the %llu-byte slice",
+				      s->cs_dataoff, s->cs_datasize,
+				      (unsigned long long)s->size);
+	if (s->linkedit_seg >= 0) {
+		const struct msign_segment *le = &s->segments[s->linkedit_seg];
+		uint64_t le_end = le->fileoff + le->filesize; /* checked */
+		if (s->cs_dataoff < le->fileoff ||
+		    (uint64_t)s->cs_dataoff + s->cs_datasize > le_end)
+			return msign_diag_set(d, MSIGN_E_BAD_RANGE, s->cs_cmd_off,
+					      "signature at %u, size %u, is not inside __LINKEDIT [%llu, %llu)",
+					      s->cs_dataoff, s->cs_datasize,
+					      (unsigned long long)le->fileoff,
+					      (unsigned long long)le_end);
+	}
+	return 0;
+}
+
+static int sb_header(struct msign_cur *c, struct msign_sig *sig,
+		     uint32_t base_off, struct msign_diag *d)
+{
+	uint32_t magic, len, count;
+	if (msign_cur_peek_be32(c, 0, &magic) ||
+	    msign_cur_peek_be32(c, 4, &len) ||
+	    msign_cur_peek_be32(c, 8, &count))
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, base_off,
+				      "signature of %zu bytes is too small for a SuperBlob",
+				      c->len);
+	if (magic != CSMAGIC_EMBEDDED_SIGNATURE)
+		return msign_diag_set(d, MSIGN_E_BAD_MAGIC, base_off,
+				      "bad SuperBlob magic 0x%08x", magic);
+	if (len < SB_HEADER_LEN || len > c->len)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, base_off + 4,
+				      "SuperBlob length %u outside the %zu-byte signature",
+				      len, c->len);
+	c->len = len;
+	if (count > MSIGN_MAX_BLOBS)
+		return msign_diag_set(d, MSIGN_E_LIMIT, base_off + 8,
+				      "SuperBlob count %u exceeds the limit of %d",
+				      count, MSIGN_MAX_BLOBS);
+	if ((len - SB_HEADER_LEN) / SB_INDEX_LEN < count)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, base_off + 8,
+				      "SuperBlob index of %u entries does not fit in length %u",
+				      count, len);
+	sig->sb = c->base;
+	sig->sb_len = len;
+	sig->nblobs = count;
+	return 0;
+}
+
+static int sb_entry(const struct msign_cur *c, uint32_t i,
+		    struct msign_blob *b, struct msign_diag *d)
+{
+	size_t at = SB_HEADER_LEN + (size_t)i * SB_INDEX_LEN;
+	msign_cur_peek_be32(c, at, &b->type);   /* index fits: checked */
+	msign_cur_peek_be32(c, at + 4, &b->off);
+	if (msign_cur_peek_be32(c, b->off, &b->magic) ||
+	    msign_cur_peek_be32(c, (size_t)b->off + 4, &b->len))
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at,
+				      "blob %u (type 0x%x) offset %u past SuperBlob length %zu",
+				      i, b->type, b->off, c->len);
+	if (b->len < BLOB_HEADER_LEN || !msign_range_ok(c->len, b->off, b->len))
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, b->off,
+				      "blob %u (type 0x%x) length %u at offset %u exceeds SuperBlob length %zu",
+				      i, b->type, b->len, b->off, c->len);
+	b->data = c->base + b->off;
+	return 0;
+}
+
+static bool sb_is_cd_slot(uint32_t type)
+{
+	return type == CSSLOT_CODEDIRECTORY ||
+	       (type >= CSSLOT_ALTERNATE_CODEDIRECTORIES &&
+		type < CSSLOT_ALTERNATE_CODEDIRECTORIES +
+			       CSSLOT_ALTERNATE_CODEDIRECTORY_MAX);
+}
+
+static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
+		     const struct msign_slice *s, struct msign_diag *d)
+{
+	if (sig->ncds >= MSIGN_MAX_CDS)
+		return msign_diag_set(d, MSIGN_E_LIMIT, b->off,
+				      "more than %d CodeDirectories", MSIGN_MAX_CDS);
+	struct msign_codedir cd;
+	int r = msign_codedir_parse(b->data, b->len, b->type, &cd, d);
+	if (r)
+		return r;
+	/* A codeLimit past the signature is tampering, not a broken
+	 * container: display goes on, verify reports it. */
+	(void)s;
+	/* Keep the array sorted by ascending hash type. */
+	uint32_t j = sig->ncds;
+	while (j > 0 && sig->cds[j - 1].hash_type > cd.hash_type) {
+		sig->cds[j] = sig->cds[j - 1];
+		j--;
+	}
+	sig->cds[j] = cd;
+	sig->ncds++;
+	return 0;
+}
+
+/* Apple's preference when several CodeDirectories exist. */
+static int sb_hash_rank(uint8_t type)
+{
+	switch (type) {
+	case CS_HASHTYPE_SHA384: return 4;
+	case CS_HASHTYPE_SHA256: return 3;
+	case CS_HASHTYPE_SHA256_TRUNCATED: return 2;
+	case CS_HASHTYPE_SHA1: return 1;
+	default: return 0;
+	}
+}
+
+static void sb_classify(struct msign_sig *sig, const struct msign_blob *b)
+{
+	static const struct {
+		uint32_t type, magic;
+		const char *what;
+	} kinds[] = {
+		{ CSSLOT_REQUIREMENTS, CSMAGIC_REQUIREMENTS, "requirement set" },
+		{ CSSLOT_ENTITLEMENTS, CSMAGIC_EMBEDDED_ENTITLEMENTS, "entitlements" },
+		{ CSSLOT_DER_ENTITLEMENTS, CSMAGIC_EMBEDDED_DER_ENTITLEMENTS,
+		  "DER entitlements" },
+		{ CSSLOT_SIGNATURESLOT, CSMAGIC_BLOBWRAPPER, "CMS signature" },
+	};
+	const struct msign_blob **dest[] = { &sig->requirements, &sig->ent_xml,
+					     &sig->ent_der, &sig->cms };
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (b->type != kinds[k].type)
+			continue;
+		if (b->magic != kinds[k].magic) {
+			char msg[MSIGN_DIAG_MSG_LEN];
+			snprintf(msg, sizeof(msg),
+				 "%s blob has magic 0x%08x, expected 0x%08x",
+				 kinds[k].what, b->magic, kinds[k].magic);
+			sb_note(sig, MSIGN_E_BAD_MAGIC, msg);
+		} else if (*dest[k] == NULL) {
+			*dest[k] = b;
+			if (b->type == CSSLOT_REQUIREMENTS && b->len >= 12)
+				sig->req_count = msign_be32(b->data + 8);
+		}
+		return;
+	}
+	if (b->type >= CSSLOT_LAUNCH_CONSTRAINT_SELF &&
+	    b->type <= CSSLOT_LIBRARY_CONSTRAINT)
+		sig->launch[b->type - CSSLOT_LAUNCH_CONSTRAINT_SELF] = b;
+}
+
+int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
+		    struct msign_diag *d)
+{
+	memset(sig, 0, sizeof(*sig));
+	if (!s->has_codesig)
+		return MSIGN_E_NOT_SIGNED;
+	struct msign_cur c;
+	int r = sb_locate(s, &c, d);
+	if (r || (r = sb_header(&c, sig, s->cs_dataoff, d)))
+		return r;
+	for (uint32_t i = 0; i < sig->nblobs; i++) {
+		struct msign_blob *b = &sig->blobs[i];
+		if ((r = sb_entry(&c, i, b, d)))
+			return r;
+		if (sb_is_cd_slot(b->type)) {
+			if ((r = sb_add_cd(sig, b, s, d)))
+				return r;
+		} else {
+			sb_classify(sig, b);
+		}
+	}
+	if (sig->ncds == 0)
+		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_dataoff,
+				      "signature has no CodeDirectory");
+	sig->best = 0;
+	sig->lowest = 0; /* cds[] is sorted by ascending hash type */
+	for (uint32_t i = 1; i < sig->ncds; i++)
+		if (sb_hash_rank(sig->cds[i].hash_type) >
+		    sb_hash_rank(sig->cds[sig->best].hash_type))
+			sig->best = (int)i;
+	return 0;
+}

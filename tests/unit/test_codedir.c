@@ -1,0 +1,176 @@
+/* SuperBlob and CodeDirectory validation, CDHash, page checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <openssl/sha.h>
+
+#include "builder.h"
+#include "msign/codesign.h"
+
+static uint8_t file[TB_FILE_LEN];
+static struct msign_sig sig;
+
+#define SB (file + TB_SIG_OFF)
+#define CD (SB + TB_CD_OFF)
+
+static void fill_page_hashes(void)
+{
+	for (uint32_t i = 0; i < 2; i++)
+		SHA256(file + i * TB_PAGE, TB_PAGE, CD + TB_HASH_OFF + 32 * i);
+}
+
+static int parse(struct msign_diag *d)
+{
+	struct msign_image *img = NULL;
+	msign_diag_clear(d);
+	int r = msign_image_parse(file, TB_FILE_LEN, &img, d);
+	if (r == 0)
+		r = msign_sig_parse(&img->slices[0], &sig, d);
+	msign_image_free(img);
+	return r;
+}
+
+static void t_good(void **st)
+{
+	(void)st;
+	tb_build(file);
+	fill_page_hashes();
+	struct msign_diag d;
+	assert_int_equal(parse(&d), 0);
+	assert_int_equal(sig.ncds, 1);
+	const struct msign_codedir *cd = &sig.cds[0];
+	assert_int_equal(cd->version, 0x20400);
+	assert_int_equal(cd->flags, CS_ADHOC);
+	assert_int_equal(cd->ncode, 2);
+	assert_int_equal(cd->hash_type, CS_HASHTYPE_SHA256);
+	assert_string_equal(cd->ident, TB_IDENT);
+	assert_null(cd->team);
+	assert_int_equal(cd->exec_seg_limit, 0x2000);
+	assert_int_equal(cd->exec_seg_flags, 1);
+	uint8_t want[32];
+	SHA256(CD, TB_CD_LEN, want);
+	assert_int_equal(cd->cdhash_len, 32);
+	assert_memory_equal(cd->cdhash, want, 32);
+	assert_null(sig.requirements);
+	assert_null(sig.cms);
+}
+
+static void t_bad_pages(void **st)
+{
+	(void)st;
+	tb_build(file);
+	fill_page_hashes();
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_parse(file, TB_FILE_LEN, &img, NULL), 0);
+	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
+	uint32_t bad = 99;
+	assert_int_equal(msign_codedir_count_bad_pages(&sig.cds[0],
+						       &img->slices[0], &bad,
+						       NULL), 0);
+	assert_int_equal(bad, 0);
+	file[TB_PAGE + 100] ^= 1; /* page 1 */
+	assert_int_equal(msign_codedir_count_bad_pages(&sig.cds[0],
+						       &img->slices[0], &bad,
+						       NULL), 0);
+	assert_int_equal(bad, 1);
+	msign_image_free(img);
+}
+
+struct bad_case {
+	const char *what;
+	size_t at;      /* offset in the file of a big-endian u32 */
+	uint32_t value;
+	int code;
+	const char *msg;
+};
+
+static void t_errors(void **st)
+{
+	(void)st;
+	const size_t sb = TB_SIG_OFF, cd = TB_SIG_OFF + TB_CD_OFF;
+	const struct bad_case cases[] = {
+		{ "sb magic", sb, 0x796c645f, MSIGN_E_BAD_MAGIC,
+		  "bad SuperBlob magic 0x796c645f" },
+		{ "sb count", sb + 8, 0x7fffffff, MSIGN_E_LIMIT,
+		  "SuperBlob count 2147483647 exceeds the limit of 64" },
+		{ "sb length", sb + 4, 0xffffffff, MSIGN_E_BAD_RANGE, NULL },
+		{ "sb length small", sb + 4, 4, MSIGN_E_BAD_RANGE, NULL },
+		{ "blob offset", sb + 16, 0x80000000, MSIGN_E_BAD_RANGE,
+		  "blob 0 (type 0x0) offset 2147483648 past SuperBlob length 196" },
+		{ "cd length", cd + 4, 0xffffffff, MSIGN_E_BAD_RANGE, NULL },
+		{ "cd hashOffset", cd + 16, 0x7fffffff, MSIGN_E_BAD_RANGE,
+		  "hashOffset 2147483647 outside CodeDirectory length 168" },
+		{ "cd identOffset", cd + 20, 1000, MSIGN_E_BAD_RANGE,
+		  "identOffset 1000 is not a string inside CodeDirectory length 168" },
+		{ "cd nCodeSlots", cd + 28, 1002, MSIGN_E_BAD_RANGE, NULL },
+		{ "cd nCodeSlots vs limit", cd + 28, 1, MSIGN_E_INVALID,
+		  "nCodeSlots 1 inconsistent with codeLimit 8192 (page size 2^12 wants 2)" },
+		{ "cd nSpecial", cd + 24, 0xffffffff, MSIGN_E_BAD_RANGE, NULL },
+		{ "cd version", cd + 8, 0x10000, MSIGN_E_UNSUPPORTED,
+		  "CodeDirectory version 0x10000 not supported" },
+		{ "cd hash size", cd + 36, 0x14020000, MSIGN_E_INVALID, NULL },
+		{ "cd hash type", cd + 36, 0x20090000, MSIGN_E_UNSUPPORTED, NULL },
+		{ "cd magic", cd, 0xfade0c01, MSIGN_E_BAD_MAGIC, NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tb_build(file);
+		tb_be32(file + cases[i].at, cases[i].value);
+		struct msign_diag d;
+		int r = parse(&d);
+		if (r != cases[i].code)
+			fail_msg("%s: got %d (%s), want %d", cases[i].what, r,
+				 d.msg, cases[i].code);
+		if (cases[i].msg != NULL)
+			assert_string_equal(d.msg, cases[i].msg);
+	}
+}
+
+static void t_not_signed_and_outside(void **st)
+{
+	(void)st;
+	struct msign_diag d;
+	tb_build(file);
+	tb_le32(file + 32 + 144 + 8, TB_FILE_LEN); /* dataoff at EOF */
+	assert_int_equal(parse(&d), MSIGN_E_BAD_RANGE);
+	tb_build(file);
+	tb_le32(file + 32 + 144 + 12, 0); /* datasize 0 */
+	assert_int_equal(parse(&d), MSIGN_E_TRUNCATED);
+	assert_string_equal(d.msg, "signature of 0 bytes is too small for a SuperBlob");
+	tb_build(file);
+	tb_le32(file + 32 + 144, 0x99); /* not LC_CODE_SIGNATURE any more */
+	assert_int_equal(parse(&d), MSIGN_E_NOT_SIGNED);
+}
+
+static void t_slot_access(void **st)
+{
+	(void)st;
+	tb_build(file);
+	fill_page_hashes();
+	struct msign_diag d;
+	assert_int_equal(parse(&d), 0);
+	const struct msign_codedir *cd = &sig.cds[0];
+	assert_non_null(msign_codedir_slot(cd, 0));
+	assert_non_null(msign_codedir_slot(cd, 1));
+	assert_null(msign_codedir_slot(cd, 2));
+	assert_null(msign_codedir_slot(cd, -1));
+	assert_true(msign_codedir_slot_present(cd, 0));
+	assert_false(msign_codedir_slot_present(cd, -1));
+	assert_string_equal(msign_hashtype_name(1), "sha1");
+	assert_null(msign_hashtype_name(9));
+	assert_int_equal(msign_hashtype_size(4), 48);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_good),
+		cmocka_unit_test(t_bad_pages),
+		cmocka_unit_test(t_errors),
+		cmocka_unit_test(t_not_signed_and_outside),
+		cmocka_unit_test(t_slot_access),
+	};
+	return cmocka_run_group_tests_name("codedir", tests, NULL, NULL);
+}
