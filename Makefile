@@ -10,8 +10,11 @@ VERSION = 0.1.0
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 OPT ?= -O2 -g
-DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEPLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# Recursive (=) on purpose: expanded when a recipe runs, i.e. after the
+# deps target may have installed the packages on a fresh machine.
+DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0 -ljansson) -lpthread
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
@@ -32,7 +35,7 @@ all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 deps:
 	@sh tools/deps.sh
 
-$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h)
+$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -48,7 +51,7 @@ $(B)/msign: $(CLI_OBJ) $(B)/libmsign.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmsign.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(CMOCKA_LIBS)
 
 $(B)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(B)/libmsign.a
 	@mkdir -p $(dir $@)

@@ -146,7 +146,7 @@ int msign_codedir_count_bad_pages(const struct msign_codedir *cd,
 
 /* ---- requirements (requirements.c) ------------------------------------ */
 
-#define MSIGN_REQ_MAX_DEPTH 64   /* nesting of and/or/not */
+#define MSIGN_REQ_MAX_DEPTH 1024 /* nesting of and/or/not: or-chains nest right-deep */
 #define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */
 
 /* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.

@@ -16,6 +16,35 @@ static json_t *hexstr(const uint8_t *p, size_t n)
 	return json_string(buf);
 }
 
+/* A JSON string of file-controlled text: invalid UTF-8 is not dropped but
+ * shown with each non-ASCII byte replaced by U+FFFD. */
+static json_t *jstr(const char *text)
+{
+	if (text == NULL)
+		return json_null();
+	json_t *j = json_string(text);
+	if (j != NULL)
+		return j;
+	size_t n = strlen(text);
+	char *clean = malloc(3 * n + 1);
+	if (clean == NULL)
+		return json_null();
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch < 0x80) {
+			clean[o++] = (char)ch;
+		} else {
+			memcpy(clean + o, "\xef\xbf\xbd", 3);
+			o += 3;
+		}
+	}
+	clean[o] = '\0';
+	j = json_string(clean);
+	free(clean);
+	return j ? j : json_null();
+}
+
 static json_t *iso_time(time_t t)
 {
 	char buf[32];
@@ -36,9 +65,9 @@ static json_t *cd_json(const struct msign_codedir *cd,
 	json_object_set_new(o, "size", json_integer(cd->len));
 	json_object_set_new(o, "flags", json_integer(cd->flags));
 	json_object_set_new(o, "flag_names", json_string(flags));
-	json_object_set_new(o, "identifier", json_string(cd->ident));
+	json_object_set_new(o, "identifier", jstr(cd->ident));
 	json_object_set_new(o, "team_identifier",
-			    cd->team ? json_string(cd->team) : json_null());
+			    jstr(cd->team));
 	json_object_set_new(o, "hash_type",
 			    json_string(msign_hashtype_name(cd->hash_type)));
 	json_object_set_new(o, "hash_size", json_integer(cd->hash_size));
@@ -86,11 +115,11 @@ static json_t *cms_json(const struct msign_cms_info *ci)
 		const struct msign_cert *c = &ci->chain[i];
 		json_t *co = json_object();
 		json_object_set_new(co, "common_name",
-				    c->cn ? json_string(c->cn) : json_null());
+				    jstr(c->cn));
 		json_object_set_new(co, "organization",
-				    c->org ? json_string(c->org) : json_null());
+				    jstr(c->org));
 		json_object_set_new(co, "organizational_unit",
-				    c->ou ? json_string(c->ou) : json_null());
+				    jstr(c->ou));
 		json_object_set_new(co, "sha1", hexstr(c->sha1, 20));
 		json_object_set_new(co, "sha256", hexstr(c->sha256, 32));
 		json_array_append_new(auth, co);
@@ -122,7 +151,7 @@ static void extras_json(json_t *o, const struct show_file *f)
 		json_t *r = json_object();
 		json_object_set_new(r, "count", json_integer(count));
 		json_object_set_new(r, "size", json_integer(rq->len));
-		json_object_set_new(r, "text", json_string(text));
+		json_object_set_new(r, "text", jstr(text));
 		json_object_set_new(o, "requirements", r);
 	} else {
 		json_object_set_new(o, "requirements", json_null());
@@ -130,12 +159,11 @@ static void extras_json(json_t *o, const struct show_file *f)
 	free(text);
 	char *dr = has_dr ? NULL : show_implicit_dr(f);
 	json_object_set_new(o, "implicit_designated_requirement",
-			    dr ? json_string(dr) : json_null());
+			    jstr(dr));
 	free(dr);
 	int err;
 	char *xml = show_entitlements_xml(f, &err, NULL);
-	json_object_set_new(o, "entitlements", xml ? json_string(xml)
-						   : json_null());
+	json_object_set_new(o, "entitlements", jstr(xml));
 	free(xml);
 }
 
@@ -188,7 +216,7 @@ static json_t *sig_json(const struct show_file *f, const struct msign_slice *s,
 	}
 	if (sig->blob_err != 0)
 		json_object_set_new(o, "blob_error",
-				    json_string(sig->blob_err_msg));
+				    jstr(sig->blob_err_msg));
 	return o;
 }
 
@@ -205,7 +233,7 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 	json_object_set_new(o, "size", json_integer((json_int_t)s->size));
 	json_object_set_new(o, "shown", json_boolean(idx == f->slice_idx));
 	if (s->err != 0) {
-		json_object_set_new(o, "error", json_string(s->diag.msg));
+		json_object_set_new(o, "error", jstr(s->diag.msg));
 		return o;
 	}
 	json_object_set_new(o, "filetype", json_integer(s->filetype));
@@ -230,7 +258,7 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 		json_object_set_new(o, "signature",
 				    sig_json(f, s, sig, idx == f->slice_idx));
 	else if (r != MSIGN_E_NOT_SIGNED)
-		json_object_set_new(o, "error", json_string(d.msg));
+		json_object_set_new(o, "error", jstr(d.msg));
 	return o;
 }
 
@@ -239,8 +267,8 @@ int show_json(FILE *out, const struct show_file *f)
 	char fmt[1024];
 	show_format(f->img, fmt, sizeof(fmt));
 	json_t *root = json_object();
-	json_object_set_new(root, "path", json_string(f->path));
-	json_object_set_new(root, "executable", json_string(f->exec_path));
+	json_object_set_new(root, "path", jstr(f->path));
+	json_object_set_new(root, "executable", jstr(f->exec_path));
 	json_object_set_new(root, "format", json_string(fmt));
 	json_t *slices = json_array();
 	for (uint32_t i = 0; i < f->img->nslices; i++)
