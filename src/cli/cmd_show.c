@@ -384,6 +384,7 @@ int cmd_show(int argc, char **argv)
 	struct show_opts o = { 0 };
 	int c;
 	optind = 1;
+	opterr = 0; /* our own message names the command */
 	while ((c = getopt_long(argc, argv, "dv::a:r:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': break;
@@ -403,7 +404,11 @@ int cmd_show(int argc, char **argv)
 		case OPT_ENT: o.ent_out = optarg; break;
 		case OPT_JSON: o.json = true; break;
 		case 'h': show_usage(stdout); return 0;
-		default: show_usage(stderr); return EXIT_USAGE;
+		default:
+			fprintf(stderr, "msign show: invalid option '%s'\n",
+				argv[optind - 1]);
+			show_usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
