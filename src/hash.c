@@ -61,6 +61,16 @@ int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 		       ? 0 : MSIGN_E_CRYPTO;
 }
 
+int msign_sig_cms_digest(const struct msign_sig *sig, uint8_t out[32])
+{
+	const struct msign_codedir *low = &sig->cds[sig->lowest];
+	if (low->hash_type == CS_HASHTYPE_SHA256) {
+		memcpy(out, low->cdhash, 32);
+		return 0;
+	}
+	return msign_sha256(low->blob, low->len, out);
+}
+
 int msign_codedir_count_bad_pages(const struct msign_codedir *cd,
 				  const struct msign_slice *s,
 				  uint32_t *bad, struct msign_diag *d)

@@ -139,6 +139,9 @@ int msign_hash(uint8_t hash_type, const uint8_t *data, size_t len,
 	       uint8_t *out, uint32_t *out_len);
 /* SHA-256 of data, as used by CMSDigest. */
 int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+/* CMSDigest: SHA-256 of the CD with the lowest hash type (reuses its
+ * CDHash when that CD is itself SHA-256, so large CDs are hashed once). */
+int msign_sig_cms_digest(const struct msign_sig *sig, uint8_t out[32]);
 /* Number of code pages whose hash differs from the file (for --json). */
 int msign_codedir_count_bad_pages(const struct msign_codedir *cd,
 				  const struct msign_slice *s,

@@ -80,8 +80,7 @@ static void print_hashes(const struct show_file *f, int v)
 			       msign_hashtype_name(sig->cds[i].hash_type));
 		printf("\n");
 		uint8_t dg[32];
-		const struct msign_codedir *low = &sig->cds[sig->lowest];
-		if (msign_sha256(low->blob, low->len, dg) == 0) {
+		if (msign_sig_cms_digest(sig, dg) == 0) {
 			cli_hex(dg, 32, hex);
 			printf("CMSDigest=%s\nCMSDigestType=2\n", hex);
 		}

@@ -189,8 +189,7 @@ static json_t *sig_json(const struct show_file *f, const struct msign_slice *s,
 	json_object_set_new(o, "code_directories", cds);
 	json_object_set_new(o, "chosen_code_directory", json_integer(sig->best));
 	uint8_t dg[32];
-	const struct msign_codedir *low = &sig->cds[sig->lowest];
-	if (msign_sha256(low->blob, low->len, dg) == 0)
+	if (msign_sig_cms_digest(sig, dg) == 0)
 		json_object_set_new(o, "cms_digest", hexstr(dg, 32));
 	const struct msign_codedir *best = &sig->cds[sig->best];
 	json_object_set_new(o, "signature_size",
