@@ -31,6 +31,10 @@ struct show_file {
 	uint32_t slice_idx;
 	const struct msign_slice *s;
 	struct msign_sig sig;
+	bool sig_ok;            /* sig holds the shown slice's valid signature */
+	const char *error;      /* codesign's message when not sig_ok */
+	char reason[MSIGN_DIAG_MSG_LEN + 40]; /* precise reason + offset, or "" */
+	char arch_msg[128];
 	bool has_cms;           /* CMS payload present and parsed */
 	int cms_err;            /* parse failure of a present CMS blob */
 	char cms_msg[MSIGN_DIAG_MSG_LEN];

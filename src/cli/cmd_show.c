@@ -276,22 +276,41 @@ static int print_entitlements(const struct show_file *f, const char *dest)
 	return r == 0 ? 0 : 1;
 }
 
-/* Open, choose the slice, validate its signature; 0 or an exit status. */
+/* Open, choose the slice, validate its signature. Returns 0, or 1 with
+ * f->error (codesign's message) and f->reason set; f->img stays open when
+ * the container itself was readable, so --json can still describe it. */
+static int load_fail(struct show_file *f, const char *msg,
+		     const struct msign_diag *d)
+{
+	f->error = msg;
+	if (d != NULL && d->code != 0)
+		snprintf(f->reason, sizeof(f->reason), "%s (at offset %llu)",
+			 d->msg, (unsigned long long)d->file_off);
+	return 1;
+}
+
 static int load_file(struct show_file *f, const struct show_opts *o)
 {
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	int r = msign_image_open(f->path, &f->img, &d);
-	if (r == MSIGN_E_IO)
-		return fail(f->path, d.msg, NULL);
+	if (r == MSIGN_E_IO) {
+		snprintf(f->reason, sizeof(f->reason), "%s", d.msg);
+		f->error = f->reason;
+		return 1;
+	}
 	if (r != 0)
-		return fail(f->path, MSG_FORMAT, &d);
+		return load_fail(f, MSG_FORMAT, &d);
+	char *rp = realpath(f->path, NULL);
+	f->exec_path = rp ? rp : strdup(f->path);
+	if (f->exec_path == NULL)
+		return load_fail(f, "out of memory", NULL);
 	if (o->arch != NULL) {
 		int i = msign_image_find_arch(f->img, o->arch);
 		if (i < 0) {
-			fprintf(stderr, "%s: architecture %s not present\n",
-				f->path, o->arch);
-			return 1;
+			snprintf(f->arch_msg, sizeof(f->arch_msg),
+				 "architecture %s not present", o->arch);
+			return load_fail(f, f->arch_msg, NULL);
 		}
 		f->slice_idx = (uint32_t)i;
 	} else {
@@ -299,12 +318,13 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 	}
 	f->s = &f->img->slices[f->slice_idx];
 	if (f->s->err != 0)
-		return fail(f->path, MSG_FORMAT, &f->s->diag);
+		return load_fail(f, MSG_FORMAT, &f->s->diag);
 	r = msign_sig_parse(f->s, &f->sig, &d);
 	if (r == MSIGN_E_NOT_SIGNED)
-		return fail(f->path, MSG_UNSIGNED, NULL);
+		return load_fail(f, MSG_UNSIGNED, NULL);
 	if (r != 0)
-		return fail(f->path, MSG_SIGFORMAT, &d);
+		return load_fail(f, MSG_SIGFORMAT, &d);
+	f->sig_ok = true;
 	const struct msign_blob *cms = f->sig.cms;
 	if (cms != NULL && cms->len > 8) {
 		msign_diag_clear(&d);
@@ -313,9 +333,23 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 		f->has_cms = f->cms_err == 0;
 		snprintf(f->cms_msg, sizeof(f->cms_msg), "%s", d.msg);
 	}
-	char *rp = realpath(f->path, NULL);
-	f->exec_path = rp ? rp : strdup(f->path);
-	return f->exec_path ? 0 : 1;
+	return 0;
+}
+
+/* Errors found after the lines were printed: a damaged CMS or blob. */
+static int late_errors(const struct show_file *f)
+{
+	if (f->cms_err != 0) {
+		fprintf(stderr, "%s: %s\nmsign: CMS signature: %s\n", f->path,
+			MSG_SIGFORMAT, f->cms_msg);
+		return 1;
+	}
+	if (f->sig.blob_err != 0) {
+		fprintf(stderr, "%s: %s\nmsign: %s\n", f->path, MSG_SIGFORMAT,
+			f->sig.blob_err_msg);
+		return 1;
+	}
+	return 0;
 }
 
 static int show_one(const char *path, const struct show_opts *o)
@@ -324,31 +358,25 @@ static int show_one(const char *path, const struct show_opts *o)
 	memset(&f, 0, sizeof(f));
 	f.path = path;
 	int rc = load_file(&f, o);
-	if (rc == 0) {
-		if (o->json) {
-			rc = show_json(stdout, &f);
-		} else {
-			print_text(&f, o->verbose);
-			if (o->req_out != NULL)
-				rc |= print_requirements(&f, o->req_out);
-			if (o->ent_out != NULL)
-				rc |= print_entitlements(&f, o->ent_out);
-		}
-		fflush(stdout);
-		if (rc == 0 && strcmp(show_sig_kind(&f), "none") == 0 &&
-		    !o->json)
-			fprintf(stderr, "%s: no signature\n", path);
-		if (f.cms_err != 0) {
-			fprintf(stderr, "%s: %s\nmsign: CMS signature: %s\n",
-				path, MSG_SIGFORMAT, f.cms_msg);
-			rc = 1;
-		} else if (f.sig.blob_err != 0) {
-			fprintf(stderr, "%s: %s\nmsign: %s\n", path,
-				MSG_SIGFORMAT, f.sig.blob_err_msg);
-			rc = 1;
-		}
+	if (o->json) {
+		rc |= show_json(stdout, &f);
+	} else if (rc == 0) {
+		print_text(&f, o->verbose);
+		if (o->req_out != NULL)
+			rc |= print_requirements(&f, o->req_out);
+		if (o->ent_out != NULL)
+			rc |= print_entitlements(&f, o->ent_out);
 	}
 	fflush(stdout);
+	if (f.error != NULL) {
+		fprintf(stderr, "%s: %s\n", path, f.error);
+		if (f.reason[0] != '\0' && f.error != f.reason)
+			fprintf(stderr, "msign: %s\n", f.reason);
+	} else if (f.sig_ok) {
+		if (rc == 0 && !o->json && strcmp(show_sig_kind(&f), "none") == 0)
+			fprintf(stderr, "%s: no signature\n", path);
+		rc |= late_errors(&f);
+	}
 	if (f.has_cms)
 		msign_cms_info_free(&f.cms);
 	free(f.exec_path);

@@ -247,15 +247,15 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	const struct msign_sig *sig = &f->sig;
+	bool shown = idx == f->slice_idx && f->sig_ok;
 	int r = 0;
-	if (idx != f->slice_idx) {
+	if (!shown) {
 		r = msign_sig_parse(s, &local, &d);
 		sig = &local;
 	}
 	json_object_set_new(o, "signed", json_boolean(r != MSIGN_E_NOT_SIGNED));
 	if (r == 0)
-		json_object_set_new(o, "signature",
-				    sig_json(f, s, sig, idx == f->slice_idx));
+		json_object_set_new(o, "signature", sig_json(f, s, sig, shown));
 	else if (r != MSIGN_E_NOT_SIGNED)
 		json_object_set_new(o, "error", jstr(d.msg));
 	return o;
@@ -264,15 +264,22 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 int show_json(FILE *out, const struct show_file *f)
 {
 	char fmt[1024];
-	show_format(f->img, fmt, sizeof(fmt));
 	json_t *root = json_object();
 	json_object_set_new(root, "path", jstr(f->path));
-	json_object_set_new(root, "executable", jstr(f->exec_path));
-	json_object_set_new(root, "format", json_string(fmt));
-	json_t *slices = json_array();
-	for (uint32_t i = 0; i < f->img->nslices; i++)
-		json_array_append_new(slices, slice_json(f, i));
-	json_object_set_new(root, "slices", slices);
+	if (f->error != NULL) {
+		json_object_set_new(root, "error", jstr(f->error));
+		json_object_set_new(root, "reason", f->reason[0] ? jstr(f->reason)
+								 : json_null());
+	}
+	if (f->img != NULL) {
+		show_format(f->img, fmt, sizeof(fmt));
+		json_object_set_new(root, "executable", jstr(f->exec_path));
+		json_object_set_new(root, "format", json_string(fmt));
+		json_t *slices = json_array();
+		for (uint32_t i = 0; i < f->img->nslices; i++)
+			json_array_append_new(slices, slice_json(f, i));
+		json_object_set_new(root, "slices", slices);
+	}
 	int r = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', out);
 	json_decref(root);
