@@ -101,4 +101,4 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' msign.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/msign.pc
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-clang
