@@ -1,10 +1,11 @@
-/* libFuzzer target: the whole show path of the library on an in-memory
+/* libFuzzer target: the whole show path, then strip, of the library on an in-memory
  * file: container, every slice's signature, CodeDirectories and their page
  * hashes, requirements, CMS, entitlements and the Info.plist count. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "msign/codesign.h"
+#include "msign/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,6 +50,31 @@ static void fz_sig(const struct msign_slice *s, const struct msign_sig *sig)
 	}
 }
 
+/* Strip in memory; a stripped slice that is still signed, or a result
+ * that no longer parses, is a bug: abort so the fuzzer reports it. */
+static void fz_strip(const struct msign_image *img, const uint8_t *data,
+		     size_t size)
+{
+	struct msign_plan plan;
+	static struct msign_strip_result res;
+	msign_plan_init(&plan);
+	uint8_t *out = NULL;
+	if (msign_strip_plan(img, NULL, &plan, &res, NULL) == 0 &&
+	    plan.out_len <= 4 * (uint64_t)size + 65536 &&
+	    msign_plan_render(&plan, data, size, &out, NULL) == 0) {
+		struct msign_image *o = NULL;
+		if (msign_image_parse(out, (size_t)plan.out_len, &o, NULL) != 0)
+			abort();
+		for (uint32_t i = 0; i < o->nslices; i++)
+			if (res.slices[i].was_signed &&
+			    (o->slices[i].err != 0 || o->slices[i].has_codesig))
+				abort();
+		msign_image_free(o);
+	}
+	free(out);
+	msign_plan_free(&plan);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct msign_image *img = NULL;
@@ -67,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (msign_sig_parse(s, &sig, NULL) == 0)
 			fz_sig(s, &sig);
 	}
+	fz_strip(img, data, size);
 	msign_image_free(img);
 	return 0;
 }

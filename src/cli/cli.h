@@ -13,6 +13,7 @@
  * options parsed with getopt_long), declare it here and add a row to the
  * table in main.c. Exit codes: 0 ok, 1 failure, 2 usage, 3 requirement. */
 int cmd_show(int argc, char **argv);
+int cmd_strip(int argc, char **argv);
 
 #define EXIT_USAGE 2
 

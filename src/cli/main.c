@@ -13,6 +13,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "show", cmd_show, "display a Mach-O code signature (codesign -d)" },
+	{ "strip", cmd_strip, "remove signatures (codesign --remove-signature)" },
 };
 
 static void usage(FILE *out)
