@@ -15,17 +15,17 @@ lipo=$(command -v llvm-lipo-14 || command -v llvm-lipo)
 if [ ! -s "$dir/big_universal" ]; then
 	printf 'int main(void){return 0;}\n' > "$dir/m.c"
 	clang -target arm64-apple-macos11 -c "$dir/m.c" -o "$dir/m.o"
-	# A sparse 1 GiB payload: cheap to create, fully read by the linker.
-	truncate -s 1G "$dir/payload"
+	# A 1 GiB payload of text, not a hole: cp must not skip sparse ranges.
+	yes msign-bench-payload | head -c 1073741824 > "$dir/payload"
 	"$lld" -arch arm64 -platform_version macos 11.0 11.0 -adhoc_codesign \
 		-sectcreate __DATA __payload "$dir/payload" -o "$dir/big_arm64" "$dir/m.o"
 	# ~100 KiB: the same program with a 96 KiB payload.
-	truncate -s 96K "$dir/payload_small"
+	yes msign-bench-payload | head -c 98304 > "$dir/payload_small"
 	"$lld" -arch arm64 -platform_version macos 11.0 11.0 -adhoc_codesign \
 		-sectcreate __DATA __payload "$dir/payload_small" -o "$dir/small_arm64" "$dir/m.o"
 	"$lipo" -create fixtures/hello_x86_64 "$dir/big_arm64" -output "$dir/big_universal"
 	"$lipo" -create fixtures/hello_x86_64 "$dir/small_arm64" -output "$dir/small_universal"
-	rm -f "$dir/payload" "$dir/payload_small" "$dir/big_arm64"
+	rm -f "$dir/payload" "$dir/payload_small"
 fi
 
 # Median wall time in microseconds of $runs runs of a command.
