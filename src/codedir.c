@@ -99,8 +99,8 @@ static int cd_check_limit(const struct msign_codedir *cd,
 	if (cd->page_log2 == 0)
 		expect = limit > 0 ? 1 : 0;
 	else
-		expect = (limit + ((uint64_t)1 << cd->page_log2) - 1) >>
-			 cd->page_log2;
+		expect = (limit >> cd->page_log2) +
+			 ((limit & (((uint64_t)1 << cd->page_log2) - 1)) != 0);
 	if (expect != cd->ncode)
 		return msign_diag_set(d, MSIGN_E_INVALID, 28,
 				      "nCodeSlots %u inconsistent with codeLimit %llu (page size 2^%u wants %llu)",

@@ -258,6 +258,7 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 		msign_diag_clear(&sd);
 		int r = msign_slice_parse(img->data + s->off, (size_t)s->size,
 					  &tmp, &sd);
+		sd.file_off += s->off; /* report file offsets, not slice ones */
 		if (r == 0 && tmp.cputype != s->cputype) {
 			r = msign_diag_set(&sd, MSIGN_E_INVALID, 4,
 					   "slice cputype %d differs from the fat header's %d",
@@ -317,37 +318,25 @@ out:
 	return 0;
 }
 
-int msign_image_open(const char *path, struct msign_image **out,
-		     struct msign_diag *d)
+int msign_image_open_fd(int fd, struct msign_image **out,
+			struct msign_diag *d)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(e));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) != 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
 		return msign_diag_set(d, MSIGN_E_IO, 0, "%s",
 				      S_ISDIR(st.st_mode) ? "is a directory"
 							  : "not a regular file");
-	}
 	size_t len = (size_t)st.st_size;
 	void *map = NULL;
 	if (len > 0) {
 		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			int e = errno;
-			close(fd);
+		if (map == MAP_FAILED)
 			return msign_diag_set(d, MSIGN_E_IO, 0, "mmap: %s",
-					      strerror(e));
-		}
+					      strerror(errno));
 	}
-	close(fd);
 	static const uint8_t empty[1];
 	int r = msign_image_parse(map ? map : empty, len, out, d);
 	if (r) {
@@ -358,6 +347,18 @@ int msign_image_open(const char *path, struct msign_image **out,
 	(*out)->map = map;
 	(*out)->map_len = len;
 	return 0;
+}
+
+int msign_image_open(const char *path, struct msign_image **out,
+		     struct msign_diag *d)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	int r = msign_image_open_fd(fd, out, d);
+	close(fd);
+	return r;
 }
 
 void msign_image_free(struct msign_image *img)

@@ -127,7 +127,7 @@ static int mo_segment(struct msign_slice *s, const struct msign_cur *lc,
 				      seg->name);
 	if (strcmp(seg->name, "__TEXT") == 0 && s->text_seg < 0)
 		s->text_seg = (int)s->nsegments;
-	if (strcmp(seg->name, "__LINKEDIT") == 0 && s->linkedit_seg < 0)
+	if (strcmp(seg->name, "__LINKEDIT") == 0) /* the last, as Apple's allocator */
 		s->linkedit_seg = (int)s->nsegments;
 	s->nsegments++;
 	return mo_sections(s, lc, cmd_off, nsects, d);

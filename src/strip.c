@@ -9,14 +9,18 @@
  *   size while vmsize is kept; the slice is truncated.
  * Universal files are laid out again as lipo does: slices in fat-header
  * order, each at the next multiple of its alignment. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cur.h"
 #include "msign/sign.h"
 
 #define SIG_END_SLACK 7u   /* Apple tolerates this much after the blob */
 #define STRTAB_PAD_MAX 12u /* string-table padding removed with it */
+#define CS_CMD_LEN 16u     /* Apple removes exactly this much */
 
 static bool st_signable(uint32_t filetype)
 {
@@ -60,6 +64,13 @@ static int st_check(const struct msign_slice *s, uint64_t *new_size,
 				      (unsigned long long)s->size);
 	if (!s->has_codesig)
 		return 0;
+	uint32_t cmdsize;
+	struct msign_cur c = msign_cur_make(s->data, (size_t)s->size);
+	if (msign_cur_peek_u32(&c, (size_t)s->cs_cmd_off + 4, s->big_endian,
+			       &cmdsize) != 0 || cmdsize != CS_CMD_LEN)
+		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_cmd_off,
+				      "LC_CODE_SIGNATURE cmdsize %u, expected %u",
+				      cmdsize, CS_CMD_LEN);
 	uint64_t end = (uint64_t)s->cs_dataoff + s->cs_datasize;
 	if (end > s->size || s->size - end > SIG_END_SLACK)
 		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_cmd_off,
@@ -70,6 +81,10 @@ static int st_check(const struct msign_slice *s, uint64_t *new_size,
 		if (str_end < n && n <= str_end + STRTAB_PAD_MAX)
 			n = str_end;
 	}
+	if (n < (uint64_t)s->header_size + s->sizeofcmds)
+		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_cmd_off,
+				      "stripped size %llu would cut into the load commands",
+				      (unsigned long long)n);
 	if (n < le->fileoff)
 		return msign_diag_set(d, MSIGN_E_INVALID, le->cmd_off,
 				      "signature at %u starts before __LINKEDIT at %llu",
@@ -182,8 +197,11 @@ int msign_strip_plan(const struct msign_image *img, const char *arch,
 			return s->err;
 		}
 		int r = st_check(s, &ss->new_size, d);
-		if (r)
+		if (r) {
+			if (d != NULL && img->is_fat)
+				d->file_off += s->off; /* a file offset */
 			return r;
+		}
 		ss->was_signed = s->has_codesig;
 		res->changed = res->changed || s->has_codesig;
 	}
@@ -250,10 +268,16 @@ int msign_strip_file(const char *in_path, const char *out_path,
 		     const char *arch, struct msign_strip_result *res,
 		     struct msign_diag *d)
 {
+	/* One descriptor for reading the plan's input and copying from it. */
+	int fd = open(in_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
 	struct msign_image *img = NULL;
-	int r = msign_image_open(in_path, &img, d);
-	if (r)
+	int r = msign_image_open_fd(fd, &img, d);
+	if (r) {
+		close(fd);
 		return r;
+	}
 	struct msign_plan plan;
 	msign_plan_init(&plan);
 	r = msign_strip_plan(img, arch, &plan, res, d);
@@ -267,7 +291,8 @@ int msign_strip_file(const char *in_path, const char *out_path,
 	msign_image_free(img);
 	/* Unchanged in place: the file is not rewritten at all. */
 	if (r == 0 && (res->changed || strcmp(in_path, out_path) != 0))
-		r = msign_plan_commit(&plan, in_path, out_path, st_validate, res, d);
+		r = msign_plan_commit_fd(&plan, fd, out_path, st_validate, res, d);
 	msign_plan_free(&plan);
+	close(fd);
 	return r;
 }

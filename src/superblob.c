@@ -109,16 +109,23 @@ static bool sb_is_cd_slot(uint32_t type)
 static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 		     const struct msign_slice *s, struct msign_diag *d)
 {
-	if (sig->ncds >= MSIGN_MAX_CDS)
-		return msign_diag_set(d, MSIGN_E_LIMIT, b->off,
-				      "more than %d CodeDirectories", MSIGN_MAX_CDS);
 	struct msign_codedir cd;
 	int r = msign_codedir_parse(b->data, b->len, b->type, &cd, d);
 	if (r)
 		return r;
 	/* A codeLimit past the signature is tampering, not a broken
-	 * container: display goes on, verify reports it. */
-	(void)s;
+	 * container (display goes on, verify reports it); past the slice it
+	 * cannot describe this file at all. */
+	if (msign_codedir_limit(&cd) > s->size)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, b->off + 32,
+				      "codeLimit %llu past the %llu-byte slice",
+				      (unsigned long long)msign_codedir_limit(&cd),
+				      (unsigned long long)s->size);
+	for (uint32_t i = 0; i < sig->ncds; i++)
+		if (sig->cds[i].hash_type == cd.hash_type)
+			return msign_diag_set(d, MSIGN_E_INVALID, b->off,
+					      "two CodeDirectories with hash type %u",
+					      cd.hash_type);
 	/* Keep the array sorted by ascending hash type. */
 	uint32_t j = sig->ncds;
 	while (j > 0 && sig->cds[j - 1].hash_type > cd.hash_type) {
@@ -127,6 +134,35 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 	}
 	sig->cds[j] = cd;
 	sig->ncds++;
+	return 0;
+}
+
+/* Apple's order: slot 0 must exist (else the code counts as unsigned),
+ * then alternates 0x1000, 0x1001, ... up to the first missing one; the
+ * first index entry of a slot wins. */
+static int sb_load_cds(struct msign_sig *sig, const struct msign_slice *s,
+		       struct msign_diag *d)
+{
+	const struct msign_blob *by_slot[1 + CSSLOT_ALTERNATE_CODEDIRECTORY_MAX] = { 0 };
+	for (uint32_t i = 0; i < sig->nblobs; i++) {
+		const struct msign_blob *b = &sig->blobs[i];
+		uint32_t k = b->type == CSSLOT_CODEDIRECTORY ? 0
+			     : b->type - CSSLOT_ALTERNATE_CODEDIRECTORIES + 1;
+		if (sb_is_cd_slot(b->type) && by_slot[k] == NULL)
+			by_slot[k] = b;
+	}
+	if (by_slot[0] == NULL) {
+		msign_diag_set(d, MSIGN_E_NOT_SIGNED, s->cs_dataoff,
+			       "signature has no CodeDirectory in slot 0");
+		return MSIGN_E_NOT_SIGNED;
+	}
+	for (uint32_t k = 0; k <= CSSLOT_ALTERNATE_CODEDIRECTORY_MAX; k++) {
+		if (by_slot[k] == NULL)
+			break;
+		int r = sb_add_cd(sig, by_slot[k], s, d);
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -191,16 +227,11 @@ int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 		struct msign_blob *b = &sig->blobs[i];
 		if ((r = sb_entry(&c, i, b, d)))
 			return r;
-		if (sb_is_cd_slot(b->type)) {
-			if ((r = sb_add_cd(sig, b, s, d)))
-				return r;
-		} else {
+		if (!sb_is_cd_slot(b->type))
 			sb_classify(sig, b);
-		}
 	}
-	if (sig->ncds == 0)
-		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_dataoff,
-				      "signature has no CodeDirectory");
+	if ((r = sb_load_cds(sig, s, d)))
+		return r;
 	sig->best = 0;
 	sig->lowest = 0; /* cds[] is sorted by ascending hash type */
 	for (uint32_t i = 1; i < sig->ncds; i++)

@@ -100,7 +100,8 @@ int msign_plan_render(const struct msign_plan *p, const uint8_t *src,
 		return MSIGN_E_NOMEM;
 	for (uint32_t i = 0; i < p->nextents; i++) {
 		const struct msign_extent *e = &p->extents[i];
-		if (e->src_off > src_len || e->len > src_len - e->src_off) {
+		if (e->src_off > src_len || e->len > src_len - e->src_off ||
+		    plan_fits(p, e->dst_off, e->len) != 0) {
 			free(buf);
 			return msign_diag_set(d, MSIGN_E_BAD_RANGE, e->src_off,
 					      "plan copies %llu bytes from offset %llu of a %zu-byte input",
@@ -109,9 +110,14 @@ int msign_plan_render(const struct msign_plan *p, const uint8_t *src,
 		}
 		memcpy(buf + e->dst_off, src + e->src_off, (size_t)e->len);
 	}
-	for (uint32_t i = 0; i < p->npatches; i++)
+	for (uint32_t i = 0; i < p->npatches; i++) {
+		if (plan_fits(p, p->patches[i].dst_off, p->patches[i].len) != 0) {
+			free(buf);
+			return MSIGN_E_BAD_RANGE;
+		}
 		memcpy(buf + p->patches[i].dst_off, p->patches[i].data,
 		       p->patches[i].len);
+	}
 	*out = buf;
 	return 0;
 }
@@ -138,7 +144,8 @@ static char *wr_dirname(const char *path, const char **base)
 }
 
 /* Remove temporaries of earlier commits to the same name whose process is
- * gone (killed between writing and renaming). */
+ * gone (killed between writing and renaming). Only names of exactly our
+ * shape, ".<base>.msign.<pid>.XXXXXX", that are regular files of ours. */
 static void wr_sweep(const char *dir, const char *base)
 {
 	DIR *dp = opendir(dir);
@@ -152,15 +159,25 @@ static void wr_sweep(const char *dir, const char *base)
 	}
 	struct dirent *e;
 	while ((e = readdir(dp)) != NULL) {
-		if (strncmp(e->d_name, prefix, (size_t)n) != 0)
+		const char *name = e->d_name;
+		if (strncmp(name, prefix, (size_t)n) != 0)
 			continue;
-		long pid = strtol(e->d_name + n, NULL, 10);
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+		const char *p = name + n, *digits = p;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p == digits || p - digits > 10 || *p != '.' || strlen(p + 1) != 6)
+			continue;
+		long pid = strtol(digits, NULL, 10);
+		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue; /* its writer may still be running */
 		char path[4096];
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) <
-		    (int)sizeof(path))
-			unlink(path);
+		struct stat st;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+			    (int)sizeof(path) ||
+		    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		unlink(path);
 	}
 	closedir(dp);
 }
@@ -208,8 +225,11 @@ static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 static bool wr_try_clone(const struct msign_plan *p, int in, int out)
 {
 #if defined(__linux__) && defined(FICLONE)
+	/* Cut back to the extent afterwards so the rest reads as zeros, as in
+	 * msign_plan_render. */
 	if (p->nextents == 1 && p->extents[0].src_off == 0 &&
-	    p->extents[0].dst_off == 0 && ioctl(out, FICLONE, in) == 0)
+	    p->extents[0].dst_off == 0 && ioctl(out, FICLONE, in) == 0 &&
+	    ftruncate(out, (off_t)p->extents[0].len) == 0)
 		return true;
 #else
 	(void)p; (void)in; (void)out;
@@ -261,20 +281,24 @@ static int wr_check(int fd, uint64_t len, msign_check_fn check, void *arg,
 	return r;
 }
 
-int msign_plan_commit(const struct msign_plan *p, const char *src_path,
-		      const char *dst_path, msign_check_fn check, void *arg,
-		      struct msign_diag *d)
+/* Replace a symbolic link's target, not the link: resolve dst first when
+ * it exists (an output that does not exist yet is used as given). */
+static char *wr_resolve(const char *dst_path)
 {
-	int in = open(src_path, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return wr_errno(d, "cannot open", src_path);
+	char *real = realpath(dst_path, NULL);
+	return real ? real : strdup(dst_path);
+}
+
+int msign_plan_commit_fd(const struct msign_plan *p, int in,
+			 const char *dst_path, msign_check_fn check, void *arg,
+			 struct msign_diag *d)
+{
 	struct stat st;
-	if (fstat(in, &st) != 0) {
-		close(in);
-		return wr_errno(d, "cannot stat", src_path);
-	}
+	if (fstat(in, &st) != 0)
+		return wr_errno(d, "cannot stat", dst_path);
 	const char *base;
-	char *dir = wr_dirname(dst_path, &base);
+	char *dst = wr_resolve(dst_path);
+	char *dir = dst ? wr_dirname(dst, &base) : NULL;
 	char tmp[4096];
 	int out = -1, r = MSIGN_E_NOMEM;
 	if (dir == NULL)
@@ -290,6 +314,11 @@ int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 		r = wr_errno(d, "cannot create a temporary file in", dir);
 		goto done;
 	}
+	/* Owner first (it may clear set-id bits), then the mode; the owner is
+	 * best effort: only root can give a file away. */
+	if (fchown(out, st.st_uid, st.st_gid) != 0) {
+		/* not permitted: the file stays ours */
+	}
 	if (fchmod(out, st.st_mode & 07777) != 0) {
 		r = wr_errno(d, "cannot set the mode of", tmp);
 		goto fail;
@@ -297,7 +326,7 @@ int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 	if ((r = wr_fill(p, in, out, tmp, d)) != 0 ||
 	    (r = wr_check(out, p->out_len, check, arg, d)) != 0)
 		goto fail;
-	if (rename(tmp, dst_path) != 0) {
+	if (rename(tmp, dst) != 0) {
 		r = wr_errno(d, "cannot replace", dst_path);
 		goto fail;
 	}
@@ -313,7 +342,19 @@ fail:
 done:
 	if (out >= 0)
 		close(out);
-	close(in);
 	free(dir);
+	free(dst);
+	return r;
+}
+
+int msign_plan_commit(const struct msign_plan *p, const char *src_path,
+		      const char *dst_path, msign_check_fn check, void *arg,
+		      struct msign_diag *d)
+{
+	int in = open(src_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return wr_errno(d, "cannot open", src_path);
+	int r = msign_plan_commit_fd(p, in, dst_path, check, arg, d);
+	close(in);
 	return r;
 }

@@ -118,6 +118,9 @@ int msign_image_parse(const uint8_t *data, size_t len,
 /* mmap a file read-only and parse it. */
 int msign_image_open(const char *path, struct msign_image **out,
 		     struct msign_diag *d);
+/* The same from an open descriptor (the mapping outlives it). */
+int msign_image_open_fd(int fd, struct msign_image **out,
+			struct msign_diag *d);
 void msign_image_free(struct msign_image *img);
 
 /* Parse one thin Mach-O in [data, data+len) into s (used by the above). */

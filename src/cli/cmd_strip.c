@@ -18,8 +18,9 @@ static void strip_usage(FILE *out)
 }
 
 static void strip_report(const char *path, const struct msign_image *img,
-			 const struct msign_strip_result *res)
+			 const struct msign_strip_result *res, const char *only)
 {
+	int sel = only ? msign_image_find_arch(img, only) : -1;
 	char lbl[40];
 	for (uint32_t i = 0; i < res->nslices; i++) {
 		const struct msign_slice *s = &img->slices[i];
@@ -32,6 +33,8 @@ static void strip_report(const char *path, const struct msign_image *img,
 			       path, arch, s->cs_datasize, s->cs_dataoff,
 			       (unsigned long long)ss->old_size,
 			       (unsigned long long)ss->new_size);
+		else if (sel >= 0 && (uint32_t)sel != i)
+			printf("%s: %s: not selected, unchanged\n", path, arch);
 		else
 			printf("%s: %s: not signed, unchanged\n", path, arch);
 		if (img->is_fat && ss->old_off != ss->new_off && res->changed)
@@ -73,7 +76,7 @@ static int strip_dry(const char *path, const char *arch)
 	static struct msign_strip_result res;
 	r = msign_strip_plan(img, arch, &plan, &res, &d);
 	if (r == 0) {
-		strip_report(path, img, &res);
+		strip_report(path, img, &res, arch);
 		if (res.changed)
 			printf("%s: %llu -> %llu bytes (dry run, nothing written)\n",
 			       path, (unsigned long long)img->len,

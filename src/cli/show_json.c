@@ -230,7 +230,8 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 	json_object_set_new(o, "cpusubtype", json_integer(s->cpusubtype));
 	json_object_set_new(o, "offset", json_integer((json_int_t)s->off));
 	json_object_set_new(o, "size", json_integer((json_int_t)s->size));
-	json_object_set_new(o, "shown", json_boolean(idx == f->slice_idx));
+	json_object_set_new(o, "shown", json_boolean(f->slice_chosen &&
+							idx == f->slice_idx));
 	if (s->err != 0) {
 		json_object_set_new(o, "error", jstr(s->diag.msg));
 		return o;

@@ -95,6 +95,18 @@ check "ls -A '$t' | grep -q '^\\.f\\.msign\\.'" "killed mid-write: temporary lef
 # ...and the next run removes it.
 "$msign" strip "$t/f"
 check "[ $? = 0 ] && ! ls -A '$t' | grep -q 'msign'" "next run sweeps the stale temporary"
+# The sweep removes only its own temporaries, never look-alike files.
+cp "$fx/exe_arm64" "$t/k"
+touch "$t/.k.msign.backup" "$t/.k.msign.1.notes.txt" "$t/.k.msign.99999999.abcdef"
+"$msign" strip "$t/k"
+check "[ -e '$t/.k.msign.backup' ] && [ -e '$t/.k.msign.1.notes.txt' ]" "sweep leaves look-alike files"
+check "[ ! -e '$t/.k.msign.99999999.abcdef' ]" "sweep removes a dead writer's temporary"
+rm -f "$t"/.k.msign.*
+# A symbolic link: its target is stripped, the link stays a link.
+cp "$fx/exe_arm64" "$t/real"
+ln -s real "$t/link"
+"$msign" strip "$t/link"
+check "[ -L '$t/link' ] && only_vmsize_differs '$t/real' '$fx/exe_arm64.unsigned'" "symlink: target stripped, link kept"
 # A folder where no temporary file can be created.
 cp "$fx/exe_arm64" "$t/g"
 "$msign" strip --output /proc/msign-cannot-write "$t/g" 2> "$t/err"

@@ -144,6 +144,24 @@ static void t_not_signed_and_outside(void **st)
 	assert_int_equal(parse(&d), MSIGN_E_NOT_SIGNED);
 }
 
+/* Apple's CodeDirectory order: slot 0 first, else the code is unsigned. */
+static void t_cd_slots(void **st)
+{
+	(void)st;
+	struct msign_diag d;
+	tb_build(file);
+	tb_be32(file + TB_SIG_OFF + 12, 0x1000); /* only an alternate CD */
+	assert_int_equal(parse(&d), MSIGN_E_NOT_SIGNED);
+	assert_string_equal(d.msg, "signature has no CodeDirectory in slot 0");
+	tb_build(file);
+	tb_be32(file + TB_SIG_OFF + 12, 0x1001);
+	assert_int_equal(parse(&d), MSIGN_E_NOT_SIGNED);
+	tb_build(file);
+	/* a codeLimit past the slice cannot describe this file */
+	tb_be32(file + TB_SIG_OFF + TB_CD_OFF + 32, 0xffffff00);
+	assert_true(parse(&d) != 0);
+}
+
 static void t_slot_access(void **st)
 {
 	(void)st;
@@ -170,6 +188,7 @@ int main(void)
 		cmocka_unit_test(t_bad_pages),
 		cmocka_unit_test(t_errors),
 		cmocka_unit_test(t_not_signed_and_outside),
+		cmocka_unit_test(t_cd_slots),
 		cmocka_unit_test(t_slot_access),
 	};
 	return cmocka_run_group_tests_name("codedir", tests, NULL, NULL);
