@@ -61,6 +61,13 @@ typedef int (*msign_check_fn)(const uint8_t *data, size_t len, void *arg,
 int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 		      const char *dst_path, msign_check_fn check, void *arg,
 		      struct msign_diag *d);
+/* The same, reading from an open descriptor: pass the one the plan was
+ * computed from, so a file swapped in meanwhile cannot be mixed in. A
+ * symbolic link at dst_path is followed: its target is replaced. Owner
+ * (when permitted) and mode bits of the input are kept. */
+int msign_plan_commit_fd(const struct msign_plan *p, int src_fd,
+			 const char *dst_path, msign_check_fn check, void *arg,
+			 struct msign_diag *d);
 
 /* ---- strip (strip.c) ----------------------------------------------------
  * Apple's signature removal (codesign --remove-signature), per slice. */
@@ -84,6 +91,152 @@ int msign_strip_plan(const struct msign_image *img, const char *arch,
 int msign_strip_file(const char *in_path, const char *out_path,
 		     const char *arch, struct msign_strip_result *res,
 		     struct msign_diag *d);
+
+
+/* ---- hashing engine (hashpool.c) ----------------------------------------
+ * Page hashes for sign and verify. The bytes a CodeDirectory covers are
+ * given as pieces laid end to end (memory, or zeros), cut into fixed pages
+ * from offset 0 and spread over threads in chunks: one EVP context per
+ * thread, nothing allocated per page. Sign writes the hashes straight into
+ * the CodeDirectory it builds; verify compares them with the stored ones
+ * and records the mismatches. */
+#define MSIGN_HASH_MAX_PIECES 4
+
+struct msign_piece {
+	const uint8_t *data; /* NULL: zeros */
+	uint64_t len;
+	/* data is a read-only private file mapping: its pages are dropped
+	 * (madvise) once hashed, so resident memory stays bounded by the
+	 * chunks in flight, not the file size. Never set on other memory. */
+	bool release;
+};
+
+struct msign_hash_job {
+	struct msign_piece pieces[MSIGN_HASH_MAX_PIECES];
+	uint32_t npieces;
+	uint64_t limit;       /* bytes covered: the pieces' total length */
+	uint32_t page_log2;   /* 0: one page over [0, limit) */
+	uint8_t hash_type;    /* CS_HASHTYPE_* */
+	uint32_t first_page;  /* pages [first_page, first_page + npages) */
+	uint32_t npages;
+	uint8_t *out;          /* sign: hash_size bytes per page (page 0 first) */
+	const uint8_t *expect; /* verify: the stored hashes, same layout */
+	/* verify results */
+	uint64_t nbad;      /* pages whose hash differs */
+	uint64_t first_bad; /* lowest such page, UINT64_MAX when none */
+};
+
+/* Online CPUs (at least 1). */
+unsigned msign_hash_default_threads(void);
+/* Run every job; threads 0 means msign_hash_default_threads(). Small
+ * workloads run on the calling thread. */
+int msign_hash_run(struct msign_hash_job *jobs, uint32_t njobs,
+		   unsigned threads, struct msign_diag *d);
+/* Digest by OpenSSL NID (for the CMS messageDigest); out holds 64 bytes. */
+int msign_hash_nid(int nid, const uint8_t *data, size_t len, uint8_t *out,
+		   uint32_t *out_len);
+
+/* ---- ad-hoc signing (sign.c, sign_blobs.c, sign_ident.c) ---------------
+ * codesign -s - (and --linker-signed, ld64.lld's layout), per slice: the
+ * old signature is removed by msign_strip_plan's rules, LC_CODE_SIGNATURE
+ * is appended, the signature goes at the next 16-byte boundary after
+ * __LINKEDIT, which grows to cover it. The exact signature size is known
+ * before anything is written; page hashes are taken last, over the bytes
+ * the output will hold. Universal files are laid out again as lipo does. */
+#define MSIGN_SIGN_PAGE_DEFAULT 0 /* 16 KiB for arm64*, else 4 KiB */
+
+struct msign_sign_opts {
+	const char *identifier; /* -i; NULL: Apple's default rule */
+	const char *prefix;     /* --prefix for a default identifier */
+	const char *file_name;  /* the name the default identifier comes from */
+	const char *ent_xml;    /* entitlements plist text, or NULL */
+	size_t ent_len;
+	uint32_t cd_flags;      /* -o: CS_RUNTIME, kill, hard, ... (no adhoc) */
+	uint32_t hash_types;    /* bit (1 << CS_HASHTYPE_x); 0: Apple's rule */
+	uint32_t page_size;     /* bytes, power of two; 0: per architecture */
+	bool linker_signed;     /* ld64.lld's layout and flags */
+	bool force;             /* replace existing signatures (-f) */
+	const char *arch;       /* sign only this slice, or NULL for all */
+	unsigned threads;       /* 0: online CPUs */
+};
+
+struct msign_sign_slice {
+	bool target;       /* signed by this run */
+	bool was_signed;   /* had a signature before */
+	uint64_t out_off, out_size;
+	uint32_t dataoff, datasize;
+	uint32_t ncds;
+	uint8_t hash_types[MSIGN_MAX_CDS];
+	uint32_t page_size;
+	uint32_t cd_version;
+};
+
+struct msign_sign_result {
+	uint32_t nslices;
+	struct msign_sign_slice slices[MSIGN_MAX_SLICES];
+	char identifier[1024];
+	bool replaced;        /* some target slice had a signature */
+	bool already_signed;  /* refused: signed and no force */
+};
+
+/* Plan the signed output of img (the source of the plan's copies). */
+int msign_sign_plan(const struct msign_image *img,
+		    const struct msign_sign_opts *o, struct msign_plan *plan,
+		    struct msign_sign_result *res, struct msign_diag *d);
+/* Sign in_path into out_path (may be the same path), atomically. */
+int msign_sign_file(const char *in_path, const char *out_path,
+		    const struct msign_sign_opts *o,
+		    struct msign_sign_result *res, struct msign_diag *d);
+
+/* ---- verification (verify.c) ---------------------------------------------
+ * codesign --verify at hash level: every CodeDirectory's code pages and
+ * present special slots, the CMS messageDigest (and cdhashes) against the
+ * CodeDirectories; certificate trust is not evaluated. */
+enum msign_verify_kind {
+	MSIGN_VERIFY_VALID = 0,
+	MSIGN_VERIFY_NOT_SIGNED,  /* code object is not signed at all */
+	MSIGN_VERIFY_BAD_MACHO,   /* object file format unrecognized, ... */
+	MSIGN_VERIFY_BAD_FORMAT,  /* invalid or unsupported format for signature */
+	MSIGN_VERIFY_BAD_VERSION, /* unsupported type or version of signature */
+	MSIGN_VERIFY_MODIFIED,    /* invalid signature (code or signature ...) */
+	MSIGN_VERIFY_INFO_PLIST,  /* invalid Info.plist (plist or signature ...) */
+	MSIGN_VERIFY_ENT_BLOB,    /* invalid entitlements blob */
+	MSIGN_VERIFY_ENT_PLIST,   /* invalid entitlement plist */
+	MSIGN_VERIFY_STRICT,      /* --strict: a layout rule is broken */
+};
+
+struct msign_verify_opts {
+	unsigned threads; /* 0: online CPUs */
+	bool strict;
+	const char *arch; /* only this slice, or NULL for every slice */
+	/* Only the pages holding the load commands and the last page of each
+	 * CodeDirectory (sign's check of its own output). */
+	bool quick;
+	bool release;     /* img is a file mapping: drop pages once hashed */
+};
+
+struct msign_verify_result {
+	int kind;            /* enum msign_verify_kind */
+	int32_t slice;       /* failing slice index, -1 if none */
+	bool universal;
+	int32_t cputype, cpusubtype;
+	char detail[MSIGN_DIAG_MSG_LEN + 128]; /* what failed, for msign: */
+	/* what was checked */
+	uint32_t slices_checked, cds_checked, slots_checked, slots_skipped;
+	uint64_t pages_checked;
+	bool adhoc, cms, pseudo; /* of the last slice checked */
+	bool cms_unchecked;      /* a CMS without messageDigest (old format):
+				  * its signature value is not checked yet */
+	bool explicit_dr;        /* a designated requirement is present */
+};
+
+/* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another
+ * negative code when verification could not run (memory, crypto). */
+int msign_verify_image(const struct msign_image *img,
+		       const struct msign_verify_opts *o,
+		       struct msign_verify_result *res, struct msign_diag *d);
+/* Name of a kind as codesign prints it. */
+const char *msign_verify_message(int kind);
 
 #ifdef __cplusplus
 }

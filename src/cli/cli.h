@@ -14,6 +14,9 @@
  * table in main.c. Exit codes: 0 ok, 1 failure, 2 usage, 3 requirement. */
 int cmd_show(int argc, char **argv);
 int cmd_strip(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 #define EXIT_USAGE 2
 
@@ -30,6 +33,7 @@ struct show_file {
 	char *exec_path;        /* realpath, malloc'd */
 	struct msign_image *img;
 	uint32_t slice_idx;
+	bool slice_chosen;      /* slice_idx names the displayed slice */
 	const struct msign_slice *s;
 	struct msign_sig sig;
 	bool sig_ok;            /* sig holds the shown slice's valid signature */
