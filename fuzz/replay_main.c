@@ -3,8 +3,11 @@
  * as is, truncated at many lengths, and with each 32-bit word of its
  * header area and of its signature's first KiB replaced by the values
  * that break length arithmetic (0, 1, 0x7fffffff, 0x80000000, 0xffffffff),
- * in both byte orders. Deterministic: no randomness, same runs each time. */
+ * in both byte orders. Deterministic: no randomness, same runs each time.
+ * Paths after --plain (a fuzzing corpus) run once each, as they are;
+ * --mutate switches back. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SIG_WINDOW 1024u
 
 static unsigned long runs;
+static bool mutate = true; /* --plain: corpus files run as they are */
 
 static void run(const uint8_t *d, size_t n)
 {
@@ -50,6 +54,8 @@ static void mutate_words(uint8_t *buf, size_t len, size_t from, size_t to)
 static void replay_buffer(uint8_t *buf, size_t len)
 {
 	run(buf, len);
+	if (!mutate)
+		return;
 	for (size_t cut = 0; cut < len; cut += len / 61 + 1)
 		run(buf, cut);
 	mutate_words(buf, len, 0, HEADER_WINDOW);
@@ -113,8 +119,14 @@ static int replay_path(const char *path)
 int main(int argc, char **argv)
 {
 	int r = 0;
-	for (int i = 1; i < argc; i++)
-		r |= replay_path(argv[i]);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--plain") == 0)
+			mutate = false;
+		else if (strcmp(argv[i], "--mutate") == 0)
+			mutate = true;
+		else
+			r |= replay_path(argv[i]);
+	}
 	printf("%s: %lu runs, no crash\n", argv[0], runs);
 	return r ? 1 : 0;
 }
