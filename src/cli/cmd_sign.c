@@ -1,0 +1,351 @@
+/* msign sign: ad-hoc signatures as `codesign -s -` writes them, or
+ * ld64.lld's linker signature (--linker-signed). Options are spelled like
+ * codesign's. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "msign/sign.h"
+
+#define MSG_FORMAT "object file format unrecognized, invalid, or unsuitable"
+#define ENT_FILE_MAX (1u << 20)
+
+struct sign_cli {
+	struct msign_sign_opts o;
+	const char *output;
+	int verbose;
+	bool dry;
+};
+
+static void sign_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: msign sign -s - [-i ID] [--entitlements FILE] [-o FLAGS] [--digest LIST]\n"
+		"                  [--linker-signed] [-f] [--arch NAME] [--output OUT] [-n] FILE...\n"
+		"  -s, --sign -             ad-hoc signature (the only identity for now)\n"
+		"  -i, --identifier ID      identifier (default: codesign's rule)\n"
+		"      --prefix PREFIX      put in front of a default identifier without a dot\n"
+		"      --entitlements FILE  XML plist, embedded as XML and as DER\n"
+		"  -o, --options FLAGS      runtime,library,kill,hard,host,expires,restrict,\n"
+		"                           enforcement,library-validation or a number\n"
+		"      --digest LIST        sha1,sha256,sha384 (also --digest-algorithm)\n"
+		"      --linker-signed      the signature ld64/lld write (adhoc,linker-signed)\n"
+		"  -f, --force              replace an existing signature\n"
+		"  -a, --arch NAME          sign only this slice of a universal file\n"
+		"      --output OUT         write to OUT instead of FILE (one FILE only)\n"
+		"      --page-size N        code page size in bytes (default: 16384 for\n"
+		"                           arm64 slices, 4096 otherwise and for --linker-signed)\n"
+		"  -j, --jobs N             hashing threads (default: online CPUs)\n"
+		"  -n, --dry-run            compute the signature, print it, write nothing\n"
+		"  -v, --verbose            say what was signed\n");
+}
+
+static int sign_flag_names(const char *arg, uint32_t *flags)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} names[] = {
+		{ "host", 0x1 },        { "hard", 0x100 },
+		{ "kill", 0x200 },      { "expires", 0x400 },
+		{ "restrict", 0x800 },  { "enforcement", 0x1000 },
+		{ "library", 0x2000 },  { "library-validation", 0x2000 },
+		{ "runtime", CS_RUNTIME },
+	};
+	char *copy = strdup(arg), *save = NULL;
+	if (copy == NULL)
+		return -1;
+	int r = 0;
+	for (char *t = strtok_r(copy, ",", &save); t != NULL && r == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		bool found = false;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(t, names[i].name) == 0) {
+				*flags |= names[i].bit;
+				found = true;
+			}
+		if (!found) {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(t, &end, 0);
+			if (*t == '\0' || *end != '\0' || errno != 0 || v > UINT32_MAX)
+				r = -1;
+			else
+				*flags |= (uint32_t)v;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+static int sign_digests(const char *arg, uint32_t *mask)
+{
+	char *copy = strdup(arg), *save = NULL;
+	if (copy == NULL)
+		return -1;
+	int r = 0;
+	for (char *t = strtok_r(copy, ",", &save); t != NULL && r == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "sha1") == 0)
+			*mask |= 1u << CS_HASHTYPE_SHA1;
+		else if (strcmp(t, "sha256") == 0)
+			*mask |= 1u << CS_HASHTYPE_SHA256;
+		else if (strcmp(t, "sha384") == 0)
+			*mask |= 1u << CS_HASHTYPE_SHA384;
+		else
+			r = -1;
+	}
+	free(copy);
+	return *mask == 0 ? -1 : r;
+}
+
+static int sign_number(const char *arg, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static char *sign_read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return NULL;
+	char *buf = malloc(ENT_FILE_MAX + 1);
+	size_t n = buf ? fread(buf, 1, ENT_FILE_MAX + 1, fp) : 0;
+	bool err = ferror(fp) != 0;
+	fclose(fp);
+	if (buf == NULL || err || n > ENT_FILE_MAX) {
+		free(buf);
+		errno = err ? EIO : EFBIG;
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static void sign_report(const char *path, const struct msign_image *img,
+			const struct msign_sign_result *res, uint64_t out_len)
+{
+	char lbl[48];
+	for (uint32_t i = 0; i < res->nslices; i++) {
+		const struct msign_sign_slice *ss = &res->slices[i];
+		const struct msign_slice *s = &img->slices[i];
+		const char *arch = msign_arch_label(s->cputype, s->cpusubtype,
+						    lbl, sizeof(lbl));
+		if (!ss->target) {
+			printf("%s: %s: unchanged\n", path, arch);
+			continue;
+		}
+		printf("%s: %s: CodeDirectory v=%x, %u page%s of %u bytes, hashes ",
+		       path, arch, ss->cd_version, (ss->dataoff + ss->page_size - 1) / ss->page_size,
+		       ss->dataoff > ss->page_size ? "s" : "", ss->page_size);
+		for (uint32_t k = 0; k < ss->ncds; k++)
+			printf("%s%s", k ? "," : "", msign_hashtype_name(ss->hash_types[k]));
+		printf("; signature %u bytes at %u; slice at %llu, %llu bytes\n",
+		       ss->datasize, ss->dataoff, (unsigned long long)ss->out_off,
+		       (unsigned long long)ss->out_size);
+	}
+	printf("%s: identifier %s; %llu -> %llu bytes (dry run, nothing written)\n",
+	       path, res->identifier, (unsigned long long)img->len,
+	       (unsigned long long)out_len);
+}
+
+/* Plan only: the signature is computed (every page hashed) and described. */
+static int sign_dry(const char *path, struct sign_cli *c,
+		    const struct msign_image *img, struct msign_diag *d)
+{
+	static struct msign_sign_result res;
+	struct msign_plan plan;
+	msign_plan_init(&plan);
+	int r = msign_sign_plan(img, &c->o, &plan, &res, d);
+	if (r == 0)
+		sign_report(path, img, &res, plan.out_len);
+	msign_plan_free(&plan);
+	if (res.already_signed) {
+		fprintf(stderr, "%s: is already signed\n", path);
+		return 1;
+	}
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", path, d->msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int sign_one(const char *path, struct sign_cli *c)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	struct msign_image *img = NULL;
+	int r = msign_image_open(path, &img, &d);
+	if (r == MSIGN_E_IO) {
+		fprintf(stderr, "%s: %s\n", path, d.msg);
+		return 1;
+	}
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\nmsign: %s (at offset %llu)\n", path,
+			MSG_FORMAT, d.msg, (unsigned long long)d.file_off);
+		return 1;
+	}
+	char format[1024];
+	show_format(img, format, sizeof(format));
+	bool any_signed = false;
+	int only = c->o.arch ? msign_image_find_arch(img, c->o.arch) : -1;
+	for (uint32_t i = 0; i < img->nslices; i++)
+		if ((only < 0 || (uint32_t)only == i) && img->slices[i].err == 0)
+			any_signed = any_signed || img->slices[i].has_codesig;
+	c->o.file_name = path;
+	if (c->dry) {
+		r = sign_dry(path, c, img, &d);
+		msign_image_free(img);
+		return r;
+	}
+	msign_image_free(img);
+	if (any_signed && c->o.force)
+		fprintf(stderr, "%s: replacing existing signature\n", path);
+	static struct msign_sign_result res;
+	r = msign_sign_file(path, c->output ? c->output : path, &c->o, &res, &d);
+	if (res.already_signed) {
+		fprintf(stderr, "%s: is already signed\n", path);
+		return 1;
+	}
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", path, d.msg);
+		return 1;
+	}
+	if (c->verbose > 0)
+		fprintf(stderr, "%s: signed %s [%s]\n", c->output ? c->output : path,
+			format, res.identifier);
+	return 0;
+}
+
+static int sign_parse(int argc, char **argv, struct sign_cli *c,
+		      const char **identity, int *done)
+{
+	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
+	       OPT_PREFIX };
+	static const struct option longopts[] = {
+		{ "sign", required_argument, NULL, 's' },
+		{ "identifier", required_argument, NULL, 'i' },
+		{ "prefix", required_argument, NULL, OPT_PREFIX },
+		{ "entitlements", required_argument, NULL, OPT_ENT },
+		{ "options", required_argument, NULL, 'o' },
+		{ "digest", required_argument, NULL, OPT_DIGEST },
+		{ "digest-algorithm", required_argument, NULL, OPT_DIGEST },
+		{ "linker-signed", no_argument, NULL, OPT_LINKER },
+		{ "force", no_argument, NULL, 'f' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "architecture", required_argument, NULL, 'a' },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "page-size", required_argument, NULL, OPT_PAGE },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ent_path = NULL;
+	int ch;
+	optind = 1;
+	opterr = 0;
+	*done = -1;
+	while ((ch = getopt_long(argc, argv, "s:i:o:fa:j:nvh", longopts, NULL)) != -1) {
+		const char *bad = NULL;
+		switch (ch) {
+		case 's': *identity = optarg; break;
+		case 'i': c->o.identifier = optarg; break;
+		case OPT_PREFIX: c->o.prefix = optarg; break;
+		case OPT_ENT: ent_path = optarg; break;
+		case 'o':
+			if (sign_flag_names(optarg, &c->o.cd_flags) != 0)
+				bad = "-o takes runtime,library,kill,hard,... or a number";
+			break;
+		case OPT_DIGEST:
+			if (sign_digests(optarg, &c->o.hash_types) != 0)
+				bad = "--digest takes sha1, sha256 or sha384, comma-separated";
+			break;
+		case OPT_LINKER: c->o.linker_signed = true; break;
+		case 'f': c->o.force = true; break;
+		case 'a': c->o.arch = optarg; break;
+		case OPT_OUTPUT: c->output = optarg; break;
+		case OPT_PAGE:
+			if (sign_number(optarg, 512, 1u << 24, &c->o.page_size) != 0 ||
+			    (c->o.page_size & (c->o.page_size - 1)) != 0)
+				bad = "--page-size takes a power of two from 512 to 16777216";
+			break;
+		case 'j': {
+			uint32_t n = 0;
+			if (sign_number(optarg, 1, 256, &n) != 0)
+				bad = "-j takes 1 to 256";
+			c->o.threads = n;
+			break;
+		}
+		case 'n': c->dry = true; break;
+		case 'v': c->verbose++; break;
+		case 'h': sign_usage(stdout); *done = 0; return 0;
+		default:
+			fprintf(stderr, "msign sign: invalid option '%s'\n", argv[optind - 1]);
+			sign_usage(stderr);
+			*done = EXIT_USAGE;
+			return 0;
+		}
+		if (bad != NULL) {
+			fprintf(stderr, "msign sign: %s\n", bad);
+			*done = EXIT_USAGE;
+			return 0;
+		}
+	}
+	if (ent_path != NULL) {
+		size_t len = 0;
+		char *xml = sign_read_file(ent_path, &len);
+		if (xml == NULL) {
+			fprintf(stderr, "%s: %s\n", ent_path, strerror(errno));
+			*done = 1;
+			return 0;
+		}
+		c->o.ent_xml = xml;
+		c->o.ent_len = len;
+	}
+	return optind;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	struct sign_cli c;
+	memset(&c, 0, sizeof(c));
+	const char *identity = NULL;
+	int done;
+	int first = sign_parse(argc, argv, &c, &identity, &done);
+	int rc = done;
+	if (done >= 0)
+		goto out;
+	rc = EXIT_USAGE;
+	if (identity == NULL || first >= argc ||
+	    (c.output != NULL && argc - first != 1)) {
+		if (c.output != NULL && argc - first > 1)
+			fprintf(stderr, "msign sign: --output takes one FILE\n");
+		sign_usage(stderr);
+		goto out;
+	}
+	if (strcmp(identity, "-") != 0) {
+		fprintf(stderr, "msign sign: only ad-hoc signing (-s -) is supported so far\n");
+		goto out;
+	}
+	if (c.o.linker_signed && (c.o.ent_xml != NULL || c.o.cd_flags != 0)) {
+		fprintf(stderr, "msign sign: --linker-signed takes no entitlements or -o flags\n");
+		goto out;
+	}
+	rc = 0;
+	for (int i = first; i < argc; i++)
+		rc |= sign_one(argv[i], &c);
+out:
+	free((char *)c.o.ent_xml);
+	return rc;
+}

@@ -1,0 +1,651 @@
+/* Ad-hoc signing: codesign -s - and ld64.lld's linker signature.
+ *
+ * Per slice (spec section 2): an existing signature is first removed by
+ * msign_strip_plan's rules (Apple's allocator), giving the slice's load
+ * commands and __LINKEDIT as they are unsigned; LC_CODE_SIGNATURE is then
+ * appended after the last command (room before the first section is
+ * checked), the signature is placed at the next 16-byte boundary after
+ * __LINKEDIT, and __LINKEDIT grows to cover it exactly (vmsize: lld writes
+ * filesize; codesign's allocator rounds up to the segment alignment and
+ * never shrinks). Every size is known before any byte is written; the page
+ * hashes are taken last, over the bytes the output will hold: the new
+ * header, the untouched rest of the slice, the zero padding. Universal
+ * files are laid out again as lipo does. Nothing is read or written but
+ * through the image and the edit plan, so the result can be rendered in
+ * memory or committed atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cur.h"
+#include "sign_int.h"
+
+#define LC_CODE_SIGNATURE_LEN 16u
+#define SIG_ALIGN 16u
+#define PAGE_4K_LOG2 12u
+#define PAGE_16K_LOG2 14u
+#define PAGE_MIN_LOG2 9u
+#define PAGE_MAX_LOG2 24u
+#define QUICK_CHECK_ALL (8u << 20) /* outputs this small are verified fully */
+
+/* One slice of the run. */
+struct sg_slice {
+	const struct msign_slice *s;
+	struct msign_sign_slice *res;
+	bool target;
+	const uint8_t *hdr;       /* load commands as they are unsigned */
+	size_t hdr_len;
+	struct msign_slice *hs;   /* hdr parsed (segments, sizeofcmds) */
+	uint64_t base_len;        /* end of __LINKEDIT, unsigned */
+	uint8_t *newhdr;          /* header + commands with LC_CODE_SIGNATURE */
+	size_t newhdr_len;
+	uint32_t ncds;
+	struct sg_cd cds[MSIGN_MAX_CDS];
+	struct sg_sb sb;
+	uint8_t *sig;             /* sb.size bytes */
+	struct sg_specials sp;
+};
+
+struct sg_run {
+	const struct msign_image *img;
+	const struct msign_sign_opts *o;
+	struct msign_sign_result *res;
+	struct msign_plan strip;
+	struct msign_strip_result sres;
+	struct sg_blobs blobs;
+	struct sg_slice *sl;
+	uint8_t hash_types[MSIGN_MAX_CDS];
+	uint32_t nhash;
+};
+
+static void sg_put32(uint8_t *p, bool be, uint32_t v)
+{
+	if (be)
+		msign_put_be32(p, v);
+	else
+		msign_put_le32(p, v);
+}
+
+static void sg_put64(uint8_t *p, bool be, uint64_t v)
+{
+	if (be)
+		msign_put_be64(p, v);
+	else
+		msign_put_le64(p, v);
+}
+
+static uint64_t sg_round(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+/* get_segalign_from_flag() of cctools: the allocator rounds vmsize to it. */
+static uint64_t sg_segalign(int32_t cputype)
+{
+	if ((cputype & 0xff) == MSIGN_CPU_TYPE_ARM)
+		return 0x4000;
+	if ((cputype & 0xff) == MSIGN_CPU_TYPE_X86 ||
+	    (cputype & 0xff) == MSIGN_CPU_TYPE_PPC)
+		return 0x1000;
+	return 0x2000;
+}
+
+/* Hash types Apple picks when none is asked for (MachORep's rule, read
+ * off the main slice): SHA-256 alone for code new enough to know it. */
+static uint32_t sg_default_hashes(const struct msign_slice *m)
+{
+	const uint32_t both = 1u << CS_HASHTYPE_SHA1 | 1u << CS_HASHTYPE_SHA256;
+	const uint32_t sha256 = 1u << CS_HASHTYPE_SHA256;
+	if (!m->has_version)
+		return both;
+	switch (m->version_platform) {
+	case 0: return both;
+	case 1: return m->version_min >= 0x000a0b04u ? sha256 : both;
+	case 2:
+	case 3: return m->version_min >= 0x000b0000u ? sha256 : both;
+	case 4: return both;
+	default: return sha256;
+	}
+}
+
+static uint32_t sg_page_log2(const struct msign_slice *s,
+			     const struct msign_sign_opts *o)
+{
+	if (o->page_size != 0)
+		return (uint32_t)__builtin_ctz(o->page_size);
+	if (o->linker_signed)
+		return PAGE_4K_LOG2;
+	return s->cputype == MSIGN_CPU_TYPE_ARM64 ||
+			       s->cputype == MSIGN_CPU_TYPE_ARM64_32
+		       ? PAGE_16K_LOG2 : PAGE_4K_LOG2;
+}
+
+static int sg_check_opts(const struct msign_sign_opts *o, struct msign_diag *d)
+{
+	uint32_t p = o->page_size;
+	if (p != 0 && ((p & (p - 1)) != 0 || p < (1u << PAGE_MIN_LOG2) ||
+		       p > (1u << PAGE_MAX_LOG2)))
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "page size %u is not a power of two from 512 to 16 MiB", p);
+	uint32_t known = 1u << CS_HASHTYPE_SHA1 | 1u << CS_HASHTYPE_SHA256 |
+			 1u << CS_HASHTYPE_SHA256_TRUNCATED |
+			 1u << CS_HASHTYPE_SHA384;
+	if ((o->hash_types & ~known) != 0)
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "unknown digest type");
+	if (o->linker_signed && (o->ent_xml != NULL || o->cd_flags != 0))
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "a linker signature has no entitlements or option flags");
+	if ((o->cd_flags & (CS_ADHOC | CS_LINKER_SIGNED)) != 0)
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "adhoc and linker-signed are not option flags");
+	return 0;
+}
+
+/* The slice's unsigned header: strip's patch for it, or its own bytes. */
+static int sg_unsigned_header(struct sg_run *run, uint32_t i,
+			      struct msign_diag *d)
+{
+	struct sg_slice *x = &run->sl[i];
+	const struct msign_slice *s = x->s;
+	x->hdr = s->data;
+	x->hdr_len = (size_t)s->header_size + s->sizeofcmds;
+	if (s->has_codesig) {
+		uint64_t at = run->sres.slices[i].new_off;
+		bool found = false;
+		for (uint32_t k = 0; k < run->strip.npatches; k++) {
+			const struct msign_patch *p = &run->strip.patches[k];
+			if (p->dst_off == at && p->len == x->hdr_len) {
+				x->hdr = p->data;
+				found = true;
+			}
+		}
+		if (!found)
+			return msign_diag_set(d, MSIGN_E_INVALID, 0,
+					      "slice %u: no unsigned header from strip", i);
+	}
+	x->hs = calloc(1, sizeof(*x->hs));
+	if (x->hs == NULL)
+		return MSIGN_E_NOMEM;
+	int r = msign_slice_parse(x->hdr, x->hdr_len, x->hs, d);
+	if (r)
+		return r;
+	if (x->hs->linkedit_seg < 0 || x->hs->has_codesig)
+		return msign_diag_set(d, MSIGN_E_INVALID, 0,
+				      "slice %u: no __LINKEDIT after removing the signature", i);
+	const struct msign_segment *le = &x->hs->segments[x->hs->linkedit_seg];
+	x->base_len = le->fileoff + le->filesize; /* sum checked at parse */
+	if (x->base_len > run->sres.slices[i].new_size || x->base_len < x->hdr_len)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, le->cmd_off,
+				      "__LINKEDIT ends at %llu, outside the %llu-byte slice",
+				      (unsigned long long)x->base_len,
+				      (unsigned long long)run->sres.slices[i].new_size);
+	return 0;
+}
+
+/* An embedded Info.plist is bound only where signing leaves its bytes as
+ * they are: after the load commands, before the end of __LINKEDIT. */
+static bool sg_plist_in_place(const struct sg_slice *x)
+{
+	const struct msign_slice *s = x->s;
+	uint64_t hdr_end = (uint64_t)x->hs->header_size + x->hs->sizeofcmds +
+			   LC_CODE_SIGNATURE_LEN;
+	if (hdr_end < x->hdr_len)
+		hdr_end = x->hdr_len;
+	return s->has_info_plist && s->info_plist_off >= hdr_end &&
+	       s->info_plist_size <= x->base_len &&
+	       s->info_plist_off <= x->base_len - s->info_plist_size;
+}
+
+/* CodeDirectories, blobs and the SuperBlob of one slice: sizes only. */
+static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
+			   struct msign_diag *d)
+{
+	const struct msign_sign_opts *o = run->o;
+	const struct msign_slice *s = x->s;
+	uint64_t dataoff = sg_round(x->base_len, SIG_ALIGN);
+	uint32_t lg = sg_page_log2(s, o);
+	uint64_t ncode = (dataoff + ((uint64_t)1 << lg) - 1) >> lg;
+	if (dataoff > UINT32_MAX / 2)
+		return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
+				      "slice of %llu bytes is too large for an embedded signature",
+				      (unsigned long long)dataoff);
+	struct sg_specials *sp = &x->sp;
+	memset(sp, 0, sizeof(*sp));
+	memset(&x->sb, 0, sizeof(x->sb));
+	x->sb.lld = o->linker_signed;
+	uint64_t exec_flags = s->filetype == MSIGN_MH_EXECUTE
+				      ? CS_EXECSEG_MAIN_BINARY : 0;
+	bool exec_seg = o->linker_signed ||
+			(s->has_version && s->version_platform != 0);
+	if (!o->linker_signed) {
+		sp->count = CSSLOT_REQUIREMENTS;
+		sp->data[CSSLOT_REQUIREMENTS] = run->blobs.reqs;
+		sp->len[CSSLOT_REQUIREMENTS] = sizeof(run->blobs.reqs);
+		if (sg_plist_in_place(x)) {
+			sp->data[CSSLOT_INFOSLOT] = s->data + s->info_plist_off;
+			sp->len[CSSLOT_INFOSLOT] = (size_t)s->info_plist_size;
+		}
+		if (run->blobs.ent_xml != NULL) {
+			sp->count = CSSLOT_DER_ENTITLEMENTS;
+			sp->data[CSSLOT_ENTITLEMENTS] = run->blobs.ent_xml;
+			sp->len[CSSLOT_ENTITLEMENTS] = run->blobs.ent_xml_len;
+			sp->data[CSSLOT_DER_ENTITLEMENTS] = run->blobs.ent_der;
+			sp->len[CSSLOT_DER_ENTITLEMENTS] = run->blobs.ent_der_len;
+			exec_flags |= run->blobs.ent_exec_flags;
+		}
+	}
+	const struct msign_segment *text =
+		x->hs->text_seg >= 0 ? &x->hs->segments[x->hs->text_seg] : NULL;
+	x->ncds = run->nhash;
+	for (uint32_t k = 0; k < x->ncds; k++) {
+		struct sg_cd *cd = &x->cds[k];
+		memset(cd, 0, sizeof(*cd));
+		cd->hash_type = run->hash_types[k];
+		cd->page_log2 = (uint8_t)lg;
+		cd->flags = CS_ADHOC | (o->linker_signed ? CS_LINKER_SIGNED
+							 : o->cd_flags);
+		cd->ncode = (uint32_t)ncode;
+		cd->code_limit = (uint32_t)dataoff;
+		if (exec_seg && text != NULL) {
+			cd->exec_base = text->fileoff;
+			cd->exec_limit = text->filesize;
+			cd->exec_flags = exec_flags;
+		}
+		if ((o->cd_flags & CS_RUNTIME) && s->has_version)
+			cd->runtime = s->version_sdk;
+		cd->version = o->linker_signed ? CS_SUPPORTSEXECSEG
+					       : sg_cd_version(cd);
+		cd->ident = run->res->identifier;
+		cd->pad_ident = o->linker_signed;
+		int r = sg_cd_layout(cd, sp->count);
+		if (r)
+			return msign_diag_set(d, r, 0, "CodeDirectory too large");
+	}
+	/* Index order is ascending slot type, as Apple's SuperBlob maker
+	 * writes it: CD, requirements, entitlements, alternate CDs, CMS. */
+	int r = sg_sb_add(&x->sb, CSSLOT_CODEDIRECTORY, NULL, x->cds[0].len);
+	if (!o->linker_signed) {
+		r = r ? r : sg_sb_add(&x->sb, CSSLOT_REQUIREMENTS, run->blobs.reqs,
+				      sizeof(run->blobs.reqs));
+		if (run->blobs.ent_xml != NULL) {
+			r = r ? r : sg_sb_add(&x->sb, CSSLOT_ENTITLEMENTS,
+					      run->blobs.ent_xml, run->blobs.ent_xml_len);
+			r = r ? r : sg_sb_add(&x->sb, CSSLOT_DER_ENTITLEMENTS,
+					      run->blobs.ent_der, run->blobs.ent_der_len);
+		}
+	}
+	for (uint32_t k = 1; k < x->ncds; k++)
+		r = r ? r : sg_sb_add(&x->sb, CSSLOT_ALTERNATE_CODEDIRECTORIES + k - 1,
+				      NULL, x->cds[k].len);
+	static const uint8_t empty_cms[8] = { 0xfa, 0xde, 0x0b, 0x01, 0, 0, 0, 8 };
+	if (!o->linker_signed)
+		r = r ? r : sg_sb_add(&x->sb, CSSLOT_SIGNATURESLOT, empty_cms,
+				      sizeof(empty_cms));
+	if (r || (r = sg_sb_layout(&x->sb)) != 0)
+		return msign_diag_set(d, r, 0, "signature too large");
+	if (x->sb.size > UINT32_MAX / 2 - dataoff)
+		return msign_diag_set(d, MSIGN_E_OVERFLOW, 0, "signature too large");
+	struct msign_sign_slice *rs = x->res;
+	rs->dataoff = (uint32_t)dataoff;
+	rs->datasize = x->sb.size;
+	rs->out_size = dataoff + x->sb.size;
+	rs->ncds = x->ncds;
+	rs->page_size = 1u << lg;
+	rs->cd_version = x->cds[0].version;
+	for (uint32_t k = 0; k < x->ncds; k++)
+		rs->hash_types[k] = x->cds[k].hash_type;
+	return 0;
+}
+
+/* The header with LC_CODE_SIGNATURE appended and __LINKEDIT grown. */
+static int sg_new_header(struct sg_run *run, struct sg_slice *x,
+			 struct msign_diag *d)
+{
+	const struct msign_slice *hs = x->hs;
+	const struct msign_slice *s = x->s;
+	size_t cmds_end = (size_t)hs->header_size + hs->sizeofcmds;
+	uint64_t room = s->first_section_off;
+	const struct msign_segment *le = &hs->segments[hs->linkedit_seg];
+	if (room == 0 || room > le->fileoff)
+		room = le->fileoff;
+	if (cmds_end + LC_CODE_SIGNATURE_LEN > room)
+		return msign_diag_set(d, MSIGN_E_INVALID, 20,
+				      "no room for LC_CODE_SIGNATURE: load commands end at %zu, first section at %llu (relink with -headerpad)",
+				      cmds_end, (unsigned long long)room);
+	size_t len = cmds_end + LC_CODE_SIGNATURE_LEN;
+	if (len < x->hdr_len)
+		len = x->hdr_len;
+	if (len > room)
+		return msign_diag_set(d, MSIGN_E_INVALID, 20,
+				      "load commands (%zu bytes) overlap the first section at %llu",
+				      len, (unsigned long long)room);
+	uint8_t *h = calloc(1, len);
+	if (h == NULL)
+		return MSIGN_E_NOMEM;
+	memcpy(h, x->hdr, x->hdr_len);
+	bool be = hs->big_endian;
+	uint32_t dataoff = x->res->dataoff, datasize = x->res->datasize;
+	sg_put32(h + cmds_end, be, MSIGN_LC_CODE_SIGNATURE);
+	sg_put32(h + cmds_end + 4, be, LC_CODE_SIGNATURE_LEN);
+	sg_put32(h + cmds_end + 8, be, dataoff);
+	sg_put32(h + cmds_end + 12, be, datasize);
+	sg_put32(h + 16, be, hs->ncmds + 1);
+	sg_put32(h + 20, be, hs->sizeofcmds + LC_CODE_SIGNATURE_LEN);
+	uint64_t filesize = (uint64_t)dataoff + datasize - le->fileoff;
+	uint64_t vmsize = le->vmsize;
+	if (run->o->linker_signed)
+		vmsize = filesize;
+	else if (filesize > vmsize)
+		vmsize = sg_round(filesize, sg_segalign(s->cputype));
+	size_t at = (size_t)le->cmd_off;
+	if (hs->is64) {
+		sg_put64(h + at + 32, be, vmsize);
+		sg_put64(h + at + 48, be, filesize);
+	} else {
+		if (vmsize > UINT32_MAX)
+			vmsize = filesize;
+		sg_put32(h + at + 28, be, (uint32_t)vmsize);
+		sg_put32(h + at + 36, be, (uint32_t)filesize);
+	}
+	x->newhdr = h;
+	x->newhdr_len = len;
+	return 0;
+}
+
+static int sg_slice_write(struct sg_slice *x)
+{
+	x->sig = malloc(x->sb.size ? x->sb.size : 1);
+	if (x->sig == NULL)
+		return MSIGN_E_NOMEM;
+	sg_sb_write(&x->sb, x->sig);
+	uint32_t slot_k = 0;
+	for (uint32_t i = 0; i < x->sb.count; i++) {
+		if (x->sb.data[i] != NULL)
+			continue; /* a CodeDirectory region, in CD order */
+		int r = sg_cd_write(&x->cds[slot_k], &x->sp, x->sig + x->sb.off[i]);
+		if (r)
+			return r;
+		slot_k++;
+	}
+	return 0;
+}
+
+/* The bytes the CodeDirectories cover, as the output will hold them. */
+static void sg_pieces(const struct sg_slice *x, bool release,
+		      struct msign_hash_job *j)
+{
+	j->npieces = 3;
+	j->pieces[0] = (struct msign_piece){ x->newhdr, x->newhdr_len, false };
+	j->pieces[1] = (struct msign_piece){ x->s->data + x->newhdr_len,
+					     x->base_len - x->newhdr_len, release };
+	j->pieces[2] = (struct msign_piece){ NULL, x->res->dataoff - x->base_len,
+					     false };
+	j->limit = x->res->dataoff;
+}
+
+static int sg_hash(struct sg_run *run, struct msign_diag *d)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < run->img->nslices; i++)
+		n += run->sl[i].target ? run->sl[i].ncds : 0;
+	struct msign_hash_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	if (jobs == NULL)
+		return MSIGN_E_NOMEM;
+	n = 0;
+	for (uint32_t i = 0; i < run->img->nslices; i++) {
+		struct sg_slice *x = &run->sl[i];
+		uint32_t k = 0;
+		for (uint32_t b = 0; x->target && b < x->sb.count; b++) {
+			if (x->sb.data[b] != NULL)
+				continue;
+			const struct sg_cd *cd = &x->cds[k++];
+			struct msign_hash_job *j = &jobs[n++];
+			sg_pieces(x, run->img->map != NULL, j);
+			j->page_log2 = cd->page_log2;
+			j->hash_type = cd->hash_type;
+			j->npages = cd->ncode;
+			j->out = x->sig + x->sb.off[b] + cd->hash_off;
+		}
+	}
+	int r = msign_hash_run(jobs, n, run->o->threads, d);
+	free(jobs);
+	return r;
+}
+
+static int sg_fat_header(struct sg_run *run, struct msign_plan *plan)
+{
+	const struct msign_image *img = run->img;
+	size_t ent = img->fat64 ? 32 : 20;
+	size_t len = 8 + (size_t)img->nslices * ent; /* checked at parse */
+	uint8_t *h = malloc(len);
+	if (h == NULL)
+		return MSIGN_E_NOMEM;
+	memcpy(h, img->data, len); /* magic, count, cputypes, aligns */
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		uint8_t *a = h + 8 + i * ent;
+		const struct msign_sign_slice *rs = &run->res->slices[i];
+		if (img->fat64) {
+			msign_put_be64(a + 8, rs->out_off);
+			msign_put_be64(a + 16, rs->out_size);
+		} else {
+			msign_put_be32(a + 8, (uint32_t)rs->out_off);
+			msign_put_be32(a + 12, (uint32_t)rs->out_size);
+		}
+	}
+	int r = msign_plan_patch(plan, 0, h, len);
+	free(h);
+	return r;
+}
+
+static int sg_layout_file(struct sg_run *run, struct msign_plan *plan,
+			  struct msign_diag *d)
+{
+	const struct msign_image *img = run->img;
+	uint64_t pos = img->is_fat
+			       ? 8 + (uint64_t)img->nslices * (img->fat64 ? 32 : 20)
+			       : 0;
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		struct msign_sign_slice *rs = &run->res->slices[i];
+		if (!rs->target)
+			rs->out_size = run->sres.slices[i].new_size;
+		if (img->is_fat) {
+			uint64_t a = (uint64_t)1 << img->slices[i].align;
+			pos = sg_round(pos, a);
+			if (!img->fat64 && pos + rs->out_size > UINT32_MAX)
+				return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
+						      "slice %u would end past 4 GiB in a 32-bit fat file", i);
+		}
+		rs->out_off = pos;
+		pos += rs->out_size;
+	}
+	plan->out_len = pos;
+	return img->is_fat ? sg_fat_header(run, plan) : 0;
+}
+
+static int sg_plan_slices(struct sg_run *run, struct msign_plan *plan)
+{
+	int r = 0;
+	for (uint32_t i = 0; i < run->img->nslices && r == 0; i++) {
+		const struct sg_slice *x = &run->sl[i];
+		const struct msign_sign_slice *rs = x->res;
+		if (!x->target) {
+			r = msign_plan_copy(plan, x->s->off, rs->out_off, rs->out_size);
+			continue;
+		}
+		/* The whole unsigned slice as one range (a thin file's plan
+		 * can then start from a clone), the new header over it, and
+		 * every byte after it written explicitly, padding included. */
+		static const uint8_t zeros[SIG_ALIGN];
+		r = msign_plan_copy(plan, x->s->off, rs->out_off, x->base_len);
+		if (r == 0)
+			r = msign_plan_patch(plan, rs->out_off, x->newhdr,
+					     x->newhdr_len);
+		if (r == 0 && rs->dataoff > x->base_len)
+			r = msign_plan_patch(plan, rs->out_off + x->base_len, zeros,
+					     (size_t)(rs->dataoff - x->base_len));
+		if (r == 0)
+			r = msign_plan_patch(plan, rs->out_off + rs->dataoff, x->sig,
+					     rs->datasize);
+	}
+	return r;
+}
+
+/* Targets, unsigned headers, identifier, hash types, shared blobs. */
+static int sg_prepare(struct sg_run *run, struct msign_diag *d)
+{
+	const struct msign_image *img = run->img;
+	const struct msign_sign_opts *o = run->o;
+	int only = -1, r;
+	if (o->arch != NULL && (only = msign_image_find_arch(img, o->arch)) < 0)
+		return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
+				      "architecture %s not present", o->arch);
+	if ((r = msign_strip_plan(img, o->arch, &run->strip, &run->sres, d)))
+		return r;
+	run->res->nslices = img->nslices;
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		struct sg_slice *x = &run->sl[i];
+		x->s = &img->slices[i];
+		x->res = &run->res->slices[i];
+		x->target = only < 0 || (uint32_t)only == i;
+		x->res->target = x->target;
+		if (!x->target)
+			continue;
+		x->res->was_signed = x->s->has_codesig;
+		if (x->s->has_codesig) {
+			run->res->replaced = true;
+			if (!o->force) {
+				run->res->already_signed = true;
+				return msign_diag_set(d, MSIGN_E_INVALID, 0,
+						      "is already signed");
+			}
+		}
+		if ((r = sg_unsigned_header(run, i, d)))
+			return r;
+	}
+	uint32_t main = only >= 0 ? (uint32_t)only : msign_image_default_slice(img);
+	const struct sg_slice *m = &run->sl[main];
+	if ((r = sg_identifier(m->s, m->hs, m->hdr, m->hdr_len, o, run->res->identifier,
+			       sizeof(run->res->identifier), d)))
+		return r;
+	uint32_t mask = o->hash_types;
+	if (o->linker_signed && mask == 0)
+		mask = 1u << CS_HASHTYPE_SHA256;
+	if (mask == 0)
+		mask = sg_default_hashes(m->s);
+	/* Slot 0 holds the weakest hash, alternates the stronger ones. */
+	static const uint8_t order[] = { CS_HASHTYPE_SHA1, CS_HASHTYPE_SHA256_TRUNCATED,
+					 CS_HASHTYPE_SHA256, CS_HASHTYPE_SHA384 };
+	for (size_t k = 0; k < sizeof(order); k++)
+		if (mask & (1u << order[k]))
+			run->hash_types[run->nhash++] = order[k];
+	return sg_blobs_make(&run->blobs, o, d);
+}
+
+static void sg_run_free(struct sg_run *run)
+{
+	for (uint32_t i = 0; run->sl != NULL && i < run->img->nslices; i++) {
+		free(run->sl[i].hs);
+		free(run->sl[i].newhdr);
+		free(run->sl[i].sig);
+	}
+	free(run->sl);
+	sg_blobs_free(&run->blobs);
+	msign_plan_free(&run->strip);
+}
+
+int msign_sign_plan(const struct msign_image *img,
+		    const struct msign_sign_opts *o, struct msign_plan *plan,
+		    struct msign_sign_result *res, struct msign_diag *d)
+{
+	memset(res, 0, sizeof(*res));
+	int r = sg_check_opts(o, d);
+	if (r)
+		return r;
+	struct sg_run run;
+	memset(&run, 0, sizeof(run));
+	run.img = img;
+	run.o = o;
+	run.res = res;
+	msign_plan_init(&run.strip);
+	run.sl = calloc(img->nslices, sizeof(*run.sl));
+	if (run.sl == NULL)
+		return MSIGN_E_NOMEM;
+	if ((r = sg_prepare(&run, d)))
+		goto out;
+	for (uint32_t i = 0; i < img->nslices && r == 0; i++) {
+		struct sg_slice *x = &run.sl[i];
+		if (!x->target)
+			continue;
+		if ((r = sg_slice_layout(&run, x, d)) == 0 &&
+		    (r = sg_new_header(&run, x, d)) == 0)
+			r = sg_slice_write(x);
+	}
+	if (r == 0)
+		r = sg_layout_file(&run, plan, d);
+	if (r == 0)
+		r = sg_hash(&run, d);
+	if (r == 0)
+		r = sg_plan_slices(&run, plan);
+out:
+	sg_run_free(&run);
+	return r;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+struct sg_check {
+	const struct msign_sign_opts *o;
+	bool full;
+};
+
+/* The written file must parse and verify: fully when small, else the
+ * pages sign rewrote (load commands, the last page) and every blob. */
+static int sg_validate(const uint8_t *data, size_t len, void *arg,
+		       struct msign_diag *d)
+{
+	const struct sg_check *c = arg;
+	struct msign_image *img = NULL;
+	int r = msign_image_parse(data, len, &img, d);
+	if (r)
+		return r;
+	struct msign_verify_opts vo = { .threads = c->o->threads,
+					.arch = c->o->arch, .quick = !c->full };
+	struct msign_verify_result vr;
+	r = msign_verify_image(img, &vo, &vr, d);
+	if (r == MSIGN_E_VERIFY)
+		r = msign_diag_set(d, MSIGN_E_VERIFY, 0,
+				   "the signed result does not verify: %s",
+				   vr.detail);
+	msign_image_free(img);
+	return r;
+}
+
+int msign_sign_file(const char *in_path, const char *out_path,
+		    const struct msign_sign_opts *o,
+		    struct msign_sign_result *res, struct msign_diag *d)
+{
+	memset(res, 0, sizeof(*res));
+	/* One descriptor for the mapping the plan is computed from and the
+	 * copies the commit makes: a file swapped in meanwhile is not mixed in. */
+	int fd = open(in_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	struct msign_image *img = NULL;
+	int r = msign_image_open_fd(fd, &img, d);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	struct msign_plan plan;
+	msign_plan_init(&plan);
+	r = msign_sign_plan(img, o, &plan, res, d);
+	struct sg_check c = { o, plan.out_len <= QUICK_CHECK_ALL };
+	msign_image_free(img);
+	if (r == 0)
+		r = msign_plan_commit_fd(&plan, fd, out_path, sg_validate, &c, d);
+	msign_plan_free(&plan);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,287 @@
+/* The signature's blobs: CodeDirectories, the SuperBlob around them, the
+ * empty requirement set and the entitlements (XML as given, DER in Apple's
+ * canonical form). Sizes are computed first, then every field is written
+ * explicitly into a zeroed buffer of exactly that size; nothing here reads
+ * file bytes except through the cursor. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cur.h"
+#include "sign_int.h"
+
+#define BLOB_HEADER_LEN 8u
+#define SB_HEADER_LEN 12u
+#define SB_INDEX_LEN 8u
+
+/* Header lengths by version (see codedir.c). */
+#define CD_SCATTER_LEN 48u
+#define CD_TEAM_LEN 52u
+#define CD_LIMIT64_LEN 64u
+#define CD_EXECSEG_LEN 88u
+#define CD_RUNTIME_LEN 96u
+
+#define EXECSEG_ALLOW_UNSIGNED 0x10u
+#define EXECSEG_DEBUGGER 0x20u
+#define EXECSEG_JIT 0x40u
+#define EXECSEG_SKIP_LV 0x80u
+#define EXECSEG_CAN_LOAD_CDHASH 0x100u
+#define EXECSEG_CAN_EXEC_CDHASH 0x200u
+
+static uint32_t sg_align(uint32_t v, uint32_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+uint32_t sg_cd_version(const struct sg_cd *cd)
+{
+	if (cd->runtime != 0)
+		return CS_SUPPORTSRUNTIME;
+	if (cd->exec_limit != 0)
+		return CS_SUPPORTSEXECSEG;
+	return CS_SUPPORTSSCATTER;
+}
+
+static uint32_t sg_cd_header_len(uint32_t version)
+{
+	if (version >= CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
+	if (version >= CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
+	if (version >= CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
+	if (version >= CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
+	return CD_SCATTER_LEN;
+}
+
+int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
+{
+	cd->hash_size = msign_hashtype_size(cd->hash_type);
+	size_t id_len = strlen(cd->ident) + 1;
+	if (cd->pad_ident)
+		id_len = (id_len + 15) & ~(size_t)15;
+	uint64_t hdr = sg_cd_header_len(cd->version);
+	uint64_t hash_off = hdr + id_len + (uint64_t)nspecial * cd->hash_size;
+	uint64_t len = hash_off + (uint64_t)cd->ncode * cd->hash_size;
+	if (cd->hash_size == 0 || len > UINT32_MAX / 2)
+		return MSIGN_E_OVERFLOW;
+	cd->ident_off = (uint32_t)hdr;
+	cd->hash_off = (uint32_t)hash_off;
+	cd->len = (uint32_t)len;
+	return 0;
+}
+
+int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
+		uint8_t *dst)
+{
+	memset(dst, 0, cd->len);
+	msign_put_be32(dst + 0, CSMAGIC_CODEDIRECTORY);
+	msign_put_be32(dst + 4, cd->len);
+	msign_put_be32(dst + 8, cd->version);
+	msign_put_be32(dst + 12, cd->flags);
+	msign_put_be32(dst + 16, cd->hash_off);
+	msign_put_be32(dst + 20, cd->ident_off);
+	msign_put_be32(dst + 24, sp->count);
+	msign_put_be32(dst + 28, cd->ncode);
+	msign_put_be32(dst + 32, cd->code_limit);
+	dst[36] = (uint8_t)cd->hash_size;
+	dst[37] = cd->hash_type;
+	dst[38] = 0; /* platform: Apple's own binaries only */
+	dst[39] = cd->page_log2;
+	msign_put_be32(dst + 40, 0); /* spare2 */
+	msign_put_be32(dst + 44, 0); /* scatterOffset: none */
+	if (cd->version >= CS_SUPPORTSTEAMID)
+		msign_put_be32(dst + 48, 0); /* teamOffset: ad-hoc has none */
+	if (cd->version >= CS_SUPPORTSCODELIMIT64) {
+		msign_put_be32(dst + 52, 0);  /* spare3 */
+		msign_put_be64(dst + 56, 0);  /* codeLimit64: limit fits 32 bits */
+	}
+	if (cd->version >= CS_SUPPORTSEXECSEG) {
+		msign_put_be64(dst + 64, cd->exec_base);
+		msign_put_be64(dst + 72, cd->exec_limit);
+		msign_put_be64(dst + 80, cd->exec_flags);
+	}
+	if (cd->version >= CS_SUPPORTSRUNTIME) {
+		msign_put_be32(dst + 88, cd->runtime);
+		msign_put_be32(dst + 92, 0); /* preEncryptOffset */
+	}
+	memcpy(dst + cd->ident_off, cd->ident, strlen(cd->ident) + 1);
+	/* Slot -n sits n hashes before hashOffset. */
+	for (uint32_t n = 1; n <= sp->count; n++) {
+		if (n > SG_SPECIAL_MAX || sp->data[n] == NULL)
+			continue;
+		uint32_t hl;
+		uint8_t h[MSIGN_MAX_HASH_LEN];
+		int r = msign_hash(cd->hash_type, sp->data[n], sp->len[n], h, &hl);
+		if (r)
+			return r;
+		memcpy(dst + cd->hash_off - (size_t)n * cd->hash_size, h,
+		       cd->hash_size);
+	}
+	return 0;
+}
+
+int sg_sb_add(struct sg_sb *sb, uint32_t type, const uint8_t *data,
+	      uint32_t len)
+{
+	if (sb->count >= SG_SB_MAX)
+		return MSIGN_E_LIMIT;
+	sb->type[sb->count] = type;
+	sb->data[sb->count] = data;
+	sb->len[sb->count] = len;
+	sb->count++;
+	return 0;
+}
+
+int sg_sb_layout(struct sg_sb *sb)
+{
+	uint64_t at = SB_HEADER_LEN + (uint64_t)sb->count * SB_INDEX_LEN;
+	if (sb->lld)
+		at = (at + 7) & ~(uint64_t)7;
+	for (uint32_t i = 0; i < sb->count; i++) {
+		sb->off[i] = (uint32_t)at;
+		at += sb->len[i];
+		if (at > UINT32_MAX / 2)
+			return MSIGN_E_OVERFLOW;
+	}
+	uint32_t padded = sg_align((uint32_t)at, 16);
+	/* ld64.lld counts its zero padding in the SuperBlob; codesign's
+	 * SuperBlob ends at its last blob and the padding only in datasize. */
+	sb->len_total = sb->lld ? padded : (uint32_t)at;
+	sb->size = padded;
+	return 0;
+}
+
+void sg_sb_write(const struct sg_sb *sb, uint8_t *dst)
+{
+	memset(dst, 0, sb->size);
+	msign_put_be32(dst, CSMAGIC_EMBEDDED_SIGNATURE);
+	msign_put_be32(dst + 4, sb->len_total);
+	msign_put_be32(dst + 8, sb->count);
+	for (uint32_t i = 0; i < sb->count; i++) {
+		uint8_t *e = dst + SB_HEADER_LEN + (size_t)i * SB_INDEX_LEN;
+		msign_put_be32(e, sb->type[i]);
+		msign_put_be32(e + 4, sb->off[i]);
+		if (sb->data[i] != NULL)
+			memcpy(dst + sb->off[i], sb->data[i], sb->len[i]);
+	}
+}
+
+/* ---- entitlements --------------------------------------------------------- */
+
+static int sg_blob_wrap(uint32_t magic, const void *payload, size_t len,
+			uint8_t **out, uint32_t *out_len)
+{
+	if (len > UINT32_MAX / 2)
+		return MSIGN_E_LIMIT;
+	uint8_t *b = malloc(len + BLOB_HEADER_LEN);
+	if (b == NULL)
+		return MSIGN_E_NOMEM;
+	msign_put_be32(b, magic);
+	msign_put_be32(b + 4, (uint32_t)(len + BLOB_HEADER_LEN));
+	memcpy(b + BLOB_HEADER_LEN, payload, len);
+	*out = b;
+	*out_len = (uint32_t)(len + BLOB_HEADER_LEN);
+	return 0;
+}
+
+/* A DER tag and length at the cursor; the content follows. */
+static int sg_der_tl(struct msign_cur *c, uint8_t *tag, size_t *len)
+{
+	uint8_t t, l;
+	if (msign_cur_get_u8(c, &t) || msign_cur_get_u8(c, &l))
+		return MSIGN_E_TRUNCATED;
+	size_t n = l;
+	if (l & 0x80) {
+		uint8_t k = l & 0x7f;
+		if (k == 0 || k > 4)
+			return MSIGN_E_UNSUPPORTED;
+		n = 0;
+		for (uint8_t i = 0; i < k; i++) {
+			uint8_t b;
+			if (msign_cur_get_u8(c, &b))
+				return MSIGN_E_TRUNCATED;
+			n = n << 8 | b;
+		}
+	}
+	if (n > msign_cur_left(c))
+		return MSIGN_E_TRUNCATED;
+	*tag = t;
+	*len = n;
+	return 0;
+}
+
+/* Apple's signer turns these boolean entitlements into executable-segment
+ * flags (as rcodesign documents). Keys are read off our own canonical DER:
+ * [APPLICATION 16] { INTEGER 1, [CONTEXT 16] { SEQUENCE { key, value } } }. */
+static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
+{
+	static const struct {
+		const char *key;
+		uint64_t flag;
+	} map[] = {
+		{ "get-task-allow", EXECSEG_ALLOW_UNSIGNED },
+		{ "run-unsigned-code", EXECSEG_ALLOW_UNSIGNED },
+		{ "com.apple.private.cs.debugger", EXECSEG_DEBUGGER },
+		{ "dynamic-codesigning", EXECSEG_JIT },
+		{ "com.apple.private.skip-library-validation", EXECSEG_SKIP_LV },
+		{ "com.apple.private.amfi.can-load-cdhash", EXECSEG_CAN_LOAD_CDHASH },
+		{ "com.apple.private.amfi.can-execute-cdhash", EXECSEG_CAN_EXEC_CDHASH },
+	};
+	struct msign_cur c = msign_cur_make(der, len), dict, seq;
+	uint8_t tag;
+	size_t n;
+	uint64_t flags = 0;
+	if (sg_der_tl(&c, &tag, &n) || tag != 0x70 ||
+	    sg_der_tl(&c, &tag, &n) || tag != 0x02 || msign_cur_skip(&c, n) ||
+	    sg_der_tl(&c, &tag, &n) || tag != 0xb0 ||
+	    msign_cur_sub(&c, c.off, n, &dict))
+		return 0;
+	while (msign_cur_left(&dict) > 0) {
+		if (sg_der_tl(&dict, &tag, &n) || tag != 0x30 ||
+		    msign_cur_sub(&dict, dict.off, n, &seq) ||
+		    msign_cur_skip(&dict, n))
+			return flags;
+		const uint8_t *key, *val;
+		size_t klen, vlen;
+		if (sg_der_tl(&seq, &tag, &klen) || tag != 0x0c ||
+		    msign_cur_get_bytes(&seq, klen, &key) ||
+		    sg_der_tl(&seq, &tag, &vlen) || tag != 0x01 || vlen != 1 ||
+		    msign_cur_get_bytes(&seq, 1, &val) || val[0] == 0)
+			continue; /* not a true boolean */
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (strlen(map[i].key) == klen &&
+			    memcmp(map[i].key, key, klen) == 0)
+				flags |= map[i].flag;
+	}
+	return flags;
+}
+
+int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
+		  struct msign_diag *d)
+{
+	memset(b, 0, sizeof(*b));
+	msign_put_be32(b->reqs, CSMAGIC_REQUIREMENTS);
+	msign_put_be32(b->reqs + 4, sizeof(b->reqs));
+	msign_put_be32(b->reqs + 8, 0);
+	if (o->ent_xml == NULL)
+		return 0;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int r = msign_ent_xml_to_der(o->ent_xml, o->ent_len, &der, &der_len, d);
+	if (r)
+		return r;
+	b->ent_exec_flags = sg_ent_exec_flags(der, der_len);
+	r = sg_blob_wrap(CSMAGIC_EMBEDDED_ENTITLEMENTS, o->ent_xml, o->ent_len,
+			 &b->ent_xml, &b->ent_xml_len);
+	if (r == 0)
+		r = sg_blob_wrap(CSMAGIC_EMBEDDED_DER_ENTITLEMENTS, der, der_len,
+				 &b->ent_der, &b->ent_der_len);
+	free(der);
+	if (r)
+		sg_blobs_free(b);
+	return r;
+}
+
+void sg_blobs_free(struct sg_blobs *b)
+{
+	free(b->ent_xml);
+	free(b->ent_der);
+	b->ent_xml = b->ent_der = NULL;
+}

@@ -1,0 +1,474 @@
+/* codesign --verify at hash level (spec section 4).
+ *
+ * Every slice, in codesign's Format= order: the container and signature
+ * are validated where they enter (msign_sig_parse), then, in Apple's
+ * order, the CMS messageDigest (and cdhashes) against the CodeDirectories,
+ * each CodeDirectory's special slots (Info.plist, requirements,
+ * entitlements XML and DER, launch constraints: whatever the signature
+ * carries), the entitlements' XML and DER forms against each other, and
+ * last every code page of every CodeDirectory, all CodeDirectories hashed
+ * in one parallel run. The first failure is reported with codesign's
+ * message class and one sentence naming the slice, the CodeDirectory and
+ * the page (with its file range) or the special slot. Trust in the
+ * certificate chain is not evaluated here. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cur.h"
+#include "msign/sign.h"
+
+#define CD_HASH_TRUNC 20u
+#define QUICK_TAIL_PAGES 1u
+
+struct vf_ctx {
+	const struct msign_image *img;
+	const struct msign_verify_opts *o;
+	struct msign_verify_result *res;
+	uint32_t idx;
+	const struct msign_slice *s;
+	struct msign_sig *sig;
+	char arch[48];
+};
+
+const char *msign_verify_message(int kind)
+{
+	switch (kind) {
+	case MSIGN_VERIFY_VALID: return "valid on disk";
+	case MSIGN_VERIFY_NOT_SIGNED: return "code object is not signed at all";
+	case MSIGN_VERIFY_BAD_MACHO:
+		return "object file format unrecognized, invalid, or unsuitable";
+	case MSIGN_VERIFY_BAD_FORMAT: return "invalid or unsupported format for signature";
+	case MSIGN_VERIFY_BAD_VERSION: return "unsupported type or version of signature";
+	case MSIGN_VERIFY_MODIFIED:
+		return "invalid signature (code or signature have been modified)";
+	case MSIGN_VERIFY_INFO_PLIST:
+		return "invalid Info.plist (plist or signature have been modified)";
+	case MSIGN_VERIFY_ENT_BLOB: return "invalid entitlements blob";
+	case MSIGN_VERIFY_ENT_PLIST: return "invalid entitlement plist";
+	case MSIGN_VERIFY_STRICT: return "main executable failed strict validation";
+	default: return "unknown verification result";
+	}
+}
+
+static int vf_fail(struct vf_ctx *c, int kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int vf_fail(struct vf_ctx *c, int kind, const char *fmt, ...)
+{
+	struct msign_verify_result *res = c->res;
+	char msg[sizeof(res->detail) - 100]; /* room for the slice prefix */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	res->kind = kind;
+	res->slice = (int32_t)c->idx;
+	res->cputype = c->s->cputype;
+	res->cpusubtype = c->s->cpusubtype;
+	if (c->img->is_fat)
+		snprintf(res->detail, sizeof(res->detail),
+			 "slice %s at offset %llu: %s", c->arch,
+			 (unsigned long long)c->s->off, msg);
+	else
+		snprintf(res->detail, sizeof(res->detail), "%s", msg);
+	return MSIGN_E_VERIFY;
+}
+
+static const char *vf_slot_name(uint32_t n)
+{
+	static const char *const names[] = {
+		"", "Info.plist", "requirements", "resource directory",
+		"application", "entitlements", "rep-specific",
+		"DER entitlements", "launch constraint (self)",
+		"launch constraint (parent)", "launch constraint (responsible)",
+		"library constraint",
+	};
+	return n < sizeof(names) / sizeof(names[0]) ? names[n] : "unknown";
+}
+
+/* "sha256 CodeDirectory" or "sha1 CodeDirectory (slot 0x1000)". */
+static void vf_cd_name(const struct msign_codedir *cd, char *out, size_t len)
+{
+	const char *h = msign_hashtype_name(cd->hash_type);
+	if (cd->slot == CSSLOT_CODEDIRECTORY)
+		snprintf(out, len, "%s CodeDirectory", h ? h : "?");
+	else
+		snprintf(out, len, "%s CodeDirectory (slot 0x%x)", h ? h : "?",
+			 cd->slot);
+}
+
+/* Special slots whose blob lives in the SuperBlob. */
+static bool vf_blob_slot(uint32_t n)
+{
+	return n == CSSLOT_REQUIREMENTS || n == CSSLOT_ENTITLEMENTS ||
+	       n == CSSLOT_DER_ENTITLEMENTS ||
+	       (n >= CSSLOT_LAUNCH_CONSTRAINT_SELF && n <= CSSLOT_LIBRARY_CONSTRAINT);
+}
+
+static const struct msign_blob *vf_blob(const struct msign_sig *sig,
+					uint32_t type)
+{
+	for (uint32_t i = 0; i < sig->nblobs; i++)
+		if (sig->blobs[i].type == type)
+			return &sig->blobs[i];
+	return NULL;
+}
+
+static int vf_parse(struct vf_ctx *c)
+{
+	const struct msign_slice *s = c->s;
+	if (s->err != 0)
+		return vf_fail(c, MSIGN_VERIFY_BAD_MACHO, "%s (at offset %llu)",
+			       s->diag.msg, (unsigned long long)s->diag.file_off);
+	struct msign_diag sd;
+	msign_diag_clear(&sd);
+	int r = msign_sig_parse(s, c->sig, &sd);
+	if (r == MSIGN_E_NOT_SIGNED)
+		return vf_fail(c, MSIGN_VERIFY_NOT_SIGNED, "no LC_CODE_SIGNATURE");
+	if (r == MSIGN_E_UNSUPPORTED)
+		return vf_fail(c, MSIGN_VERIFY_BAD_VERSION, "%s", sd.msg);
+	if (r != 0)
+		return vf_fail(c, MSIGN_VERIFY_BAD_FORMAT, "%s (at offset %llu)",
+			       sd.msg, (unsigned long long)sd.file_off);
+	if (c->sig->blob_err != 0)
+		return vf_fail(c, MSIGN_VERIFY_BAD_FORMAT, "%s", c->sig->blob_err_msg);
+	for (uint32_t k = 0; k < c->sig->ncds; k++) {
+		const struct msign_codedir *cd = &c->sig->cds[k];
+		uint64_t limit = msign_codedir_limit(cd);
+		char name[64];
+		vf_cd_name(cd, name, sizeof(name));
+		if (limit > s->size)
+			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				       "%s: codeLimit %llu past the end of the %llu-byte slice",
+				       name, (unsigned long long)limit,
+				       (unsigned long long)s->size);
+		if (limit > s->cs_dataoff)
+			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				       "%s: codeLimit %llu runs into the signature at %u",
+				       name, (unsigned long long)limit, s->cs_dataoff);
+	}
+	return 0;
+}
+
+/* --strict: the layout codesign writes and checks, exactly. */
+static int vf_strict(struct vf_ctx *c)
+{
+	const struct msign_slice *s = c->s;
+	const struct msign_sig *sig = c->sig;
+	uint64_t end = (uint64_t)s->cs_dataoff + s->cs_datasize;
+	if (end != s->size)
+		return vf_fail(c, MSIGN_VERIFY_STRICT,
+			       "%llu bytes after the signature's end at %llu",
+			       (unsigned long long)(s->size - end),
+			       (unsigned long long)end);
+	if (s->linkedit_seg >= 0) {
+		const struct msign_segment *le = &s->segments[s->linkedit_seg];
+		if (le->fileoff + le->filesize != end)
+			return vf_fail(c, MSIGN_VERIFY_STRICT,
+				       "__LINKEDIT ends at %llu, the signature at %llu",
+				       (unsigned long long)(le->fileoff + le->filesize),
+				       (unsigned long long)end);
+	}
+	const struct msign_codedir *first = &sig->cds[0];
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		const struct msign_codedir *cd = &sig->cds[k];
+		char name[64];
+		vf_cd_name(cd, name, sizeof(name));
+		if (msign_codedir_limit(cd) != s->cs_dataoff)
+			return vf_fail(c, MSIGN_VERIFY_STRICT,
+				       "%s: codeLimit %llu leaves [%llu, %u) unsigned",
+				       name, (unsigned long long)msign_codedir_limit(cd),
+				       (unsigned long long)msign_codedir_limit(cd),
+				       s->cs_dataoff);
+		if (strcmp(cd->ident, first->ident) != 0 || cd->flags != first->flags)
+			return vf_fail(c, MSIGN_VERIFY_STRICT,
+				       "%s: identifier or flags differ from the other CodeDirectories",
+				       name);
+	}
+	return 0;
+}
+
+static int vf_cms(struct vf_ctx *c)
+{
+	const struct msign_sig *sig = c->sig;
+	if (sig->cms == NULL || sig->cms->len <= 8)
+		return 0;
+	c->res->cms = true;
+	struct msign_cms_info ci;
+	struct msign_diag cd_diag;
+	memset(&ci, 0, sizeof(ci));
+	msign_diag_clear(&cd_diag);
+	if (msign_cms_parse(sig->cms->data + 8, sig->cms->len - 8, &ci,
+			    &cd_diag) != 0)
+		return vf_fail(c, MSIGN_VERIFY_BAD_FORMAT, "CMS signature: %s",
+			       cd_diag.msg);
+	/* The CMS signs the CodeDirectory in slot 0 (the lowest hash). */
+	const struct msign_codedir *cd0 = &sig->cds[sig->lowest];
+	for (uint32_t k = 0; k < sig->ncds; k++)
+		if (sig->cds[k].slot == CSSLOT_CODEDIRECTORY)
+			cd0 = &sig->cds[k];
+	uint8_t h[MSIGN_MAX_HASH_LEN];
+	uint32_t hl = 0;
+	char name[64];
+	vf_cd_name(cd0, name, sizeof(name));
+	int r = 0;
+	if (ci.message_digest_len == 0)
+		c->res->cms_unchecked = true; /* no signed attributes: only the
+					       * signature value covers the CD */
+	else if (msign_hash_nid(ci.digest_nid, cd0->blob, cd0->len, h, &hl) != 0)
+		r = vf_fail(c, MSIGN_VERIFY_BAD_FORMAT,
+			    "CMS signature: unsupported digest algorithm");
+	else if (hl != ci.message_digest_len ||
+		 memcmp(h, ci.message_digest, hl) != 0)
+		r = vf_fail(c, MSIGN_VERIFY_MODIFIED,
+			    "CMS messageDigest does not match the %s", name);
+	for (uint32_t k = 0; r == 0 && ci.ncdhashes > 0 && k < sig->ncds; k++) {
+		bool found = false;
+		for (uint32_t i = 0; i < ci.ncdhashes && i < MSIGN_MAX_CDS; i++)
+			found = found || memcmp(ci.cdhashes[i], sig->cds[k].cdhash,
+						CD_HASH_TRUNC) == 0;
+		vf_cd_name(&sig->cds[k], name, sizeof(name));
+		if (!found)
+			r = vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				    "the %s's CDHash is not among the CMS signature's cdhashes",
+				    name);
+	}
+	msign_cms_info_free(&ci);
+	return r;
+}
+
+/* Special slot n of one CodeDirectory. */
+static int vf_special(struct vf_ctx *c, const struct msign_codedir *cd,
+		      uint32_t n, const char *name)
+{
+	const struct msign_slice *s = c->s;
+	const struct msign_blob *b = vf_blob(c->sig, n);
+	bool present = msign_codedir_slot_present(cd, -(int64_t)n);
+	if (!present) {
+		if (b != NULL && vf_blob_slot(n))
+			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				       "%s: the %s blob (slot %u) is not sealed by special slot -%u",
+				       name, vf_slot_name(n), n, n);
+		return 0;
+	}
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	if (n == CSSLOT_INFOSLOT && s->has_info_plist) {
+		data = s->data + s->info_plist_off;
+		len = (size_t)s->info_plist_size;
+	} else if (vf_blob_slot(n)) {
+		if (b == NULL)
+			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				       "%s: special slot -%u (%s) is set but the signature has no such blob",
+				       name, n, vf_slot_name(n));
+		data = b->data;
+		len = b->len;
+	} else {
+		/* Info.plist or resources of a bundle: outside this file. */
+		c->res->slots_skipped++;
+		return 0;
+	}
+	uint8_t h[MSIGN_MAX_HASH_LEN];
+	uint32_t hl;
+	if (msign_hash(cd->hash_type, data, len, h, &hl) != 0)
+		return MSIGN_E_CRYPTO;
+	c->res->slots_checked++;
+	if (memcmp(h, msign_codedir_slot(cd, -(int64_t)n), cd->hash_size) == 0)
+		return 0;
+	return vf_fail(c, n == CSSLOT_INFOSLOT ? MSIGN_VERIFY_INFO_PLIST
+					       : MSIGN_VERIFY_MODIFIED,
+		       "%s: special slot -%u (%s) does not match its %s",
+		       name, n, vf_slot_name(n),
+		       n == CSSLOT_INFOSLOT ? "__TEXT,__info_plist section" : "blob");
+}
+
+static int vf_specials(struct vf_ctx *c)
+{
+	const struct msign_sig *sig = c->sig;
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		const struct msign_codedir *cd = &sig->cds[k];
+		char name[64];
+		vf_cd_name(cd, name, sizeof(name));
+		uint32_t top = cd->nspecial > CSSLOT_LIBRARY_CONSTRAINT
+				       ? cd->nspecial : CSSLOT_LIBRARY_CONSTRAINT;
+		for (uint32_t n = 1; n <= top; n++) {
+			int r = vf_special(c, cd, n, name);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Entitlements: the XML must be a plist dictionary, and the DER must say
+ * the same thing (compared in canonical DER form). */
+static int vf_entitlements(struct vf_ctx *c)
+{
+	const struct msign_blob *x = c->sig->ent_xml, *dr = c->sig->ent_der;
+	uint32_t n;
+	if (x != NULL && msign_plist_count_entries(x->data + 8, x->len - 8, &n,
+						   NULL) != 0)
+		return vf_fail(c, MSIGN_VERIFY_ENT_PLIST,
+			       "the entitlements (slot 5) are not a plist dictionary");
+	if (x == NULL || dr == NULL)
+		return 0;
+	uint8_t *want = NULL, *again = NULL;
+	size_t want_len = 0, again_len = 0;
+	char *xml = NULL;
+	size_t xml_len = 0;
+	int r = 0;
+	if (msign_ent_xml_to_der((const char *)x->data + 8, x->len - 8, &want,
+				 &want_len, NULL) != 0)
+		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
+			    "the entitlements (slot 5) have no DER form");
+	else if (want_len == dr->len - 8 && memcmp(want, dr->data + 8, want_len) == 0)
+		r = 0;
+	else if (msign_ent_der_to_xml(dr->data + 8, dr->len - 8, &xml, &xml_len,
+				      NULL) != 0 ||
+		 msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0)
+		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
+			    "the DER entitlements (slot 7) cannot be decoded");
+	else if (again_len != want_len || memcmp(again, want, want_len) != 0)
+		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
+			    "the DER entitlements (slot 7) differ from the XML entitlements (slot 5)");
+	free(want);
+	free(again);
+	free(xml);
+	return r;
+}
+
+/* Jobs for one CodeDirectory: all pages, or in quick mode the pages with
+ * the load commands and the last one. */
+static uint32_t vf_jobs(const struct vf_ctx *c, const struct msign_codedir *cd,
+			struct msign_hash_job *j)
+{
+	const struct msign_slice *s = c->s;
+	uint64_t limit = msign_codedir_limit(cd);
+	struct msign_hash_job base;
+	memset(&base, 0, sizeof(base));
+	base.npieces = 1;
+	base.pieces[0] = (struct msign_piece){ s->data, limit, c->o->release };
+	base.limit = limit;
+	base.page_log2 = cd->page_log2;
+	base.hash_type = cd->hash_type;
+	base.expect = msign_codedir_slot(cd, 0);
+	base.npages = cd->ncode;
+	j[0] = base;
+	if (!c->o->quick || cd->page_log2 == 0)
+		return cd->ncode > 0 ? 1 : 0;
+	uint64_t hdr_end = (uint64_t)s->header_size + s->sizeofcmds;
+	uint64_t head = (hdr_end + ((uint64_t)1 << cd->page_log2) - 1) >> cd->page_log2;
+	if (head + QUICK_TAIL_PAGES >= cd->ncode)
+		return cd->ncode > 0 ? 1 : 0;
+	j[0].npages = (uint32_t)head;
+	j[1] = base;
+	j[1].first_page = cd->ncode - QUICK_TAIL_PAGES;
+	j[1].npages = QUICK_TAIL_PAGES;
+	return 2;
+}
+
+static int vf_pages(struct vf_ctx *c, struct msign_diag *d)
+{
+	const struct msign_sig *sig = c->sig;
+	struct msign_hash_job jobs[2 * MSIGN_MAX_CDS];
+	uint32_t owner[2 * MSIGN_MAX_CDS];
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		uint32_t m = vf_jobs(c, &sig->cds[k], &jobs[n]);
+		for (uint32_t i = 0; i < m; i++) {
+			owner[n + i] = k;
+			c->res->pages_checked += jobs[n + i].npages;
+		}
+		n += m;
+	}
+	int r = msign_hash_run(jobs, n, c->o->threads, d);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < n; i++) {
+		if (jobs[i].nbad == 0)
+			continue;
+		const struct msign_codedir *cd = &sig->cds[owner[i]];
+		uint64_t nbad = 0;
+		for (uint32_t k = 0; k < n; k++)
+			nbad += owner[k] == owner[i] ? jobs[k].nbad : 0;
+		uint64_t pg = jobs[i].first_bad;
+		uint64_t psize = cd->page_log2 ? (uint64_t)1 << cd->page_log2
+					       : msign_codedir_limit(cd);
+		uint64_t start = pg * psize;
+		uint64_t end = start + psize < msign_codedir_limit(cd)
+				       ? start + psize : msign_codedir_limit(cd);
+		char name[64];
+		vf_cd_name(cd, name, sizeof(name));
+		return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+			       "%s: code page %llu of %u (file bytes %llu-%llu) does not match its hash (%llu page%s differ%s)",
+			       name, (unsigned long long)pg, cd->ncode,
+			       (unsigned long long)(c->s->off + start),
+			       (unsigned long long)(c->s->off + end - 1),
+			       (unsigned long long)nbad, nbad == 1 ? "" : "s",
+			       nbad == 1 ? "s" : "");
+	}
+	return 0;
+}
+
+static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
+{
+	int r;
+	char lbl[sizeof(c->arch)];
+	snprintf(c->arch, sizeof(c->arch), "%s",
+		 msign_arch_label(c->s->cputype, c->s->cpusubtype, lbl, sizeof(lbl)));
+	if ((r = vf_parse(c)))
+		return r;
+	const struct msign_sig *sig = c->sig;
+	struct msign_verify_result *res = c->res;
+	res->slices_checked++;
+	res->cds_checked += sig->ncds;
+	res->adhoc = (sig->cds[sig->best].flags & CS_ADHOC) != 0;
+	res->cms = false;
+	res->pseudo = false;
+	if (sig->requirements != NULL) {
+		/* A designated requirement is entry type 3 of the set. */
+		for (uint32_t i = 0; i < sig->req_count && i < 64; i++) {
+			size_t at = 12 + (size_t)i * 8;
+			if (at + 8 <= sig->requirements->len &&
+			    msign_be32(sig->requirements->data + at) == 3)
+				res->explicit_dr = true;
+		}
+	}
+	if ((c->o->strict && (r = vf_strict(c))) || (r = vf_cms(c)) ||
+	    (r = vf_specials(c)) || (r = vf_entitlements(c)) ||
+	    (r = vf_pages(c, d)))
+		return r;
+	res->pseudo = !res->adhoc && !res->cms;
+	return 0;
+}
+
+int msign_verify_image(const struct msign_image *img,
+		       const struct msign_verify_opts *o,
+		       struct msign_verify_result *res, struct msign_diag *d)
+{
+	memset(res, 0, sizeof(*res));
+	res->slice = -1;
+	res->universal = img->is_fat;
+	int only = -1;
+	if (o->arch != NULL && (only = msign_image_find_arch(img, o->arch)) < 0)
+		return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
+				      "architecture %s not present", o->arch);
+	struct vf_ctx c = { .img = img, .o = o, .res = res };
+	c.sig = malloc(sizeof(*c.sig));
+	if (c.sig == NULL)
+		return MSIGN_E_NOMEM;
+	uint32_t order[MSIGN_MAX_SLICES];
+	msign_image_sorted(img, order);
+	int r = 0;
+	for (uint32_t k = 0; k < img->nslices && r == 0; k++) {
+		c.idx = order[k];
+		if (only >= 0 && (uint32_t)only != c.idx)
+			continue;
+		c.s = &img->slices[c.idx];
+		r = vf_slice(&c, d);
+	}
+	free(c.sig);
+	return r;
+}

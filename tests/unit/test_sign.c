@@ -1,0 +1,486 @@
+/* Ad-hoc signing on in-memory images, and the hashing engine. The
+ * reference outputs are the lld-signed and codesign-style fixtures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <openssl/sha.h>
+
+#include "builder.h"
+#include "msign/sign.h"
+
+#define MAX_FIXTURE (1u << 20)
+
+static uint8_t *load(const char *name, size_t *len)
+{
+	char path[512];
+	const char *dir = getenv("MSIGN_FIXTURES");
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", name);
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		fail_msg("cannot open %s", path);
+	uint8_t *buf = malloc(MAX_FIXTURE);
+	assert_non_null(buf);
+	*len = fread(buf, 1, MAX_FIXTURE, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* Strip, as msign strip does, in memory. */
+static uint8_t *strip_mem(const uint8_t *buf, size_t len, size_t *out_len)
+{
+	struct msign_image *img = NULL;
+	struct msign_plan plan;
+	static struct msign_strip_result res;
+	uint8_t *out = NULL;
+	msign_plan_init(&plan);
+	assert_int_equal(msign_image_parse(buf, len, &img, NULL), 0);
+	assert_int_equal(msign_strip_plan(img, NULL, &plan, &res, NULL), 0);
+	assert_int_equal(msign_plan_render(&plan, buf, len, &out, NULL), 0);
+	*out_len = (size_t)plan.out_len;
+	msign_plan_free(&plan);
+	msign_image_free(img);
+	return out;
+}
+
+/* Sign buf with o; returns the rendered output or NULL with *rc set. */
+static uint8_t *sign_mem(const uint8_t *buf, size_t len,
+			 const struct msign_sign_opts *o, size_t *out_len,
+			 struct msign_sign_result *res, int *rc)
+{
+	struct msign_image *img = NULL;
+	struct msign_plan plan;
+	struct msign_diag d;
+	uint8_t *out = NULL;
+	msign_plan_init(&plan);
+	msign_diag_clear(&d);
+	*rc = msign_image_parse(buf, len, &img, &d);
+	if (*rc == 0)
+		*rc = msign_sign_plan(img, o, &plan, res, &d);
+	if (*rc == 0)
+		*rc = msign_plan_render(&plan, buf, len, &out, &d);
+	*out_len = (size_t)plan.out_len;
+	msign_plan_free(&plan);
+	msign_image_free(img);
+	return out;
+}
+
+static int verify_mem(const uint8_t *buf, size_t len,
+		      struct msign_verify_result *vr)
+{
+	struct msign_image *img = NULL;
+	int r = msign_image_parse(buf, len, &img, NULL);
+	if (r)
+		return r;
+	struct msign_verify_opts vo = { .threads = 2, .strict = true };
+	r = msign_verify_image(img, &vo, vr, NULL);
+	msign_image_free(img);
+	return r;
+}
+
+static struct msign_sign_result res;
+
+static void t_lld_round_trip(void **st)
+{
+	(void)st;
+	static const char *const names[] = {
+		"hello_arm64", "hello_x86_64", "hello_arm64e",
+		"libhello_arm64.dylib", "bundle_arm64.bundle",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t len, slen, n;
+		int rc;
+		uint8_t *want = load(names[i], &len);
+		uint8_t *stripped = strip_mem(want, len, &slen);
+		struct msign_sign_opts o = { .identifier = names[i],
+					     .linker_signed = true };
+		uint8_t *got = sign_mem(stripped, slen, &o, &n, &res, &rc);
+		assert_int_equal(rc, 0);
+		if (n != len || memcmp(got, want, len) != 0)
+			fail_msg("%s: linker signature differs from lld's", names[i]);
+		/* without -i the identifier is the file name, as lld's */
+		o.identifier = NULL;
+		o.file_name = names[i];
+		free(got);
+		got = sign_mem(stripped, slen, &o, &n, &res, &rc);
+		assert_int_equal(rc, 0);
+		assert_string_equal(res.identifier, names[i]);
+		assert_memory_equal(got, want, len);
+		free(got);
+		free(stripped);
+		free(want);
+	}
+}
+
+static void t_universal_per_arch(void **st)
+{
+	(void)st;
+	size_t len, slen, n1, n2;
+	int rc;
+	uint8_t *want = load("universal", &len);
+	uint8_t *stripped = strip_mem(want, len, &slen);
+	struct msign_sign_opts o = { .identifier = "hello_x86_64",
+				     .linker_signed = true, .arch = "x86_64" };
+	uint8_t *one = sign_mem(stripped, slen, &o, &n1, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_true(res.slices[0].target);
+	assert_false(res.slices[1].target);
+	o.identifier = "hello_arm64";
+	o.arch = "arm64";
+	uint8_t *two = sign_mem(one, n1, &o, &n2, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(n2, len);
+	assert_memory_equal(two, want, len);
+	/* every slice at once: same identifier, slices laid out again */
+	o.arch = NULL;
+	free(two);
+	two = sign_mem(stripped, slen, &o, &n2, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.nslices, 2);
+	assert_int_equal(res.slices[0].out_off, 4096);
+	assert_int_equal(res.slices[1].out_off, 16384);
+	struct msign_verify_result vr;
+	assert_int_equal(verify_mem(two, n2, &vr), 0);
+	free(two);
+	free(one);
+	free(stripped);
+	free(want);
+}
+
+/* codesign -s - layout: byte for byte the fixtures csig.py wrote. */
+static void t_codesign_layout(void **st)
+{
+	(void)st;
+	size_t len, wlen, elen, n;
+	int rc;
+	uint8_t *in = load("hello_arm64.unsigned", &len);
+	uint8_t *want = load("adhoc_ent_arm64", &wlen);
+	char *ent = (char *)load("src/ent-adhoc.plist", &elen);
+	struct msign_sign_opts o = { .identifier = "org.msign.adhoc",
+				     .ent_xml = ent, .ent_len = elen,
+				     .page_size = 16384 };
+	uint8_t *got = sign_mem(in, len, &o, &n, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, wlen);
+	assert_memory_equal(got, want, wlen);
+	assert_int_equal(res.slices[0].cd_version, 0x20400);
+	/* arm64's default page is 16 KiB, as current codesign */
+	o.page_size = 0;
+	free(got);
+	got = sign_mem(in, len, &o, &n, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_memory_equal(got, want, wlen);
+	free(got);
+	free(want);
+	free(in);
+	/* Info.plist bound in slot -1, identifier from CFBundleIdentifier */
+	in = load("infoplist_arm64.unsigned", &len);
+	want = load("adhoc_infoplist_arm64", &wlen);
+	struct msign_sign_opts o2 = { .page_size = 4096, .file_name = "x/y" };
+	got = sign_mem(in, len, &o2, &n, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(res.identifier, "org.msign.infoplist");
+	assert_int_equal(n, wlen);
+	assert_memory_equal(got, want, wlen);
+	free(got);
+	free(want);
+	free(in);
+	free(ent);
+}
+
+static void t_force_and_idempotence(void **st)
+{
+	(void)st;
+	size_t len, n1, n2;
+	int rc;
+	uint8_t *in = load("hello_x86_64", &len);
+	struct msign_sign_opts o = { .file_name = "dir/hello.x86" };
+	uint8_t *out = sign_mem(in, len, &o, &n1, &res, &rc);
+	assert_null(out);
+	assert_int_equal(rc, MSIGN_E_INVALID);
+	assert_true(res.already_signed);
+	o.force = true;
+	out = sign_mem(in, len, &o, &n1, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_true(res.replaced);
+	/* "hello.x86" -> "hello", no dot: "-" + "UUID" + LC_UUID in hex */
+	assert_true(strncmp(res.identifier, "hello-55554944", 14) == 0);
+	assert_int_equal(strlen(res.identifier), 6 + 40);
+	assert_int_equal(res.slices[0].page_size, 4096);
+	uint8_t *again = sign_mem(out, n1, &o, &n2, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(out, again, n1);
+	struct msign_verify_result vr;
+	assert_int_equal(verify_mem(out, n1, &vr), 0);
+	/* --prefix goes in front of a dotless name */
+	o.prefix = "org.example.";
+	free(again);
+	again = sign_mem(in, len, &o, &n2, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(res.identifier, "org.example.hello");
+	free(again);
+	free(out);
+	free(in);
+}
+
+/* Builder image without LC_UUID or version: SHA-1 + SHA-256, v0x20100,
+ * no exec segment, identifier from the load commands' SHA-1. */
+static void t_old_platform(void **st)
+{
+	(void)st;
+	static uint8_t file[TB_FILE_LEN];
+	tb_build(file);
+	size_t n1, n2;
+	int rc;
+	struct msign_sign_opts o = { .force = true, .file_name = "tool" };
+	uint8_t *out = sign_mem(file, TB_FILE_LEN, &o, &n1, &res, &rc);
+	assert_int_equal(rc, 0);
+	const struct msign_sign_slice *s = &res.slices[0];
+	assert_int_equal(s->ncds, 2);
+	assert_int_equal(s->hash_types[0], CS_HASHTYPE_SHA1);
+	assert_int_equal(s->hash_types[1], CS_HASHTYPE_SHA256);
+	assert_int_equal(s->cd_version, 0x20100);
+	assert_int_equal(s->page_size, 16384); /* arm64 */
+	assert_int_equal(s->dataoff, TB_SIG_OFF);
+	assert_true(strncmp(res.identifier, "tool-", 5) == 0);
+	assert_int_equal(strlen(res.identifier), 5 + 40);
+	char ident[sizeof(res.identifier)];
+	strcpy(ident, res.identifier);
+	struct msign_verify_result vr;
+	assert_int_equal(verify_mem(out, n1, &vr), 0);
+	assert_int_equal(vr.cds_checked, 2);
+	/* re-signing keeps the identifier and the bytes */
+	uint8_t *again = sign_mem(out, n1, &o, &n2, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(res.identifier, ident);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(out, again, n1);
+	free(again);
+	/* explicit digests and page size */
+	o.hash_types = 1u << CS_HASHTYPE_SHA384;
+	o.page_size = 4096;
+	again = sign_mem(file, TB_FILE_LEN, &o, &n2, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.slices[0].ncds, 1);
+	assert_int_equal(res.slices[0].hash_types[0], CS_HASHTYPE_SHA384);
+	assert_int_equal(verify_mem(again, n2, &vr), 0);
+	free(again);
+	free(out);
+}
+
+/* -o runtime: v0x20500 and the runtime version from the SDK; the flag
+ * words land in the CD; get-task-allow adds ALLOW_UNSIGNED. */
+static void t_runtime_and_flags(void **st)
+{
+	(void)st;
+	size_t len, n;
+	int rc;
+	uint8_t *in = load("hello_arm64.unsigned", &len);
+	static const char ent[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<plist version=\"1.0\"><dict><key>get-task-allow</key><true/>"
+		"<key>dynamic-codesigning</key><true/></dict></plist>\n";
+	struct msign_sign_opts o = { .identifier = "a.b",
+				     .cd_flags = CS_RUNTIME | 0x300,
+				     .ent_xml = ent, .ent_len = sizeof(ent) - 1 };
+	uint8_t *out = sign_mem(in, len, &o, &n, &res, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(res.slices[0].cd_version, 0x20500);
+	struct msign_image *img = NULL;
+	static struct msign_sig sig;
+	assert_int_equal(msign_image_parse(out, n, &img, NULL), 0);
+	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
+	const struct msign_codedir *cd = &sig.cds[0];
+	assert_int_equal(cd->flags, CS_ADHOC | CS_RUNTIME | 0x300);
+	assert_int_equal(cd->runtime, 0xb0000); /* SDK 11.0 */
+	assert_int_equal(cd->exec_seg_flags, 0x1 | 0x10 | 0x40);
+	assert_int_equal(cd->nspecial, 7);
+	assert_non_null(sig.ent_xml);
+	assert_non_null(sig.ent_der);
+	assert_non_null(sig.cms);
+	assert_int_equal(sig.cms->len, 8);
+	assert_int_equal(sig.requirements->len, 12);
+	msign_image_free(img);
+	free(out);
+	free(in);
+}
+
+static void t_refusals(void **st)
+{
+	(void)st;
+	size_t len, n;
+	int rc;
+	uint8_t *in = load("hello_arm64.unsigned", &len);
+	struct msign_sign_opts o = { .identifier = "x", .page_size = 3000 };
+	assert_null(sign_mem(in, len, &o, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_ARG);
+	struct msign_sign_opts o2 = { .identifier = "x", .linker_signed = true,
+				      .ent_xml = "<plist/>", .ent_len = 8 };
+	assert_null(sign_mem(in, len, &o2, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_ARG);
+	struct msign_sign_opts o3 = { .identifier = "x", .arch = "ppc" };
+	assert_null(sign_mem(in, len, &o3, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_NOT_FOUND);
+	struct msign_sign_opts o4 = { .identifier = "x", .ent_xml = "nope",
+				      .ent_len = 4 };
+	assert_null(sign_mem(in, len, &o4, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_PLIST);
+	struct msign_sign_opts o5 = { .file_name = "" };
+	assert_null(sign_mem(in, len, &o5, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_ARG);
+	/* no room for LC_CODE_SIGNATURE: commands reach the first section */
+	size_t at = 32;
+	uint32_t ncmds = in[16], sizeofcmds = in[20] | (uint32_t)in[21] << 8;
+	for (uint32_t i = 0; i < ncmds; i++)
+		at += in[at + 4] | (uint32_t)in[at + 5] << 8;
+	assert_int_equal(at, 32 + sizeofcmds);
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_parse(in, len, &img, NULL), 0);
+	uint64_t first = img->slices[0].first_section_off;
+	msign_image_free(img);
+	/* a fake command filling the padding up to the first section */
+	uint32_t pad = (uint32_t)(first - at) & ~7u;
+	tb_le32(in + at, 0x7fff); /* an unknown command */
+	tb_le32(in + at + 4, pad);
+	tb_le32(in + 16, ncmds + 1);
+	tb_le32(in + 20, sizeofcmds + pad);
+	struct msign_sign_opts o6 = { .identifier = "x" };
+	assert_null(sign_mem(in, len, &o6, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_INVALID);
+	free(in);
+	/* a filetype codesign refuses (strip's rule) */
+	static uint8_t file[TB_FILE_LEN];
+	tb_build(file);
+	tb_le32(file + 12, 1);
+	struct msign_sign_opts o7 = { .identifier = "x", .force = true };
+	assert_null(sign_mem(file, TB_FILE_LEN, &o7, &n, &res, &rc));
+	assert_int_equal(rc, MSIGN_E_UNSUPPORTED);
+}
+
+/* ---- the hashing engine --------------------------------------------------- */
+
+static void t_hashpool_pieces(void **st)
+{
+	(void)st;
+	enum { LEN = 3 * 4096 + 100 };
+	static uint8_t flat[LEN], part_a[5000], part_b[LEN];
+	for (size_t i = 0; i < LEN; i++)
+		flat[i] = (uint8_t)(i * 7 + 3);
+	memset(flat + 9000, 0, 1000); /* a zero run: piece without data */
+	memcpy(part_a, flat, 5000);
+	memcpy(part_b, flat + 10000, LEN - 10000);
+	uint8_t want[4 * 32], got[4 * 32];
+	for (int p = 0; p < 4; p++) {
+		size_t end = (size_t)(p + 1) * 4096 < LEN ? (size_t)(p + 1) * 4096 : LEN;
+		SHA256(flat + p * 4096, end - (size_t)p * 4096, want + 32 * p);
+	}
+	struct msign_hash_job j;
+	memset(&j, 0, sizeof(j));
+	j.npieces = 4;
+	j.pieces[0] = (struct msign_piece){ part_a, 5000, false };
+	j.pieces[1] = (struct msign_piece){ flat + 5000, 4000, false };
+	j.pieces[2] = (struct msign_piece){ NULL, 1000, false };
+	j.pieces[3] = (struct msign_piece){ part_b, LEN - 10000, false };
+	j.limit = LEN;
+	j.page_log2 = 12;
+	j.hash_type = CS_HASHTYPE_SHA256;
+	j.npages = 4;
+	j.out = got;
+	for (unsigned threads = 1; threads <= 4; threads++) {
+		memset(got, 0, sizeof(got));
+		assert_int_equal(msign_hash_run(&j, 1, threads, NULL), 0);
+		assert_memory_equal(got, want, sizeof(want));
+	}
+	/* verify mode: one wrong stored hash */
+	want[2 * 32 + 5] ^= 1;
+	j.out = NULL;
+	j.expect = want;
+	assert_int_equal(msign_hash_run(&j, 1, 2, NULL), 0);
+	assert_int_equal(j.nbad, 1);
+	assert_int_equal(j.first_bad, 2);
+	/* a subset of pages; page_log2 0 = one page over everything */
+	j.first_page = 3;
+	j.npages = 1;
+	assert_int_equal(msign_hash_run(&j, 1, 1, NULL), 0);
+	assert_int_equal(j.nbad, 0);
+	uint8_t one[32];
+	SHA256(flat, LEN, one);
+	j.first_page = 0;
+	j.page_log2 = 0;
+	j.expect = one;
+	assert_int_equal(msign_hash_run(&j, 1, 1, NULL), 0);
+	assert_int_equal(j.nbad, 0);
+	/* malformed jobs are refused, not run */
+	j.limit = LEN + 1;
+	assert_int_equal(msign_hash_run(&j, 1, 1, NULL), MSIGN_E_ARG);
+	j.limit = LEN;
+	j.page_log2 = 12;
+	j.npages = 5;
+	assert_int_equal(msign_hash_run(&j, 1, 1, NULL), MSIGN_E_ARG);
+	j.npages = 4;
+	j.hash_type = 9;
+	assert_int_equal(msign_hash_run(&j, 1, 1, NULL), MSIGN_E_ARG);
+	assert_true(msign_hash_default_threads() >= 1);
+}
+
+/* Many jobs of different types and sizes across threads give the same
+ * hashes as one thread: 8 MiB so the pool really starts threads. */
+static void t_hashpool_threads(void **st)
+{
+	(void)st;
+	size_t len = 8u << 20;
+	uint8_t *buf = malloc(len);
+	assert_non_null(buf);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i ^ (i >> 9));
+	static const uint8_t types[] = { CS_HASHTYPE_SHA1, CS_HASHTYPE_SHA256,
+					 CS_HASHTYPE_SHA256_TRUNCATED,
+					 CS_HASHTYPE_SHA384 };
+	struct msign_hash_job jobs[4];
+	uint8_t *out1[4], *out2[4];
+	memset(jobs, 0, sizeof(jobs));
+	for (int k = 0; k < 4; k++) {
+		struct msign_hash_job *j = &jobs[k];
+		j->npieces = 1;
+		j->pieces[0] = (struct msign_piece){ buf, len - (size_t)k * 777, false };
+		j->limit = j->pieces[0].len;
+		j->page_log2 = k == 3 ? 14 : 12;
+		j->hash_type = types[k];
+		j->npages = (uint32_t)((j->limit + (1u << j->page_log2) - 1) >> j->page_log2);
+		out1[k] = calloc(j->npages, 48);
+		out2[k] = calloc(j->npages, 48);
+		j->out = out1[k];
+	}
+	assert_int_equal(msign_hash_run(jobs, 4, 1, NULL), 0);
+	for (int k = 0; k < 4; k++)
+		jobs[k].out = out2[k];
+	assert_int_equal(msign_hash_run(jobs, 4, 8, NULL), 0);
+	for (int k = 0; k < 4; k++) {
+		assert_memory_equal(out1[k], out2[k],
+				    jobs[k].npages * msign_hashtype_size(types[k]));
+		free(out1[k]);
+		free(out2[k]);
+	}
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_lld_round_trip),
+		cmocka_unit_test(t_universal_per_arch),
+		cmocka_unit_test(t_codesign_layout),
+		cmocka_unit_test(t_force_and_idempotence),
+		cmocka_unit_test(t_old_platform),
+		cmocka_unit_test(t_runtime_and_flags),
+		cmocka_unit_test(t_refusals),
+		cmocka_unit_test(t_hashpool_pieces),
+		cmocka_unit_test(t_hashpool_threads),
+	};
+	return cmocka_run_group_tests_name("sign", tests, NULL, NULL);
+}
