@@ -1,0 +1,274 @@
+/* msign: `msign trace`, dtruss done properly (see shared/spec/trace.md).
+ *
+ * Two backends print the same lines, `name(args)\t\t = return errno`:
+ * dtrace on macOS (msign writes the D program and reads what it prints)
+ * and strace on Linux (msign translates strace's lines). Both tools write
+ * their records into a FIFO in a private temporary folder that msign reads
+ * while they run, so the traced command keeps its own stdout and stderr.
+ *
+ * The library prints only to the FILE*s it is given: trace lines to `out`,
+ * the tools' own messages to `msgs`. It never exits. Every line read from
+ * a tool is bounded by MSIGN_TRACE_MAX_LINE and parsed as hostile text. */
+#ifndef MSIGN_TRACE_H
+#define MSIGN_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "msign/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MSIGN_TRACE_MAX_LINE 65536  /* longer tool lines are skipped */
+#define MSIGN_TRACE_MAX_ARGS 6      /* arguments a line can show */
+#define MSIGN_TRACE_NAME_LEN 64     /* syscall name, NUL included */
+#define MSIGN_TRACE_MAX_NAMES 4096  /* distinct names in the -c table */
+#define MSIGN_TRACE_MAX_PENDING 4096 /* strace -f calls unfinished at once */
+#define MSIGN_TRACE_STRSIZE 256     /* bytes of read/write buffers shown */
+
+enum msign_trace_backend {
+	MSIGN_TRACE_AUTO = 0, /* dtrace on macOS, strace elsewhere */
+	MSIGN_TRACE_DTRACE,
+	MSIGN_TRACE_STRACE,
+};
+
+/* dtruss's options. pid_column: 1 forced (-l), -1 suppressed (-L),
+ * 0 dtruss's default (shown with -f or -n). */
+struct msign_trace_opts {
+	bool all;       /* -a: -c -d -e -f -l, and -o where dtrace runs */
+	bool counts;    /* -c */
+	bool relative;  /* -d */
+	bool elapsed;   /* -e */
+	bool follow;    /* -f */
+	int pid_column; /* -l / -L */
+	bool oncpu;     /* -o */
+	bool stack;     /* -s */
+	bool unsign;    /* --unsign */
+	const char *bufsize;   /* -b, dtrace dynvarsize; "4m" when NULL */
+	const char *syscall;   /* -t, NULL for every call; "exec" is execve */
+	long pid;              /* -p, 0 when absent */
+	const char *name;      /* -n */
+	const char *wait_name; /* -W */
+	char *const *argv;     /* the command, NULL-terminated, or NULL */
+	enum msign_trace_backend backend;
+	const char *dtrace;    /* the programs to run; NULL: /usr/sbin/dtrace */
+	const char *strace;    /* (else dtrace on PATH), strace on PATH */
+};
+
+/* Check the options once, for the backend that will run (AUTO resolved),
+ * and expand -a and dtruss's defaults: `exec` becomes execve, the PID
+ * column follows -f/-n unless -l/-L. Names that end up in a D program or
+ * a command line are checked here. */
+int msign_trace_opts_finish(struct msign_trace_opts *o, struct msign_diag *d);
+bool msign_trace_show_pid(const struct msign_trace_opts *o);
+
+/* ---- one completed call, as both backends hand it to the formatter ---- */
+enum msign_trace_arg_kind {
+	MSIGN_TRACE_NUM,  /* printed 0x%llX */
+	MSIGN_TRACE_STR,  /* a string: text is its escaped contents */
+	MSIGN_TRACE_TEXT, /* printed as is (a structure strace decoded) */
+};
+
+struct msign_trace_arg {
+	enum msign_trace_arg_kind kind;
+	uint64_t num;
+	const char *text; /* not NUL-terminated; points into the tool's line */
+	size_t text_len;
+	bool truncated;   /* STR: the tool printed only the start */
+};
+
+struct msign_trace_call {
+	int64_t pid;
+	uint64_t tid;
+	char name[MSIGN_TRACE_NAME_LEN];
+	uint32_t nargs;
+	struct msign_trace_arg args[MSIGN_TRACE_MAX_ARGS];
+	int64_t ret;
+	int64_t err;       /* errno, 0 on success */
+	uint64_t rel_us;   /* -d: from the start of the trace to the return */
+	uint64_t elapsed_us; /* -e */
+	uint64_t cpu_us;     /* -o */
+};
+
+/* How many arguments dtruss prints for a call: 3, or 6 for mmap, pread,
+ * pwrite, select, the *at calls..., 5 for sysctlbyname. */
+uint32_t msign_trace_arg_count(const char *name);
+/* A string argument of this call is a path (printed "...\0"), a data
+ * buffer (read/write: "...") or a bare name (sysctlbyname). */
+enum msign_trace_str_kind { MSIGN_TRACE_PATH, MSIGN_TRACE_BUFFER,
+			    MSIGN_TRACE_BARE };
+enum msign_trace_str_kind msign_trace_str_kind(const char *name,
+					       uint32_t idx);
+
+/* The column header and one line, as dtruss prints them. */
+void msign_trace_print_header(FILE *out, const struct msign_trace_opts *o);
+void msign_trace_print_call(FILE *out, const struct msign_trace_opts *o,
+			    const struct msign_trace_call *c);
+/* A tool line passed on as is (stack frames), bytes that are not
+ * printable ASCII escaped as \ooo, and a newline. */
+void msign_trace_print_text(FILE *out, const char *line, size_t len);
+
+/* ---- the -c table: CALL COUNT, ascending counts, then names ---------- */
+struct msign_trace_count {
+	char name[MSIGN_TRACE_NAME_LEN];
+	uint64_t n;
+};
+
+struct msign_trace_counts {
+	uint32_t len, cap;
+	struct msign_trace_count *v;
+	uint32_t nslots;   /* open-addressing index into v, power of two */
+	uint32_t *slots;   /* 0 empty, else index + 1 */
+	uint64_t dropped;  /* calls beyond MSIGN_TRACE_MAX_NAMES names */
+};
+
+int msign_trace_counts_add(struct msign_trace_counts *t, const char *name,
+			   uint64_t n);
+void msign_trace_counts_print(FILE *out, struct msign_trace_counts *t);
+void msign_trace_counts_free(struct msign_trace_counts *t);
+
+/* ---- reading a tool's output ------------------------------------------
+ * A session turns the lines of one tool run into trace lines on `out`. */
+/* strace -f: a call of thread tid still unfinished (its text so far). */
+struct msign_trace_pending {
+	uint64_t tid;
+	uint64_t ts_us;
+	size_t len;
+	char *text;
+};
+
+#define MSIGN_TRACE_TGID_CACHE 64
+
+struct msign_trace_session {
+	const struct msign_trace_opts *o;
+	FILE *out;
+	struct msign_trace_counts counts;
+	bool live;           /* a real run: /proc may be asked about tids */
+	bool started;        /* the tool began tracing: header printed */
+	uint64_t t0_us;      /* strace: wall clock when the trace began */
+	int64_t main_pid;    /* strace without -f: the traced process */
+	struct msign_trace_pending *pending;
+	uint32_t npending;
+	uint64_t tgid_cache[MSIGN_TRACE_TGID_CACHE][2]; /* strace: tid, tgid */
+	bool have_exit;      /* dtrace: the target's end was recorded */
+	int exit_status;     /* as a shell reports it: code or 128+signal */
+	uint64_t bad_lines;  /* records that did not parse */
+	uint64_t long_lines; /* lines over MSIGN_TRACE_MAX_LINE, skipped */
+};
+
+void msign_trace_session_init(struct msign_trace_session *s,
+			      const struct msign_trace_opts *o, FILE *out);
+void msign_trace_session_free(struct msign_trace_session *s);
+/* Prints the header once (when the tool has started). */
+void msign_trace_session_start(struct msign_trace_session *s);
+
+/* One line of dtrace's -o stream (no newline): a record of msign's D
+ * program is formatted, anything else (ustack frames) printed as is. */
+void msign_trace_dtrace_line(struct msign_trace_session *s, const char *line,
+			     size_t len);
+/* One line of strace's -o output (no newline), translated. */
+void msign_trace_strace_line(struct msign_trace_session *s, const char *line,
+			     size_t len);
+/* Parse the call part of a strace line ("openat(-100, \"/x\", 0) = 3")
+ * into c; pointers in c point into line. 0, or MSIGN_E_INVALID when the
+ * call did not return (`= ?`) or the text is not a call. */
+int msign_trace_strace_parse_call(const char *line, size_t len,
+				  struct msign_trace_call *c);
+
+/* The D program for these options (malloc'd text). */
+int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
+			       struct msign_diag *d);
+/* dtrace's and strace's command lines (malloc'd, NULL-terminated; free
+ * with msign_trace_argv_free). exec_path replaces argv[0] of the command;
+ * out_path is where the tool writes its records. */
+int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
+			    const char *prog, const char *exec_path,
+			    const char *out_path, char ***argv,
+			    struct msign_diag *d);
+int msign_trace_strace_argv(const struct msign_trace_opts *o,
+			    const char *exec_path, const char *out_path,
+			    char ***argv, struct msign_diag *d);
+void msign_trace_argv_free(char **argv);
+/* Builds a NULL-terminated argv; a failed allocation is remembered and
+ * reported once at the end (nomem), so callers add without checking. */
+struct msign_trace_argv {
+	char **v;
+	size_t n;
+	bool nomem;
+};
+void msign_trace_argv_add(struct msign_trace_argv *a, const char *s);
+/* The finished argv in *out, or MSIGN_E_NOMEM (everything freed). */
+int msign_trace_argv_done(struct msign_trace_argv *a, char ***out);
+
+/* ---- the signature obstacle (trace_unsign.c) -------------------------- */
+enum msign_trace_target {
+	MSIGN_TRACE_TARGET_OTHER = 0, /* not a Mach-O (script, ELF, ...) */
+	MSIGN_TRACE_TARGET_UNSIGNED,
+	MSIGN_TRACE_TARGET_SIGNED,     /* signed; dtrace may control it */
+	MSIGN_TRACE_TARGET_RESTRICTED, /* restrict flag, hardened runtime
+					  without get-task-allow, __RESTRICT,
+					  set-user/group-ID */
+	MSIGN_TRACE_TARGET_PLATFORM,   /* an Apple platform binary */
+};
+
+/* What the file at path is, as far as dtrace's permission goes. Damaged
+ * Mach-O files count as SIGNED (dtrace decides). */
+int msign_trace_classify(const char *path, enum msign_trace_target *kind,
+			 struct msign_diag *d);
+const char *msign_trace_target_text(enum msign_trace_target kind);
+/* Strip the signature of target into dir/<basename of target>, then sign
+ * its arm64 and arm64e slices ad hoc (arm64 macOS runs nothing unsigned);
+ * other slices stay unsigned. The path is written to copy (copy_len). */
+int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
+			    size_t copy_len, struct msign_diag *d);
+
+/* While a trace runs, SIGINT, SIGTERM and SIGHUP are caught instead of
+ * killing msign, so the temporary folder is always removed: a signal sent
+ * to msign alone (kill) is passed on to the running tool; ^C on a terminal
+ * already reaches the tool. SIGPIPE is ignored (a reader of the trace that
+ * goes away ends the tool instead) and SIGCHLD is the default, so the
+ * tool's exit status cannot be reaped away. Everything is restored at the
+ * end. */
+void msign_trace_guard_begin(void);
+void msign_trace_guard_child(long pid); /* 0: none */
+int msign_trace_guard_signal(void);     /* last caught signal, 0 if none */
+void msign_trace_guard_end(void);
+
+/* ---- running a trace --------------------------------------------------- */
+enum msign_trace_problem {
+	MSIGN_TRACE_PROBLEM_NONE = 0,
+	MSIGN_TRACE_PROBLEM_ROOT,          /* dtrace needs root */
+	MSIGN_TRACE_PROBLEM_NOT_PERMITTED, /* dtrace may not control the target */
+};
+
+struct msign_trace_result {
+	int status;   /* what msign exits with: the command's status */
+	enum msign_trace_problem problem;
+	enum msign_trace_target target; /* command mode with dtrace */
+	bool copied;  /* an unsigned copy was traced (and removed) */
+	bool bad_command; /* the error is about the command itself */
+	int signal;   /* a signal msign caught, 0 if none */
+	char target_path[4096]; /* the command's file, resolved */
+};
+
+/* Resolve a command name as execvp would (PATH when it has no '/').
+ * MSIGN_E_NOT_FOUND: no such command; MSIGN_E_IO: not executable. */
+int msign_trace_which(const char *cmd, char *out, size_t out_len,
+		      struct msign_diag *d);
+
+/* Run the trace: lines to out, the tools' messages to msgs. 0 when the
+ * tool ran (res->status is the command's exit status, res->problem says
+ * why dtrace could not trace), or a negative error with d filled:
+ * MSIGN_E_NOT_FOUND for a missing command (res->bad_command) or a missing
+ * dtrace/strace, MSIGN_E_ARG / MSIGN_E_UNSUPPORTED for options. */
+int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
+		    struct msign_trace_result *res, struct msign_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,190 @@
+/* msign trace: dtruss's command line (shared/spec/trace.md), on macOS
+ * through dtrace and on Linux through strace. The trace goes to stderr
+ * (or --output FILE); msign exits with the traced command's status. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "msign/trace.h"
+
+#define EXIT_CANNOT_RUN 126 /* as a shell says it */
+#define EXIT_NOT_FOUND 127
+
+static void trace_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: msign trace [-acdeflLos] [-b SIZE] [-t SYSCALL] [--unsign] [--output FILE]\n"
+		"                   { -p PID | -n NAME | -W NAME | COMMAND [ARG...] }\n"
+		"  -a          all details: -c -d -e -f -l, and -o with dtrace\n"
+		"  -b SIZE     dtrace dynamic variable space (default 4m)\n"
+		"  -c          a count of each call at the end\n"
+		"  -d          RELATIVE: microseconds since the trace began\n"
+		"  -e          ELAPSD: microseconds each call took\n"
+		"  -f          follow the children too\n"
+		"  -l / -L     force / hide the PID/THRD column\n"
+		"  -n NAME     every process named NAME (dtrace)\n"
+		"  -o          CPU: on-CPU microseconds of each call (dtrace)\n"
+		"  -p PID      attach to a running process\n"
+		"  -s          the user stack after each call\n"
+		"  -t SYSCALL  only this call (exec means execve)\n"
+		"  -W NAME     wait for a process named NAME to start (dtrace)\n"
+		"  --unsign    trace an unsigned private copy of a command dtrace may\n"
+		"              not control (Apple platform binaries, restricted code)\n"
+		"  --output FILE  the trace into FILE instead of stderr\n"
+		"Backend: dtrace on macOS, strace elsewhere; MSIGN_TRACE_BACKEND=dtrace|strace\n"
+		"chooses, MSIGN_DTRACE and MSIGN_STRACE name the programs to run.\n");
+}
+
+/* The command line again, for the advice to run it with --unsign. */
+static void print_argv(FILE *out, char *const *argv)
+{
+	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
+		fprintf(out, " %s", argv[i]);
+}
+
+static void explain_denied(const struct msign_trace_opts *o,
+			   const struct msign_trace_result *res)
+{
+	if (o->argv == NULL) {
+		fprintf(stderr,
+			"msign trace: dtrace may not control process %ld: System Integrity Protection "
+			"guards Apple platform binaries and restricted code; a running process cannot be "
+			"copied, but 'sudo msign trace --unsign COMMAND' starts an unsigned copy\n",
+			o->pid);
+	} else if (res->copied) {
+		fprintf(stderr,
+			"msign trace: dtrace refused even the unsigned copy of %s; "
+			"System Integrity Protection may have to be relaxed (csrutil enable --without dtrace)\n",
+			res->target_path);
+	} else if (res->target == MSIGN_TRACE_TARGET_OTHER) {
+		fprintf(stderr,
+			"msign trace: dtrace may not trace %s, which is not a Mach-O file: the program "
+			"that runs it (a script's interpreter) is probably an Apple platform binary; "
+			"trace an unsigned copy of that with 'sudo msign trace --unsign INTERPRETER %s'\n",
+			res->target_path, res->target_path);
+	} else {
+		fprintf(stderr,
+			"msign trace: dtrace may not trace %s (%s) while System Integrity Protection "
+			"is on; --unsign traces an unsigned private copy instead: sudo msign trace --unsign",
+			res->target_path, msign_trace_target_text(res->target));
+		print_argv(stderr, o->argv);
+		fputc('\n', stderr);
+	}
+}
+
+static int parse_backend(struct msign_trace_opts *o)
+{
+	const char *b = getenv("MSIGN_TRACE_BACKEND");
+	if (b == NULL || b[0] == '\0')
+		o->backend = MSIGN_TRACE_AUTO;
+	else if (strcmp(b, "dtrace") == 0)
+		o->backend = MSIGN_TRACE_DTRACE;
+	else if (strcmp(b, "strace") == 0)
+		o->backend = MSIGN_TRACE_STRACE;
+	else {
+		fprintf(stderr, "msign trace: MSIGN_TRACE_BACKEND=%s: dtrace or strace\n", b);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "unsign", no_argument, NULL, 'U' },
+		{ "output", required_argument, NULL, 'O' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct msign_trace_opts o;
+	memset(&o, 0, sizeof(o));
+	const char *output = NULL;
+	int ch;
+	/* '+': options end at the command, whose own options are its own */
+	while ((ch = getopt_long(argc, argv, "+ab:cdefhlLn:op:st:W:", longopts,
+				 NULL)) != -1) {
+		char *end;
+		switch (ch) {
+		case 'a': o.all = true; break;
+		case 'b': o.bufsize = optarg; break;
+		case 'c': o.counts = true; break;
+		case 'd': o.relative = true; break;
+		case 'e': o.elapsed = true; break;
+		case 'f': o.follow = true; break;
+		case 'l': o.pid_column = 1; break;
+		case 'L': o.pid_column = -1; break;
+		case 'n': o.name = optarg; break;
+		case 'o': o.oncpu = true; break;
+		case 's': o.stack = true; break;
+		case 't': o.syscall = optarg; break;
+		case 'W': o.wait_name = optarg; break;
+		case 'U': o.unsign = true; break;
+		case 'O': output = optarg; break;
+		case 'p':
+			o.pid = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o.pid <= 0 ||
+			    o.pid > INT_MAX) {
+				fprintf(stderr, "msign trace: -p %s: not a process ID\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			trace_usage(stdout);
+			return 0;
+		default:
+			trace_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		o.argv = argv + optind;
+	if (parse_backend(&o) != 0)
+		return EXIT_USAGE;
+	o.dtrace = getenv("MSIGN_DTRACE");
+	o.strace = getenv("MSIGN_STRACE");
+	if (o.dtrace != NULL && o.dtrace[0] == '\0')
+		o.dtrace = NULL;
+	if (o.strace != NULL && o.strace[0] == '\0')
+		o.strace = NULL;
+
+	FILE *out = stderr;
+	if (output != NULL && (out = fopen(output, "w")) == NULL) {
+		perror(output);
+		return 1;
+	}
+	struct msign_trace_result res;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	int r = msign_trace_run(&o, out, stderr, &res, &d);
+	if (out != stderr && fclose(out) != 0 && r == 0) {
+		perror(output);
+		return 1;
+	}
+	if (r != 0) {
+		fprintf(stderr, "msign trace: %s\n", d.code ? d.msg : msign_strerror(r));
+		if (r == MSIGN_E_ARG || r == MSIGN_E_UNSUPPORTED)
+			return EXIT_USAGE;
+		if (res.bad_command)
+			return r == MSIGN_E_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+		if (r == MSIGN_E_NOT_FOUND) /* the tool itself */
+			fprintf(stderr, "msign trace: %s\n",
+				o.backend == MSIGN_TRACE_STRACE
+					? "strace is needed on Linux (Debian: apt-get install strace), or set MSIGN_STRACE"
+					: "dtrace comes with macOS at /usr/sbin/dtrace; MSIGN_DTRACE names another");
+		return 1;
+	}
+	switch (res.problem) {
+	case MSIGN_TRACE_PROBLEM_ROOT:
+		fprintf(stderr, "msign trace: dtrace needs root: run it again with sudo (sudo msign trace ...)\n");
+		return 1;
+	case MSIGN_TRACE_PROBLEM_NOT_PERMITTED:
+		explain_denied(&o, &res);
+		return 1;
+	case MSIGN_TRACE_PROBLEM_NONE:
+		break;
+	}
+	return res.status;
+}

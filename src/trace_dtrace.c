@@ -1,0 +1,494 @@
+/* msign trace on macOS: the D program msign writes for the options given,
+ * dtrace's command line, and the records the program prints.
+ *
+ * The program prints one record per completed call; msign formats it, so
+ * both backends share one formatter. Records start with "msign:" and carry
+ * only what the options need:
+ *
+ *   msign:b                                   tracing began (BEGIN)
+ *   msign:c PID TID NAME ERRNO RET A0..A5 [REL] [ELAPSED] [CPU] SIDX STR
+ *   msign:n NAME COUNT                        the -c aggregation (END)
+ *   msign:x REASON STATUS SIGNAL              the target ended (proc:::exit)
+ *
+ * TID and A0..A5 are hexadecimal, the rest decimal; REL/ELAPSED/CPU are
+ * present with -d/-e/-o, in microseconds. SIDX is the argument the string
+ * STR replaces (-1: none); STR is dtrace's %S text (escaped, one line) and
+ * runs to the end of the line. Other lines (ustack frames) pass through. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msign/trace.h"
+
+#define RECORD "msign:"
+#define DTRACE_PATH "/usr/sbin/dtrace"
+
+/* ---- the D program -------------------------------------------------------- */
+
+struct text {
+	char *p;
+	size_t len, cap;
+	bool nomem;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void add(struct text *t, const char *fmt, ...)
+{
+	if (t->nomem)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->nomem = true;
+			return;
+		}
+		if ((size_t)n < t->cap - t->len) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = 2 * t->cap + (size_t)n + 1;
+		char *p = realloc(t->p, cap);
+		if (p == NULL) {
+			t->nomem = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+}
+
+/* Where a call's string argument is, and when it can be read. */
+enum str_when {
+	AT_RETURN,   /* a NUL-terminated name at argument idx */
+	READ_BUF,    /* read: the buffer at arg1, as long as the return value */
+	WRITE_BUF,   /* write: the buffer at arg1, as long as arg2 */
+};
+
+static const struct str_call {
+	const char *name; /* macOS syscall provider function */
+	int idx;
+	enum str_when when;
+} str_calls[] = {
+	{ "access", 0, AT_RETURN }, { "access_extended", 0, AT_RETURN },
+	{ "acct", 0, AT_RETURN }, { "chdir", 0, AT_RETURN },
+	{ "chflags", 0, AT_RETURN }, { "chmod", 0, AT_RETURN },
+	{ "chmod_extended", 0, AT_RETURN }, { "chown", 0, AT_RETURN },
+	{ "chroot", 0, AT_RETURN }, { "clonefile", 0, AT_RETURN },
+	{ "exchangedata", 0, AT_RETURN }, { "execve", 0, AT_RETURN },
+	{ "__mac_execve", 0, AT_RETURN }, { "getattrlist", 0, AT_RETURN },
+	{ "getxattr", 0, AT_RETURN }, { "lchown", 0, AT_RETURN },
+	{ "link", 0, AT_RETURN }, { "listxattr", 0, AT_RETURN },
+	{ "lstat", 0, AT_RETURN }, { "lstat64", 0, AT_RETURN },
+	{ "lstat_extended", 0, AT_RETURN }, { "lstat64_extended", 0, AT_RETURN },
+	{ "mkdir", 0, AT_RETURN }, { "mkdir_extended", 0, AT_RETURN },
+	{ "mkfifo", 0, AT_RETURN }, { "mkfifo_extended", 0, AT_RETURN },
+	{ "mknod", 0, AT_RETURN }, { "open", 0, AT_RETURN },
+	{ "open_nocancel", 0, AT_RETURN }, { "open_extended", 0, AT_RETURN },
+	{ "open_dprotected_np", 0, AT_RETURN }, { "pathconf", 0, AT_RETURN },
+	{ "readlink", 0, AT_RETURN }, { "removexattr", 0, AT_RETURN },
+	{ "rename", 0, AT_RETURN }, { "revoke", 0, AT_RETURN },
+	{ "rmdir", 0, AT_RETURN }, { "setattrlist", 0, AT_RETURN },
+	{ "setxattr", 0, AT_RETURN }, { "stat", 0, AT_RETURN },
+	{ "stat64", 0, AT_RETURN }, { "stat_extended", 0, AT_RETURN },
+	{ "stat64_extended", 0, AT_RETURN }, { "statfs", 0, AT_RETURN },
+	{ "statfs64", 0, AT_RETURN }, { "symlink", 0, AT_RETURN },
+	{ "symlinkat", 0, AT_RETURN }, { "truncate", 0, AT_RETURN },
+	{ "undelete", 0, AT_RETURN }, { "unlink", 0, AT_RETURN },
+	{ "unmount", 0, AT_RETURN }, { "utimes", 0, AT_RETURN },
+	{ "sysctlbyname", 0, AT_RETURN },
+	{ "openat", 1, AT_RETURN }, { "openat_nocancel", 1, AT_RETURN },
+	{ "faccessat", 1, AT_RETURN }, { "fchmodat", 1, AT_RETURN },
+	{ "fchownat", 1, AT_RETURN }, { "fstatat", 1, AT_RETURN },
+	{ "fstatat64", 1, AT_RETURN }, { "linkat", 1, AT_RETURN },
+	{ "mkdirat", 1, AT_RETURN }, { "mkfifoat", 1, AT_RETURN },
+	{ "mknodat", 1, AT_RETURN }, { "readlinkat", 1, AT_RETURN },
+	{ "renameat", 1, AT_RETURN }, { "renameatx_np", 1, AT_RETURN },
+	{ "unlinkat", 1, AT_RETURN }, { "getattrlistat", 1, AT_RETURN },
+	{ "setattrlistat", 1, AT_RETURN }, { "utimensat", 1, AT_RETURN },
+	{ "clonefileat", 1, AT_RETURN }, { "posix_spawn", 1, AT_RETURN },
+	{ "read", 1, READ_BUF }, { "read_nocancel", 1, READ_BUF },
+	{ "pread", 1, READ_BUF }, { "pread_nocancel", 1, READ_BUF },
+	{ "write", 1, WRITE_BUF }, { "write_nocancel", 1, WRITE_BUF },
+	{ "pwrite", 1, WRITE_BUF }, { "pwrite_nocancel", 1, WRITE_BUF },
+};
+#define NSTR_CALLS (sizeof(str_calls) / sizeof(str_calls[0]))
+
+/* -t NAME traces NAME and, on macOS, NAME_nocancel. */
+static bool wanted(const struct msign_trace_opts *o, const char *name)
+{
+	if (o->syscall == NULL)
+		return true;
+	size_t n = strlen(o->syscall);
+	return strncmp(name, o->syscall, n) == 0 &&
+	       (name[n] == '\0' || strcmp(name + n, "_nocancel") == 0);
+}
+
+static void probe_list(struct text *t, const struct msign_trace_opts *o,
+		       const char *kind)
+{
+	if (o->syscall == NULL)
+		add(t, "syscall:::%s", kind);
+	else
+		add(t, "syscall::%s:%s,\nsyscall::%s_nocancel:%s", o->syscall,
+		    kind, o->syscall, kind);
+}
+
+/* The printf of one record; str is the D expression of the string. */
+static void record(struct text *t, const struct msign_trace_opts *o, int sidx,
+		   const char *str)
+{
+	add(t, "\tprintf(\"" RECORD "c %%d %%x %%s %%d %%d %%x %%x %%x %%x %%x %%x%s%s%s %%d%s\\n\",\n"
+	       "\t    pid, tid, probefunc, errno, (int64_t)arg0,\n"
+	       "\t    self->a0, self->a1, self->a2, self->a3, self->a4, self->a5,\n"
+	       "\t    ",
+	    o->relative ? " %d" : "", o->elapsed ? " %d" : "",
+	    o->oncpu ? " %d" : "", str != NULL ? " %S" : "");
+	if (o->relative)
+		add(t, "(timestamp - msign_t0) / 1000, ");
+	if (o->elapsed)
+		add(t, "(timestamp - self->t) / 1000, ");
+	if (o->oncpu)
+		add(t, "(vtimestamp - self->vt) / 1000, ");
+	add(t, "%d%s%s);\n", sidx, str != NULL ? ",\n\t    " : "",
+	    str != NULL ? str : "");
+	if (o->counts)
+		add(t, "\t@msign_n[probefunc] = count();\n");
+	if (o->stack)
+		add(t, "\tustack();\n");
+	add(t, "\tself->ok = 0;\n}\n\n");
+}
+
+/* One return clause for the calls of str_calls matching (idx, when). */
+static void str_clause(struct text *t, const struct msign_trace_opts *o,
+		       int idx, enum str_when when)
+{
+	bool any = false;
+	for (size_t i = 0; i < NSTR_CALLS; i++) {
+		const struct str_call *c = &str_calls[i];
+		if (c->idx != idx || c->when != when || !wanted(o, c->name))
+			continue;
+		add(t, "%ssyscall::%s:return", any ? ",\n" : "", c->name);
+		any = true;
+	}
+	if (!any)
+		return;
+	char expr[96];
+	switch (when) {
+	case AT_RETURN:
+		add(t, "\n/self->ok/\n{\n");
+		snprintf(expr, sizeof(expr), "copyinstr(self->a%d)", idx);
+		break;
+	case READ_BUF:
+		add(t, "\n/self->ok && (int64_t)arg0 > 0/\n{\n");
+		snprintf(expr, sizeof(expr),
+			 "copyinstr(self->a1, (int64_t)arg0 > %d ? %d : arg0)",
+			 MSIGN_TRACE_STRSIZE, MSIGN_TRACE_STRSIZE);
+		break;
+	case WRITE_BUF:
+		add(t, "\n/self->ok && (int64_t)self->a2 > 0/\n{\n");
+		snprintf(expr, sizeof(expr),
+			 "copyinstr(self->a1, (int64_t)self->a2 > %d ? %d : self->a2)",
+			 MSIGN_TRACE_STRSIZE, MSIGN_TRACE_STRSIZE);
+		break;
+	}
+	record(t, o, idx, expr);
+}
+
+int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
+			       struct msign_diag *d)
+{
+	struct text t = { NULL, 0, 0, false };
+	bool target = o->name == NULL; /* -c, -p and -W define $target */
+	add(&t, "/* msign trace:%s%s%s%s%s%s%s%s%s */\n\n",
+	    o->counts ? " -c" : "", o->relative ? " -d" : "",
+	    o->elapsed ? " -e" : "", o->follow ? " -f" : "",
+	    msign_trace_show_pid(o) ? " -l" : "", o->oncpu ? " -o" : "",
+	    o->stack ? " -s" : "", o->syscall != NULL ? " -t " : "",
+	    o->syscall != NULL ? o->syscall : "");
+	add(&t, "uint64_t msign_t0;\nint msign_status;\nint msign_signal;\n\n"
+		"dtrace:::BEGIN\n{\n\tmsign_t0 = timestamp;\n"
+		"\tprintf(\"" RECORD "b\\n\");\n}\n\n");
+
+	probe_list(&t, o, "entry");
+	if (!target)
+		add(&t, "\n/execname == \"%s\"/\n", o->name);
+	else if (o->follow)
+		add(&t, "\n/pid == $target || progenyof($target)/\n");
+	else
+		add(&t, "\n/pid == $target/\n");
+	add(&t, "{\n\tself->ok = 1;\n"
+		"\tself->a0 = arg0;\n\tself->a1 = arg1;\n\tself->a2 = arg2;\n"
+		"\tself->a3 = arg3;\n\tself->a4 = arg4;\n\tself->a5 = arg5;\n");
+	if (o->elapsed)
+		add(&t, "\tself->t = timestamp;\n");
+	if (o->oncpu)
+		add(&t, "\tself->vt = vtimestamp;\n");
+	add(&t, "}\n\n");
+
+	/* Calls with a string first; each clears self->ok, so the generic
+	 * clause after them prints only the rest (and a call whose string
+	 * could not be read, dtrace having reported the error). */
+	str_clause(&t, o, 0, AT_RETURN);
+	str_clause(&t, o, 1, AT_RETURN);
+	str_clause(&t, o, 1, READ_BUF);
+	str_clause(&t, o, 1, WRITE_BUF);
+	probe_list(&t, o, "return");
+	add(&t, "\n/self->ok/\n{\n");
+	record(&t, o, -1, NULL);
+
+	if (target)
+		add(&t, "syscall::exit:entry\n/pid == $target/\n{\n"
+			"\tmsign_status = arg0;\n}\n\n"
+			"proc:::signal-handle\n/pid == $target/\n{\n"
+			"\tmsign_signal = args[0];\n}\n\n"
+			"proc:::exit\n/pid == $target/\n{\n"
+			"\tprintf(\"" RECORD "x %%d %%d %%d\\n\", args[0], "
+			"msign_status, msign_signal);\n}\n");
+	if (o->counts)
+		add(&t, "\ndtrace:::END\n{\n"
+			"\tprinta(\"" RECORD "n %%s %%@d\\n\", @msign_n);\n}\n");
+	if (t.nomem) {
+		free(t.p);
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "D program: out of memory");
+	}
+	*prog = t.p;
+	return 0;
+}
+
+int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
+			    const char *prog, const char *exec_path,
+			    const char *out_path, char ***argv,
+			    struct msign_diag *d)
+{
+	if (exec_path != NULL && strpbrk(exec_path, " \t\n\r\f\v") != NULL)
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+				      "dtrace -c splits the command at white space: '%.200s' cannot be run",
+				      exec_path);
+	struct msign_trace_argv a = { NULL, 0, false };
+	char opt[64];
+	const char *tool = o->dtrace;
+	if (tool == NULL) /* Apple's place; else whatever PATH finds */
+		tool = access(DTRACE_PATH, X_OK) == 0 ? DTRACE_PATH : "dtrace";
+	msign_trace_argv_add(&a, tool);
+	snprintf(opt, sizeof(opt), "dynvarsize=%s",
+		 o->bufsize != NULL ? o->bufsize : "4m");
+	msign_trace_argv_add(&a, "-x");
+	msign_trace_argv_add(&a, opt);
+	msign_trace_argv_add(&a, "-x");
+	msign_trace_argv_add(&a, "evaltime=preinit");
+	msign_trace_argv_add(&a, "-Z");
+	msign_trace_argv_add(&a, "-q");
+	msign_trace_argv_add(&a, "-o");
+	msign_trace_argv_add(&a, out_path);
+	msign_trace_argv_add(&a, "-n");
+	msign_trace_argv_add(&a, prog);
+	if (o->argv != NULL && o->argv[0] != NULL) {
+		/* dtrace -c takes one string and splits it at white space;
+		 * msign_trace_opts_finish refused arguments holding any. */
+		size_t len = 1;
+		for (size_t i = 0; o->argv[i] != NULL; i++)
+			len += strlen(i == 0 && exec_path ? exec_path : o->argv[i]) + 1;
+		char *c = malloc(len);
+		if (c == NULL) {
+			a.nomem = true;
+		} else {
+			c[0] = '\0';
+			for (size_t i = 0; o->argv[i] != NULL; i++) {
+				if (i > 0)
+					strcat(c, " ");
+				strcat(c, i == 0 && exec_path ? exec_path : o->argv[i]);
+			}
+			msign_trace_argv_add(&a, "-c");
+			msign_trace_argv_add(&a, c);
+			free(c);
+		}
+	} else if (o->pid != 0) {
+		snprintf(opt, sizeof(opt), "%ld", o->pid);
+		msign_trace_argv_add(&a, "-p");
+		msign_trace_argv_add(&a, opt);
+	} else if (o->wait_name != NULL) {
+		msign_trace_argv_add(&a, "-W");
+		msign_trace_argv_add(&a, o->wait_name);
+	}
+	if (msign_trace_argv_done(&a, argv) != 0)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "dtrace command line: out of memory");
+	return 0;
+}
+
+/* ---- reading the records ------------------------------------------------- */
+
+/* A field cursor over one line: fields are separated by one space. */
+struct fields {
+	const char *p, *end;
+};
+
+static bool field(struct fields *f, const char **s, size_t *n)
+{
+	if (f->p >= f->end)
+		return false;
+	const char *sp = memchr(f->p, ' ', (size_t)(f->end - f->p));
+	const char *e = sp != NULL ? sp : f->end;
+	*s = f->p;
+	*n = (size_t)(e - f->p);
+	f->p = sp != NULL ? sp + 1 : f->end;
+	return *n > 0;
+}
+
+/* Unsigned number in base 10 or 16, every character a digit, no overflow. */
+static bool field_u64(struct fields *f, int base, uint64_t *v)
+{
+	const char *s;
+	size_t n;
+	if (!field(f, &s, &n) || n > 20)
+		return false;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		int dg;
+		char ch = s[i];
+		if (ch >= '0' && ch <= '9')
+			dg = ch - '0';
+		else if (base == 16 && ch >= 'a' && ch <= 'f')
+			dg = ch - 'a' + 10;
+		else if (base == 16 && ch >= 'A' && ch <= 'F')
+			dg = ch - 'A' + 10;
+		else
+			return false;
+		if (__builtin_mul_overflow(x, (uint64_t)base, &x) ||
+		    __builtin_add_overflow(x, (uint64_t)dg, &x))
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+static bool field_i64(struct fields *f, int64_t *v)
+{
+	bool neg = f->p < f->end && *f->p == '-';
+	if (neg)
+		f->p++;
+	uint64_t u;
+	if (!field_u64(f, 10, &u) || u > (uint64_t)INT64_MAX + neg)
+		return false;
+	*v = neg ? (int64_t)(0 - u) : (int64_t)u;
+	return true;
+}
+
+static bool field_name(struct fields *f, char *out)
+{
+	const char *s;
+	size_t n;
+	if (!field(f, &s, &n) || n >= MSIGN_TRACE_NAME_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* %S output may end in an escaped NUL (dtrace copied the terminator);
+ * the formatter adds its own, so drop it. */
+static size_t drop_nul(const char *s, size_t n)
+{
+	if (n < 2 || s[n - 2] != '\\' || s[n - 1] != '0')
+		return n;
+	size_t bs = 0; /* backslashes before the 0: odd means an escape */
+	while (bs < n - 1 && s[n - 2 - bs] == '\\')
+		bs++;
+	return bs % 2 == 1 ? n - 2 : n;
+}
+
+static bool call_record(struct msign_trace_session *s, struct fields *f)
+{
+	const struct msign_trace_opts *o = s->o;
+	struct msign_trace_call c;
+	memset(&c, 0, sizeof(c));
+	uint64_t u;
+	int64_t sidx;
+	if (!field_i64(f, &c.pid) || !field_u64(f, 16, &c.tid) ||
+	    !field_name(f, c.name) || !field_i64(f, &c.err) ||
+	    !field_i64(f, &c.ret))
+		return false;
+	c.nargs = MSIGN_TRACE_MAX_ARGS;
+	for (uint32_t i = 0; i < MSIGN_TRACE_MAX_ARGS; i++) {
+		if (!field_u64(f, 16, &u))
+			return false;
+		c.args[i].kind = MSIGN_TRACE_NUM;
+		c.args[i].num = u;
+	}
+	if ((o->relative && !field_u64(f, 10, &c.rel_us)) ||
+	    (o->elapsed && !field_u64(f, 10, &c.elapsed_us)) ||
+	    (o->oncpu && !field_u64(f, 10, &c.cpu_us)) || !field_i64(f, &sidx) ||
+	    sidx < -1 || sidx >= MSIGN_TRACE_MAX_ARGS)
+		return false;
+	if (sidx >= 0) {
+		struct msign_trace_arg *a = &c.args[sidx];
+		a->kind = MSIGN_TRACE_STR;
+		a->text = f->p;
+		a->text_len = drop_nul(f->p, (size_t)(f->end - f->p));
+	} else if (f->p != f->end) {
+		return false;
+	}
+	msign_trace_session_start(s);
+	msign_trace_print_call(s->out, o, &c);
+	return true;
+}
+
+void msign_trace_dtrace_line(struct msign_trace_session *s, const char *line,
+			     size_t len)
+{
+	const size_t rl = sizeof(RECORD) - 1;
+	if (len < rl + 1 || memcmp(line, RECORD, rl) != 0) {
+		/* ustack() frames and the blank line after them */
+		if (s->o->stack || len > 0) {
+			msign_trace_session_start(s);
+			msign_trace_print_text(s->out, line, len);
+		}
+		return;
+	}
+	char type = line[rl];
+	struct fields f = { line + rl + 1, line + len };
+	if (f.p < f.end && *f.p == ' ')
+		f.p++;
+	else if (f.p != f.end)
+		type = '?';
+	char name[MSIGN_TRACE_NAME_LEN];
+	uint64_t n;
+	int64_t reason, status, sig;
+	bool ok = false;
+	switch (type) {
+	case 'b':
+		msign_trace_session_start(s);
+		ok = f.p == f.end;
+		break;
+	case 'c':
+		ok = call_record(s, &f);
+		break;
+	case 'n':
+		ok = field_name(&f, name) && field_u64(&f, 10, &n) && f.p == f.end;
+		if (ok)
+			(void)msign_trace_counts_add(&s->counts, name, n);
+		break;
+	case 'x':
+		ok = field_i64(&f, &reason) && field_i64(&f, &status) &&
+		     field_i64(&f, &sig) && f.p == f.end;
+		if (ok && reason == 1) { /* CLD_EXITED */
+			s->have_exit = true;
+			s->exit_status = (int)(status & 0xff);
+		} else if (ok && (reason == 2 || reason == 3)) { /* killed, dumped */
+			s->have_exit = true;
+			s->exit_status = 128 + (int)(sig & 0x7f);
+		}
+		break;
+	default:
+		break;
+	}
+	if (!ok)
+		s->bad_lines++;
+}

@@ -1,0 +1,264 @@
+/* msign trace --unsign: the signature obstacle (shared/spec/trace.md).
+ *
+ * With System Integrity Protection on, dtrace may not control Apple
+ * platform binaries, nor code whose signature restricts it. A private copy
+ * without the signature is ordinary code again. This module decides what a
+ * target is, makes the copy with msign's own strip, and keeps the
+ * temporary folder from outliving a Ctrl-C: signals are caught while a
+ * trace runs, so every exit goes through the cleanup in msign_trace_run. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "msign/codesign.h"
+#include "msign/sign.h"
+#include "msign/trace.h"
+
+/* xnu's cs_blobs.h; codesign.h has the flags show needs, these are the
+ * ones that make a process restricted. */
+#ifndef CS_RESTRICT
+#define CS_RESTRICT 0x800u
+#endif
+#define GET_TASK_ALLOW "com.apple.security.get-task-allow"
+
+/* ---- what the target is --------------------------------------------------- */
+
+static bool leaf_is_apple_software(const struct msign_cms_info *ci)
+{
+	if (ci->ncerts == 0 || ci->chain[0].cn == NULL ||
+	    strcmp(ci->chain[0].cn, "Software Signing") != 0)
+		return false;
+	for (uint32_t i = 0; i < ci->ncerts; i++)
+		if (ci->chain[i].apple_root)
+			return true;
+	return false;
+}
+
+/* <key>com.apple.security.get-task-allow</key> followed by <true/>. */
+static bool allows_task(const struct msign_sig *sig)
+{
+	const struct msign_blob *b = sig->ent_xml;
+	if (b == NULL || b->len <= 8)
+		return false;
+	const char *x = (const char *)b->data + 8;
+	size_t n = b->len - 8;
+	const char *k = memmem(x, n, GET_TASK_ALLOW "</key>",
+			       sizeof(GET_TASK_ALLOW "</key>") - 1);
+	if (k == NULL)
+		return false;
+	size_t at = (size_t)(k - x) + sizeof(GET_TASK_ALLOW "</key>") - 1;
+	while (at < n && strchr(" \t\r\n", x[at]) != NULL)
+		at++;
+	return n - at >= 7 && memcmp(x + at, "<true/>", 7) == 0;
+}
+
+static enum msign_trace_target classify_slice(const struct msign_slice *sl)
+{
+	for (uint32_t i = 0; i < sl->nsegments; i++)
+		if (strcmp(sl->segments[i].name, "__RESTRICT") == 0)
+			return MSIGN_TRACE_TARGET_RESTRICTED;
+	struct msign_sig sig;
+	int r = msign_sig_parse(sl, &sig, NULL);
+	if (r == MSIGN_E_NOT_SIGNED)
+		return MSIGN_TRACE_TARGET_UNSIGNED;
+	if (r != 0)
+		return MSIGN_TRACE_TARGET_SIGNED; /* damaged: dtrace decides */
+	const struct msign_codedir *cd = &sig.cds[sig.best];
+	if (cd->platform != 0)
+		return MSIGN_TRACE_TARGET_PLATFORM;
+	if (sig.cms != NULL && sig.cms->len > 8) {
+		struct msign_cms_info ci;
+		memset(&ci, 0, sizeof(ci));
+		if (msign_cms_parse(sig.cms->data + 8, sig.cms->len - 8, &ci,
+				    NULL) == 0) {
+			bool apple = leaf_is_apple_software(&ci);
+			msign_cms_info_free(&ci);
+			if (apple)
+				return MSIGN_TRACE_TARGET_PLATFORM;
+		}
+	}
+	if ((cd->flags & CS_RESTRICT) != 0 ||
+	    ((cd->flags & CS_RUNTIME) != 0 && !allows_task(&sig)))
+		return MSIGN_TRACE_TARGET_RESTRICTED;
+	return MSIGN_TRACE_TARGET_SIGNED;
+}
+
+int msign_trace_classify(const char *path, enum msign_trace_target *kind,
+			 struct msign_diag *d)
+{
+	*kind = MSIGN_TRACE_TARGET_OTHER;
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s: %s", path,
+				      strerror(errno));
+	struct msign_image *img = NULL;
+	if (msign_image_open(path, &img, NULL) != 0)
+		return 0; /* not a Mach-O we can read: a script, an ELF file */
+	enum msign_trace_target k = MSIGN_TRACE_TARGET_UNSIGNED;
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		if (img->slices[i].err != 0)
+			continue;
+		enum msign_trace_target s = classify_slice(&img->slices[i]);
+		if (s > k) /* PLATFORM > RESTRICTED > SIGNED > UNSIGNED, by value */
+			k = s;
+	}
+	msign_image_free(img);
+	_Static_assert(MSIGN_TRACE_TARGET_PLATFORM > MSIGN_TRACE_TARGET_RESTRICTED &&
+		       MSIGN_TRACE_TARGET_RESTRICTED > MSIGN_TRACE_TARGET_SIGNED &&
+		       MSIGN_TRACE_TARGET_SIGNED > MSIGN_TRACE_TARGET_UNSIGNED,
+		       "the order classify relies on");
+	if ((st.st_mode & (S_ISUID | S_ISGID)) != 0 &&
+	    k < MSIGN_TRACE_TARGET_RESTRICTED)
+		k = MSIGN_TRACE_TARGET_RESTRICTED;
+	*kind = k;
+	return 0;
+}
+
+const char *msign_trace_target_text(enum msign_trace_target kind)
+{
+	switch (kind) {
+	case MSIGN_TRACE_TARGET_OTHER:
+		return "not a Mach-O file";
+	case MSIGN_TRACE_TARGET_UNSIGNED:
+		return "an unsigned Mach-O file";
+	case MSIGN_TRACE_TARGET_SIGNED:
+		return "a signed Mach-O file";
+	case MSIGN_TRACE_TARGET_PLATFORM:
+		return "an Apple platform binary";
+	case MSIGN_TRACE_TARGET_RESTRICTED:
+		return "restricted by its signature or mode (restrict flag, hardened runtime, __RESTRICT, set-ID bit)";
+	}
+	return "unknown";
+}
+
+/* ---- the copy ---------------------------------------------------------------- */
+
+/* arm64 macOS runs nothing unsigned: the arm64 and arm64e slices of the
+ * copy are signed ad hoc by msign's signer. Other slices stay unsigned;
+ * on any other host the arm64 signature is simply never looked at. */
+static int adhoc_arm64(const char *path, const char *base,
+		       struct msign_diag *d)
+{
+	struct msign_image *img = NULL;
+	int r = msign_image_open(path, &img, d);
+	if (r != 0)
+		return r;
+	char arch[MSIGN_MAX_SLICES][16];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		const struct msign_slice *sl = &img->slices[i];
+		const char *name = msign_arch_name(sl->cputype, sl->cpusubtype);
+		if (sl->err == 0 && sl->cputype == MSIGN_CPU_TYPE_ARM64 &&
+		    name != NULL)
+			snprintf(arch[n++], sizeof(arch[0]), "%s", name);
+	}
+	msign_image_free(img);
+	for (uint32_t i = 0; i < n && r == 0; i++) {
+		struct msign_sign_opts so;
+		struct msign_sign_result res;
+		memset(&so, 0, sizeof(so));
+		so.file_name = base;
+		so.arch = arch[i];
+		so.force = true;
+		r = msign_sign_file(path, path, &so, &res, d);
+	}
+	return r;
+}
+
+int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
+			    size_t copy_len, struct msign_diag *d)
+{
+	const char *base = strrchr(target, '/');
+	base = base != NULL ? base + 1 : target;
+	if ((size_t)snprintf(copy, copy_len, "%s/%s", dir, base) >= copy_len) {
+		copy[0] = '\0';
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s/%s: path too long",
+				      dir, base);
+	}
+	struct msign_strip_result res;
+	int r = msign_strip_file(target, copy, NULL, &res, d);
+	if (r != 0) {
+		(void)unlink(copy);
+		copy[0] = '\0';
+		return r;
+	}
+	/* A set-ID copy would be restricted again (and a set-ID file in a
+	 * temporary folder is nothing to leave around). */
+	if (chmod(copy, 0700) != 0) {
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "chmod %s: %s", copy,
+				   strerror(errno));
+		(void)unlink(copy);
+		copy[0] = '\0';
+		return r;
+	}
+	if ((r = adhoc_arm64(copy, base, d)) != 0) {
+		(void)unlink(copy);
+		copy[0] = '\0';
+		return r;
+	}
+	return 0;
+}
+
+/* ---- signals while a trace runs -------------------------------------------- */
+
+static volatile sig_atomic_t g_signal;
+static volatile sig_atomic_t g_child;
+static const int guarded[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction g_old[sizeof(guarded) / sizeof(guarded[0])];
+static struct sigaction g_old_pipe, g_old_chld;
+
+static void on_signal(int sig, siginfo_t *si, void *ctx)
+{
+	(void)ctx;
+	g_signal = sig;
+	pid_t child = (pid_t)g_child;
+	/* ^C on a terminal reaches the whole foreground group, the tool
+	 * included; only a signal sent to msign alone is passed on. */
+	if (child > 0 && si != NULL &&
+	    (si->si_code == SI_USER || si->si_code == SI_QUEUE))
+		kill(child, sig);
+}
+
+void msign_trace_guard_begin(void)
+{
+	g_signal = 0;
+	g_child = 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+		sigaction(guarded[i], &sa, &g_old[i]);
+	/* A reader of the trace that goes away (| head) must not kill msign
+	 * before the cleanup; the tools get the default back when started. */
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	sigaction(SIGPIPE, &sa, &g_old_pipe);
+	/* An inherited SIG_IGN would reap the tool unseen, and with it the
+	 * command's exit status. */
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, &g_old_chld);
+}
+
+void msign_trace_guard_child(long pid)
+{
+	g_child = (sig_atomic_t)pid;
+}
+
+int msign_trace_guard_signal(void)
+{
+	return (int)g_signal;
+}
+
+void msign_trace_guard_end(void)
+{
+	g_child = 0;
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+		sigaction(guarded[i], &g_old[i], NULL);
+	sigaction(SIGPIPE, &g_old_pipe, NULL);
+	sigaction(SIGCHLD, &g_old_chld, NULL);
+}

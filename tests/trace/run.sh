@@ -1,0 +1,250 @@
+#!/bin/sh
+# msign trace, from the command line:
+#  - real strace runs (Linux): -t, -c against strace -c, -f, exit status,
+#    a missing command, columns, --output, -p when ptrace allows it;
+#  - the dtrace backend with tests/trace/dtrace-standin in dtrace's place:
+#    the arguments and D program msign gives it, msign's formatting of
+#    recorded dtrace output byte for byte, dtrace's messages, no root, and
+#    --unsign on fixtures/universal (the copy dtrace is asked to run has
+#    no signature, and is gone afterwards, also after Ctrl-C).
+# Run from the repository root: sh tests/trace/run.sh build/msign
+set -u
+msign=$1
+case $msign in /*) ;; *) msign=$(pwd)/$msign ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export LC_ALL=C TZ=UTC MSIGN_HOST_ARCH=x86_64 TMPDIR="$tmp/tmpdir"
+mkdir -p "$TMPDIR"
+unset MSIGN_TRACE_BACKEND MSIGN_DTRACE MSIGN_STRACE
+pass=0 fail=0
+tab=$(printf '\t')
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "  $l"; done; }
+# check NAME COMMAND...: passes when the command succeeds
+check() { n=$1; shift; if "$@"; then ok; else bad "$n"; fi; }
+# status NAME WANT GOT
+status() { if [ "$2" = "$3" ]; then ok; else bad "$1: exit $3, want $2"; fi; }
+# The temporary folders msign made must all be gone.
+no_leftovers() {
+	if [ -z "$(ls -A "$TMPDIR")" ]; then ok; else bad "$1: left $(ls "$TMPDIR")"; rm -rf "${TMPDIR:?}"/*; fi
+}
+
+# ---- strace backend -----------------------------------------------------
+if command -v strace >/dev/null 2>&1; then
+	dir=$tmp/tree
+	mkdir -p "$dir/sub"
+	echo hello > "$dir/a"
+	echo world > "$dir/sub/b"
+
+	# -t openat: header, then only openat lines, path strings, ret, errno
+	"$msign" trace -t openat du -h "$dir" > "$tmp/out" 2> "$tmp/err"
+	status "du -t openat" 0 $?
+	check "du: its output stays on stdout" grep -q "$dir\$" "$tmp/out"
+	check "du: header" [ "$(head -n 1 "$tmp/err")" = "SYSCALL(args) $tab$tab = return" ]
+	if tail -n +2 "$tmp/err" | grep -v "^openat(0x[0-9A-F]*, \".*\\\\0\", 0x[0-9A-F]*, 0x[0-9A-F]*, 0x[0-9A-F]*, 0x[0-9A-F]*)$tab$tab = -\{0,1\}[0-9]* [0-9]*\$" > "$tmp/odd"; then
+		bad "du: lines that are not openat(...) = ret errno" "$(head -n 3 "$tmp/odd")"
+	else
+		ok
+	fi
+	check "du: opens the folder" grep -q "^openat(0xFFFFFFFFFFFFFF9C, \"$dir\\\\0\", .* = [0-9][0-9]* 0\$" "$tmp/err"
+	"$msign" trace -t openat cat /nonexistent/x > "$tmp/out" 2> "$tmp/err"
+	status "cat /nonexistent: cat's status" 1 $?
+	check "failed openat: = -1 ENOENT" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/err"
+	check "cat's message still on stderr" grep -q "^cat: /nonexistent/x: No such file" "$tmp/err"
+
+	# -c: the table, counted as strace -c counts
+	"$msign" trace -c du -h "$dir" > /dev/null 2> "$tmp/err"
+	status "du -c" 0 $?
+	sed -n '/^CALL  *COUNT$/,$p' "$tmp/err" | tail -n +2 | awk '{print $1, $2}' | sort > "$tmp/ours"
+	strace -c -o "$tmp/sc" du -h "$dir" > /dev/null 2>&1
+	awk '/^-----/ {n++; next} n == 1 {print $NF, $4}' "$tmp/sc" | sort > "$tmp/theirs"
+	if [ -s "$tmp/ours" ] && cmp -s "$tmp/ours" "$tmp/theirs"; then ok; else
+		bad "-c counts differ from strace -c (ours, theirs)" "$(diff "$tmp/ours" "$tmp/theirs" | head -n 8)"
+	fi
+	check "-c table format" grep -q "^CALL                                        COUNT\$" "$tmp/err"
+	check "-c rows %-32s %16d" grep -Eq "^openat {26} {16}[0-9]|^openat +[0-9]+\$" "$tmp/err"
+	"$msign" trace -c -t openat du -h "$dir" > /dev/null 2> "$tmp/err"
+	n=$(grep -c '^openat(' "$tmp/err")
+	check "-c -t openat counts the lines" grep -Eq "^openat +$n\$" "$tmp/err"
+
+	# -f: the children of sh -c 'ls; ls'
+	"$msign" trace -f -t execve sh -c 'ls >/dev/null; ls >/dev/null' 2> "$tmp/err"
+	status "-f" 0 $?
+	check "-f: PID/THRD column by default" grep -q '^  PID/  THRD SYSCALL' "$tmp/err"
+	pids=$(grep 'execve(' "$tmp/err" | sed 's|/.*||' | sort -u | wc -l)
+	lss=$(grep -c 'execve(".*/ls\\0"' "$tmp/err")
+	check "-f: three processes, two run ls" [ "$pids" = 3 ] && [ "$lss" = 2 ]
+	"$msign" trace -t execve sh -c 'ls >/dev/null; ls >/dev/null' 2> "$tmp/err"
+	check "without -f: only sh" [ "$(grep -c 'execve(' "$tmp/err")" = 1 ]
+
+	# the exit status is the command's
+	"$msign" trace sh -c 'exit 7' 2> /dev/null
+	status "sh -c 'exit 7'" 7 $?
+	"$msign" trace sh -c 'kill -TERM $$' 2> /dev/null
+	status "killed by SIGTERM" 143 $?
+
+	# a missing command
+	"$msign" trace no-such-command-xyz > "$tmp/out" 2> "$tmp/err"
+	status "missing command" 127 $?
+	check "missing command: one clear line" [ "$(cat "$tmp/err")" = "msign trace: no-such-command-xyz: command not found" ]
+	"$msign" trace ./no/such/file 2> "$tmp/err"
+	status "missing file" 127 $?
+	"$msign" trace "$dir" 2> "$tmp/err"
+	status "a folder" 126 $?
+	check "a folder: says so" [ "$(cat "$tmp/err")" = "msign trace: $dir: Is a directory" ]
+
+	# columns: -l -d -e; -L; --output
+	"$msign" trace -l -d -e -t close true 2> "$tmp/err"
+	check "-l -d -e header" [ "$(head -n 1 "$tmp/err")" = "  PID/  THRD RELATIVE  ELAPSD SYSCALL(args) $tab$tab = return" ]
+	check "-l -d -e lines" grep -Eq "^ *[0-9]+/0x[0-9a-f]+:  +[0-9]+ +[0-9]+ close\(0x3, 0x0, 0x0\)$tab$tab = 0 0\$" "$tmp/err"
+	"$msign" trace -f -L -t close true 2> "$tmp/err"
+	check "-L hides the column" grep -q '^close(' "$tmp/err"
+	"$msign" trace --output "$tmp/trace.txt" -t openat true 2> "$tmp/err"
+	check "--output: the file has the trace" grep -q '^openat(' "$tmp/trace.txt"
+	check "--output: stderr stays empty" [ ! -s "$tmp/err" ]
+
+	# no strace: says what to install
+	MSIGN_STRACE=/nonexistent/strace "$msign" trace true 2> "$tmp/err"
+	status "no strace" 1 $?
+	check "no strace: the hint" grep -q 'apt-get install strace' "$tmp/err"
+
+	# not available with strace: clear usage errors
+	"$msign" trace -o true 2> "$tmp/err"
+	status "-o on Linux" 2 $?
+	check "-o: says why" grep -q 'needs dtrace' "$tmp/err"
+	"$msign" trace -n sshd 2> /dev/null
+	status "-n on Linux" 2 $?
+	"$msign" trace 2> /dev/null
+	status "nothing to trace" 2 $?
+
+	# -p, where this machine lets strace attach
+	sleep 3 &
+	sp=$!
+	"$msign" trace -p $sp > "$tmp/out" 2> "$tmp/err" &
+	tp=$!
+	sleep 0.5
+	kill $sp 2> /dev/null
+	wait $tp
+	if grep -q 'Operation not permitted' "$tmp/err"; then
+		echo "note: -p skipped, strace may not attach here ($(grep -m1 'not permitted' "$tmp/err"))"
+	else
+		check "-p: header" grep -q '^SYSCALL(args)' "$tmp/err"
+	fi
+	no_leftovers "strace runs"
+else
+	bad "strace is not installed (apt-get install strace)"
+fi
+
+# ---- dtrace backend, with the stand-in ----------------------------------
+export MSIGN_TRACE_BACKEND=dtrace MSIGN_DTRACE="$here/dtrace-standin"
+export STANDIN_DIR="$tmp/rec" STANDIN_MSIGN="$msign"
+mkdir -p "$STANDIN_DIR"
+truebin=$(command -v ls)
+
+# the arguments msign gives dtrace
+"$msign" trace ls 2> /dev/null
+printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @fifo -n @program -c "$truebin" > "$tmp/want"
+sed 's|^.*/msign-trace\.[^/]*/trace\.fifo$|@fifo|' "$STANDIN_DIR/args" > "$tmp/got"
+if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "dtrace arguments" "$(diff "$tmp/want" "$tmp/got")"; fi
+"$msign" trace -b 16m -p 4242 2> /dev/null
+check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -Z -q -o F -n @program -p 4242 " ]
+check "-p: the program follows \$target" grep -q '^/pid == \$target/$' "$STANDIN_DIR/program.d"
+"$msign" trace -W Safari 2> /dev/null
+check "-W" [ "$(tail -n 2 "$STANDIN_DIR/args" | tr '\n' ' ')" = "-W Safari " ]
+"$msign" trace -n du 2> /dev/null
+check "-n: no -c/-p, execname in the program" grep -q '^/execname == "du"/$' "$STANDIN_DIR/program.d"
+check "-n: PID column" grep -q '^/\* msign trace: -l \*/$' "$STANDIN_DIR/program.d"
+"$msign" trace -b '4m -x destructive' true 2> /dev/null
+status "-b is checked" 2 $?
+"$msign" trace -n 'a"b' 2> /dev/null
+status "-n is checked" 2 $?
+"$msign" trace sh -c 'exit 7' 2> "$tmp/err"
+status "dtrace -c cannot pass spaces" 2 $?
+
+# the program: the -t filter, and the options' columns
+prog=$STANDIN_DIR/program.d
+"$msign" trace -t openat true 2> /dev/null
+check "-t: entry probes" grep -qx 'syscall::openat:entry,' "$prog"
+check "-t: _nocancel too" grep -qx 'syscall::openat_nocancel:entry' "$prog"
+check "-t: the path clause" grep -qF 'copyinstr(self->a1)' "$prog"
+check "-t: nothing else traced" [ "$(grep -c 'syscall:::' "$prog")" = 0 ]
+check "no -c: no aggregation" [ "$(grep -c '@msign_n' "$prog")" = 0 ]
+"$msign" trace -t exec true 2> /dev/null
+check "-t exec is execve" grep -qx 'syscall::execve:entry,' "$prog"
+"$msign" trace -c -d -e -o -f -s true 2> /dev/null
+check "all calls" grep -qx 'syscall:::entry' "$prog"
+check "-c: count()" grep -qF '@msign_n[probefunc] = count();' "$prog"
+check "-c: printa at END" grep -qF 'printa("msign:n %s %@d\n", @msign_n);' "$prog"
+check "-d: RELATIVE" grep -qF '(timestamp - msign_t0) / 1000' "$prog"
+check "-e: ELAPSD" grep -qF '(timestamp - self->t) / 1000' "$prog"
+check "-o: CPU" grep -qF '(vtimestamp - self->vt) / 1000' "$prog"
+check "-f: progenyof" grep -qF 'progenyof($target)' "$prog"
+check "-s: ustack" grep -qF 'ustack();' "$prog"
+check "records carry the three columns" grep -qF 'printf("msign:c %d %x %s %d %d %x %x %x %x %x %x %d %d %d %d %S\n",' "$prog"
+"$msign" trace true 2> /dev/null
+check "no options: no column" grep -qF 'printf("msign:c %d %x %s %d %d %x %x %x %x %x %x %d %S\n",' "$prog"
+check "no options: no timestamps kept" [ "$(grep -c 'self->t = \|self->vt = \|ustack' "$prog")" = 0 ]
+
+# recorded dtrace output, formatted byte for byte
+for c in spec all; do
+	opts=
+	[ $c = all ] && opts="-c -d -e -o -l -s"
+	# shellcheck disable=SC2086
+	STANDIN_REPLAY="$here/replay-$c.txt" STANDIN_STDERR="$here/dtrace-messages.txt" \
+		"$msign" trace $opts --output "$tmp/got" true 2> "$tmp/err"
+	status "replay $c: the command's status from proc:::exit" 7 $?
+	if cmp -s "$here/expected-$c.txt" "$tmp/got"; then ok; else
+		bad "replay $c formatting" "$(diff "$here/expected-$c.txt" "$tmp/got" | head -n 12)"
+	fi
+	if cmp -s "$here/dtrace-messages.txt" "$tmp/err"; then ok; else
+		bad "replay $c: dtrace's messages pass through" "$(diff "$here/dtrace-messages.txt" "$tmp/err" | head)"
+	fi
+done
+
+# no root
+STANDIN_MODE=noroot "$msign" trace true 2> "$tmp/err"
+status "no root" 1 $?
+check "no root: dtrace's message" grep -q 'DTrace requires additional privileges' "$tmp/err"
+check "no root: says so" grep -q '^msign trace: dtrace needs root' "$tmp/err"
+
+# --unsign on a signed universal Mach-O
+cp "$root/fixtures/universal" "$tmp/hello"
+chmod 755 "$tmp/hello"
+rm -f "$STANDIN_DIR/target"
+"$msign" trace "$tmp/hello" 2> "$tmp/err"
+status "signed, no --unsign" 1 $?
+check "no --unsign: dtrace's refusal" grep -q 'failed to execute .*hello: Operation not permitted' "$tmp/err"
+check "no --unsign: one message naming --unsign" [ "$(grep -c '^msign trace: .*--unsign' "$tmp/err")" = 1 ]
+STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
+status "--unsign: the command's status" 7 $?
+copy=$(head -n 1 "$STANDIN_DIR/target")
+check "--unsign: dtrace ran a copy in a fresh folder" expr "$copy" : "$TMPDIR/msign-trace\.[^/]*/hello\$" > /dev/null
+check "--unsign: the copy had no signature" [ "$(sed -n 2p "$STANDIN_DIR/target")" = "$copy: code object is not signed at all" ]
+check "--unsign: the copy is gone" [ ! -e "$copy" ]
+check "--unsign: the refusal is not shown" [ "$(grep -c 'Operation not permitted' "$tmp/err")" = 0 ]
+check "--unsign: traced" grep -q '^getpid(0x0, 0x0, 0x0)' "$tmp/err"
+check "--unsign: the original is untouched" cmp -s "$root/fixtures/universal" "$tmp/hello"
+no_leftovers "--unsign"
+
+# --unsign and Ctrl-C: the copy goes too
+rm -f "$STANDIN_DIR/target"
+STANDIN_MODE=sleep "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err" &
+mp=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q 'not signed' "$STANDIN_DIR/target" 2> /dev/null; do
+	sleep 0.05
+	i=$((i + 1))
+done
+copy=$(head -n 1 "$STANDIN_DIR/target" 2> /dev/null)
+check "Ctrl-C: the copy existed while tracing" [ -n "$copy" ] && [ -e "$copy" ]
+kill -INT $mp
+wait $mp
+status "Ctrl-C: 128 + SIGINT" 130 $?
+check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
+no_leftovers "Ctrl-C"
+
+echo "trace: $pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,724 @@
+/* msign trace: dtruss's line format, the -c table, option checks, the D
+ * program, dtrace records and strace lines (recorded, then hostile), the
+ * signature obstacle on fixtures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "msign/codesign.h"
+#include "msign/trace.h"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+struct capture {
+	char *text;
+	size_t len;
+	FILE *fp;
+};
+
+static void cap_open(struct capture *c)
+{
+	c->text = NULL;
+	c->len = 0;
+	c->fp = open_memstream(&c->text, &c->len);
+	assert_non_null(c->fp);
+}
+
+/* Close and return the text (freed by the next cap_open's caller). */
+static char *cap_close(struct capture *c)
+{
+	fclose(c->fp);
+	return c->text;
+}
+
+static struct msign_trace_opts opts_for(enum msign_trace_backend b)
+{
+	struct msign_trace_opts o;
+	memset(&o, 0, sizeof(o));
+	o.backend = b;
+	return o;
+}
+
+/* Feed lines (separated by \n) through a backend; return what it printed. */
+static char *feed(const struct msign_trace_opts *o, bool dtrace,
+		  const char *lines, uint64_t *bad)
+{
+	struct capture c;
+	cap_open(&c);
+	struct msign_trace_session s;
+	msign_trace_session_init(&s, o, c.fp);
+	s.started = true; /* no header: the lines alone */
+	for (const char *p = lines; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (dtrace)
+			msign_trace_dtrace_line(&s, p, n);
+		else
+			msign_trace_strace_line(&s, p, n);
+		p += n + (nl != NULL);
+	}
+	if (o->counts)
+		msign_trace_counts_print(c.fp, &s.counts);
+	if (bad != NULL)
+		*bad = s.bad_lines;
+	msign_trace_session_free(&s);
+	return cap_close(&c);
+}
+
+static const char *fixture(const char *name, char *buf, size_t len)
+{
+	const char *dir = getenv("MSIGN_FIXTURES");
+	snprintf(buf, len, "%s/%s", dir ? dir : "fixtures", name);
+	return buf;
+}
+
+/* ---- the line format ----------------------------------------------------- */
+
+static void t_format_spec(void **st)
+{
+	(void)st;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_DTRACE);
+	struct capture c;
+	cap_open(&c);
+	msign_trace_print_header(c.fp, &o);
+	struct msign_trace_call k;
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "access");
+	k.nargs = 3;
+	k.args[0] = (struct msign_trace_arg){ MSIGN_TRACE_STR, 0,
+		"/AppleInternal/XBS/.isChrooted", 30, false };
+	k.ret = -1;
+	k.err = 2;
+	msign_trace_print_call(c.fp, &o, &k);
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "mmap");
+	k.nargs = 6;
+	uint64_t mm[6] = { 0, 0x2000, 1, 0x40001, 3, 0 };
+	for (int i = 0; i < 6; i++)
+		k.args[i].num = mm[i];
+	k.ret = 0x10FB37000;
+	msign_trace_print_call(c.fp, &o, &k);
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "getpid");
+	k.ret = 83854;
+	msign_trace_print_call(c.fp, &o, &k);
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "sysctlbyname");
+	k.nargs = 6;
+	k.args[0] = (struct msign_trace_arg){ MSIGN_TRACE_STR, 0,
+		"kern.osvariant_status", 21, false };
+	k.args[1].num = 0x15;
+	k.args[2].num = 0x7FF7B04D5710;
+	k.args[3].num = 0x7FF7B04D5708;
+	msign_trace_print_call(c.fp, &o, &k);
+	assert_string_equal(cap_close(&c),
+		"SYSCALL(args) \t\t = return\n"
+		"access(\"/AppleInternal/XBS/.isChrooted\\0\", 0x0, 0x0)\t\t = -1 2\n"
+		"mmap(0x0, 0x2000, 0x1, 0x40001, 0x3, 0x0)\t\t = 0x10FB37000 0\n"
+		"getpid(0x0, 0x0, 0x0)\t\t = 83854 0\n"
+		"sysctlbyname(kern.osvariant_status, 0x15, 0x7FF7B04D5710, 0x7FF7B04D5708, 0x0)\t\t = 0 0\n");
+	free(c.text);
+}
+
+static void t_format_columns(void **st)
+{
+	(void)st;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_DTRACE);
+	o.pid_column = 1;
+	o.relative = o.elapsed = o.oncpu = true;
+	struct capture c;
+	cap_open(&c);
+	msign_trace_print_header(c.fp, &o);
+	struct msign_trace_call k;
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "write_nocancel");
+	k.pid = 501;
+	k.tid = 0xabc;
+	k.rel_us = 12;
+	k.elapsed_us = 3;
+	k.cpu_us = 2;
+	k.nargs = 3;
+	k.args[0].num = 1;
+	/* a control byte the tool failed to escape is escaped here */
+	k.args[1] = (struct msign_trace_arg){ MSIGN_TRACE_STR, 0, "hi\\n\033", 5, false };
+	k.args[2].num = 3;
+	k.ret = 3;
+	msign_trace_print_call(c.fp, &o, &k);
+	memset(&k, 0, sizeof(k));
+	strcpy(k.name, "read");
+	k.nargs = 3;
+	k.args[1] = (struct msign_trace_arg){ MSIGN_TRACE_STR, 0, "abc", 3, true };
+	k.args[2] = (struct msign_trace_arg){ MSIGN_TRACE_TEXT, 0, "{a=1}", 5, false };
+	msign_trace_print_call(c.fp, &o, &k);
+	assert_string_equal(cap_close(&c),
+		"  PID/  THRD RELATIVE  ELAPSD    CPU SYSCALL(args) \t\t = return\n"
+		"  501/0xabc:        12       3      2 write_nocancel(0x1, \"hi\\n\\033\", 0x3)\t\t = 3 0\n"
+		"    0/0x0:         0       0      0 read(0x0, \"abc\"..., {a=1})\t\t = 0 0\n");
+	free(c.text);
+}
+
+static void t_arg_rules(void **st)
+{
+	(void)st;
+	assert_int_equal(msign_trace_arg_count("getpid"), 3);
+	assert_int_equal(msign_trace_arg_count("mmap"), 6);
+	assert_int_equal(msign_trace_arg_count("openat"), 6);
+	assert_int_equal(msign_trace_arg_count("openat_nocancel"), 6);
+	assert_int_equal(msign_trace_arg_count("pread_nocancel"), 6);
+	assert_int_equal(msign_trace_arg_count("newfstatat"), 6);
+	assert_int_equal(msign_trace_arg_count("select"), 6);
+	assert_int_equal(msign_trace_arg_count("sysctlbyname"), 5);
+	assert_int_equal(msign_trace_arg_count("creat"), 3);
+	assert_int_equal(msign_trace_arg_count("_nocancel"), 3);
+	assert_int_equal(msign_trace_str_kind("open", 0), MSIGN_TRACE_PATH);
+	assert_int_equal(msign_trace_str_kind("read_nocancel", 1), MSIGN_TRACE_BUFFER);
+	assert_int_equal(msign_trace_str_kind("readlinkat", 1), MSIGN_TRACE_PATH);
+	assert_int_equal(msign_trace_str_kind("readlinkat", 2), MSIGN_TRACE_BUFFER);
+	assert_int_equal(msign_trace_str_kind("sysctlbyname", 0), MSIGN_TRACE_BARE);
+}
+
+static void t_counts(void **st)
+{
+	(void)st;
+	struct msign_trace_counts t;
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(msign_trace_counts_add(&t, "read", 3), 0);
+	assert_int_equal(msign_trace_counts_add(&t, "close", 1), 0);
+	assert_int_equal(msign_trace_counts_add(&t, "access", 1), 0);
+	assert_int_equal(msign_trace_counts_add(&t, "read", 1), 0);
+	struct capture c;
+	cap_open(&c);
+	msign_trace_counts_print(c.fp, &t);
+	assert_string_equal(cap_close(&c),
+		"\nCALL                                        COUNT\n"
+		"access                                          1\n"
+		"close                                           1\n"
+		"read                                            4\n");
+	free(c.text);
+	/* a flood of names: the table stays bounded */
+	char name[32];
+	for (int i = 0; i < MSIGN_TRACE_MAX_NAMES + 10; i++) {
+		snprintf(name, sizeof(name), "call%d", i);
+		assert_int_equal(msign_trace_counts_add(&t, name, 2), 0);
+	}
+	assert_int_equal(t.len, MSIGN_TRACE_MAX_NAMES);
+	assert_int_equal(t.dropped, 2 * 13);
+	msign_trace_counts_free(&t);
+}
+
+/* ---- options ----------------------------------------------------------------- */
+
+static void t_opts(void **st)
+{
+	(void)st;
+	char *argv[] = { "du", "-h", NULL };
+	struct msign_diag d;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_STRACE);
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_opts_finish(&o, &d), MSIGN_E_ARG); /* no target */
+	o.argv = argv;
+	o.all = true;
+	o.syscall = "exec";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "execve");
+	assert_true(o.counts && o.relative && o.elapsed && o.follow);
+	assert_false(o.oncpu); /* strace cannot */
+	assert_true(msign_trace_show_pid(&o));
+	o.pid_column = -1;
+	assert_false(msign_trace_show_pid(&o));
+
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.argv = argv;
+	o.all = true;
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_true(o.oncpu);
+
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.oncpu = true;
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_UNSUPPORTED);
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.name = "sshd";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_UNSUPPORTED);
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.argv = argv;
+	o.pid = 12;
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_ARG); /* two */
+	o.pid = 0;
+	o.syscall = "open) { exit(0); } syscall::read";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_ARG);
+	o.syscall = NULL;
+	o.bufsize = "4m -x destructive";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_ARG);
+	o.bufsize = "512k";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.name = "x\" || 1 || \"";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_ARG);
+	char *spaced[] = { "sh", "-c", "exit 7", NULL };
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.argv = spaced;
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_UNSUPPORTED);
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.pid = 5;
+	o.unsign = true;
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), MSIGN_E_ARG);
+}
+
+static void t_argv(void **st)
+{
+	(void)st;
+	char *argv[] = { "du", "-h", "/tmp", NULL };
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.follow = o.relative = o.stack = true;
+	o.syscall = "openat";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	char **v = NULL;
+	assert_int_equal(msign_trace_strace_argv(&o, NULL, "/t/f", &v, NULL), 0);
+	const char *want[] = { "strace", "-o", "/t/f", "-qq", "-X", "raw", "-e",
+			       "verbose=none", "-e", "signal=none", "-s", "256",
+			       "-f", "-ttt", "-T", "-k", "-e", "trace=openat",
+			       "--", "du", "-h", "/tmp", NULL };
+	for (size_t i = 0; want[i] != NULL; i++)
+		assert_string_equal(v[i], want[i]);
+	msign_trace_argv_free(v);
+
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.argv = argv;
+	o.dtrace = "/x/dtrace";
+	o.bufsize = "8m";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_int_equal(msign_trace_dtrace_argv(&o, "PROG", "/usr/bin/du",
+						 "/t/f", &v, NULL), 0);
+	const char *dwant[] = { "/x/dtrace", "-x", "dynvarsize=8m", "-x",
+				"evaltime=preinit", "-Z", "-q", "-o", "/t/f",
+				"-n", "PROG", "-c", "/usr/bin/du -h /tmp", NULL };
+	for (size_t i = 0; dwant[i] != NULL; i++)
+		assert_string_equal(v[i], dwant[i]);
+	assert_null(v[13]);
+	msign_trace_argv_free(v);
+	assert_int_equal(msign_trace_dtrace_argv(&o, "PROG", "/Applications/My App",
+						 "/t/f", &v, NULL), MSIGN_E_UNSUPPORTED);
+}
+
+/* ---- the D program and its records ----------------------------------------- */
+
+static void t_dtrace_program(void **st)
+{
+	(void)st;
+	char *argv[] = { "du", NULL };
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_DTRACE);
+	o.argv = argv;
+	o.syscall = "read";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	char *p = NULL;
+	assert_int_equal(msign_trace_dtrace_program(&o, &p, NULL), 0);
+	assert_non_null(strstr(p, "syscall::read:entry,\nsyscall::read_nocancel:entry\n/pid == $target/\n"));
+	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok && (int64_t)arg0 > 0/"));
+	assert_non_null(strstr(p, "copyinstr(self->a1, (int64_t)arg0 > 256 ? 256 : arg0)"));
+	assert_null(strstr(p, "syscall:::"));
+	assert_null(strstr(p, "pread")); /* -t read is read alone */
+	assert_null(strstr(p, "@msign_n"));
+	assert_null(strstr(p, "timestamp - self->t"));
+	assert_non_null(strstr(p, "proc:::exit\n/pid == $target/"));
+	free(p);
+
+	o = opts_for(MSIGN_TRACE_DTRACE);
+	o.name = "du";
+	o.counts = o.oncpu = true;
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_int_equal(msign_trace_dtrace_program(&o, &p, NULL), 0);
+	assert_non_null(strstr(p, "syscall:::entry\n/execname == \"du\"/\n"));
+	assert_non_null(strstr(p, "self->vt = vtimestamp;"));
+	assert_non_null(strstr(p, "@msign_n[probefunc] = count();"));
+	assert_null(strstr(p, "$target")); /* -n has none */
+	assert_null(strstr(p, "self->t = timestamp;"));
+	free(p);
+}
+
+static void t_dtrace_records(void **st)
+{
+	(void)st;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_DTRACE);
+	uint64_t bad;
+	char *out = feed(&o, true,
+		"msign:c 1 2 openat_nocancel 0 3 fffffffffffffffe 7f00 1000000 0 0 0 1 /etc/hosts\n"
+		"msign:c 1 2 write 0 6 1 7f00 6 0 0 0 1 hello\\n\\0\n"
+		"msign:c 1 2 stat64 0 0 7f00 7f10 0 0 0 0 0 a\\\\0\n"
+		"msign:c 1 2 mmap 12 -1 0 4000 3 1002 ffffffffffffffff 0 -1\n"
+		"              libsystem_kernel.dylib`__mmap+0xa\n"
+		"\n"
+		"msign:x 1 263 0\n", &bad);
+	assert_string_equal(out,
+		"openat_nocancel(0xFFFFFFFFFFFFFFFE, \"/etc/hosts\\0\", 0x1000000, 0x0, 0x0, 0x0)\t\t = 3 0\n"
+		"write(0x1, \"hello\\n\", 0x6)\t\t = 6 0\n"
+		"stat64(\"a\\\\0\\0\", 0x7F10, 0x0)\t\t = 0 0\n"
+		"mmap(0x0, 0x4000, 0x3, 0x1002, 0xFFFFFFFFFFFFFFFF, 0x0)\t\t = -1 12\n"
+		"              libsystem_kernel.dylib`__mmap+0xa\n");
+	assert_int_equal(bad, 0);
+	free(out);
+
+	/* the exit record: status modulo 256, signals as 128 + n */
+	struct msign_trace_session s;
+	msign_trace_session_init(&s, &o, stderr);
+	s.started = true;
+	msign_trace_dtrace_line(&s, "msign:x 1 263 0", 15);
+	assert_true(s.have_exit);
+	assert_int_equal(s.exit_status, 7);
+	msign_trace_dtrace_line(&s, "msign:x 2 0 9", 13);
+	assert_int_equal(s.exit_status, 137);
+	msign_trace_session_free(&s);
+
+	/* records that lie: each is refused and counted, nothing printed */
+	out = feed(&o, true,
+		"msign:c 1 2 open 0 3 0 0 0 0 0 0 7 /x\n"          /* sidx 7 */
+		"msign:c 1 2 open 0 3 0 0 0 0 0 0 -2 /x\n"
+		"msign:c 1 2 open 0 3 0 0 0 0 0 -1 trailing\n"
+		"msign:c 1 2 open 0 3 0 0 0 0 0\n"                /* short */
+		"msign:c 1 2 op-en 0 3 0 0 0 0 0 0 -1\n"
+		"msign:c 1 2 open 0 3 10000000000000000 0 0 0 0 0 -1\n" /* 17 digits */
+		"msign:c 1 2 open 0 99999999999999999999 0 0 0 0 0 0 -1\n"
+		"msign:c 1 2 open 0 -9223372036854775809 0 0 0 0 0 0 -1\n"
+		"msign:c 1 2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 0 3 0 0 0 0 0 0 -1\n"
+		"msign:c -  2 open 0 3 0 0 0 0 0 0 -1\n"
+		"msign:n read\n"
+		"msign:x 1\n"
+		"msign:q\n"
+		"msign:bx\n", &bad);
+	assert_string_equal(out, "");
+	assert_int_equal(bad, 14);
+	free(out);
+	/* ...but the largest values that fit are taken */
+	out = feed(&o, true,
+		"msign:c 1 ffffffffffffffff getpid 0 -9223372036854775808 ffffffffffffffff 0 0 0 0 0 -1\n",
+		&bad);
+	assert_string_equal(out,
+		"getpid(0xFFFFFFFFFFFFFFFF, 0x0, 0x0)\t\t = -9223372036854775808 0\n");
+	assert_int_equal(bad, 0);
+	free(out);
+}
+
+/* ---- strace lines ----------------------------------------------------------- */
+
+static void t_strace_recorded(void **st)
+{
+	(void)st;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_STRACE);
+	o.counts = true;
+	char *out = feed(&o, false,
+		"execve(\"/usr/bin/du\", 0x7ffd881ebb50, 0x7ffd881ebb70 /* 20 vars */) = 0\n"
+		"brk(NULL)               = 0x560136c4a000\n"
+		"mmap(NULL, 8192, 0x3, 0x22, -1, 0) = 0x7fdcdd476000\n"
+		"access(\"/etc/ld.so.preload\", 0x4) = -1 ENOENT (No such file or directory)\n"
+		"openat(-100, \"/etc/ld.so.cache\", 0x80000) = 3\n"
+		"openat(-100, \"/x\", 0x241, 0644) = -1 EACCES (Permission denied)\n"
+		"read(3, \"\\177ELF\\2\\1\\1\\3\\0\\0\\0\\0\\0\\0\\0\\0\\3\\0>\\0\\1\\0\\0\\0\\20t\\2\\0\\0\\0\\0\\0\"..., 832) = 832\n"
+		"clone(child_stack=NULL, flags=0x1200011, child_tidptr=0x7f6c1a6f7a10) = 4143\n"
+		"poll([{fd=3, events=0x1}], 1, 0) = 1 ([{fd=3, revents=0x1}])\n"
+		"wait4(-1, 0x7ffc50bd9cbc, 0, NULL) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)\n"
+		"restart_syscall(<... resuming interrupted clock_nanosleep ...>) = 0\n"
+		"rt_sigprocmask(0x2, 0x7ffd5e3c7f80, NULL, 8) = 0\n"
+		"ioctl(1, 0x5401, 0x7ffc) = -1 ERRNO_777 (Unknown error 777)\n"
+		"getpid()                = 4876\n"
+		"--- SIGCHLD {si_signo=17, si_code=1} ---\n"
+		"exit_group(0)           = ?\n"
+		"+++ exited with 0 +++\n", NULL);
+	assert_string_equal(out,
+		"execve(\"/usr/bin/du\\0\", 0x7FFD881EBB50, 0x7FFD881EBB70)\t\t = 0 0\n"
+		"brk(0x0, 0x0, 0x0)\t\t = 0x560136C4A000 0\n"
+		"mmap(0x0, 0x2000, 0x3, 0x22, 0xFFFFFFFFFFFFFFFF, 0x0)\t\t = 0x7FDCDD476000 0\n"
+		"access(\"/etc/ld.so.preload\\0\", 0x4, 0x0)\t\t = -1 2\n"
+		"openat(0xFFFFFFFFFFFFFF9C, \"/etc/ld.so.cache\\0\", 0x80000, 0x0, 0x0, 0x0)\t\t = 3 0\n"
+		"openat(0xFFFFFFFFFFFFFF9C, \"/x\\0\", 0x241, 0x1A4, 0x0, 0x0)\t\t = -1 13\n"
+		"read(0x3, \"\\177ELF\\2\\1\\1\\3\\0\\0\\0\\0\\0\\0\\0\\0\\3\\0>\\0\\1\\0\\0\\0\\20t\\2\\0\\0\\0\\0\\0\"..., 0x340)\t\t = 832 0\n"
+		"clone(0x0, 0x1200011, 0x7F6C1A6F7A10)\t\t = 4143 0\n"
+		"poll([{fd=3, events=0x1}], 0x1, 0x0)\t\t = 1 0\n"
+		"wait4(0xFFFFFFFFFFFFFFFF, 0x7FFC50BD9CBC, 0x0)\t\t = -1 512\n"
+		"restart_syscall(<... resuming interrupted clock_nanosleep ...>, 0x0, 0x0)\t\t = 0 0\n"
+		"rt_sigprocmask(0x2, 0x7FFD5E3C7F80, 0x0)\t\t = 0x0 0\n"
+		"ioctl(0x1, 0x5401, 0x7FFC)\t\t = -1 777\n"
+		"getpid(0x0, 0x0, 0x0)\t\t = 4876 0\n"
+		"\nCALL                                        COUNT\n"
+		"access                                          1\n"
+		"brk                                             1\n"
+		"clone                                           1\n"
+		"execve                                          1\n"
+		"getpid                                          1\n"
+		"ioctl                                           1\n"
+		"mmap                                            1\n"
+		"poll                                            1\n"
+		"read                                            1\n"
+		"restart_syscall                                 1\n"
+		"rt_sigprocmask                                  1\n"
+		"wait4                                           1\n"
+		"openat                                          2\n");
+	free(out);
+}
+
+static void t_strace_follow(void **st)
+{
+	(void)st;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_STRACE);
+	o.follow = o.relative = o.elapsed = true;
+	o.pid_column = 1;
+	struct capture c;
+	cap_open(&c);
+	struct msign_trace_session s;
+	msign_trace_session_init(&s, &o, c.fp);
+	s.started = true;
+	s.t0_us = 1795705366000000ull;
+	const char *lines[] = {
+		"7142  1795705366.761403 vfork( <unfinished ...>",
+		"7143  1795705366.761500 execve(\"/usr/bin/ls\", 0x55c3, 0x55c4 <unfinished ...>",
+		"7142  1795705366.762000 <... vfork resumed>) = 7143 <0.000700>",
+		"7143  1795705366.763000 <... execve resumed>) = 0 <0.001600>",
+		"7143  1795705366.764000 exit_group(0)     = ?",
+		"7142  1795705366.765000 wait4(-1,  <unfinished ...>",
+		"7142  1795705366.766000 <... wait4 resumed>0x7ffc, 0, NULL) = 7143 <0.001000>",
+		"[pid  7144] 1795705366.767000 getpid() = 7144 <0.000001>",
+		/* a resumed call whose start was never seen (attached late) */
+		"7145  1795705366.768000 <... read resumed>\"x\", 1) = 1 <0.000002>",
+		" > /usr/lib/libc.so.6(__getpid+0x7) [0xd54e7]",
+	};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		msign_trace_strace_line(&s, lines[i], strlen(lines[i]));
+	assert_int_equal(s.npending, 0);
+	msign_trace_session_free(&s);
+	assert_string_equal(cap_close(&c),
+		" 7142/0x1be6:    762103     700 vfork(0x0, 0x0, 0x0)\t\t = 7143 0\n"
+		" 7143/0x1be7:    763100    1600 execve(\"/usr/bin/ls\\0\", 0x55C3, 0x55C4)\t\t = 0 0\n"
+		" 7142/0x1be6:    766000    1000 wait4(0xFFFFFFFFFFFFFFFF, 0x7FFC, 0x0)\t\t = 7143 0\n"
+		" 7144/0x1be8:    767001       1 getpid(0x0, 0x0, 0x0)\t\t = 7144 0\n"
+		" 7145/0x1be9:         0       2 read(\"x\\0\", 0x1, 0x0)\t\t = 1 0\n"
+		" > /usr/lib/libc.so.6(__getpid+0x7) [0xd54e7]\n");
+	free(c.text);
+}
+
+static void t_strace_hostile(void **st)
+{
+	(void)st;
+	struct msign_trace_opts o = opts_for(MSIGN_TRACE_STRACE);
+	o.follow = true;
+	struct msign_trace_call c;
+	const char *calls[] = {
+		"openat(-100, \"/unterminated, 0) = 3",
+		"openat(-100, \"/x\\\", /* never closed ) = 3",
+		"read(3, {{{{{, 1) = 1",
+		"read(3, ]) = 1",
+		"getpid(",
+		"getpid() =",
+		"getpid() = ",
+		"getpid() = 0x",
+		"getpid() = 99999999999999999999999",
+		"getpid() = 12abc",
+		"getpid() = ? ",
+		"getpid() 3",
+		"(3) = 1",
+		"restart_syscall(<... never closed) = 0",
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		assert_int_equal(msign_trace_strace_parse_call(calls[i], strlen(calls[i]), &c),
+				 MSIGN_E_INVALID);
+	/* numbers that do not fit are kept as text, never wrapped */
+	const char *big = "lseek(3, 99999999999999999999, -99999999999999999999) = 0 <x>";
+	assert_int_equal(msign_trace_strace_parse_call(big, strlen(big), &c), 0);
+	assert_int_equal(c.nargs, 3);
+	assert_int_equal(c.args[1].kind, MSIGN_TRACE_TEXT);
+	assert_int_equal(c.args[2].kind, MSIGN_TRACE_TEXT);
+	/* more than six arguments: six kept, no overflow */
+	const char *many = "x(1, 2, 3, 4, 5, 6, 7, 8, 9) = 0";
+	assert_int_equal(msign_trace_strace_parse_call(many, strlen(many), &c), 0);
+	assert_int_equal(c.nargs, 6);
+	assert_true(c.args[5].num == 6);
+
+	/* whole lines: garbage, NUL bytes, a deep nest, a flood of pending
+	 * calls; nothing crashes and the pending table stays bounded */
+	struct capture cap;
+	cap_open(&cap);
+	struct msign_trace_session s;
+	msign_trace_session_init(&s, &o, cap.fp);
+	s.started = true;
+	char *line = malloc(MSIGN_TRACE_MAX_LINE);
+	assert_non_null(line);
+	memset(line, '(', MSIGN_TRACE_MAX_LINE);
+	memcpy(line, "1 read", 6);
+	msign_trace_strace_line(&s, line, MSIGN_TRACE_MAX_LINE);
+	memset(line, '"', MSIGN_TRACE_MAX_LINE);
+	msign_trace_strace_line(&s, line, MSIGN_TRACE_MAX_LINE);
+	const char nul[] = "1 read(3, \"a\0b\", 3) = 3";
+	msign_trace_strace_line(&s, nul, sizeof(nul) - 1);
+	for (uint32_t i = 0; i < MSIGN_TRACE_MAX_PENDING + 100; i++) {
+		int n = snprintf(line, 64, "%u read(3,  <unfinished ...>", i + 1);
+		msign_trace_strace_line(&s, line, (size_t)n);
+	}
+	assert_int_equal(s.npending, MSIGN_TRACE_MAX_PENDING);
+	/* two halves that would make the joined line too long */
+	const size_t half = MSIGN_TRACE_MAX_LINE / 2 + 100;
+	int n = snprintf(line, 64, "1 read(");
+	memset(line + n, 'x', half);
+	memcpy(line + n + half, " <unfinished ...>", 17);
+	msign_trace_strace_line(&s, line, (size_t)n + half + 17);
+	n = snprintf(line, 64, "1 <... read resumed>");
+	memset(line + n, 'x', half);
+	msign_trace_strace_line(&s, line, (size_t)n + half);
+	assert_int_equal(s.long_lines, 1);
+	assert_int_equal(s.npending, MSIGN_TRACE_MAX_PENDING - 1);
+	const char *junk[] = { "", "1", "1 ", "[pid", "[pid 12", "<... ", "<... x",
+			       "<... read resumed", "1 <... read resumed>",
+			       "99999999999999999999999 getpid() = 1" };
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		msign_trace_strace_line(&s, junk[i], strlen(junk[i]));
+	msign_trace_session_free(&s);
+	free(line);
+	char *out = cap_close(&cap);
+	/* the NUL byte inside the string is escaped, not printed */
+	assert_non_null(strstr(out, "read(0x3, \"a\\000b\", 0x3)\t\t = 3 0\n"));
+	free(out);
+}
+
+/* ---- the signature obstacle ------------------------------------------------- */
+
+static void t_classify(void **st)
+{
+	(void)st;
+	char p[512];
+	enum msign_trace_target k;
+	assert_int_equal(msign_trace_classify(fixture("universal", p, sizeof(p)), &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_SIGNED);
+	assert_int_equal(msign_trace_classify(fixture("universal.unsigned", p, sizeof(p)), &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_UNSIGNED);
+	assert_int_equal(msign_trace_classify(fixture("adhoc_ent_arm64", p, sizeof(p)), &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_SIGNED);
+	/* hardened runtime without get-task-allow (and not Apple's CMS) */
+	assert_int_equal(msign_trace_classify(fixture("cms_arm64", p, sizeof(p)), &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_RESTRICTED);
+	assert_int_equal(msign_trace_classify(fixture("README.md", p, sizeof(p)), &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_OTHER);
+	assert_int_equal(msign_trace_classify(fixture("bad_trunc_header", p, sizeof(p)), &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_OTHER);
+	assert_int_equal(msign_trace_classify("/nonexistent/x", &k, NULL), MSIGN_E_IO);
+
+	/* a platform identifier in the CodeDirectory; a set-user-ID file */
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_open(fixture("hello_arm64", p, sizeof(p)), &img, NULL), 0);
+	struct msign_sig sig;
+	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
+	size_t cd_off = (size_t)(sig.cds[0].blob - img->data);
+	size_t len = img->len;
+	uint8_t *buf = malloc(len);
+	assert_non_null(buf);
+	memcpy(buf, img->data, len);
+	msign_image_free(img);
+	buf[cd_off + 38] = 14; /* CodeDirectory platform */
+	char tmp[] = "/tmp/msign-test-platform.XXXXXX"; /* reused below */
+	int fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	free(buf);
+	assert_int_equal(msign_trace_classify(tmp, &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_PLATFORM);
+	unlink(tmp);
+	strcpy(tmp, "/tmp/msign-test-setuid.XXXXXX");
+	fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	FILE *in = fopen(fixture("universal.unsigned", p, sizeof(p)), "rb");
+	assert_non_null(in);
+	char chunk[4096];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		assert_int_equal(write(fd, chunk, got), (ssize_t)got);
+	fclose(in);
+	assert_int_equal(fchmod(fd, 04755), 0);
+	close(fd);
+	assert_int_equal(msign_trace_classify(tmp, &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_RESTRICTED);
+	unlink(tmp);
+	assert_string_equal(msign_trace_target_text(MSIGN_TRACE_TARGET_PLATFORM),
+			    "an Apple platform binary");
+}
+
+static void t_unsign_copy(void **st)
+{
+	(void)st;
+	char src[512], dir[] = "/tmp/msign-test-trace.XXXXXX", copy[1024];
+	assert_non_null(mkdtemp(dir));
+	fixture("universal", src, sizeof(src));
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_unsign_copy(src, dir, copy, sizeof(copy), &d), 0);
+	char want[1024];
+	snprintf(want, sizeof(want), "%s/universal", dir);
+	assert_string_equal(copy, want);
+	assert_int_equal(access(copy, X_OK), 0);
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_open(copy, &img, NULL), 0);
+	assert_int_equal(img->nslices, 2);
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		struct msign_sig sig;
+		int r = msign_sig_parse(&img->slices[i], &sig, NULL);
+		if (img->slices[i].cputype == MSIGN_CPU_TYPE_ARM64) {
+			/* arm64 macOS runs nothing unsigned: signed ad hoc */
+			assert_int_equal(r, 0);
+			assert_true(sig.cds[sig.best].flags & CS_ADHOC);
+		} else {
+			assert_int_equal(r, MSIGN_E_NOT_SIGNED);
+		}
+	}
+	msign_image_free(img);
+	enum msign_trace_target k;
+	assert_int_equal(msign_trace_classify(src, &k, NULL), 0);
+	assert_int_equal(k, MSIGN_TRACE_TARGET_SIGNED); /* the source is untouched */
+	assert_int_equal(unlink(copy), 0);
+	/* a file that is not a Mach-O cannot be stripped: an error, no copy */
+	assert_int_not_equal(msign_trace_unsign_copy(fixture("README.md", src, sizeof(src)),
+						     dir, copy, sizeof(copy), NULL), 0);
+	assert_string_equal(copy, "");
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void t_which(void **st)
+{
+	(void)st;
+	char out[4096];
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_which("sh", out, sizeof(out), &d), 0);
+	assert_int_equal(access(out, X_OK), 0);
+	assert_int_equal(msign_trace_which("no-such-command-xyz", out, sizeof(out), &d),
+			 MSIGN_E_NOT_FOUND);
+	assert_string_equal(d.msg, "no-such-command-xyz: command not found");
+	assert_int_equal(msign_trace_which("/nonexistent/x", out, sizeof(out), NULL),
+			 MSIGN_E_NOT_FOUND);
+	assert_int_equal(msign_trace_which("", out, sizeof(out), NULL), MSIGN_E_NOT_FOUND);
+	assert_int_equal(msign_trace_which("sh", out, 4, NULL), MSIGN_E_NOT_FOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_format_spec),
+		cmocka_unit_test(t_format_columns),
+		cmocka_unit_test(t_arg_rules),
+		cmocka_unit_test(t_counts),
+		cmocka_unit_test(t_opts),
+		cmocka_unit_test(t_argv),
+		cmocka_unit_test(t_dtrace_program),
+		cmocka_unit_test(t_dtrace_records),
+		cmocka_unit_test(t_strace_recorded),
+		cmocka_unit_test(t_strace_follow),
+		cmocka_unit_test(t_strace_hostile),
+		cmocka_unit_test(t_classify),
+		cmocka_unit_test(t_unsign_copy),
+		cmocka_unit_test(t_which),
+	};
+	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
+}
