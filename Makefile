@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 
-.PHONY: all check unit cli-test strip-test asan-check fuzz-replay demo bench fuzz install clean deps
+.PHONY: all check unit cli-test strip-test sign-test asan-check fuzz-replay demo bench fuzz install clean deps
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -64,20 +64,26 @@ unit: $(UNIT_BIN)
 cli-test: $(B)/msign
 	@sh tests/cli/run.sh $(B)/msign
 
+trace-test: $(B)/msign
+	@sh tests/trace/run.sh $(B)/msign
+
 strip-test: $(B)/msign
 	@sh tests/strip/run.sh $(B)/msign
 
+sign-test: $(B)/msign
+	@sh tests/sign/run.sh $(B)/msign
+
 fuzz-replay: $(FUZZ_REPLAY)
 	@for t in $(FUZZ_REPLAY); do n=$$(basename $$t -replay); n=$${n#fuzz_}; \
-	  $$t fuzz/corpus/$$n fixtures || exit 1; done
+	  $$t --plain fuzz/corpus/$$n --mutate fixtures || exit 1; done
 
 # The whole suite once more under AddressSanitizer + UBSan, in its own tree.
 asan-check:
 	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" unit cli-test strip-test fuzz-replay
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" unit cli-test trace-test sign-test strip-test fuzz-replay
 
 check: all
-	$(MAKE) unit cli-test strip-test fuzz-replay
+	$(MAKE) unit cli-test trace-test sign-test strip-test fuzz-replay
 	$(MAKE) asan-check
 	@echo "make check: all suites passed"
 
@@ -87,6 +93,8 @@ demo: all
 
 bench: all
 	@sh bench/run.sh $(B)/msign
+	@sh bench/strip.sh $(B)/msign
+	@sh bench/sign.sh $(B)/msign
 
 fuzz:
 	@sh fuzz/run.sh

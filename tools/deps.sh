@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the build and test dependencies on Debian when missing: with
 # apt-get when root, otherwise prints the exact command to run.
-pkgs="build-essential pkg-config libssl-dev libplist-dev libjansson-dev libcmocka-dev llvm-14 clang lld"
+pkgs="build-essential pkg-config libssl-dev libplist-dev libjansson-dev libcmocka-dev llvm-14 clang lld strace"
 missing=""
 have_pc() { pkg-config --exists "$1" 2>/dev/null; }
 command -v cc >/dev/null 2>&1 || missing="$missing build-essential"
@@ -10,6 +10,8 @@ have_pc libcrypto || missing="$missing libssl-dev"
 have_pc libplist-2.0 || missing="$missing libplist-dev"
 have_pc jansson || missing="$missing libjansson-dev"
 have_pc cmocka || missing="$missing libcmocka-dev"
+# msign trace runs strace on Linux (and its tests run it).
+[ "$(uname -s)" != Linux ] || command -v strace >/dev/null 2>&1 || missing="$missing strace"
 # Tests read strip results back with LLVM's otool and lipo.
 command -v llvm-otool-14 >/dev/null 2>&1 || missing="$missing llvm-14"
 [ -z "$missing" ] && exit 0

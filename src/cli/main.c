@@ -14,6 +14,9 @@ static const struct command {
 } commands[] = {
 	{ "show", cmd_show, "display a Mach-O code signature (codesign -d)" },
 	{ "strip", cmd_strip, "remove signatures (codesign --remove-signature)" },
+	{ "sign", cmd_sign, "ad-hoc sign (codesign -s -, or as ld64/lld do)" },
+	{ "verify", cmd_verify, "check signatures at hash level (codesign --verify)" },
+	{ "trace", cmd_trace, "trace system calls (dtruss; strace on Linux)" },
 };
 
 static void usage(FILE *out)
