@@ -23,6 +23,7 @@
 
 #include "cur.h"
 #include "msign/codesign.h"
+#include "reqlang.h"
 
 /* Real payloads are 4-9 KiB; anything this large is not a code signature. */
 #define CMS_MAX_LEN (1u << 20)
@@ -424,42 +425,15 @@ void msign_cms_info_free(struct msign_cms_info *info)
 
 /* ---- implicit designated requirement ----------------------------------- */
 
-/* Words of the requirement language: a bare value equal to one needs quotes
- * (Apple's requirements.grammar literals; "" so an empty value is quoted).
- * Kept identical to the table in requirements.c. */
-static const char *const dr_keywords[] = {
-	"guest", "host", "designated", "library", "plugin", "or", "and",
-	"always", "true", "never", "false", "identifier", "cdhash", "platform",
-	"notarized", "legacy", "anchor", "apple", "generic", "certificate",
-	"cert", "trusted", "info", "entitlement", "exists", "absent", "leaf",
-	"root", "timestamp", "",
-};
-
-/* Apple's Dumper::data(): bare when alphanumeric and not starting with a
- * digit nor a keyword; quoted when printable ASCII; else 0x<hex>. The
- * classes are the C locale's, as codesign runs, so bytes >= 0x80 are
- * binary. */
+/* A value printed as the requirement language wants it (reqlang.h). */
 static void dr_value(FILE *f, const char *s)
 {
-	enum { SIMPLE, PRINTABLE, BINARY } mode = SIMPLE;
 	size_t n = strlen(s);
-	for (size_t i = 0; i < n && mode != BINARY; i++) {
-		unsigned char c = (unsigned char)s[i];
-		bool digit = c >= '0' && c <= '9';
-		bool alnum = digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-		if (alnum)
-			mode = (i == 0 && digit) ? PRINTABLE : mode;
-		else if ((c >= 0x21 && c <= 0x7e) || c == ' ' || (c >= '\t' && c <= '\r'))
-			mode = PRINTABLE;
-		else
-			mode = BINARY;
-	}
-	for (size_t k = 0; mode == SIMPLE && k < sizeof(dr_keywords) / sizeof(dr_keywords[0]); k++)
-		if (strcmp(s, dr_keywords[k]) == 0)
-			mode = PRINTABLE;
-	if (mode == SIMPLE) {
+	enum msign_req_quoting mode =
+		msign_req_value_quoting((const uint8_t *)s, n, false);
+	if (mode == MSIGN_REQ_BARE) {
 		fputs(s, f);
-	} else if (mode == PRINTABLE) {
+	} else if (mode == MSIGN_REQ_QUOTED) {
 		fputc('"', f);
 		for (size_t i = 0; i < n; i++) {
 			if (s[i] == '"' || s[i] == '\\')

@@ -116,4 +116,20 @@ static inline void msign_put_le64(uint8_t *p, uint64_t v)
 	msign_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* Writes in the byte order of a Mach-O: big when be is true. */
+static inline void msign_put_u32(uint8_t *p, bool be, uint32_t v)
+{
+	if (be)
+		msign_put_be32(p, v);
+	else
+		msign_put_le32(p, v);
+}
+static inline void msign_put_u64(uint8_t *p, bool be, uint64_t v)
+{
+	if (be)
+		msign_put_be64(p, v);
+	else
+		msign_put_le64(p, v);
+}
+
 #endif

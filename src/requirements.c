@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cur.h"
+#include "reqlang.h"
 #include "msign/codesign.h"
 #include "msign/err.h"
 
@@ -233,14 +234,17 @@ static bool rq_is_keyword(const uint8_t *p, size_t n)
 	return false;
 }
 
-enum rq_mode { MODE_SIMPLE, MODE_QUOTED, MODE_HEX };
+#define MODE_SIMPLE MSIGN_REQ_BARE
+#define MODE_QUOTED MSIGN_REQ_QUOTED
+#define MODE_HEX MSIGN_REQ_HEX
 
 /* Apple's Dumper::data(): bare when alphanumeric (dots too in keys and
  * field names), not led by a digit and not a keyword; quoted when every
  * byte is printable or space; else hex. */
-static enum rq_mode rq_value_mode(const uint8_t *p, size_t n, bool dot_ok)
+enum msign_req_quoting msign_req_value_quoting(const uint8_t *p, size_t n,
+					       bool dot_ok)
 {
-	enum rq_mode mode = MODE_SIMPLE;
+	enum msign_req_quoting mode = MODE_SIMPLE;
 	for (size_t i = 0; i < n; i++) {
 		if (rq_isalnum(p[i]) || (p[i] == '.' && dot_ok)) {
 			if (i == 0 && rq_isdigit(p[i]))
@@ -306,7 +310,7 @@ static int rq_value(struct rq *r, bool dot_ok)
 	int rc = rq_data(r, "string", &p, &n);
 	if (rc != 0)
 		return rc;
-	switch (rq_value_mode(p, n, dot_ok)) {
+	switch (msign_req_value_quoting(p, n, dot_ok)) {
 	case MODE_SIMPLE:
 		return text_put(r->out, (const char *)p, n, r->d, rq_off(r));
 	case MODE_QUOTED:

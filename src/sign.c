@@ -60,22 +60,6 @@ struct sg_run {
 	uint32_t nhash;
 };
 
-static void sg_put32(uint8_t *p, bool be, uint32_t v)
-{
-	if (be)
-		msign_put_be32(p, v);
-	else
-		msign_put_le32(p, v);
-}
-
-static void sg_put64(uint8_t *p, bool be, uint64_t v)
-{
-	if (be)
-		msign_put_be64(p, v);
-	else
-		msign_put_le64(p, v);
-}
-
 static uint64_t sg_round(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;
@@ -327,12 +311,12 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 	memcpy(h, x->hdr, x->hdr_len);
 	bool be = hs->big_endian;
 	uint32_t dataoff = x->res->dataoff, datasize = x->res->datasize;
-	sg_put32(h + cmds_end, be, MSIGN_LC_CODE_SIGNATURE);
-	sg_put32(h + cmds_end + 4, be, LC_CODE_SIGNATURE_LEN);
-	sg_put32(h + cmds_end + 8, be, dataoff);
-	sg_put32(h + cmds_end + 12, be, datasize);
-	sg_put32(h + 16, be, hs->ncmds + 1);
-	sg_put32(h + 20, be, hs->sizeofcmds + LC_CODE_SIGNATURE_LEN);
+	msign_put_u32(h + cmds_end, be, MSIGN_LC_CODE_SIGNATURE);
+	msign_put_u32(h + cmds_end + 4, be, LC_CODE_SIGNATURE_LEN);
+	msign_put_u32(h + cmds_end + 8, be, dataoff);
+	msign_put_u32(h + cmds_end + 12, be, datasize);
+	msign_put_u32(h + 16, be, hs->ncmds + 1);
+	msign_put_u32(h + 20, be, hs->sizeofcmds + LC_CODE_SIGNATURE_LEN);
 	uint64_t filesize = (uint64_t)dataoff + datasize - le->fileoff;
 	uint64_t vmsize = le->vmsize;
 	if (run->o->linker_signed)
@@ -341,13 +325,13 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 		vmsize = sg_round(filesize, sg_segalign(s->cputype));
 	size_t at = (size_t)le->cmd_off;
 	if (hs->is64) {
-		sg_put64(h + at + 32, be, vmsize);
-		sg_put64(h + at + 48, be, filesize);
+		msign_put_u64(h + at + 32, be, vmsize);
+		msign_put_u64(h + at + 48, be, filesize);
 	} else {
 		if (vmsize > UINT32_MAX)
 			vmsize = filesize;
-		sg_put32(h + at + 28, be, (uint32_t)vmsize);
-		sg_put32(h + at + 36, be, (uint32_t)filesize);
+		msign_put_u32(h + at + 28, be, (uint32_t)vmsize);
+		msign_put_u32(h + at + 36, be, (uint32_t)filesize);
 	}
 	x->newhdr = h;
 	x->newhdr_len = len;

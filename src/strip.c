@@ -29,22 +29,6 @@ static bool st_signable(uint32_t filetype)
 	       filetype == MSIGN_MH_DYLINKER;
 }
 
-static void st_put32(uint8_t *p, bool be, uint32_t v)
-{
-	if (be)
-		msign_put_be32(p, v);
-	else
-		msign_put_le32(p, v);
-}
-
-static void st_put64(uint8_t *p, bool be, uint64_t v)
-{
-	if (be)
-		msign_put_be64(p, v);
-	else
-		msign_put_le64(p, v);
-}
-
 /* Apple's checks; on success *new_size is the stripped slice length. */
 static int st_check(const struct msign_slice *s, uint64_t *new_size,
 		    struct msign_diag *d)
@@ -109,16 +93,16 @@ static int st_header(const struct msign_slice *s, uint64_t new_size,
 	size_t at = (size_t)s->cs_cmd_off, tail = len - at - cmdsize;
 	memmove(h + at, h + at + cmdsize, tail);
 	memset(h + len - cmdsize, 0, cmdsize);
-	st_put32(h + 16, be, s->ncmds - 1);
-	st_put32(h + 20, be, s->sizeofcmds - cmdsize);
+	msign_put_u32(h + 16, be, s->ncmds - 1);
+	msign_put_u32(h + 20, be, s->sizeofcmds - cmdsize);
 	const struct msign_segment *le = &s->segments[s->linkedit_seg];
 	size_t le_at = (size_t)le->cmd_off;
 	if (le_at > at)
 		le_at -= cmdsize; /* it moved up with the others */
 	if (s->is64)
-		st_put64(h + le_at + 48, be, new_size - le->fileoff);
+		msign_put_u64(h + le_at + 48, be, new_size - le->fileoff);
 	else
-		st_put32(h + le_at + 36, be, (uint32_t)(new_size - le->fileoff));
+		msign_put_u32(h + le_at + 36, be, (uint32_t)(new_size - le->fileoff));
 	*hdr = h;
 	*hdr_len = len;
 	return 0;
