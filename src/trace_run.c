@@ -1,0 +1,540 @@
+/* msign trace: running a backend tool. The tool writes its records into a
+ * FIFO that msign reads while the tool runs; its own messages are scanned
+ * for the failures msign explains (no root, "Operation not permitted").
+ *
+ * Why a FIFO: the traced command inherits the tool's stdout and stderr,
+ * so the records cannot come on either; a regular file would grow with
+ * every call of a long trace, a FIFO holds 64 KiB and makes the tool wait
+ * for msign instead. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "msign/trace.h"
+
+#define POLL_MS 50       /* how often a quiet run checks the tool's exit */
+#define IDLE_MS 20       /* back-off after a FIFO read found no writer */
+#define READ_CHUNK 65536
+#define ERR_LINE 4096    /* tool messages are scanned in pieces this long */
+
+/* ---- running a tool --------------------------------------------------------- */
+
+int msign_trace_which(const char *cmd, char *out, size_t out_len,
+		      struct msign_diag *d)
+{
+	if (cmd[0] == '\0')
+		return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0, "'': command not found");
+	if (strchr(cmd, '/') != NULL) {
+		struct stat st;
+		if (stat(cmd, &st) != 0)
+			return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0, "%s: %s", cmd,
+					      strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return msign_diag_set(d, MSIGN_E_IO, 0, "%s: %s", cmd,
+					      strerror(S_ISDIR(st.st_mode) ? EISDIR : EACCES));
+		if (access(cmd, X_OK) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "%s: %s", cmd,
+					      strerror(errno));
+		if ((size_t)snprintf(out, out_len, "%s", cmd) >= out_len)
+			return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s: path too long", cmd);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	if (path == NULL || path[0] == '\0')
+		path = "/usr/bin:/bin";
+	bool denied = false;
+	for (const char *p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		int w = n == 0 ? snprintf(out, out_len, "./%s", cmd)
+			       : snprintf(out, out_len, "%.*s/%s", (int)n, p, cmd);
+		struct stat st;
+		if (w > 0 && (size_t)w < out_len && stat(out, &st) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			if (access(out, X_OK) == 0)
+				return 0;
+			denied = true;
+		}
+		p += n;
+		if (*p == '\0')
+			break;
+	}
+	return msign_diag_set(d, denied ? MSIGN_E_IO : MSIGN_E_NOT_FOUND, 0,
+			      denied ? "%s: Permission denied" : "%s: command not found",
+			      cmd);
+}
+
+/* Splits a byte stream into lines of at most MSIGN_TRACE_MAX_LINE. */
+struct line_reader {
+	char *buf;
+	size_t len;
+	bool skipping; /* inside a line that was too long */
+};
+
+typedef void (*line_fn)(void *arg, const char *line, size_t len);
+
+static void reader_feed(struct line_reader *r, const char *p, size_t n,
+			line_fn fn, void *arg, uint64_t *long_lines)
+{
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t seg = nl != NULL ? (size_t)(nl - p) : n;
+		if (!r->skipping && seg > MSIGN_TRACE_MAX_LINE - r->len) {
+			r->skipping = true;
+			r->len = 0;
+			++*long_lines;
+		}
+		if (!r->skipping) {
+			if (nl != NULL && r->len == 0) {
+				fn(arg, p, seg); /* whole line in place */
+			} else {
+				memcpy(r->buf + r->len, p, seg);
+				r->len += seg;
+				if (nl != NULL) {
+					fn(arg, r->buf, r->len);
+					r->len = 0;
+				}
+			}
+		}
+		if (nl == NULL)
+			return;
+		r->skipping = false;
+		p += seg + 1;
+		n -= seg + 1;
+	}
+}
+
+/* What one run of a tool saw, and how its messages are passed on. */
+struct run_ctx {
+	struct msign_trace_session *s;
+	FILE *msgs;
+	bool dtrace;
+	bool hide_denied;  /* a retry with an unsigned copy will follow */
+	bool hide_sip;     /* an earlier attempt already showed the notice */
+	bool denied, need_root;
+	char err[ERR_LINE];
+	size_t err_len;
+	bool err_mid;      /* err holds the rest of a line partly passed on */
+};
+
+static void fifo_line(void *arg, const char *line, size_t len)
+{
+	struct run_ctx *x = arg;
+	if (x->dtrace)
+		msign_trace_dtrace_line(x->s, line, len);
+	else
+		msign_trace_strace_line(x->s, line, len);
+}
+
+static bool has(const char *s, size_t n, const char *what)
+{
+	size_t w = strlen(what);
+	for (size_t i = 0; w <= n && i <= n - w; i++)
+		if (memcmp(s + i, what, w) == 0)
+			return true;
+	return false;
+}
+
+/* A piece of the tool's stderr (a line, or ERR_LINE bytes of a longer
+ * one): dtrace's own messages are recognised, everything is passed on. */
+static void err_piece(struct run_ctx *x, const char *p, size_t n, bool line)
+{
+	bool dt = line && !x->err_mid && n >= 8 && memcmp(p, "dtrace: ", 8) == 0;
+	if (dt && has(p, n, "Operation not permitted") &&
+	    (has(p, n, "failed to execute") || has(p, n, "failed to grab") ||
+	     has(p, n, "failed to create"))) {
+		x->denied = true;
+		if (x->hide_denied)
+			return;
+	}
+	if (dt && has(p, n, "requires additional privileges"))
+		x->need_root = true;
+	if (dt && x->hide_sip && has(p, n, "system integrity protection is on"))
+		return;
+	fwrite(p, 1, n, x->msgs);
+	if (line)
+		fputc('\n', x->msgs);
+}
+
+static void err_flush_part(struct run_ctx *x)
+{
+	err_piece(x, x->err, x->err_len, false);
+	x->err_len = 0;
+	x->err_mid = true;
+}
+
+static void err_feed(struct run_ctx *x, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			err_piece(x, x->err, x->err_len, true);
+			x->err_len = 0;
+			x->err_mid = false;
+			continue;
+		}
+		if (x->err_len == sizeof(x->err))
+			err_flush_part(x);
+		x->err[x->err_len++] = p[i];
+	}
+	/* The start of a line that cannot be dtrace's (the command's prompt)
+	 * is shown now rather than at its newline. */
+	size_t k = x->err_len < 8 ? x->err_len : 8;
+	if (x->err_len > 0 && (x->err_mid || memcmp(x->err, "dtrace: ", k) != 0))
+		err_flush_part(x);
+	fflush(x->msgs);
+}
+
+/* The one process strace started (its pid for -l without -f). */
+static int64_t first_child(pid_t tool)
+{
+	char path[64], buf[64];
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)tool,
+		 (long)tool);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 10);
+}
+
+static void set_flags(int fd, int fl, int fdfl)
+{
+	if (fl)
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | fl);
+	(void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | fdfl);
+}
+
+/* Start argv with stderr on errfd (or inherited); the exec error, if
+ * any, comes back through a close-on-exec pipe. */
+static int spawn(char *const *argv, int errfd, pid_t *pid, struct msign_diag *d)
+{
+	int ep[2];
+	if (pipe(ep) != 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s", strerror(errno));
+	set_flags(ep[0], 0, FD_CLOEXEC);
+	set_flags(ep[1], 0, FD_CLOEXEC);
+	pid_t p = fork();
+	if (p < 0) {
+		int e = errno;
+		close(ep[0]);
+		close(ep[1]);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "fork: %s", strerror(e));
+	}
+	if (p == 0) {
+		if (errfd >= 0 && dup2(errfd, 2) < 0)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		int e = errno;
+		ssize_t w = write(ep[1], &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(ep[1]);
+	int e = 0;
+	ssize_t n;
+	do
+		n = read(ep[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+		return msign_diag_set(d, e == ENOENT ? MSIGN_E_NOT_FOUND : MSIGN_E_IO,
+				      0, "cannot run %s: %s", argv[0], strerror(e));
+	}
+	*pid = p;
+	return 0;
+}
+
+/* Read what is there; false at end of data (or no writer yet). */
+static bool pump(int fd, char *buf, struct line_reader *r, struct run_ctx *x,
+		 bool is_fifo, bool *got)
+{
+	for (int i = 0; i < 16; i++) { /* bounded: poll again in between */
+		ssize_t n = read(fd, buf, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 && errno == EAGAIN;
+		*got = true;
+		if (is_fifo)
+			reader_feed(r, buf, (size_t)n, fifo_line, x,
+				    &x->s->long_lines);
+		else
+			err_feed(x, buf, (size_t)n);
+		if (n < READ_CHUNK)
+			return true;
+	}
+	return true;
+}
+
+/* Run one tool writing into fifo until it exits; *wstatus its status. */
+static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
+		    int *wstatus, struct msign_diag *d)
+{
+	struct msign_trace_session *s = x->s;
+	(void)unlink(fifo);
+	if (mkfifo(fifo, 0600) != 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s", fifo,
+				      strerror(errno));
+	int ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+	int ep[2] = { -1, -1 };
+	char *buf = malloc(READ_CHUNK);
+	struct line_reader r = { malloc(MSIGN_TRACE_MAX_LINE), 0, false };
+	int ret = 0;
+	pid_t pid = -1;
+	if (ffd < 0 || buf == NULL || r.buf == NULL) {
+		ret = ffd < 0 ? msign_diag_set(d, MSIGN_E_IO, 0, "open %s: %s", fifo,
+					       strerror(errno))
+			      : MSIGN_E_NOMEM;
+		goto out;
+	}
+	set_flags(ffd, 0, FD_CLOEXEC);
+	if (x->dtrace) {
+		if (pipe(ep) != 0) {
+			ret = msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s",
+					     strerror(errno));
+			goto out;
+		}
+		set_flags(ep[0], O_NONBLOCK, FD_CLOEXEC);
+		set_flags(ep[1], 0, FD_CLOEXEC); /* dup2 clears it on fd 2 */
+	}
+	if ((ret = spawn(argv, ep[1], &pid, d)) != 0)
+		goto out;
+	if (ep[1] >= 0) {
+		close(ep[1]);
+		ep[1] = -1;
+	}
+	msign_trace_guard_child(pid);
+	bool done = false, fifo_idle = false, writer_seen = false;
+	while (!done) {
+		struct pollfd pf[2];
+		nfds_t np = 0;
+		if (!fifo_idle && ffd >= 0)
+			pf[np++] = (struct pollfd){ ffd, POLLIN, 0 };
+		if (ep[0] >= 0)
+			pf[np++] = (struct pollfd){ ep[0], POLLIN, 0 };
+		int pr = poll(pf, np, fifo_idle ? IDLE_MS : POLL_MS);
+		fifo_idle = false;
+		for (nfds_t i = 0; pr > 0 && i < np; i++) {
+			if (pf[i].revents == 0)
+				continue;
+			bool got = false;
+			bool more = pump(pf[i].fd, buf, &r, x, pf[i].fd == ffd, &got);
+			if (pf[i].fd == ffd) {
+				writer_seen = writer_seen || got ||
+					      (pf[i].revents & POLLHUP);
+				fifo_idle = !more;
+				if (got && !x->dtrace) {
+					if (s->main_pid == 0 && !s->o->follow &&
+					    msign_trace_show_pid(s->o))
+						s->main_pid = first_child(pid);
+					msign_trace_session_start(s);
+				}
+			} else if (!more) {
+				close(ep[0]); /* the tool and all its children closed it */
+				ep[0] = -1;
+			}
+		}
+		fflush(s->out);
+		if (ffd >= 0 && ferror(s->out)) {
+			/* Nobody reads the trace any more (| head): stop reading
+			 * too, so the tool's next record ends it (EPIPE), as if
+			 * it wrote into the closed pipe itself. */
+			close(ffd);
+			ffd = -1;
+		}
+		pid_t w = waitpid(pid, wstatus, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			done = true;
+	}
+	/* Drain what the tool wrote before it exited; a child it left behind
+	 * may still hold the pipes, so stop at the first empty read. */
+	bool got = false, any = false;
+	while (ffd >= 0 && pump(ffd, buf, &r, x, true, &got) && got) {
+		any = true;
+		got = false;
+	}
+	while (ep[0] >= 0 && pump(ep[0], buf, &r, x, false, &got) && got)
+		got = false;
+	if (r.len > 0 && !r.skipping)
+		fifo_line(x, r.buf, r.len);
+	if (x->err_len > 0)
+		err_flush_part(x);
+	x->err_mid = false;
+	if (!x->dtrace && (writer_seen || any))
+		msign_trace_session_start(s);
+	fflush(s->out);
+	fflush(x->msgs);
+out:
+	msign_trace_guard_child(0);
+	if (ffd >= 0)
+		close(ffd);
+	if (ep[0] >= 0)
+		close(ep[0]);
+	if (ep[1] >= 0)
+		close(ep[1]);
+	(void)unlink(fifo);
+	free(buf);
+	free(r.buf);
+	return ret;
+}
+
+static uint64_t now_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static int status_of(int w)
+{
+	if (WIFEXITED(w))
+		return WEXITSTATUS(w);
+	if (WIFSIGNALED(w))
+		return 128 + WTERMSIG(w);
+	return 1;
+}
+
+/* One attempt: build the tool's command line, run it, read its output. */
+static int attempt(struct msign_trace_opts *o, const char *exec_path,
+		   const char *fifo, struct run_ctx *x,
+		   struct msign_trace_result *res, struct msign_diag *d)
+{
+	char **argv = NULL, *prog = NULL;
+	int r;
+	if (x->dtrace) {
+		r = msign_trace_dtrace_program(o, &prog, d);
+		if (r == 0)
+			r = msign_trace_dtrace_argv(o, prog, exec_path, fifo, &argv, d);
+	} else {
+		r = msign_trace_strace_argv(o, exec_path, fifo, &argv, d);
+	}
+	free(prog);
+	if (r != 0)
+		return r;
+	x->s->t0_us = now_us();
+	int w = 0;
+	r = run_tool(argv, fifo, x, &w, d);
+	msign_trace_argv_free(argv);
+	if (r != 0)
+		return r;
+	/* strace exits as its command did; dtrace's own status is not the
+	 * command's, the D program recorded that (unless ^C ended it all). */
+	int sig = msign_trace_guard_signal();
+	if (!x->dtrace || (!x->s->have_exit && sig == 0))
+		res->status = status_of(w);
+	else
+		res->status = x->s->have_exit ? x->s->exit_status : 128 + sig;
+	if (x->s->bad_lines > 0)
+		fprintf(x->msgs, "msign trace: %llu record(s) from %s could not be read\n",
+			(unsigned long long)x->s->bad_lines, x->dtrace ? "dtrace" : "strace");
+	if (x->s->long_lines > 0)
+		fprintf(x->msgs, "msign trace: %llu line(s) longer than %d bytes skipped\n",
+			(unsigned long long)x->s->long_lines, MSIGN_TRACE_MAX_LINE);
+	return 0;
+}
+
+static bool is_macho(enum msign_trace_target t)
+{
+	return t != MSIGN_TRACE_TARGET_OTHER;
+}
+
+int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
+		    struct msign_trace_result *res, struct msign_diag *d)
+{
+	memset(res, 0, sizeof(*res));
+	int r = msign_trace_opts_finish(o, d);
+	if (r != 0)
+		return r;
+	bool dtrace = o->backend == MSIGN_TRACE_DTRACE;
+	bool cmd = o->argv != NULL && o->argv[0] != NULL;
+	if (cmd && (r = msign_trace_which(o->argv[0], res->target_path,
+					  sizeof(res->target_path), d)) != 0) {
+		res->bad_command = true;
+		return r;
+	}
+	if (cmd && dtrace &&
+	    (r = msign_trace_classify(res->target_path, &res->target, d)) != 0)
+		return r;
+
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX], fifo[PATH_MAX + 16], copy[PATH_MAX + 256];
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX", tmp) >=
+	    sizeof(dir))
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
+	if (mkdtemp(dir) == NULL)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s", dir,
+				      strerror(errno));
+	snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
+	copy[0] = '\0';
+
+	struct msign_trace_session s;
+	msign_trace_session_init(&s, o, out);
+	s.live = true;
+	struct run_ctx x = { .s = &s, .msgs = msgs, .dtrace = dtrace };
+	msign_trace_guard_begin();
+	/* dtrace runs the file msign looked at; strace finds the command as
+	 * typed, keeping argv[0] as the user wrote it. */
+	const char *exec_path = cmd && dtrace ? res->target_path : NULL;
+	bool want_copy = dtrace && o->unsign &&
+			 (res->target == MSIGN_TRACE_TARGET_PLATFORM ||
+			  res->target == MSIGN_TRACE_TARGET_RESTRICTED);
+	for (int round = 0; round < 2; round++) {
+		if (want_copy) {
+			r = msign_trace_unsign_copy(res->target_path, dir, copy,
+						    sizeof(copy), d);
+			if (r != 0)
+				break;
+			res->copied = true;
+			exec_path = copy;
+		}
+		if ((res->signal = msign_trace_guard_signal()) != 0) {
+			res->status = 128 + res->signal;
+			break;
+		}
+		x.hide_denied = dtrace && o->unsign && !res->copied &&
+				is_macho(res->target);
+		x.denied = x.need_root = false;
+		if ((r = attempt(o, exec_path, fifo, &x, res, d)) != 0)
+			break;
+		if (x.denied && x.hide_denied && !s.started) {
+			want_copy = true; /* dtrace refused: retry with a copy */
+			x.hide_sip = true;
+			continue;
+		}
+		if (x.need_root && !s.started)
+			res->problem = MSIGN_TRACE_PROBLEM_ROOT;
+		else if (x.denied && !s.started)
+			res->problem = MSIGN_TRACE_PROBLEM_NOT_PERMITTED;
+		break;
+	}
+	if (r == 0 && s.started && o->counts)
+		msign_trace_counts_print(out, &s.counts);
+	fflush(out);
+	if (copy[0] != '\0')
+		(void)unlink(copy);
+	(void)unlink(fifo);
+	if (rmdir(dir) != 0 && r == 0)
+		fprintf(msgs, "msign trace: cannot remove %s: %s\n", dir,
+			strerror(errno));
+	if (res->signal == 0)
+		res->signal = msign_trace_guard_signal();
+	msign_trace_guard_end();
+	msign_trace_session_free(&s);
+	return r;
+}
