@@ -13,11 +13,8 @@
  * files are laid out again as lipo does. Nothing is read or written but
  * through the image and the edit plan, so the result can be rendered in
  * memory or committed atomically. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cur.h"
 #include "sign_int.h"
@@ -581,7 +578,7 @@ out:
 
 struct sg_check {
 	const struct msign_sign_opts *o;
-	bool full;
+	struct msign_sign_result *res;
 };
 
 /* The written file must parse and verify: fully when small, else the
@@ -595,7 +592,8 @@ static int sg_validate(const uint8_t *data, size_t len, void *arg,
 	if (r)
 		return r;
 	struct msign_verify_opts vo = { .threads = c->o->threads,
-					.arch = c->o->arch, .quick = !c->full };
+					.arch = c->o->arch,
+					.quick = len > QUICK_CHECK_ALL };
 	struct msign_verify_result vr;
 	r = msign_verify_image(img, &vo, &vr, d);
 	if (r == MSIGN_E_VERIFY)
@@ -606,30 +604,19 @@ static int sg_validate(const uint8_t *data, size_t len, void *arg,
 	return r;
 }
 
+static int sg_plan_file(const struct msign_image *img, struct msign_plan *plan,
+			void *arg, struct msign_diag *d)
+{
+	const struct sg_check *c = arg;
+	return msign_sign_plan(img, c->o, plan, c->res, d);
+}
+
 int msign_sign_file(const char *in_path, const char *out_path,
 		    const struct msign_sign_opts *o,
 		    struct msign_sign_result *res, struct msign_diag *d)
 {
 	memset(res, 0, sizeof(*res));
-	/* One descriptor for the mapping the plan is computed from and the
-	 * copies the commit makes: a file swapped in meanwhile is not mixed in. */
-	int fd = open(in_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
-	struct msign_image *img = NULL;
-	int r = msign_image_open_fd(fd, &img, d);
-	if (r) {
-		close(fd);
-		return r;
-	}
-	struct msign_plan plan;
-	msign_plan_init(&plan);
-	r = msign_sign_plan(img, o, &plan, res, d);
-	struct sg_check c = { o, plan.out_len <= QUICK_CHECK_ALL };
-	msign_image_free(img);
-	if (r == 0)
-		r = msign_plan_commit_fd(&plan, fd, out_path, sg_validate, &c, d);
-	msign_plan_free(&plan);
-	close(fd);
-	return r;
+	struct sg_check c = { o, res };
+	return msign_edit_file(in_path, out_path, sg_plan_file, &c, sg_validate,
+			       &c, d);
 }

@@ -9,11 +9,8 @@
  *   size while vmsize is kept; the slice is truncated.
  * Universal files are laid out again as lipo does: slices in fat-header
  * order, each at the next multiple of its alignment. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cur.h"
 #include "msign/sign.h"
@@ -248,35 +245,34 @@ static int st_validate(const uint8_t *data, size_t len, void *arg,
 	return r;
 }
 
+struct st_file {
+	const char *arch;
+	bool in_place;
+	struct msign_strip_result *res;
+};
+
+static int st_plan_file(const struct msign_image *img, struct msign_plan *plan,
+			void *arg, struct msign_diag *d)
+{
+	const struct st_file *f = arg;
+	int r = msign_strip_plan(img, f->arch, plan, f->res, d);
+	if (r != 0 || f->res->changed)
+		return r;
+	/* Nothing to remove: in place, leave the file alone; to another
+	 * path, an exact copy (never a re-layout). */
+	if (f->in_place)
+		return MSIGN_PLAN_UNCHANGED;
+	msign_plan_free(plan);
+	msign_plan_init(plan);
+	plan->out_len = img->len;
+	return msign_plan_copy(plan, 0, 0, img->len);
+}
+
 int msign_strip_file(const char *in_path, const char *out_path,
 		     const char *arch, struct msign_strip_result *res,
 		     struct msign_diag *d)
 {
-	/* One descriptor for reading the plan's input and copying from it. */
-	int fd = open(in_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
-	struct msign_image *img = NULL;
-	int r = msign_image_open_fd(fd, &img, d);
-	if (r) {
-		close(fd);
-		return r;
-	}
-	struct msign_plan plan;
-	msign_plan_init(&plan);
-	r = msign_strip_plan(img, arch, &plan, res, d);
-	if (r == 0 && !res->changed) {
-		/* Nothing to remove: an exact copy, never a re-layout. */
-		msign_plan_free(&plan);
-		msign_plan_init(&plan);
-		plan.out_len = img->len;
-		r = msign_plan_copy(&plan, 0, 0, img->len);
-	}
-	msign_image_free(img);
-	/* Unchanged in place: the file is not rewritten at all. */
-	if (r == 0 && (res->changed || strcmp(in_path, out_path) != 0))
-		r = msign_plan_commit_fd(&plan, fd, out_path, st_validate, res, d);
-	msign_plan_free(&plan);
-	close(fd);
-	return r;
+	struct st_file f = { arch, strcmp(in_path, out_path) == 0, res };
+	return msign_edit_file(in_path, out_path, st_plan_file, &f, st_validate,
+			       res, d);
 }

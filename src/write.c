@@ -358,3 +358,31 @@ int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 	close(in);
 	return r;
 }
+
+int msign_edit_file(const char *in_path, const char *out_path,
+		    msign_plan_fn plan_fn, void *plan_arg, msign_check_fn check,
+		    void *check_arg, struct msign_diag *d)
+{
+	/* One descriptor for the mapping the plan is computed from and the
+	 * copies the commit makes: a file swapped in meanwhile is not mixed in. */
+	int fd = open(in_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	struct msign_image *img = NULL;
+	int r = msign_image_open_fd(fd, &img, d);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	struct msign_plan plan;
+	msign_plan_init(&plan);
+	r = plan_fn(img, &plan, plan_arg, d);
+	msign_image_free(img);
+	if (r == MSIGN_PLAN_UNCHANGED)
+		r = 0; /* nothing to write */
+	else if (r == 0)
+		r = msign_plan_commit_fd(&plan, fd, out_path, check, check_arg, d);
+	msign_plan_free(&plan);
+	close(fd);
+	return r;
+}

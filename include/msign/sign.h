@@ -69,6 +69,19 @@ int msign_plan_commit_fd(const struct msign_plan *p, int src_fd,
 			 const char *dst_path, msign_check_fn check, void *arg,
 			 struct msign_diag *d);
 
+/* Compute a plan for an image; MSIGN_PLAN_UNCHANGED (positive) means the
+ * output would equal the input and nothing is to be written. */
+#define MSIGN_PLAN_UNCHANGED 1
+typedef int (*msign_plan_fn)(const struct msign_image *img,
+			     struct msign_plan *plan, void *arg,
+			     struct msign_diag *d);
+
+/* Open in_path once, map it, let plan_fn compute the plan, and commit it
+ * to out_path from that same descriptor (msign_plan_commit_fd). */
+int msign_edit_file(const char *in_path, const char *out_path,
+		    msign_plan_fn plan_fn, void *plan_arg, msign_check_fn check,
+		    void *check_arg, struct msign_diag *d);
+
 /* ---- strip (strip.c) ----------------------------------------------------
  * Apple's signature removal (codesign --remove-signature), per slice. */
 struct msign_strip_slice {
