@@ -20,6 +20,13 @@ int cmd_trace(int argc, char **argv);
 
 #define EXIT_USAGE 2
 
+/* codesign's message for a file that is not a usable Mach-O. */
+#define MSG_FORMAT "object file format unrecognized, invalid, or unsuitable"
+
+/* Open and parse path; on failure print "<path>: <why>" (plus the msign:
+ * reason line) and return 1. */
+int cli_open_image(const char *path, struct msign_image **img);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void cli_hex(const uint8_t *p, size_t n, char *out);
 /* "Oct 1, 2021 at 9:31:44 PM" in the local time zone (TZ). */

@@ -9,7 +9,6 @@
 
 #include "cli.h"
 
-#define MSG_FORMAT "object file format unrecognized, invalid, or unsuitable"
 #define MSG_SIGFORMAT "invalid or unsupported format for signature"
 #define MSG_UNSIGNED "code object is not signed at all"
 #define MAX_VERBOSE 6

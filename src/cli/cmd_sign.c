@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "msign/sign.h"
 
-#define MSG_FORMAT "object file format unrecognized, invalid, or unsuitable"
 #define ENT_FILE_MAX (1u << 20)
 
 struct sign_cli {
@@ -184,16 +183,9 @@ static int sign_one(const char *path, struct sign_cli *c)
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	struct msign_image *img = NULL;
-	int r = msign_image_open(path, &img, &d);
-	if (r == MSIGN_E_IO) {
-		fprintf(stderr, "%s: %s\n", path, d.msg);
+	if (cli_open_image(path, &img) != 0)
 		return 1;
-	}
-	if (r != 0) {
-		fprintf(stderr, "%s: %s\nmsign: %s (at offset %llu)\n", path,
-			MSG_FORMAT, d.msg, (unsigned long long)d.file_off);
-		return 1;
-	}
+	int r;
 	char format[1024];
 	show_format(img, format, sizeof(format));
 	bool any_signed = false;

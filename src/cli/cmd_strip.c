@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "msign/sign.h"
 
-#define MSG_FORMAT "object file format unrecognized, invalid, or unsuitable"
 
 static void strip_usage(FILE *out)
 {

@@ -58,17 +58,9 @@ static int verify_one(const char *path, const struct verify_cli *c)
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	struct msign_image *img = NULL;
-	int r = msign_image_open(path, &img, &d);
-	if (r == MSIGN_E_IO) {
-		fprintf(stderr, "%s: %s\n", path, d.msg);
+	if (cli_open_image(path, &img) != 0)
 		return 1;
-	}
-	if (r != 0) {
-		fprintf(stderr, "%s: %s\nmsign: %s (at offset %llu)\n", path,
-			msign_verify_message(MSIGN_VERIFY_BAD_MACHO), d.msg,
-			(unsigned long long)d.file_off);
-		return 1;
-	}
+	int r;
 	struct msign_verify_opts o = c->o;
 	o.release = true; /* the image is our own read-only mapping */
 	static struct msign_verify_result res;

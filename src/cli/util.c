@@ -65,3 +65,18 @@ void cli_cd_flags(uint32_t flags, char *out, size_t outlen)
 	if (left != 0)
 		snprintf(out + used, outlen - used, "%s???", used ? "," : "");
 }
+
+int cli_open_image(const char *path, struct msign_image **img)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	int r = msign_image_open(path, img, &d);
+	if (r == 0)
+		return 0;
+	if (r == MSIGN_E_IO)
+		fprintf(stderr, "%s: %s\n", path, d.msg);
+	else
+		fprintf(stderr, "%s: %s\nmsign: %s (at offset %llu)\n", path,
+			MSG_FORMAT, d.msg, (unsigned long long)d.file_off);
+	return 1;
+}
