@@ -9,6 +9,7 @@
 
 #include "builder.h"
 #include "msign/sign.h"
+#include "fixture.h"
 
 static uint8_t file[TB_FILE_LEN];
 
@@ -90,19 +91,6 @@ static void t_refusals(void **st)
 
 /* The string-table rule on a real lld fixture: new size = end of strings
  * when it lies 1..12 bytes before dataoff, else dataoff. */
-static uint8_t *load(const char *name, size_t *len)
-{
-	char path[512];
-	const char *dir = getenv("MSIGN_FIXTURES");
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", name);
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	uint8_t *buf = malloc(1 << 20);
-	*len = fread(buf, 1, 1 << 20, fp);
-	fclose(fp);
-	return buf;
-}
-
 static void t_strtab_padding(void **st)
 {
 	(void)st;

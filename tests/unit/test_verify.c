@@ -11,23 +11,7 @@
 #include <openssl/sha.h>
 
 #include "msign/sign.h"
-
-#define MAX_FIXTURE (1u << 20)
-
-static uint8_t *load(const char *name, size_t *len)
-{
-	char path[512];
-	const char *dir = getenv("MSIGN_FIXTURES");
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", name);
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL)
-		fail_msg("cannot open %s", path);
-	uint8_t *buf = malloc(MAX_FIXTURE);
-	assert_non_null(buf);
-	*len = fread(buf, 1, MAX_FIXTURE, fp);
-	fclose(fp);
-	return buf;
-}
+#include "fixture.h"
 
 static struct msign_verify_result vr;
 
