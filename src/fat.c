@@ -287,6 +287,7 @@ int msign_image_parse(const uint8_t *data, size_t len,
 		return MSIGN_E_NOMEM;
 	img->data = data;
 	img->len = len;
+	img->fd = -1;
 	struct msign_cur c = msign_cur_make(data, len);
 	uint32_t magic = 0;
 	int r;
@@ -337,15 +338,24 @@ int msign_image_open_fd(int fd, struct msign_image **out,
 			return msign_diag_set(d, MSIGN_E_IO, 0, "mmap: %s",
 					      strerror(errno));
 	}
+	/* Our own descriptor: the caller may close theirs. */
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0) {
+		if (map)
+			munmap(map, len);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	}
 	static const uint8_t empty[1];
 	int r = msign_image_parse(map ? map : empty, len, out, d);
 	if (r) {
 		if (map)
 			munmap(map, len);
+		close(own);
 		return r;
 	}
 	(*out)->map = map;
 	(*out)->map_len = len;
+	(*out)->fd = own;
 	return 0;
 }
 
@@ -367,6 +377,8 @@ void msign_image_free(struct msign_image *img)
 		return;
 	if (img->map != NULL)
 		munmap(img->map, img->map_len);
+	if (img->fd >= 0)
+		close(img->fd);
 	free(img->slices);
 	free(img);
 }

@@ -4,20 +4,25 @@
  * all jobs form one queue that worker threads drain with an atomic counter,
  * so a universal file's small and large slices, or a SHA-1 and a SHA-256
  * CodeDirectory, keep all cores busy together. Each thread owns one EVP
- * context for the whole run; digests are fetched once per run. A page that
- * spans pieces (sign's rewritten header next to the untouched file) is fed
- * to the digest piece by piece: nothing is copied or allocated per page. */
+ * context and one read buffer for the whole run; digests are fetched once
+ * per run. A page that spans pieces (sign's rewritten header next to the
+ * untouched file) is fed to the digest piece by piece. Pieces that are in
+ * a file are read with pread, a chunk at a time, into the thread's buffer:
+ * on Linux that is cheaper than faulting the page cache into the mapping
+ * and dropping it again (bench/sign.sh), and a file cut short while we
+ * hash is an error instead of SIGBUS. Nothing is allocated per page. */
+#include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "msign/sign.h"
 
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_BYTES (1u << 18)
+#define READ_BYTES CHUNK_BYTES /* a chunk's file bytes in one pread */
 #define INLINE_BYTES (2u << 20)  /* below this, threads cost more than they give */
 #define MAX_THREADS 256u
 #define MAX_HASH_TYPE 4
@@ -30,10 +35,20 @@ struct hp_run {
 	uint64_t *chunk_first; /* first queue index of each job; [njobs] = total */
 	uint32_t *chunk_pages; /* pages per chunk of each job */
 	EVP_MD *md[MAX_HASH_TYPE + 1];
+	bool any_file;
 	atomic_uint_fast64_t next;
 	pthread_mutex_t lock;  /* guards the jobs' results */
-	atomic_int err;
-	long sys_page;
+	atomic_int err;        /* first MSIGN_E_* of any thread */
+	atomic_int read_errno; /* for MSIGN_E_IO: 0 = the file was too short */
+};
+
+/* One worker's state. The buffer holds [lo, hi) of piece p (offsets
+ * within the piece). */
+struct hp_thread {
+	EVP_MD_CTX *ctx;
+	uint8_t *buf;
+	const struct msign_piece *p;
+	uint64_t lo, hi;
 };
 
 unsigned msign_hash_default_threads(void)
@@ -42,6 +57,20 @@ unsigned msign_hash_default_threads(void)
 	if (n < 1)
 		return 1;
 	return n > (long)MAX_THREADS ? MAX_THREADS : (unsigned)n;
+}
+
+struct msign_piece msign_image_piece(const struct msign_image *img,
+				     const uint8_t *data, uint64_t len)
+{
+	struct msign_piece p = { .data = data, .len = len, .fd = -1 };
+	uintptr_t base = (uintptr_t)img->data, at = (uintptr_t)data;
+	if (img->fd >= 0 && at >= base && at - base <= img->len &&
+	    len <= img->len - (at - base)) {
+		p.in_file = true;
+		p.fd = img->fd;
+		p.file_off = at - base;
+	}
+	return p;
 }
 
 static const char *hp_md_name(uint8_t type)
@@ -55,72 +84,82 @@ static const char *hp_md_name(uint8_t type)
 	}
 }
 
-static int hp_update(EVP_MD_CTX *ctx, const struct msign_hash_job *j,
-		     uint64_t start, uint64_t end)
+static void hp_fail(struct hp_run *run, int err, int read_errno)
+{
+	int none = 0;
+	if (atomic_compare_exchange_strong(&run->err, &none, err))
+		atomic_store(&run->read_errno, read_errno);
+}
+
+/* Fill t's buffer with [from, to) of file piece p, to - from <= READ_BYTES. */
+static int hp_read(struct hp_run *run, struct hp_thread *t,
+		   const struct msign_piece *p, uint64_t from, uint64_t to)
+{
+	uint64_t got = 0;
+	t->p = NULL;
+	while (got < to - from) {
+		ssize_t n = pread(p->fd, t->buf + got, (size_t)(to - from - got),
+				  (off_t)(p->file_off + from + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			hp_fail(run, MSIGN_E_IO, n < 0 ? errno : 0);
+			return -1;
+		}
+		got += (uint64_t)n;
+	}
+	t->p = p;
+	t->lo = from;
+	t->hi = to;
+	return 0;
+}
+
+/* Feed [start, end) of job j to the digest; reads of file pieces stop at
+ * c_end, the end of the chunk being hashed. */
+static int hp_update(struct hp_run *run, struct hp_thread *t,
+		     const struct msign_hash_job *j, uint64_t start,
+		     uint64_t end, uint64_t c_end)
 {
 	uint64_t at = 0;
 	for (uint32_t i = 0; i < j->npieces && start < end; i++) {
 		const struct msign_piece *p = &j->pieces[i];
 		uint64_t p_end = at + p->len;
-		if (start < p_end) {
+		while (start < end && start < p_end) {
 			uint64_t from = start - at;
 			uint64_t n = (end < p_end ? end : p_end) - start;
-			if (p->data != NULL) {
-				if (EVP_DigestUpdate(ctx, p->data + from, (size_t)n) != 1)
-					return -1;
-			} else {
-				for (uint64_t k = 0; k < n;) {
-					size_t m = n - k > sizeof(hp_zeros)
-							   ? sizeof(hp_zeros) : (size_t)(n - k);
-					if (EVP_DigestUpdate(ctx, hp_zeros, m) != 1)
+			const uint8_t *src;
+			if (p->data == NULL) {
+				src = hp_zeros;
+				if (n > sizeof(hp_zeros))
+					n = sizeof(hp_zeros);
+			} else if (p->in_file) {
+				if (t->p != p || from < t->lo || from >= t->hi) {
+					uint64_t to = (c_end < p_end ? c_end : p_end) - at;
+					if (to <= from || to - from > READ_BYTES)
+						to = from + READ_BYTES < p->len
+							     ? from + READ_BYTES : p->len;
+					if (hp_read(run, t, p, from, to) != 0)
 						return -1;
-					k += m;
 				}
+				src = t->buf + (from - t->lo);
+				if (n > t->hi - from)
+					n = t->hi - from;
+			} else {
+				src = p->data + from;
+			}
+			if (EVP_DigestUpdate(t->ctx, src, (size_t)n) != 1) {
+				hp_fail(run, MSIGN_E_CRYPTO, 0);
+				return -1;
 			}
 			start += n;
 		}
 		at = p_end;
 	}
-	return start == end ? 0 : -1; /* the pieces must cover the page */
-}
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 /* Linux 5.14 */
-#endif
-
-/* madvise(advice) on the whole system pages of [start, end) of the pieces
- * that are file mappings: populated in one call before they are hashed
- * (cheaper than a fault per page), dropped after. Failures only cost
- * speed (older kernels, other systems). */
-static void hp_advise(const struct hp_run *run,
-		      const struct msign_hash_job *j, uint64_t start,
-		      uint64_t end, int advice)
-{
-	uintptr_t mask = (uintptr_t)run->sys_page - 1;
-	uint64_t at = 0;
-	for (uint32_t i = 0; i < j->npieces; i++) {
-		const struct msign_piece *p = &j->pieces[i];
-		uint64_t p_end = at + p->len;
-		if (p->release && p->data != NULL && start < p_end && end > at) {
-			uint64_t from = start > at ? start - at : 0;
-			uint64_t to = (end < p_end ? end : p_end) - at;
-			uintptr_t lo = (uintptr_t)(p->data + from);
-			uintptr_t hi = (uintptr_t)(p->data + to);
-			/* populate partial pages too; drop only whole ones */
-			uintptr_t a = advice == MADV_DONTNEED ? (lo + mask) & ~mask
-							      : lo & ~mask;
-			uintptr_t b = advice == MADV_DONTNEED ? hi & ~mask
-							      : (hi + mask) & ~mask;
-			if (a < b)
-				(void)madvise((void *)a, b - a, advice);
-		}
-		at = p_end;
+	if (start != end) { /* the pieces must cover the page */
+		hp_fail(run, MSIGN_E_ARG, 0);
+		return -1;
 	}
-}
-
-static void hp_fail(struct hp_run *run)
-{
-	atomic_store(&run->err, MSIGN_E_CRYPTO);
+	return 0;
 }
 
 static void hp_mismatch(struct hp_run *run, struct msign_hash_job *j,
@@ -133,7 +172,7 @@ static void hp_mismatch(struct hp_run *run, struct msign_hash_job *j,
 	pthread_mutex_unlock(&run->lock);
 }
 
-static void hp_chunk(struct hp_run *run, EVP_MD_CTX *ctx, uint32_t ji,
+static void hp_chunk(struct hp_run *run, struct hp_thread *t, uint32_t ji,
 		     uint64_t chunk)
 {
 	struct msign_hash_job *j = &run->jobs[ji];
@@ -146,17 +185,19 @@ static void hp_chunk(struct hp_run *run, EVP_MD_CTX *ctx, uint32_t ji,
 		last = (uint64_t)j->first_page + j->npages;
 	uint64_t psize = j->page_log2 ? (uint64_t)1 << j->page_log2 : j->limit;
 	uint64_t c_end = last * psize < j->limit ? last * psize : j->limit;
-	if (first < last)
-		hp_advise(run, j, first * psize, c_end, MADV_POPULATE_READ);
 	for (uint64_t pg = first; pg < last; pg++) {
 		uint64_t start = pg * psize;
 		uint64_t end = start + psize < j->limit ? start + psize : j->limit;
 		uint8_t h[EVP_MAX_MD_SIZE];
 		unsigned int n;
-		if (start > end || EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-		    hp_update(ctx, j, start, end) != 0 ||
-		    EVP_DigestFinal_ex(ctx, h, &n) != 1) {
-			hp_fail(run);
+		if (start > end || EVP_DigestInit_ex2(t->ctx, md, NULL) != 1) {
+			hp_fail(run, MSIGN_E_CRYPTO, 0);
+			return;
+		}
+		if (hp_update(run, t, j, start, end, c_end) != 0)
+			return;
+		if (EVP_DigestFinal_ex(t->ctx, h, &n) != 1) {
+			hp_fail(run, MSIGN_E_CRYPTO, 0);
 			return;
 		}
 		if (j->out != NULL)
@@ -164,17 +205,17 @@ static void hp_chunk(struct hp_run *run, EVP_MD_CTX *ctx, uint32_t ji,
 		if (j->expect != NULL && memcmp(j->expect + pg * hs, h, hs) != 0)
 			hp_mismatch(run, j, pg);
 	}
-	if (first < last)
-		hp_advise(run, j, first * psize, c_end, MADV_DONTNEED);
 }
 
 static void *hp_worker(void *arg)
 {
 	struct hp_run *run = arg;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (ctx == NULL) {
-		hp_fail(run);
-		return NULL;
+	struct hp_thread t = { .ctx = EVP_MD_CTX_new() };
+	if (run->any_file)
+		t.buf = malloc(READ_BYTES);
+	if (t.ctx == NULL || (run->any_file && t.buf == NULL)) {
+		hp_fail(run, t.ctx == NULL ? MSIGN_E_CRYPTO : MSIGN_E_NOMEM, 0);
+		goto out;
 	}
 	uint64_t total = run->chunk_first[run->njobs];
 	uint32_t ji = 0;
@@ -185,9 +226,11 @@ static void *hp_worker(void *arg)
 		/* Chunks are handed out in order: the job index only grows. */
 		while (c >= run->chunk_first[ji + 1])
 			ji++;
-		hp_chunk(run, ctx, ji, c);
+		hp_chunk(run, &t, ji, c);
 	}
-	EVP_MD_CTX_free(ctx);
+out:
+	EVP_MD_CTX_free(t.ctx);
+	free(t.buf);
 	return NULL;
 }
 
@@ -201,9 +244,17 @@ static int hp_prepare(struct hp_run *run, uint64_t *bytes,
 		j->nbad = 0;
 		j->first_bad = UINT64_MAX;
 		uint64_t covered = 0;
-		for (uint32_t k = 0; k < j->npieces && k < MSIGN_HASH_MAX_PIECES; k++)
-			covered += j->pieces[k].len;
+		bool bad_piece = false;
+		for (uint32_t k = 0; k < j->npieces && k < MSIGN_HASH_MAX_PIECES; k++) {
+			const struct msign_piece *p = &j->pieces[k];
+			covered += p->len;
+			if (p->in_file && (p->fd < 0 || p->data == NULL ||
+					   p->file_off > UINT64_MAX - p->len))
+				bad_piece = true;
+			run->any_file |= p->in_file;
+		}
 		if (j->npieces > MSIGN_HASH_MAX_PIECES || covered != j->limit ||
+		    bad_piece ||
 		    j->page_log2 > 30 || j->hash_type > MAX_HASH_TYPE ||
 		    hp_md_name(j->hash_type) == NULL)
 			return msign_diag_set(d, MSIGN_E_ARG, 0,
@@ -261,9 +312,7 @@ int msign_hash_run(struct msign_hash_job *jobs, uint32_t njobs,
 	run.chunk_pages = calloc(njobs, sizeof(*run.chunk_pages));
 	atomic_init(&run.next, 0);
 	atomic_init(&run.err, 0);
-	run.sys_page = sysconf(_SC_PAGESIZE);
-	if (run.sys_page <= 0)
-		run.sys_page = 4096;
+	atomic_init(&run.read_errno, 0);
 	int r = MSIGN_E_NOMEM;
 	uint64_t bytes;
 	if (run.chunk_first == NULL || run.chunk_pages == NULL ||
@@ -283,8 +332,15 @@ int msign_hash_run(struct msign_hash_job *jobs, uint32_t njobs,
 	else
 		hp_spawn(&run, threads);
 	r = atomic_load(&run.err);
-	if (r != 0)
+	if (r == MSIGN_E_IO) {
+		int e = atomic_load(&run.read_errno);
+		msign_diag_set(d, r, 0, "reading the file to hash its pages: %s",
+			       e ? strerror(e) : "it is shorter than when it was opened");
+	} else if (r == MSIGN_E_NOMEM) {
+		msign_diag_set(d, r, 0, "out of memory for the page hashers");
+	} else if (r != 0) {
 		msign_diag_set(d, r, 0, "page hashing failed in OpenSSL");
+	}
 out:
 	pthread_mutex_destroy(&run.lock);
 out_free:

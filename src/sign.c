@@ -354,15 +354,16 @@ static int sg_slice_write(struct sg_slice *x)
 }
 
 /* The bytes the CodeDirectories cover, as the output will hold them. */
-static void sg_pieces(const struct sg_slice *x, bool release,
+static void sg_pieces(const struct sg_slice *x, const struct msign_image *img,
 		      struct msign_hash_job *j)
 {
 	j->npieces = 3;
-	j->pieces[0] = (struct msign_piece){ x->newhdr, x->newhdr_len, false };
-	j->pieces[1] = (struct msign_piece){ x->s->data + x->newhdr_len,
-					     x->base_len - x->newhdr_len, release };
-	j->pieces[2] = (struct msign_piece){ NULL, x->res->dataoff - x->base_len,
-					     false };
+	j->pieces[0] = (struct msign_piece){ .data = x->newhdr,
+					     .len = x->newhdr_len };
+	j->pieces[1] = msign_image_piece(img, x->s->data + x->newhdr_len,
+					 x->base_len - x->newhdr_len);
+	j->pieces[2] = (struct msign_piece){ .data = NULL,
+					     .len = x->res->dataoff - x->base_len };
 	j->limit = x->res->dataoff;
 }
 
@@ -383,7 +384,7 @@ static int sg_hash(struct sg_run *run, struct msign_diag *d)
 				continue;
 			const struct sg_cd *cd = &x->cds[k++];
 			struct msign_hash_job *j = &jobs[n++];
-			sg_pieces(x, run->img->map != NULL, j);
+			sg_pieces(x, run->img, j);
 			j->page_log2 = cd->page_log2;
 			j->hash_type = cd->hash_type;
 			j->npages = cd->ncode;

@@ -349,7 +349,7 @@ static uint32_t vf_jobs(const struct vf_ctx *c, const struct msign_codedir *cd,
 	struct msign_hash_job base;
 	memset(&base, 0, sizeof(base));
 	base.npieces = 1;
-	base.pieces[0] = (struct msign_piece){ s->data, limit, c->o->release };
+	base.pieces[0] = msign_image_piece(c->img, s->data, limit);
 	base.limit = limit;
 	base.page_log2 = cd->page_log2;
 	base.hash_type = cd->hash_type;

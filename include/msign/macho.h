@@ -110,6 +110,9 @@ struct msign_image {
 	struct msign_slice *slices; /* nslices entries, fat-header order */
 	void *map;       /* owned mapping, when opened from a path */
 	size_t map_len;
+	/* Owned descriptor of the mapped file (-1 for msign_image_parse):
+	 * the page hasher reads the file with it (see struct msign_piece). */
+	int fd;
 };
 
 /* Parse an in-memory image (no copy: data must outlive the image). */

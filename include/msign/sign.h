@@ -118,11 +118,20 @@ int msign_strip_file(const char *in_path, const char *out_path,
 struct msign_piece {
 	const uint8_t *data; /* NULL: zeros */
 	uint64_t len;
-	/* data is a read-only private file mapping: its pages are dropped
-	 * (madvise) once hashed, so resident memory stays bounded by the
-	 * chunks in flight, not the file size. Never set on other memory. */
-	bool release;
+	/* in_file: the same bytes are [file_off, file_off + len) of fd. The
+	 * pool then reads them with pread into a per-thread buffer instead of
+	 * through the mapping: mapping page-cache pages costs more than the
+	 * copy (bench/sign.sh), resident memory stays at the buffers, and a
+	 * file cut short meanwhile is an I/O error rather than SIGBUS. */
+	bool in_file;
+	int fd;
+	uint64_t file_off;
 };
+
+/* The piece for [data, data + len) of img: in_file when img was opened from
+ * a file, plain memory otherwise. data must lie inside img->data. */
+struct msign_piece msign_image_piece(const struct msign_image *img,
+				     const uint8_t *data, uint64_t len);
 
 struct msign_hash_job {
 	struct msign_piece pieces[MSIGN_HASH_MAX_PIECES];
@@ -225,7 +234,6 @@ struct msign_verify_opts {
 	/* Only the pages holding the load commands and the last page of each
 	 * CodeDirectory (sign's check of its own output). */
 	bool quick;
-	bool release;     /* img is a file mapping: drop pages once hashed */
 };
 
 struct msign_verify_result {

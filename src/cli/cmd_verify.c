@@ -62,7 +62,6 @@ static int verify_one(const char *path, const struct verify_cli *c)
 		return 1;
 	int r;
 	struct msign_verify_opts o = c->o;
-	o.release = true; /* the image is our own read-only mapping */
 	static struct msign_verify_result res;
 	r = msign_verify_image(img, &o, &res, &d);
 	int rc = 0;

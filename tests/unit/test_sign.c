@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <openssl/sha.h>
 
@@ -366,10 +367,10 @@ static void t_hashpool_pieces(void **st)
 	struct msign_hash_job j;
 	memset(&j, 0, sizeof(j));
 	j.npieces = 4;
-	j.pieces[0] = (struct msign_piece){ part_a, 5000, false };
-	j.pieces[1] = (struct msign_piece){ flat + 5000, 4000, false };
-	j.pieces[2] = (struct msign_piece){ NULL, 1000, false };
-	j.pieces[3] = (struct msign_piece){ part_b, LEN - 10000, false };
+	j.pieces[0] = (struct msign_piece){ .data = part_a, .len = 5000 };
+	j.pieces[1] = (struct msign_piece){ .data = flat + 5000, .len = 4000 };
+	j.pieces[2] = (struct msign_piece){ .data = NULL, .len = 1000 };
+	j.pieces[3] = (struct msign_piece){ .data = part_b, .len = LEN - 10000 };
 	j.limit = LEN;
 	j.page_log2 = 12;
 	j.hash_type = CS_HASHTYPE_SHA256;
@@ -431,7 +432,8 @@ static void t_hashpool_threads(void **st)
 	for (int k = 0; k < 4; k++) {
 		struct msign_hash_job *j = &jobs[k];
 		j->npieces = 1;
-		j->pieces[0] = (struct msign_piece){ buf, len - (size_t)k * 777, false };
+		j->pieces[0] = (struct msign_piece){ .data = buf,
+						     .len = len - (size_t)k * 777 };
 		j->limit = j->pieces[0].len;
 		j->page_log2 = k == 3 ? 14 : 12;
 		j->hash_type = types[k];
@@ -453,10 +455,94 @@ static void t_hashpool_threads(void **st)
 	free(buf);
 }
 
+/* Pieces read from a file (pread into the threads' buffers) hash like the
+ * same bytes in memory: mixed with memory and zero pieces, at a file
+ * offset, with pages smaller and larger than a read, on 1 to 3 threads. A
+ * file shorter than its pieces is an I/O error, not a crash. */
+static void t_hashpool_file(void **st)
+{
+	(void)st;
+	enum { SKIP = 123, LEN = (3 << 20) + 777 };
+	uint8_t *buf = malloc(LEN);
+	assert_non_null(buf);
+	for (size_t i = 0; i < LEN; i++)
+		buf[i] = (uint8_t)((i * 2654435761u) >> 13);
+	memset(buf + 5000, 0, 3000); /* given as a zero piece below */
+	char path[] = "/tmp/msign-hashpool-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	uint8_t junk[SKIP] = { 0 };
+	assert_int_equal(write(fd, junk, SKIP), SKIP);
+	assert_int_equal(write(fd, buf, LEN), LEN);
+	static const uint32_t logs[] = { 12, 14, 20, 21, 0 };
+	for (size_t l = 0; l < sizeof(logs) / sizeof(logs[0]); l++) {
+		uint32_t lg = logs[l];
+		uint64_t psize = lg ? (uint64_t)1 << lg : LEN;
+		uint32_t npages = (uint32_t)((LEN + psize - 1) / psize);
+		uint8_t *want = malloc((size_t)npages * 32);
+		uint8_t *got = malloc((size_t)npages * 32);
+		assert_non_null(want);
+		assert_non_null(got);
+		for (uint32_t p = 0; p < npages; p++) {
+			uint64_t end = (p + 1) * psize < LEN ? (p + 1) * psize : LEN;
+			SHA256(buf + p * psize, (size_t)(end - p * psize), want + 32 * p);
+		}
+		struct msign_hash_job j;
+		memset(&j, 0, sizeof(j));
+		j.npieces = 4;
+		j.pieces[0] = (struct msign_piece){ .data = buf, .len = 5000,
+						    .in_file = true, .fd = fd,
+						    .file_off = SKIP };
+		j.pieces[1] = (struct msign_piece){ .data = NULL, .len = 3000 };
+		j.pieces[2] = (struct msign_piece){ .data = buf + 8000, .len = 100000 };
+		j.pieces[3] = (struct msign_piece){ .data = buf + 108000,
+						    .len = LEN - 108000,
+						    .in_file = true, .fd = fd,
+						    .file_off = SKIP + 108000 };
+		j.limit = LEN;
+		j.page_log2 = lg;
+		j.hash_type = CS_HASHTYPE_SHA256;
+		j.npages = npages;
+		j.out = got;
+		for (unsigned threads = 1; threads <= 3; threads++) {
+			memset(got, 0, (size_t)npages * 32);
+			assert_int_equal(msign_hash_run(&j, 1, threads, NULL), 0);
+			assert_memory_equal(got, want, (size_t)npages * 32);
+		}
+		free(want);
+		free(got);
+	}
+	/* the file is 100 bytes short of what the last piece claims */
+	assert_int_equal(ftruncate(fd, SKIP + LEN - 100), 0);
+	uint8_t out[32 * 1024];
+	struct msign_hash_job j;
+	memset(&j, 0, sizeof(j));
+	j.npieces = 1;
+	j.pieces[0] = (struct msign_piece){ .data = buf, .len = LEN, .in_file = true,
+					    .fd = fd, .file_off = SKIP };
+	j.limit = LEN;
+	j.page_log2 = 12;
+	j.hash_type = CS_HASHTYPE_SHA256;
+	j.npages = (LEN + 4095) / 4096;
+	j.out = out;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_hash_run(&j, 1, 2, &d), MSIGN_E_IO);
+	assert_string_equal(d.msg, "reading the file to hash its pages: it is "
+				   "shorter than when it was opened");
+	/* a file piece without a descriptor is refused before any work */
+	j.pieces[0].fd = -1;
+	assert_int_equal(msign_hash_run(&j, 1, 2, NULL), MSIGN_E_ARG);
+	close(fd);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_lld_round_trip),
+		cmocka_unit_test(t_hashpool_file),
 		cmocka_unit_test(t_universal_per_arch),
 		cmocka_unit_test(t_codesign_layout),
 		cmocka_unit_test(t_force_and_idempotence),
