@@ -133,8 +133,8 @@ static int cd_check_strings(const struct msign_cur *c,
 	return 0;
 }
 
-int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
-			struct msign_codedir *cd, struct msign_diag *d)
+static int cd_parse(const uint8_t *blob, size_t len, uint32_t slot,
+		    bool hash, struct msign_codedir *cd, struct msign_diag *d)
 {
 	memset(cd, 0, sizeof(*cd));
 	struct msign_cur c = msign_cur_make(blob, len);
@@ -171,8 +171,23 @@ int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
 	if ((r = cd_check_slots(cd, d)) || (r = cd_check_limit(cd, d)) ||
 	    (r = cd_check_strings(&c, cd, d)))
 		return r;
+	if (!hash)
+		return 0;
 	return msign_hash(cd->hash_type, blob, blen, cd->cdhash,
 			  &cd->cdhash_len);
+}
+
+int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
+			struct msign_codedir *cd, struct msign_diag *d)
+{
+	return cd_parse(blob, len, slot, true, cd, d);
+}
+
+int msign_codedir_parse_nohash(const uint8_t *blob, size_t len,
+			       uint32_t slot, struct msign_codedir *cd,
+			       struct msign_diag *d)
+{
+	return cd_parse(blob, len, slot, false, cd, d);
 }
 
 const uint8_t *msign_codedir_slot(const struct msign_codedir *cd, int64_t n)

@@ -107,10 +107,13 @@ static bool sb_is_cd_slot(uint32_t type)
 }
 
 static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
-		     const struct msign_slice *s, struct msign_diag *d)
+		     const struct msign_slice *s, unsigned flags,
+		     struct msign_diag *d)
 {
 	struct msign_codedir cd;
-	int r = msign_codedir_parse(b->data, b->len, b->type, &cd, d);
+	int r = flags & MSIGN_SIG_NO_CDHASH
+			? msign_codedir_parse_nohash(b->data, b->len, b->type, &cd, d)
+			: msign_codedir_parse(b->data, b->len, b->type, &cd, d);
 	if (r)
 		return r;
 	/* A codeLimit past the signature is tampering, not a broken
@@ -141,7 +144,7 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
  * then alternates 0x1000, 0x1001, ... up to the first missing one; the
  * first index entry of a slot wins. */
 static int sb_load_cds(struct msign_sig *sig, const struct msign_slice *s,
-		       struct msign_diag *d)
+		       unsigned flags, struct msign_diag *d)
 {
 	const struct msign_blob *by_slot[1 + CSSLOT_ALTERNATE_CODEDIRECTORY_MAX] = { 0 };
 	for (uint32_t i = 0; i < sig->nblobs; i++) {
@@ -159,7 +162,7 @@ static int sb_load_cds(struct msign_sig *sig, const struct msign_slice *s,
 	for (uint32_t k = 0; k <= CSSLOT_ALTERNATE_CODEDIRECTORY_MAX; k++) {
 		if (by_slot[k] == NULL)
 			break;
-		int r = sb_add_cd(sig, by_slot[k], s, d);
+		int r = sb_add_cd(sig, by_slot[k], s, flags, d);
 		if (r)
 			return r;
 	}
@@ -216,6 +219,12 @@ static void sb_classify(struct msign_sig *sig, const struct msign_blob *b)
 int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 		    struct msign_diag *d)
 {
+	return msign_sig_parse_ex(s, sig, 0, d);
+}
+
+int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
+		       unsigned flags, struct msign_diag *d)
+{
 	memset(sig, 0, sizeof(*sig));
 	if (!s->has_codesig)
 		return MSIGN_E_NOT_SIGNED;
@@ -230,7 +239,7 @@ int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 		if (!sb_is_cd_slot(b->type))
 			sb_classify(sig, b);
 	}
-	if ((r = sb_load_cds(sig, s, d)))
+	if ((r = sb_load_cds(sig, s, flags, d)))
 		return r;
 	sig->best = 0;
 	sig->lowest = 0; /* cds[] is sorted by ascending hash type */

@@ -22,6 +22,17 @@
 #define CD_HASH_TRUNC 20u
 #define QUICK_TAIL_PAGES 1u
 
+/* One slice's hash run: each CodeDirectory's CDHash (a one-page job over
+ * the CD) and its code pages, hashed together so that a large CD is not
+ * hashed on one core before the pages start. */
+#define VF_MAX_JOBS (3 * MSIGN_MAX_CDS)
+struct vf_hashes {
+	struct msign_hash_job jobs[VF_MAX_JOBS];
+	uint32_t owner[VF_MAX_JOBS]; /* CD index of each page job */
+	uint32_t first_page_job;     /* jobs before it are the CDHashes */
+	uint32_t n;
+};
+
 struct vf_ctx {
 	const struct msign_image *img;
 	const struct msign_verify_opts *o;
@@ -29,6 +40,7 @@ struct vf_ctx {
 	uint32_t idx;
 	const struct msign_slice *s;
 	struct msign_sig *sig;
+	struct vf_hashes *h;
 	char arch[48];
 };
 
@@ -124,7 +136,8 @@ static int vf_parse(struct vf_ctx *c)
 			       s->diag.msg, (unsigned long long)s->diag.file_off);
 	struct msign_diag sd;
 	msign_diag_clear(&sd);
-	int r = msign_sig_parse(s, c->sig, &sd);
+	/* The CDHashes are computed by vf_hash, next to the pages. */
+	int r = msign_sig_parse_ex(s, c->sig, MSIGN_SIG_NO_CDHASH, &sd);
 	if (r == MSIGN_E_NOT_SIGNED)
 		return vf_fail(c, MSIGN_VERIFY_NOT_SIGNED, "no LC_CODE_SIGNATURE");
 	if (r == MSIGN_E_UNSUPPORTED)
@@ -369,31 +382,49 @@ static uint32_t vf_jobs(const struct vf_ctx *c, const struct msign_codedir *cd,
 	return 2;
 }
 
-static int vf_pages(struct vf_ctx *c, struct msign_diag *d)
+static int vf_hash(struct vf_ctx *c, struct msign_diag *d)
+{
+	struct msign_sig *sig = c->sig;
+	struct vf_hashes *h = c->h;
+	h->n = 0;
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		struct msign_codedir *cd = &sig->cds[k];
+		struct msign_hash_job *j = &h->jobs[h->n++];
+		memset(j, 0, sizeof(*j));
+		j->pieces[0] = msign_image_piece(c->img, cd->blob, cd->len);
+		j->npieces = 1;
+		j->limit = cd->len;
+		j->page_log2 = 0; /* one page: the whole blob */
+		j->hash_type = cd->hash_type;
+		j->npages = 1;
+		j->out = cd->cdhash;
+		cd->cdhash_len = msign_hashtype_size(cd->hash_type);
+	}
+	h->first_page_job = h->n;
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		uint32_t m = vf_jobs(c, &sig->cds[k], &h->jobs[h->n]);
+		for (uint32_t i = 0; i < m; i++) {
+			h->owner[h->n + i] = k;
+			c->res->pages_checked += h->jobs[h->n + i].npages;
+		}
+		h->n += m;
+	}
+	return msign_hash_run(h->jobs, h->n, c->o->threads, d);
+}
+
+/* The first page mismatch of vf_hash's run, in CodeDirectory order. */
+static int vf_pages(struct vf_ctx *c)
 {
 	const struct msign_sig *sig = c->sig;
-	struct msign_hash_job jobs[2 * MSIGN_MAX_CDS];
-	uint32_t owner[2 * MSIGN_MAX_CDS];
-	uint32_t n = 0;
-	for (uint32_t k = 0; k < sig->ncds; k++) {
-		uint32_t m = vf_jobs(c, &sig->cds[k], &jobs[n]);
-		for (uint32_t i = 0; i < m; i++) {
-			owner[n + i] = k;
-			c->res->pages_checked += jobs[n + i].npages;
-		}
-		n += m;
-	}
-	int r = msign_hash_run(jobs, n, c->o->threads, d);
-	if (r)
-		return r;
-	for (uint32_t i = 0; i < n; i++) {
-		if (jobs[i].nbad == 0)
+	const struct vf_hashes *h = c->h;
+	for (uint32_t i = h->first_page_job; i < h->n; i++) {
+		if (h->jobs[i].nbad == 0)
 			continue;
-		const struct msign_codedir *cd = &sig->cds[owner[i]];
+		const struct msign_codedir *cd = &sig->cds[h->owner[i]];
 		uint64_t nbad = 0;
-		for (uint32_t k = 0; k < n; k++)
-			nbad += owner[k] == owner[i] ? jobs[k].nbad : 0;
-		uint64_t pg = jobs[i].first_bad;
+		for (uint32_t k = h->first_page_job; k < h->n; k++)
+			nbad += h->owner[k] == h->owner[i] ? h->jobs[k].nbad : 0;
+		uint64_t pg = h->jobs[i].first_bad;
 		uint64_t psize = cd->page_log2 ? (uint64_t)1 << cd->page_log2
 					       : msign_codedir_limit(cd);
 		uint64_t start = pg * psize;
@@ -436,9 +467,10 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 				res->explicit_dr = true;
 		}
 	}
-	if ((c->o->strict && (r = vf_strict(c))) || (r = vf_cms(c)) ||
-	    (r = vf_specials(c)) || (r = vf_entitlements(c)) ||
-	    (r = vf_pages(c, d)))
+	/* All hashing first, the checks then in Apple's order. */
+	if ((c->o->strict && (r = vf_strict(c))) || (r = vf_hash(c, d)) ||
+	    (r = vf_cms(c)) || (r = vf_specials(c)) ||
+	    (r = vf_entitlements(c)) || (r = vf_pages(c)))
 		return r;
 	res->pseudo = !res->adhoc && !res->cms;
 	return 0;
@@ -457,8 +489,12 @@ int msign_verify_image(const struct msign_image *img,
 				      "architecture %s not present", o->arch);
 	struct vf_ctx c = { .img = img, .o = o, .res = res };
 	c.sig = malloc(sizeof(*c.sig));
-	if (c.sig == NULL)
+	c.h = malloc(sizeof(*c.h));
+	if (c.sig == NULL || c.h == NULL) {
+		free(c.sig);
+		free(c.h);
 		return MSIGN_E_NOMEM;
+	}
 	uint32_t order[MSIGN_MAX_SLICES];
 	msign_image_sorted(img, order);
 	int r = 0;
@@ -470,5 +506,6 @@ int msign_verify_image(const struct msign_image *img,
 		r = vf_slice(&c, d);
 	}
 	free(c.sig);
+	free(c.h);
 	return r;
 }

@@ -86,6 +86,10 @@ struct msign_codedir {
 /* Validate a CodeDirectory blob once at the boundary. */
 int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
 			struct msign_codedir *cd, struct msign_diag *d);
+/* The same without computing cdhash (left zero, cdhash_len 0). */
+int msign_codedir_parse_nohash(const uint8_t *blob, size_t len,
+			       uint32_t slot, struct msign_codedir *cd,
+			       struct msign_diag *d);
 /* Pointer to slot n's hash (n < 0: special slots), or NULL if outside. */
 const uint8_t *msign_codedir_slot(const struct msign_codedir *cd, int64_t n);
 /* 0 when the slot hash is all zero (meaning absent). */
@@ -133,6 +137,11 @@ struct msign_sig {
  * header, every CodeDirectory. MSIGN_E_NOT_SIGNED when there is none. */
 int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 		    struct msign_diag *d);
+/* flags for msign_sig_parse_ex */
+#define MSIGN_SIG_NO_CDHASH 0x1u /* leave cdhash to the caller: verify
+				   * hashes large CDs alongside the pages */
+int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
+		       unsigned flags, struct msign_diag *d);
 
 /* Hash helpers (OpenSSL EVP). out must hold MSIGN_MAX_HASH_LEN. */
 int msign_hash(uint8_t hash_type, const uint8_t *data, size_t len,
