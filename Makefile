@@ -91,10 +91,14 @@ demo: all
 	$(B)/msign show -vvvv fixtures/cms_arm64
 	$(B)/msign show -r- fixtures/cms_arm64
 
-bench: all
+bench: all $(B)/timeit
 	@sh bench/run.sh $(B)/msign
 	@sh bench/strip.sh $(B)/msign
 	@sh bench/sign.sh $(B)/msign
+
+$(B)/timeit: bench/timeit.c
+	@mkdir -p $(B)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 $< -o $@
 
 fuzz:
 	@sh fuzz/run.sh

@@ -6,6 +6,7 @@
 # Reproduce: make bench   (needs clang, ld64.lld-14, llvm-lipo-14)
 set -eu
 msign=${1:-build/msign}
+timeit=$(dirname "$msign")/timeit
 runs=${BENCH_RUNS:-31}
 dir=build/bench
 mkdir -p "$dir"
@@ -28,18 +29,10 @@ if [ ! -s "$dir/big_universal" ]; then
 	rm -f "$dir/payload" "$dir/payload_small"
 fi
 
-# Median wall time in microseconds of $runs runs of a command.
+# Median wall time in microseconds of $runs runs of a command (timed by
+# bench/timeit.c around fork and wait: no shell start-up counted).
 median_us() {
-	i=0
-	: > "$dir/times"
-	while [ $i -lt "$runs" ]; do
-		t0=$(date +%s%N)
-		"$@" > /dev/null
-		t1=$(date +%s%N)
-		echo $(( (t1 - t0) / 1000 )) >> "$dir/times"
-		i=$((i + 1))
-	done
-	sort -n "$dir/times" | sed -n "$(( (runs + 1) / 2 ))p"
+	"$timeit" "$runs" "$@" | awk '{ printf "%d", $1 / 1000 }'
 }
 
 for arch in arm64 x86_64; do

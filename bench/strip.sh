@@ -6,11 +6,13 @@
 # Needs build/bench/big_arm64 and big_universal (made by bench/run.sh).
 set -eu
 msign=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+timeit=$(dirname "$msign")/timeit
 dir=build/bench
 runs=${BENCH_STRIP_RUNS:-5}
 
 median() { sort -n | sed -n "$(( (runs + 1) / 2 ))p"; }
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
+# Wall microseconds of one run of a command (bench/timeit.c).
+once_us() { "$timeit" 1 "$@" | awk '{ printf "%d", $1 / 1000 }'; }
 
 # bench_on FOLDER FILE LABEL: median us of cp and of msign strip.
 bench_on() {
@@ -20,18 +22,19 @@ bench_on() {
 	i=0; : > "$d/cp.t"; : > "$d/st.t"; : > "$d/rp.t"
 	while [ $i -lt "$runs" ]; do
 		rm -f "$d/copy"
-		t0=$(now_us); cp "$d/src" "$d/copy"; sync "$d/copy"; t1=$(now_us)
-		echo $((t1 - t0)) >> "$d/cp.t"
+		once_us sh -c 'cp "$1" "$2" && sync "$2"' sh "$d/src" "$d/copy" >> "$d/cp.t"
+		echo >> "$d/cp.t"
 		# the same durable replacement done by hand: copy, fsync, rename
 		# over an existing file (whose blocks are then freed)
 		cp --reflink=auto "$d/src" "$d/old"; sync
-		t0=$(now_us); cp "$d/src" "$d/new"; sync "$d/new"; mv "$d/new" "$d/old"; t1=$(now_us)
-		echo $((t1 - t0)) >> "$d/rp.t"
+		once_us sh -c 'cp "$1" "$2" && sync "$2" && mv "$2" "$3"' sh \
+			"$d/src" "$d/new" "$d/old" >> "$d/rp.t"
+		echo >> "$d/rp.t"
 		rm -f "$d/old"
 		# strip works on its own copy; making it is not timed
 		cp --reflink=auto "$d/src" "$d/victim"; sync
-		t0=$(now_us); "$msign" strip "$d/victim"; t1=$(now_us)
-		echo $((t1 - t0)) >> "$d/st.t"
+		once_us "$msign" strip "$d/victim" >> "$d/st.t"
+		echo >> "$d/st.t"
 		i=$((i + 1))
 	done
 	c=$(median < "$d/cp.t"); s=$(median < "$d/st.t"); p=$(median < "$d/rp.t")
