@@ -56,6 +56,17 @@ static void t_good(void **st)
 	assert_memory_equal(cd->cdhash, want, 32);
 	assert_null(sig.requirements);
 	assert_null(sig.cms);
+	/* the same without the CDHash: every other field identical */
+	struct msign_codedir with = *cd;
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_parse(file, TB_FILE_LEN, &img, NULL), 0);
+	assert_int_equal(msign_sig_parse_ex(&img->slices[0], &sig,
+					    MSIGN_SIG_NO_CDHASH, NULL), 0);
+	msign_image_free(img);
+	assert_int_equal(sig.cds[0].cdhash_len, 0);
+	memcpy(with.cdhash, sig.cds[0].cdhash, sizeof(with.cdhash));
+	with.cdhash_len = 0;
+	assert_memory_equal(&with, &sig.cds[0], sizeof(with));
 }
 
 static void t_bad_pages(void **st)
