@@ -22,9 +22,10 @@
 #define CD_HASH_TRUNC 20u
 #define QUICK_TAIL_PAGES 1u
 
-/* One slice's hash run: each CodeDirectory's CDHash (a one-page job over
- * the CD) and its code pages, hashed together so that a large CD is not
- * hashed on one core before the pages start. */
+/* One slice's hash run: each CodeDirectory's CDHash when a CMS signature
+ * needs it (a one-page job over the CD) and its code pages, hashed
+ * together so that a large CD is not hashed on one core before the pages
+ * start. */
 #define VF_MAX_JOBS (3 * MSIGN_MAX_CDS)
 struct vf_hashes {
 	struct msign_hash_job jobs[VF_MAX_JOBS];
@@ -387,7 +388,9 @@ static int vf_hash(struct vf_ctx *c, struct msign_diag *d)
 	struct msign_sig *sig = c->sig;
 	struct vf_hashes *h = c->h;
 	h->n = 0;
-	for (uint32_t k = 0; k < sig->ncds; k++) {
+	/* Only the CMS checks use the CDHashes. */
+	bool need_cdhash = sig->cms != NULL && sig->cms->len > 8;
+	for (uint32_t k = 0; need_cdhash && k < sig->ncds; k++) {
 		struct msign_codedir *cd = &sig->cds[k];
 		struct msign_hash_job *j = &h->jobs[h->n++];
 		memset(j, 0, sizeof(*j));
