@@ -53,6 +53,7 @@ struct sg_run {
 	struct msign_strip_result sres;
 	struct sg_blobs blobs;
 	struct sg_slice *sl;
+	uint32_t nsl;        /* entries of sl (the image may be gone at free) */
 	uint8_t hash_types[MSIGN_MAX_CDS];
 	uint32_t nhash;
 };
@@ -446,24 +447,33 @@ static int sg_layout_file(struct sg_run *run, struct msign_plan *plan,
 	return img->is_fat ? sg_fat_header(run, plan) : 0;
 }
 
-static int sg_plan_slices(struct sg_run *run, struct msign_plan *plan)
+/* The plan's copied ranges: each whole untouched slice, and each signed
+ * slice's unsigned part as one range (a thin file's plan can then start
+ * from a clone). Known before any page is hashed. */
+static int sg_plan_copies(struct sg_run *run, struct msign_plan *plan)
 {
 	int r = 0;
 	for (uint32_t i = 0; i < run->img->nslices && r == 0; i++) {
 		const struct sg_slice *x = &run->sl[i];
 		const struct msign_sign_slice *rs = x->res;
-		if (!x->target) {
-			r = msign_plan_copy(plan, x->s->off, rs->out_off, rs->out_size);
+		r = msign_plan_copy(plan, x->s->off, rs->out_off,
+				    x->target ? x->base_len : rs->out_size);
+	}
+	return r;
+}
+
+/* The rest of each signed slice: the new header over its range, and every
+ * byte after it written explicitly, padding included. */
+static int sg_plan_patches(struct sg_run *run, struct msign_plan *plan)
+{
+	static const uint8_t zeros[SIG_ALIGN];
+	int r = 0;
+	for (uint32_t i = 0; i < run->img->nslices && r == 0; i++) {
+		const struct sg_slice *x = &run->sl[i];
+		const struct msign_sign_slice *rs = x->res;
+		if (!x->target)
 			continue;
-		}
-		/* The whole unsigned slice as one range (a thin file's plan
-		 * can then start from a clone), the new header over it, and
-		 * every byte after it written explicitly, padding included. */
-		static const uint8_t zeros[SIG_ALIGN];
-		r = msign_plan_copy(plan, x->s->off, rs->out_off, x->base_len);
-		if (r == 0)
-			r = msign_plan_patch(plan, rs->out_off, x->newhdr,
-					     x->newhdr_len);
+		r = msign_plan_patch(plan, rs->out_off, x->newhdr, x->newhdr_len);
 		if (r == 0 && rs->dataoff > x->base_len)
 			r = msign_plan_patch(plan, rs->out_off + x->base_len, zeros,
 					     (size_t)(rs->dataoff - x->base_len));
@@ -527,7 +537,7 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 
 static void sg_run_free(struct sg_run *run)
 {
-	for (uint32_t i = 0; run->sl != NULL && i < run->img->nslices; i++) {
+	for (uint32_t i = 0; run->sl != NULL && i < run->nsl; i++) {
 		free(run->sl[i].hs);
 		free(run->sl[i].newhdr);
 		free(run->sl[i].sig);
@@ -537,40 +547,58 @@ static void sg_run_free(struct sg_run *run)
 	msign_plan_free(&run->strip);
 }
 
-int msign_sign_plan(const struct msign_image *img,
+/* Everything but the page hashes: layout, headers, blobs, and the plan's
+ * copied ranges. run is released by sg_run_free, whatever the result. */
+static int sg_begin(struct sg_run *run, const struct msign_image *img,
 		    const struct msign_sign_opts *o, struct msign_plan *plan,
 		    struct msign_sign_result *res, struct msign_diag *d)
 {
 	memset(res, 0, sizeof(*res));
+	memset(run, 0, sizeof(*run));
+	msign_plan_init(&run->strip);
 	int r = sg_check_opts(o, d);
 	if (r)
 		return r;
-	struct sg_run run;
-	memset(&run, 0, sizeof(run));
-	run.img = img;
-	run.o = o;
-	run.res = res;
-	msign_plan_init(&run.strip);
-	run.sl = calloc(img->nslices, sizeof(*run.sl));
-	if (run.sl == NULL)
+	run->img = img;
+	run->o = o;
+	run->res = res;
+	run->sl = calloc(img->nslices, sizeof(*run->sl));
+	if (run->sl == NULL)
 		return MSIGN_E_NOMEM;
-	if ((r = sg_prepare(&run, d)))
-		goto out;
+	run->nsl = img->nslices;
+	if ((r = sg_prepare(run, d)))
+		return r;
 	for (uint32_t i = 0; i < img->nslices && r == 0; i++) {
-		struct sg_slice *x = &run.sl[i];
+		struct sg_slice *x = &run->sl[i];
 		if (!x->target)
 			continue;
-		if ((r = sg_slice_layout(&run, x, d)) == 0 &&
-		    (r = sg_new_header(&run, x, d)) == 0)
+		if ((r = sg_slice_layout(run, x, d)) == 0 &&
+		    (r = sg_new_header(run, x, d)) == 0)
 			r = sg_slice_write(x);
 	}
 	if (r == 0)
-		r = sg_layout_file(&run, plan, d);
+		r = sg_layout_file(run, plan, d);
 	if (r == 0)
-		r = sg_hash(&run, d);
+		r = sg_plan_copies(run, plan);
+	return r;
+}
+
+/* The page hashes, then the patches that carry them. */
+static int sg_end(struct sg_run *run, struct msign_plan *plan,
+		  struct msign_diag *d)
+{
+	int r = sg_hash(run, d);
+	return r ? r : sg_plan_patches(run, plan);
+}
+
+int msign_sign_plan(const struct msign_image *img,
+		    const struct msign_sign_opts *o, struct msign_plan *plan,
+		    struct msign_sign_result *res, struct msign_diag *d)
+{
+	struct sg_run run;
+	int r = sg_begin(&run, img, o, plan, res, d);
 	if (r == 0)
-		r = sg_plan_slices(&run, plan);
-out:
+		r = sg_end(&run, plan, d);
 	sg_run_free(&run);
 	return r;
 }
@@ -580,6 +608,8 @@ out:
 struct sg_check {
 	const struct msign_sign_opts *o;
 	struct msign_sign_result *res;
+	struct sg_run run; /* between sg_plan_file and sg_fill_file */
+	bool begun;
 };
 
 /* The written file must parse and verify: fully when small, else the
@@ -605,11 +635,21 @@ static int sg_validate(const uint8_t *data, size_t len, void *arg,
 	return r;
 }
 
+/* Layout first; the file is then copied while sg_fill_file hashes. */
 static int sg_plan_file(const struct msign_image *img, struct msign_plan *plan,
 			void *arg, struct msign_diag *d)
 {
-	const struct sg_check *c = arg;
-	return msign_sign_plan(img, c->o, plan, c->res, d);
+	struct sg_check *c = arg;
+	c->begun = true;
+	return sg_begin(&c->run, img, c->o, plan, c->res, d);
+}
+
+static int sg_fill_file(const struct msign_image *img, struct msign_plan *plan,
+			void *arg, struct msign_diag *d)
+{
+	(void)img;
+	struct sg_check *c = arg;
+	return sg_end(&c->run, plan, d);
 }
 
 int msign_sign_file(const char *in_path, const char *out_path,
@@ -617,7 +657,10 @@ int msign_sign_file(const char *in_path, const char *out_path,
 		    struct msign_sign_result *res, struct msign_diag *d)
 {
 	memset(res, 0, sizeof(*res));
-	struct sg_check c = { o, res };
-	return msign_edit_file(in_path, out_path, sg_plan_file, &c, sg_validate,
-			       &c, d);
+	struct sg_check c = { .o = o, .res = res };
+	int r = msign_edit_file(in_path, out_path, sg_plan_file, sg_fill_file,
+				&c, sg_validate, &c, d);
+	if (c.begun)
+		sg_run_free(&c.run);
+	return r;
 }

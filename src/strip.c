@@ -273,6 +273,6 @@ int msign_strip_file(const char *in_path, const char *out_path,
 		     struct msign_diag *d)
 {
 	struct st_file f = { arch, strcmp(in_path, out_path) == 0, res };
-	return msign_edit_file(in_path, out_path, st_plan_file, &f, st_validate,
-			       res, d);
+	return msign_edit_file(in_path, out_path, st_plan_file, NULL, &f,
+			       st_validate, res, d);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -26,6 +27,7 @@
 
 #define PLAN_MAX_ITEMS 4096u /* far above what strip/sign need */
 #define COPY_CHUNK (1u << 20)
+#define COPY_BURST (32u << 20) /* copied, then pushed to disk */
 
 void msign_plan_init(struct msign_plan *p)
 {
@@ -182,18 +184,32 @@ static void wr_sweep(const char *dir, const char *base)
 	closedir(dp);
 }
 
+/* Start writing [off, off + len) of out to disk now, so that the fsync at
+ * the end finds less to do (with sign, while the pages are being hashed). */
+static void wr_push(int out, uint64_t off, uint64_t len)
+{
+#ifdef __linux__
+	(void)sync_file_range(out, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)out; (void)off; (void)len;
+#endif
+}
+
 static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 			 uint64_t len)
 {
 #ifdef __linux__
-	/* In-kernel copy; reflinks where the file system can. */
+	/* In-kernel copy; reflinks where the file system can. In bursts, each
+	 * pushed to disk once copied. */
 	off_t so = (off_t)src, doff = (off_t)dst;
 	while (len > 0) {
-		ssize_t n = copy_file_range(in, &so, out, &doff,
-					    len > SSIZE_MAX ? SSIZE_MAX : (size_t)len, 0);
+		uint64_t burst = len < COPY_BURST ? len : COPY_BURST;
+		off_t at = doff;
+		ssize_t n = copy_file_range(in, &so, out, &doff, (size_t)burst, 0);
 		if (n <= 0)
 			break;
 		len -= (uint64_t)n;
+		wr_push(out, (uint64_t)at, (uint64_t)n);
 	}
 	if (len == 0)
 		return 0;
@@ -222,32 +238,38 @@ static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 
 /* A plan that keeps a prefix of the input in place can start from a clone
  * of the whole file (a reflink: no data copied) and be cut down. */
-static bool wr_try_clone(const struct msign_plan *p, int in, int out)
+static bool wr_try_clone(const struct msign_extent *ext, uint32_t n, int in,
+			 int out)
 {
 #if defined(__linux__) && defined(FICLONE)
 	/* Cut back to the extent afterwards so the rest reads as zeros, as in
 	 * msign_plan_render. */
-	if (p->nextents == 1 && p->extents[0].src_off == 0 &&
-	    p->extents[0].dst_off == 0 && ioctl(out, FICLONE, in) == 0 &&
-	    ftruncate(out, (off_t)p->extents[0].len) == 0)
+	if (n == 1 && ext[0].src_off == 0 && ext[0].dst_off == 0 &&
+	    ioctl(out, FICLONE, in) == 0 && ftruncate(out, (off_t)ext[0].len) == 0)
 		return true;
 #else
-	(void)p; (void)in; (void)out;
+	(void)ext; (void)n; (void)in; (void)out;
 #endif
 	return false;
 }
 
-static int wr_fill(const struct msign_plan *p, int in, int out,
-		   const char *tmp, struct msign_diag *d)
+/* The copied ranges of the output: a clone when the plan allows, else
+ * every extent. Returns errno (0 when done). */
+static int wr_copy(const struct msign_extent *ext, uint32_t n, int in, int out)
 {
-	if (!wr_try_clone(p, in, out)) {
-		for (uint32_t i = 0; i < p->nextents; i++) {
-			const struct msign_extent *e = &p->extents[i];
-			if (wr_copy_range(in, out, e->src_off, e->dst_off,
-					  e->len) != 0)
-				return wr_errno(d, "cannot write", tmp);
-		}
-	}
+	if (wr_try_clone(ext, n, in, out))
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (wr_copy_range(in, out, ext[i].src_off, ext[i].dst_off,
+				  ext[i].len) != 0)
+			return errno ? errno : EIO;
+	return 0;
+}
+
+/* Size, patches, fsync: the output once its ranges are copied. */
+static int wr_finish(const struct msign_plan *p, int out, const char *tmp,
+		     struct msign_diag *d)
+{
 	if (ftruncate(out, (off_t)p->out_len) != 0)
 		return wr_errno(d, "cannot size", tmp);
 	for (uint32_t i = 0; i < p->npatches; i++) {
@@ -289,61 +311,145 @@ static char *wr_resolve(const char *dst_path)
 	return real ? real : strdup(dst_path);
 }
 
-int msign_plan_commit_fd(const struct msign_plan *p, int in,
-			 const char *dst_path, msign_check_fn check, void *arg,
-			 struct msign_diag *d)
+/* One commit in progress: the temporary file, and the thread copying the
+ * plan's ranges into it while the caller fills in the patches. */
+struct wr_commit {
+	char *dst, *dir;
+	char tmp[4096];
+	int out;
+	int in;
+	const struct msign_plan *plan; /* read again only in wr_end */
+	struct msign_extent *ext; /* the ranges as they were at the start */
+	uint32_t next;
+	pthread_t copier;
+	bool threaded;
+	int copy_errno;
+};
+
+static void wr_commit_free(struct wr_commit *c, bool unlink_tmp)
 {
+	if (c->out >= 0) {
+		if (unlink_tmp)
+			unlink(c->tmp);
+		close(c->out);
+	}
+	free(c->ext);
+	free(c->dir);
+	free(c->dst);
+}
+
+/* Temporary file beside dst, with src's owner and mode. */
+static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
+		    const char *dst_path, struct msign_diag *d)
+{
+	memset(c, 0, sizeof(*c));
+	c->out = -1;
+	c->in = in;
+	c->plan = p;
 	struct stat st;
 	if (fstat(in, &st) != 0)
 		return wr_errno(d, "cannot stat", dst_path);
-	const char *base;
-	char *dst = wr_resolve(dst_path);
-	char *dir = dst ? wr_dirname(dst, &base) : NULL;
-	char tmp[4096];
-	int out = -1, r = MSIGN_E_NOMEM;
-	if (dir == NULL)
-		goto done;
-	wr_sweep(dir, base);
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.msign.%ld.XXXXXX", dir, base,
-		     (long)getpid()) >= (int)sizeof(tmp)) {
-		r = msign_diag_set(d, MSIGN_E_ARG, 0, "path too long: %s", dst_path);
-		goto done;
-	}
-	out = mkstemp(tmp);
-	if (out < 0) {
-		r = wr_errno(d, "cannot create a temporary file in", dir);
-		goto done;
-	}
+	const char *base = NULL;
+	c->dst = wr_resolve(dst_path);
+	c->dir = c->dst ? wr_dirname(c->dst, &base) : NULL;
+	c->ext = malloc((p->nextents ? p->nextents : 1) * sizeof(*c->ext));
+	if (c->dir == NULL || c->ext == NULL)
+		return MSIGN_E_NOMEM;
+	c->next = p->nextents;
+	if (p->nextents)
+		memcpy(c->ext, p->extents, p->nextents * sizeof(*c->ext));
+	wr_sweep(c->dir, base);
+	if (snprintf(c->tmp, sizeof(c->tmp), "%s/.%s.msign.%ld.XXXXXX", c->dir,
+		     base, (long)getpid()) >= (int)sizeof(c->tmp))
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "path too long: %s",
+				      dst_path);
+	c->out = mkstemp(c->tmp);
+	if (c->out < 0)
+		return wr_errno(d, "cannot create a temporary file in", c->dir);
 	/* Owner first (it may clear set-id bits), then the mode; the owner is
 	 * best effort: only root can give a file away. */
-	if (fchown(out, st.st_uid, st.st_gid) != 0) {
+	if (fchown(c->out, st.st_uid, st.st_gid) != 0) {
 		/* not permitted: the file stays ours */
 	}
-	if (fchmod(out, st.st_mode & 07777) != 0) {
-		r = wr_errno(d, "cannot set the mode of", tmp);
-		goto fail;
+	if (fchmod(c->out, st.st_mode & 07777) != 0)
+		return wr_errno(d, "cannot set the mode of", c->tmp);
+	return 0;
+}
+
+static void *wr_copier(void *arg)
+{
+	struct wr_commit *c = arg;
+	c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out);
+	return NULL;
+}
+
+/* Copy the ranges in a thread (or, if none can be started, at the end). */
+static void wr_copy_start(struct wr_commit *c)
+{
+	c->threaded = pthread_create(&c->copier, NULL, wr_copier, c) == 0;
+}
+
+/* Wait for the copy (or make it now, when no thread was started). */
+static int wr_copy_wait(struct wr_commit *c, struct msign_diag *d)
+{
+	if (c->threaded) {
+		pthread_join(c->copier, NULL);
+		c->threaded = false;
+	} else {
+		c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out);
 	}
-	if ((r = wr_fill(p, in, out, tmp, d)) != 0 ||
-	    (r = wr_check(out, p->out_len, check, arg, d)) != 0)
-		goto fail;
-	if (rename(tmp, dst) != 0) {
-		r = wr_errno(d, "cannot replace", dst_path);
-		goto fail;
+	if (c->copy_errno != 0) {
+		errno = c->copy_errno;
+		return wr_errno(d, "cannot write", c->tmp);
 	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return 0;
+}
+
+/* Giving up: let a started copy finish, its result unused. */
+static void wr_copy_cancel(struct wr_commit *c)
+{
+	if (c->threaded)
+		pthread_join(c->copier, NULL);
+	c->threaded = false;
+}
+
+/* Patches, fsync, check, rename: the plan is complete now, with the same
+ * copied ranges as at wr_begin. */
+static int wr_end(struct wr_commit *c, msign_check_fn check, void *arg,
+		  const char *dst_path, struct msign_diag *d)
+{
+	const struct msign_plan *p = c->plan;
+	int r;
+	if (p->nextents != c->next ||
+	    memcmp(p->extents, c->ext, c->next * sizeof(*c->ext)) != 0)
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "the plan's copied ranges changed during the commit");
+	if ((r = wr_finish(p, c->out, c->tmp, d)) != 0 ||
+	    (r = wr_check(c->out, p->out_len, check, arg, d)) != 0)
+		return r;
+	if (rename(c->tmp, c->dst) != 0)
+		return wr_errno(d, "cannot replace", dst_path);
+	close(c->out);
+	c->out = -1;
+	int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd); /* make the rename itself durable */
 		close(dfd);
 	}
-	r = 0;
-	goto done;
-fail:
-	unlink(tmp);
-done:
-	if (out >= 0)
-		close(out);
-	free(dir);
-	free(dst);
+	return 0;
+}
+
+int msign_plan_commit_fd(const struct msign_plan *p, int in,
+			 const char *dst_path, msign_check_fn check, void *arg,
+			 struct msign_diag *d)
+{
+	struct wr_commit c;
+	int r = wr_begin(&c, p, in, dst_path, d);
+	if (r == 0)
+		r = wr_copy_wait(&c, d);
+	if (r == 0)
+		r = wr_end(&c, check, arg, dst_path, d);
+	wr_commit_free(&c, r != 0);
 	return r;
 }
 
@@ -360,8 +466,8 @@ int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 }
 
 int msign_edit_file(const char *in_path, const char *out_path,
-		    msign_plan_fn plan_fn, void *plan_arg, msign_check_fn check,
-		    void *check_arg, struct msign_diag *d)
+		    msign_plan_fn plan_fn, msign_fill_fn fill_fn, void *plan_arg,
+		    msign_check_fn check, void *check_arg, struct msign_diag *d)
 {
 	/* One descriptor for the mapping the plan is computed from and the
 	 * copies the commit makes: a file swapped in meanwhile is not mixed in. */
@@ -377,11 +483,25 @@ int msign_edit_file(const char *in_path, const char *out_path,
 	struct msign_plan plan;
 	msign_plan_init(&plan);
 	r = plan_fn(img, &plan, plan_arg, d);
-	msign_image_free(img);
-	if (r == MSIGN_PLAN_UNCHANGED)
+	if (r == MSIGN_PLAN_UNCHANGED) {
 		r = 0; /* nothing to write */
-	else if (r == 0)
-		r = msign_plan_commit_fd(&plan, fd, out_path, check, check_arg, d);
+	} else if (r == 0) {
+		struct wr_commit c;
+		r = wr_begin(&c, &plan, fd, out_path, d);
+		if (r == 0 && fill_fn != NULL) {
+			/* the ranges are copied while fill_fn works */
+			wr_copy_start(&c);
+			r = fill_fn(img, &plan, plan_arg, d);
+		}
+		if (r == 0)
+			r = wr_copy_wait(&c, d);
+		else
+			wr_copy_cancel(&c);
+		if (r == 0)
+			r = wr_end(&c, check, check_arg, out_path, d);
+		wr_commit_free(&c, r != 0);
+	}
+	msign_image_free(img);
 	msign_plan_free(&plan);
 	close(fd);
 	return r;

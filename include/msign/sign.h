@@ -76,11 +76,20 @@ typedef int (*msign_plan_fn)(const struct msign_image *img,
 			     struct msign_plan *plan, void *arg,
 			     struct msign_diag *d);
 
+/* Second step of a plan whose patches take long to compute (sign hashes
+ * the pages): it may add patches, never copied ranges. */
+typedef int (*msign_fill_fn)(const struct msign_image *img,
+			     struct msign_plan *plan, void *arg,
+			     struct msign_diag *d);
+
 /* Open in_path once, map it, let plan_fn compute the plan, and commit it
- * to out_path from that same descriptor (msign_plan_commit_fd). */
+ * to out_path from that same descriptor (msign_plan_commit_fd). With
+ * fill_fn, plan_fn gives every copied range first; a thread copies them
+ * into the temporary file (and starts writing them to disk) while fill_fn
+ * completes the plan. */
 int msign_edit_file(const char *in_path, const char *out_path,
-		    msign_plan_fn plan_fn, void *plan_arg, msign_check_fn check,
-		    void *check_arg, struct msign_diag *d);
+		    msign_plan_fn plan_fn, msign_fill_fn fill_fn, void *plan_arg,
+		    msign_check_fn check, void *check_arg, struct msign_diag *d);
 
 /* ---- strip (strip.c) ----------------------------------------------------
  * Apple's signature removal (codesign --remove-signature), per slice. */

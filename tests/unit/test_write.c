@@ -1,0 +1,248 @@
+/* Edit plans and their atomic commit (write.c): exact output bytes, mode
+ * bits kept, the two-step edit (ranges copied while fill_fn completes the
+ * plan), and every failure leaving the destination and the folder as they
+ * were. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "msign/sign.h"
+#include "fixture.h"
+
+static char dir[64];
+static char src_path[128];
+static uint8_t *src;
+static size_t src_len;
+
+static void write_file(const char *path, const uint8_t *data, size_t len,
+		       mode_t mode)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	uint8_t *buf = malloc(MAX_FIXTURE);
+	assert_non_null(buf);
+	*len = fread(buf, 1, MAX_FIXTURE, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* Files in dir besides the source (and want, when not NULL). */
+static int others(const char *want)
+{
+	DIR *dp = opendir(dir);
+	assert_non_null(dp);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(dp)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, "src") && (want == NULL || strcmp(e->d_name, want)))
+			n++;
+	closedir(dp);
+	return n;
+}
+
+static int setup(void **st)
+{
+	(void)st;
+	snprintf(dir, sizeof(dir), "/tmp/msign-write-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(src_path, sizeof(src_path), "%s/src", dir);
+	src = load("hello_arm64", &src_len);
+	assert_true(src_len > 4096);
+	write_file(src_path, src, src_len, 0751);
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	unlink(src_path);
+	rmdir(dir);
+	free(src);
+	return 0;
+}
+
+/* The plan used below: bytes [100, 300) of the source, then [0, 50), then
+ * 30 bytes of 'P' over output [10, 40) and 5 zero bytes past the copies. */
+static uint8_t want[255];
+
+static int plan_copies(const struct msign_image *img, struct msign_plan *p,
+		       void *arg, struct msign_diag *d)
+{
+	(void)img; (void)arg; (void)d;
+	p->out_len = sizeof(want);
+	assert_int_equal(msign_plan_copy(p, 100, 0, 200), 0);
+	assert_int_equal(msign_plan_copy(p, 0, 200, 50), 0);
+	return 0;
+}
+
+enum fill_mode { FILL_PATCH, FILL_FAIL, FILL_ADD_COPY };
+
+static int fill(const struct msign_image *img, struct msign_plan *p,
+		void *arg, struct msign_diag *d)
+{
+	(void)img;
+	enum fill_mode m = *(enum fill_mode *)arg;
+	if (m == FILL_FAIL)
+		return msign_diag_set(d, MSIGN_E_CRYPTO, 0, "fill failed");
+	if (m == FILL_ADD_COPY)
+		assert_int_equal(msign_plan_copy(p, 0, 0, 10), 0);
+	uint8_t pp[30];
+	memset(pp, 'P', sizeof(pp));
+	return msign_plan_patch(p, 10, pp, sizeof(pp));
+}
+
+static int check_calls;
+static int check_exact(const uint8_t *data, size_t len, void *arg,
+		       struct msign_diag *d)
+{
+	(void)d;
+	check_calls++;
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(data, want, sizeof(want));
+	return *(int *)arg;
+}
+
+static void make_want(void)
+{
+	memcpy(want, src + 100, 200);
+	memcpy(want + 200, src, 50);
+	memset(want + 250, 0, 5);
+	memset(want + 10, 'P', 30);
+}
+
+static void t_fill_writes_exact_bytes(void **st)
+{
+	(void)st;
+	make_want();
+	char out[160];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	enum fill_mode m = FILL_PATCH;
+	int ok = 0;
+	check_calls = 0;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(src_path, out, plan_copies, fill, &m,
+					 check_exact, &ok, &d), 0);
+	assert_int_equal(check_calls, 1);
+	size_t len;
+	uint8_t *got = read_file(out, &len);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	free(got);
+	struct stat sb;
+	assert_int_equal(stat(out, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0751);
+	assert_int_equal(others("out"), 0);
+	unlink(out);
+}
+
+/* A failing fill, a fill that adds a copied range, a failing check: the
+ * destination keeps its bytes and no temporary file is left. */
+static void t_failures_leave_nothing(void **st)
+{
+	(void)st;
+	make_want();
+	char out[160];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	static const uint8_t before[] = "the old destination";
+	write_file(out, before, sizeof(before), 0644);
+	struct msign_diag d;
+	size_t len;
+	uint8_t *got;
+
+	enum fill_mode m = FILL_FAIL;
+	int ok = 0, bad = MSIGN_E_VERIFY;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(src_path, out, plan_copies, fill, &m,
+					 check_exact, &ok, &d), MSIGN_E_CRYPTO);
+	assert_string_equal(d.msg, "fill failed");
+
+	m = FILL_ADD_COPY;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(src_path, out, plan_copies, fill, &m,
+					 check_exact, &ok, &d), MSIGN_E_ARG);
+	assert_string_equal(d.msg, "the plan's copied ranges changed during the commit");
+
+	m = FILL_PATCH;
+	check_calls = 0;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(src_path, out, plan_copies, fill, &m,
+					 check_exact, &bad, &d), MSIGN_E_VERIFY);
+	assert_int_equal(check_calls, 1);
+
+	got = read_file(out, &len);
+	assert_int_equal(len, sizeof(before));
+	assert_memory_equal(got, before, sizeof(before));
+	free(got);
+	assert_int_equal(others("out"), 0);
+	unlink(out);
+}
+
+/* Without fill_fn the plan is whole from the start (strip's way); a plan
+ * that changes nothing writes nothing. */
+static int plan_whole(const struct msign_image *img, struct msign_plan *p,
+		      void *arg, struct msign_diag *d)
+{
+	plan_copies(img, p, arg, d);
+	uint8_t pp[30];
+	memset(pp, 'P', sizeof(pp));
+	return msign_plan_patch(p, 10, pp, sizeof(pp));
+}
+
+static int plan_unchanged(const struct msign_image *img, struct msign_plan *p,
+			  void *arg, struct msign_diag *d)
+{
+	(void)img; (void)p; (void)arg; (void)d;
+	return MSIGN_PLAN_UNCHANGED;
+}
+
+static void t_one_step_and_unchanged(void **st)
+{
+	(void)st;
+	make_want();
+	char out[160];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	int ok = 0;
+	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
+					 check_exact, &ok, NULL), 0);
+	size_t len;
+	uint8_t *got = read_file(out, &len);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	free(got);
+	unlink(out);
+	check_calls = 0;
+	assert_int_equal(msign_edit_file(src_path, out, plan_unchanged, fill,
+					 NULL, check_exact, &ok, NULL), 0);
+	assert_int_equal(check_calls, 0);
+	assert_int_equal(access(out, F_OK), -1);
+	assert_int_equal(others(NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_fill_writes_exact_bytes),
+		cmocka_unit_test(t_failures_leave_nothing),
+		cmocka_unit_test(t_one_step_and_unchanged),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
