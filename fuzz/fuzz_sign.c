@@ -1,10 +1,14 @@
 /* libFuzzer target: verify and sign on an in-memory file. The input is
  * verified as it is; then signed (the options picked by its last byte:
  * codesign or lld layout, entitlements, page size, digests), the plan is
- * rendered in memory and the result must verify. Single-threaded and
- * without file I/O, so each run stays cheap. */
+ * rendered in memory and the result must verify. For a quarter of the
+ * inputs the same bytes are also opened as a file (memfd), where pages are
+ * read with pread: verdict and signed bytes must be identical.
+ * Single-threaded, so each run stays cheap. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "msign/sign.h"
 
@@ -16,22 +20,27 @@ static const char fz_ent[] =
 	"<key>com.example.list</key><array><string>a</string></array>"
 	"</dict></plist>\n";
 
-static void fz_verify(const uint8_t *data, size_t size, bool strict)
+/* Verify result as kind plus detail, for comparing two runs. */
+struct fz_verdict {
+	int rc, kind;
+	char detail[sizeof(((struct msign_verify_result *)0)->detail)];
+};
+
+static void fz_verify(const struct msign_image *img, bool strict,
+		      struct fz_verdict *v)
 {
-	struct msign_image *img = NULL;
-	if (msign_image_parse(data, size, &img, NULL) != 0)
-		return;
 	struct msign_verify_opts vo = { .threads = 1, .strict = strict };
 	struct msign_verify_result vr;
-	(void)msign_verify_image(img, &vo, &vr, NULL);
-	msign_image_free(img);
+	v->rc = msign_verify_image(img, &vo, &vr, NULL);
+	v->kind = vr.kind;
+	memcpy(v->detail, vr.detail, sizeof(v->detail));
 }
 
-static void fz_sign(const uint8_t *data, size_t size)
+/* Sign img (the options picked by the input's last byte) and render the
+ * result from data; NULL when sign refuses. The result must verify. */
+static uint8_t *fz_sign(const struct msign_image *img, const uint8_t *data,
+			size_t size, uint64_t *out_len)
 {
-	struct msign_image *img = NULL;
-	if (msign_image_parse(data, size, &img, NULL) != 0)
-		return;
 	uint8_t sel = size ? data[size - 1] : 0;
 	struct msign_sign_opts o = { .identifier = (sel & 1) ? NULL : "org.fuzz",
 				     .file_name = "fuzzed.bin", .force = true,
@@ -56,6 +65,7 @@ static void fz_sign(const uint8_t *data, size_t size)
 	uint8_t *out = NULL;
 	if (msign_sign_plan(img, &o, &plan, &res, NULL) == 0 &&
 	    msign_plan_render(&plan, data, size, &out, NULL) == 0) {
+		*out_len = plan.out_len;
 		struct msign_image *signed_img = NULL;
 		struct msign_verify_opts vo = { .threads = 1, .quick = true };
 		struct msign_verify_result vr;
@@ -66,14 +76,53 @@ static void fz_sign(const uint8_t *data, size_t size)
 			abort();
 		msign_image_free(signed_img);
 	}
-	free(out);
 	msign_plan_free(&plan);
-	msign_image_free(img);
+	return out;
+}
+
+/* The same bytes opened as a file (a memfd), so the hashing engine reads
+ * them with pread: verify and sign must give exactly what they gave on
+ * the in-memory image. */
+static void fz_as_file(const uint8_t *data, size_t size, bool strict,
+		       const struct fz_verdict *want, const uint8_t *want_out,
+		       uint64_t want_len)
+{
+	int fd = memfd_create("msign-fuzz", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct msign_image *img = NULL;
+	if (write(fd, data, size) == (ssize_t)size &&
+	    msign_image_open_fd(fd, &img, NULL) == 0) {
+		struct fz_verdict v;
+		fz_verify(img, strict, &v);
+		if (v.rc != want->rc || v.kind != want->kind ||
+		    strcmp(v.detail, want->detail) != 0)
+			abort();
+		uint64_t len = 0;
+		uint8_t *out = fz_sign(img, data, size, &len);
+		if ((out == NULL) != (want_out == NULL) ||
+		    (out != NULL && (len != want_len || memcmp(out, want_out, len) != 0)))
+			abort();
+		free(out);
+		msign_image_free(img);
+	}
+	close(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fz_verify(data, size, (size & 1) != 0);
-	fz_sign(data, size);
+	struct msign_image *img = NULL;
+	if (msign_image_parse(data, size, &img, NULL) != 0)
+		return 0;
+	bool strict = (size & 1) != 0;
+	struct fz_verdict v;
+	fz_verify(img, strict, &v);
+	uint64_t len = 0;
+	uint8_t *out = fz_sign(img, data, size, &len);
+	msign_image_free(img);
+	/* a quarter of the inputs: the file path too (syscalls cost runs) */
+	if ((size & 6) == 0)
+		fz_as_file(data, size, strict, &v, out, len);
+	free(out);
 	return 0;
 }
