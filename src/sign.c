@@ -338,7 +338,9 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 
 static int sg_slice_write(struct sg_slice *x)
 {
-	x->sig = malloc(x->sb.size ? x->sb.size : 1);
+	/* calloc: a large signature comes zeroed from fresh pages, first
+	 * touched by the hashing threads, not memset on one core. */
+	x->sig = calloc(1, x->sb.size ? x->sb.size : 1);
 	if (x->sig == NULL)
 		return MSIGN_E_NOMEM;
 	sg_sb_write(&x->sb, x->sig);
@@ -469,7 +471,7 @@ static int sg_plan_patches(struct sg_run *run, struct msign_plan *plan)
 	static const uint8_t zeros[SIG_ALIGN];
 	int r = 0;
 	for (uint32_t i = 0; i < run->img->nslices && r == 0; i++) {
-		const struct sg_slice *x = &run->sl[i];
+		struct sg_slice *x = &run->sl[i];
 		const struct msign_sign_slice *rs = x->res;
 		if (!x->target)
 			continue;
@@ -477,9 +479,12 @@ static int sg_plan_patches(struct sg_run *run, struct msign_plan *plan)
 		if (r == 0 && rs->dataoff > x->base_len)
 			r = msign_plan_patch(plan, rs->out_off + x->base_len, zeros,
 					     (size_t)(rs->dataoff - x->base_len));
-		if (r == 0)
-			r = msign_plan_patch(plan, rs->out_off + rs->dataoff, x->sig,
-					     rs->datasize);
+		if (r == 0) {
+			/* the plan takes the signature: no copy of megabytes */
+			r = msign_plan_patch_adopt(plan, rs->out_off + rs->dataoff,
+						   x->sig, rs->datasize);
+			x->sig = NULL;
+		}
 	}
 	return r;
 }

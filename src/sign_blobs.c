@@ -70,7 +70,6 @@ int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 		uint8_t *dst)
 {
-	memset(dst, 0, cd->len);
 	msign_put_be32(dst + 0, CSMAGIC_CODEDIRECTORY);
 	msign_put_be32(dst + 4, cd->len);
 	msign_put_be32(dst + 8, cd->version);
@@ -150,7 +149,6 @@ int sg_sb_layout(struct sg_sb *sb)
 
 void sg_sb_write(const struct sg_sb *sb, uint8_t *dst)
 {
-	memset(dst, 0, sb->size);
 	msign_put_be32(dst, CSMAGIC_EMBEDDED_SIGNATURE);
 	msign_put_be32(dst + 4, sb->len_total);
 	msign_put_be32(dst + 8, sb->count);

@@ -30,7 +30,7 @@ uint32_t sg_cd_version(const struct sg_cd *cd);
 /* Offsets and length; MSIGN_E_OVERFLOW when they do not fit 32 bits. */
 int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial);
 /* Every field, the identifier and the special slot hashes into dst
- * (cd->len bytes); the code slots are left to the hashing engine. */
+ * (cd->len bytes, zeroed); the code slots are left to the hashing engine. */
 int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 		uint8_t *dst);
 

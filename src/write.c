@@ -70,27 +70,40 @@ int msign_plan_copy(struct msign_plan *p, uint64_t src_off, uint64_t dst_off,
 	return 0;
 }
 
+int msign_plan_patch_adopt(struct msign_plan *p, uint64_t dst_off,
+			   uint8_t *data, size_t len)
+{
+	int r = 0;
+	if (plan_fits(p, dst_off, len) != 0)
+		r = MSIGN_E_BAD_RANGE;
+	else if (p->npatches == p->cap_patches) {
+		uint32_t n = p->cap_patches ? 2 * p->cap_patches : 8;
+		void *e = p->cap_patches >= PLAN_MAX_ITEMS
+				  ? NULL : realloc(p->patches, n * sizeof(*p->patches));
+		if (e == NULL) {
+			r = p->cap_patches >= PLAN_MAX_ITEMS ? MSIGN_E_LIMIT
+							     : MSIGN_E_NOMEM;
+		} else {
+			p->patches = e;
+			p->cap_patches = n;
+		}
+	}
+	if (r != 0) {
+		free(data);
+		return r;
+	}
+	p->patches[p->npatches++] = (struct msign_patch){ dst_off, data, len };
+	return 0;
+}
+
 int msign_plan_patch(struct msign_plan *p, uint64_t dst_off,
 		     const void *data, size_t len)
 {
-	if (plan_fits(p, dst_off, len) != 0)
-		return MSIGN_E_BAD_RANGE;
-	if (p->npatches == p->cap_patches) {
-		if (p->cap_patches >= PLAN_MAX_ITEMS)
-			return MSIGN_E_LIMIT;
-		uint32_t n = p->cap_patches ? 2 * p->cap_patches : 8;
-		void *e = realloc(p->patches, n * sizeof(*p->patches));
-		if (e == NULL)
-			return MSIGN_E_NOMEM;
-		p->patches = e;
-		p->cap_patches = n;
-	}
 	uint8_t *copy = malloc(len ? len : 1);
 	if (copy == NULL)
 		return MSIGN_E_NOMEM;
 	memcpy(copy, data, len);
-	p->patches[p->npatches++] = (struct msign_patch){ dst_off, copy, len };
-	return 0;
+	return msign_plan_patch_adopt(p, dst_off, copy, len);
 }
 
 int msign_plan_render(const struct msign_plan *p, const uint8_t *src,

@@ -47,6 +47,10 @@ int msign_plan_copy(struct msign_plan *p, uint64_t src_off, uint64_t dst_off,
 		    uint64_t len);
 int msign_plan_patch(struct msign_plan *p, uint64_t dst_off,
 		     const void *data, size_t len);
+/* The same without a copy: the plan takes data (malloc'd), also when it
+ * fails. For megabytes of signature. */
+int msign_plan_patch_adopt(struct msign_plan *p, uint64_t dst_off,
+			   uint8_t *data, size_t len);
 /* The output in memory (malloc'd, out_len bytes). */
 int msign_plan_render(const struct msign_plan *p, const uint8_t *src,
 		      size_t src_len, uint8_t **out, struct msign_diag *d);

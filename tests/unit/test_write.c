@@ -237,12 +237,40 @@ static void t_one_step_and_unchanged(void **st)
 	assert_int_equal(others(NULL), 0);
 }
 
+/* A patch the plan adopts is freed with the plan, and at once when it is
+ * refused (LeakSanitizer checks both under make asan-check). */
+static void t_patch_adopt(void **st)
+{
+	(void)st;
+	struct msign_plan p;
+	msign_plan_init(&p);
+	p.out_len = 100;
+	uint8_t *in = malloc(10), *out = malloc(10);
+	assert_non_null(in);
+	assert_non_null(out);
+	memset(in, 'A', 10);
+	memset(out, 'B', 10);
+	assert_int_equal(msign_plan_patch_adopt(&p, 90, in, 10), 0);
+	assert_int_equal(msign_plan_patch_adopt(&p, 91, out, 10), MSIGN_E_BAD_RANGE);
+	assert_int_equal(p.npatches, 1);
+	assert_ptr_equal(p.patches[0].data, in);
+	uint8_t *rendered = NULL;
+	uint8_t srcbuf[100] = { 0 };
+	assert_int_equal(msign_plan_render(&p, srcbuf, sizeof(srcbuf), &rendered, NULL), 0);
+	assert_int_equal(rendered[89], 0);
+	assert_int_equal(rendered[90], 'A');
+	assert_int_equal(rendered[99], 'A');
+	free(rendered);
+	msign_plan_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_fill_writes_exact_bytes),
 		cmocka_unit_test(t_failures_leave_nothing),
 		cmocka_unit_test(t_one_step_and_unchanged),
+		cmocka_unit_test(t_patch_adopt),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
