@@ -133,16 +133,17 @@ struct msign_piece {
 	uint64_t len;
 	/* in_file: the same bytes are [file_off, file_off + len) of fd. The
 	 * pool then reads them with pread into a per-thread buffer instead of
-	 * through the mapping: mapping page-cache pages costs more than the
-	 * copy (bench/sign.sh), resident memory stays at the buffers, and a
-	 * file cut short meanwhile is an I/O error rather than SIGBUS. */
+	 * through the mapping: on Linux, mapping 4 KiB page-cache pages costs
+	 * more CPU than copying them (README, "Hashing"), resident memory
+	 * stays at the buffers, and a file cut short meanwhile is an I/O
+	 * error rather than SIGBUS. */
 	bool in_file;
 	int fd;
 	uint64_t file_off;
 };
 
 /* The piece for [data, data + len) of img: in_file when img was opened from
- * a file, plain memory otherwise. data must lie inside img->data. */
+ * a file and the range lies in its mapping, plain memory otherwise. */
 struct msign_piece msign_image_piece(const struct msign_image *img,
 				     const uint8_t *data, uint64_t len);
 
