@@ -278,6 +278,14 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 	return 0;
 }
 
+size_t msign_fat_header_len(const struct msign_image *img)
+{
+	if (!img->is_fat)
+		return 0;
+	return FAT_HEADER_LEN + (size_t)img->nslices *
+					(img->fat64 ? FAT_ARCH64_LEN : FAT_ARCH_LEN);
+}
+
 int msign_image_parse(const uint8_t *data, size_t len,
 		      struct msign_image **out, struct msign_diag *d)
 {

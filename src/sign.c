@@ -399,54 +399,23 @@ static int sg_hash(struct sg_run *run, struct msign_diag *d)
 	return r;
 }
 
-static int sg_fat_header(struct sg_run *run, struct msign_plan *plan)
-{
-	const struct msign_image *img = run->img;
-	size_t ent = img->fat64 ? 32 : 20;
-	size_t len = 8 + (size_t)img->nslices * ent; /* checked at parse */
-	uint8_t *h = malloc(len);
-	if (h == NULL)
-		return MSIGN_E_NOMEM;
-	memcpy(h, img->data, len); /* magic, count, cputypes, aligns */
-	for (uint32_t i = 0; i < img->nslices; i++) {
-		uint8_t *a = h + 8 + i * ent;
-		const struct msign_sign_slice *rs = &run->res->slices[i];
-		if (img->fat64) {
-			msign_put_be64(a + 8, rs->out_off);
-			msign_put_be64(a + 16, rs->out_size);
-		} else {
-			msign_put_be32(a + 8, (uint32_t)rs->out_off);
-			msign_put_be32(a + 12, (uint32_t)rs->out_size);
-		}
-	}
-	int r = msign_plan_patch(plan, 0, h, len);
-	free(h);
-	return r;
-}
-
 static int sg_layout_file(struct sg_run *run, struct msign_plan *plan,
 			  struct msign_diag *d)
 {
 	const struct msign_image *img = run->img;
-	uint64_t pos = img->is_fat
-			       ? 8 + (uint64_t)img->nslices * (img->fat64 ? 32 : 20)
-			       : 0;
+	uint64_t size[MSIGN_MAX_SLICES], off[MSIGN_MAX_SLICES];
 	for (uint32_t i = 0; i < img->nslices; i++) {
 		struct msign_sign_slice *rs = &run->res->slices[i];
 		if (!rs->target)
 			rs->out_size = run->sres.slices[i].new_size;
-		if (img->is_fat) {
-			uint64_t a = (uint64_t)1 << img->slices[i].align;
-			pos = sg_round(pos, a);
-			if (!img->fat64 && pos + rs->out_size > UINT32_MAX)
-				return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
-						      "slice %u would end past 4 GiB in a 32-bit fat file", i);
-		}
-		rs->out_off = pos;
-		pos += rs->out_size;
+		size[i] = rs->out_size;
 	}
-	plan->out_len = pos;
-	return img->is_fat ? sg_fat_header(run, plan) : 0;
+	int r = msign_fat_layout(img, size, off, &plan->out_len, d);
+	for (uint32_t i = 0; r == 0 && i < img->nslices; i++)
+		run->res->slices[i].out_off = off[i];
+	if (r == 0 && img->is_fat)
+		r = msign_plan_fat_header(plan, img, off, size);
+	return r;
 }
 
 /* The plan's copied ranges: each whole untouched slice, and each signed

@@ -118,41 +118,7 @@ static int st_slice(const struct msign_slice *s, bool strip, uint64_t src_off,
 	size_t hdr_len;
 	if ((r = st_header(s, size, &hdr, &hdr_len)) != 0)
 		return r;
-	r = msign_plan_patch(plan, dst_off, hdr, hdr_len);
-	free(hdr);
-	return r;
-}
-
-static uint64_t st_align(uint64_t v, uint32_t align_log2)
-{
-	uint64_t a = (uint64_t)1 << align_log2;
-	return (v + a - 1) & ~(a - 1);
-}
-
-static int st_fat_header(const struct msign_image *img,
-			 const struct msign_strip_result *res,
-			 struct msign_plan *plan)
-{
-	size_t ent = img->fat64 ? 32 : 20;
-	size_t len = 8 + (size_t)img->nslices * ent;
-	uint8_t *h = calloc(1, len);
-	if (h == NULL)
-		return MSIGN_E_NOMEM;
-	memcpy(h, img->data, len); /* magic, count, cputypes, reserved */
-	for (uint32_t i = 0; i < img->nslices; i++) {
-		uint8_t *a = h + 8 + i * ent;
-		const struct msign_strip_slice *ss = &res->slices[i];
-		if (img->fat64) {
-			msign_put_be64(a + 8, ss->new_off);
-			msign_put_be64(a + 16, ss->new_size);
-		} else {
-			msign_put_be32(a + 8, (uint32_t)ss->new_off);
-			msign_put_be32(a + 12, (uint32_t)ss->new_size);
-		}
-	}
-	int r = msign_plan_patch(plan, 0, h, len);
-	free(h);
-	return r;
+	return msign_plan_patch_adopt(plan, dst_off, hdr, hdr_len);
 }
 
 int msign_strip_plan(const struct msign_image *img, const char *arch,
@@ -187,32 +153,22 @@ int msign_strip_plan(const struct msign_image *img, const char *arch,
 		res->changed = res->changed || s->has_codesig;
 	}
 	/* Layout: thin files in place; fat slices re-laid out like lipo. */
-	uint64_t pos = img->is_fat ? 8 + (uint64_t)img->nslices *
-						 (img->fat64 ? 32 : 20)
-				   : 0;
+	uint64_t size[MSIGN_MAX_SLICES], off[MSIGN_MAX_SLICES];
+	for (uint32_t i = 0; i < img->nslices; i++)
+		size[i] = res->slices[i].new_size;
+	int r = msign_fat_layout(img, size, off, &plan->out_len, d);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < img->nslices; i++)
+		res->slices[i].new_off = off[i];
 	for (uint32_t i = 0; i < img->nslices; i++) {
-		struct msign_strip_slice *ss = &res->slices[i];
-		if (img->is_fat) {
-			if (img->slices[i].err != 0)
-				return msign_diag_set(d, MSIGN_E_INVALID, 0,
-						      "fat slice %u is damaged and cannot be laid out", i);
-			pos = st_align(pos, img->slices[i].align);
-			if (!img->fat64 && pos + ss->new_size > UINT32_MAX)
-				return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
-						      "slice %u would end past 4 GiB in a 32-bit fat file", i);
-		}
-		ss->new_off = pos;
-		pos += ss->new_size;
-	}
-	plan->out_len = pos;
-	for (uint32_t i = 0; i < img->nslices; i++) {
-		int r = st_slice(&img->slices[i],
+		r = st_slice(&img->slices[i],
 				 only < 0 || (uint32_t)only == i, img->slices[i].off,
 				 res->slices[i].new_off, plan, &res->slices[i]);
 		if (r)
 			return r;
 	}
-	return img->is_fat ? st_fat_header(img, res, plan) : 0;
+	return img->is_fat ? msign_plan_fat_header(plan, img, off, size) : 0;
 }
 
 /* The result must parse, and every stripped slice must be unsigned with

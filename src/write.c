@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 #endif
 
+#include "cur.h"
 #include "msign/sign.h"
 
 #define PLAN_MAX_ITEMS 4096u /* far above what strip/sign need */
@@ -104,6 +105,50 @@ int msign_plan_patch(struct msign_plan *p, uint64_t dst_off,
 		return MSIGN_E_NOMEM;
 	memcpy(copy, data, len);
 	return msign_plan_patch_adopt(p, dst_off, copy, len);
+}
+
+int msign_fat_layout(const struct msign_image *img, const uint64_t *size,
+		     uint64_t *off, uint64_t *total, struct msign_diag *d)
+{
+	uint64_t pos = msign_fat_header_len(img);
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		if (img->is_fat) {
+			if (img->slices[i].err != 0)
+				return msign_diag_set(d, MSIGN_E_INVALID, 0,
+						      "fat slice %u is damaged and cannot be laid out", i);
+			uint64_t a = (uint64_t)1 << img->slices[i].align;
+			pos = (pos + a - 1) & ~(a - 1);
+			if (!img->fat64 && pos + size[i] > UINT32_MAX)
+				return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
+						      "slice %u would end past 4 GiB in a 32-bit fat file", i);
+		}
+		off[i] = pos;
+		pos += size[i];
+	}
+	*total = pos;
+	return 0;
+}
+
+int msign_plan_fat_header(struct msign_plan *p, const struct msign_image *img,
+			  const uint64_t *off, const uint64_t *size)
+{
+	size_t len = msign_fat_header_len(img); /* checked at parse */
+	size_t ent = img->fat64 ? 32 : 20;      /* fat_arch(_64) */
+	uint8_t *h = malloc(len ? len : 1);
+	if (h == NULL)
+		return MSIGN_E_NOMEM;
+	memcpy(h, img->data, len); /* magic, count, cputypes, aligns */
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		uint8_t *a = h + 8 + i * ent;
+		if (img->fat64) {
+			msign_put_be64(a + 8, off[i]);
+			msign_put_be64(a + 16, size[i]);
+		} else {
+			msign_put_be32(a + 8, (uint32_t)off[i]);
+			msign_put_be32(a + 12, (uint32_t)size[i]);
+		}
+	}
+	return msign_plan_patch_adopt(p, 0, h, len);
 }
 
 int msign_plan_render(const struct msign_plan *p, const uint8_t *src,

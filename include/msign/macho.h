@@ -144,6 +144,8 @@ bool msign_arch_from_name(const char *name, int32_t *cputype,
 uint32_t msign_image_default_slice(const struct msign_image *img);
 /* Slice matching an arch name, or -1. */
 int msign_image_find_arch(const struct msign_image *img, const char *name);
+/* Bytes of the fat header and its arch entries; 0 for a thin file. */
+size_t msign_fat_header_len(const struct msign_image *img);
 /* Slice indices in codesign's Format= order (signed cputype, subtype). */
 void msign_image_sorted(const struct msign_image *img, uint32_t *order);
 

@@ -51,6 +51,14 @@ int msign_plan_patch(struct msign_plan *p, uint64_t dst_off,
  * fails. For megabytes of signature. */
 int msign_plan_patch_adopt(struct msign_plan *p, uint64_t dst_off,
 			   uint8_t *data, size_t len);
+/* A universal file laid out again as lipo does, for slices of new sizes:
+ * the fat header, then each slice at the next multiple of its alignment.
+ * off[i] gets slice i's offset (0 for a thin file), *total the length. */
+int msign_fat_layout(const struct msign_image *img, const uint64_t *size,
+		     uint64_t *off, uint64_t *total, struct msign_diag *d);
+/* img's fat header with each slice's new offset and size, patched at 0. */
+int msign_plan_fat_header(struct msign_plan *p, const struct msign_image *img,
+			  const uint64_t *off, const uint64_t *size);
 /* The output in memory (malloc'd, out_len bytes). */
 int msign_plan_render(const struct msign_plan *p, const uint8_t *src,
 		      size_t src_len, uint8_t **out, struct msign_diag *d);
