@@ -41,18 +41,17 @@ static void sign_usage(FILE *out)
 		"  -v, --verbose            say what was signed\n");
 }
 
-static int sign_flag_names(const char *arg, uint32_t *flags)
+struct sign_name {
+	const char *name;
+	uint32_t bit;
+};
+
+/* OR into *bits the bit of every comma-separated name in arg; with
+ * numeric, a number (C syntax) stands for its own bits. -1 on anything
+ * else. */
+static int sign_name_list(const char *arg, const struct sign_name *names,
+			  size_t n, bool numeric, uint32_t *bits)
 {
-	static const struct {
-		const char *name;
-		uint32_t bit;
-	} names[] = {
-		{ "host", 0x1 },        { "hard", 0x100 },
-		{ "kill", 0x200 },      { "expires", 0x400 },
-		{ "restrict", 0x800 },  { "enforcement", 0x1000 },
-		{ "library", 0x2000 },  { "library-validation", 0x2000 },
-		{ "runtime", CS_RUNTIME },
-	};
 	char *copy = strdup(arg), *save = NULL;
 	if (copy == NULL)
 		return -1;
@@ -60,43 +59,48 @@ static int sign_flag_names(const char *arg, uint32_t *flags)
 	for (char *t = strtok_r(copy, ",", &save); t != NULL && r == 0;
 	     t = strtok_r(NULL, ",", &save)) {
 		bool found = false;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t i = 0; i < n; i++)
 			if (strcmp(t, names[i].name) == 0) {
-				*flags |= names[i].bit;
+				*bits |= names[i].bit;
 				found = true;
 			}
-		if (!found) {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(t, &end, 0);
-			if (*t == '\0' || *end != '\0' || errno != 0 || v > UINT32_MAX)
-				r = -1;
-			else
-				*flags |= (uint32_t)v;
-		}
+		if (found)
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long v = numeric ? strtoul(t, &end, 0) : 0;
+		if (!numeric || *t == '\0' || *end != '\0' || errno != 0 ||
+		    v > UINT32_MAX)
+			r = -1;
+		else
+			*bits |= (uint32_t)v;
 	}
 	free(copy);
 	return r;
 }
 
+static int sign_flag_names(const char *arg, uint32_t *flags)
+{
+	static const struct sign_name names[] = {
+		{ "host", 0x1 },        { "hard", 0x100 },
+		{ "kill", 0x200 },      { "expires", 0x400 },
+		{ "restrict", 0x800 },  { "enforcement", 0x1000 },
+		{ "library", 0x2000 },  { "library-validation", 0x2000 },
+		{ "runtime", CS_RUNTIME },
+	};
+	return sign_name_list(arg, names, sizeof(names) / sizeof(names[0]),
+			      true, flags);
+}
+
 static int sign_digests(const char *arg, uint32_t *mask)
 {
-	char *copy = strdup(arg), *save = NULL;
-	if (copy == NULL)
-		return -1;
-	int r = 0;
-	for (char *t = strtok_r(copy, ",", &save); t != NULL && r == 0;
-	     t = strtok_r(NULL, ",", &save)) {
-		if (strcmp(t, "sha1") == 0)
-			*mask |= 1u << CS_HASHTYPE_SHA1;
-		else if (strcmp(t, "sha256") == 0)
-			*mask |= 1u << CS_HASHTYPE_SHA256;
-		else if (strcmp(t, "sha384") == 0)
-			*mask |= 1u << CS_HASHTYPE_SHA384;
-		else
-			r = -1;
-	}
-	free(copy);
+	static const struct sign_name names[] = {
+		{ "sha1", 1u << CS_HASHTYPE_SHA1 },
+		{ "sha256", 1u << CS_HASHTYPE_SHA256 },
+		{ "sha384", 1u << CS_HASHTYPE_SHA384 },
+	};
+	int r = sign_name_list(arg, names, sizeof(names) / sizeof(names[0]),
+			       false, mask);
 	return *mask == 0 ? -1 : r;
 }
 
