@@ -5,6 +5,7 @@
  * header, and must not overlap each other. A slice whose Mach-O is broken
  * keeps its error in the slice; the container is still usable. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,95 @@ static int fat_read_arch(const struct msign_cur *c, bool fat64, uint32_t i,
 	return 0;
 }
 
+/* ---- reading a file into memory msign owns -------------------------------
+ *
+ * An image opened from a file does not map the file: another process could
+ * truncate or rewrite it while msign looks, and a field validated once
+ * would change under the parser (or the read would raise SIGBUS). Instead
+ * img->data is a private anonymous reservation as long as the file, and
+ * the parts msign parses are read into it with pread just before the
+ * parser looks at them: the fat header, each slice's mach header and load
+ * commands, its signature (up to the SuperBlob's length) and its
+ * __info_plist section. The rest stays untouched zero pages, which cost no
+ * memory; code pages are hashed from the file descriptor (hashpool.c). */
+
+#define IMG_SLICE_PEEK 32u /* a mach_header_64 */
+#define SB_PEEK 12u        /* magic, length, count */
+
+/* Read [off, off + n) of the file (clamped to the image) into img->data. */
+static int img_load(struct msign_image *img, uint64_t off, uint64_t n,
+		    struct msign_diag *d)
+{
+	if (img->fd < 0 || off >= img->len)
+		return 0;
+	if (n > img->len - off)
+		n = img->len - off;
+	uint8_t *dst = (uint8_t *)img->map + off;
+	uint64_t got = 0;
+	while (got < n) {
+		ssize_t k = pread(img->fd, dst + got, (size_t)(n - got),
+				  (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return msign_diag_set(d, MSIGN_E_IO, off + got,
+					      "reading the file: %s", strerror(errno));
+		if (k == 0)
+			return msign_diag_set(d, MSIGN_E_IO, off + got,
+					      "the file is shorter than when it was opened (%llu of %zu bytes): it changed while msign read it",
+					      (unsigned long long)(off + got), img->len);
+		got += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* A slice's mach header, then its load commands as the header sizes them
+ * (the parser checks that size against the slice). */
+static int img_load_slice(struct msign_image *img, uint64_t off, uint64_t size,
+			  struct msign_diag *d)
+{
+	if (img->fd < 0)
+		return 0;
+	int r = img_load(img, off, size < IMG_SLICE_PEEK ? size : IMG_SLICE_PEEK, d);
+	if (r || size < IMG_SLICE_PEEK)
+		return r;
+	struct msign_cur c = msign_cur_make(img->data + off, IMG_SLICE_PEEK);
+	uint32_t magic = 0, ncmds_len = 0;
+	msign_cur_peek_be32(&c, 0, &magic);
+	bool be = magic == MSIGN_MH_MAGIC || magic == MSIGN_MH_MAGIC_64;
+	bool le = magic == 0xcefaedfeu || magic == 0xcffaedfeu;
+	if (!be && !le)
+		return 0; /* the parser reports the magic */
+	msign_cur_peek_u32(&c, 20, be, &ncmds_len);
+	uint64_t n = (uint64_t)IMG_SLICE_PEEK + ncmds_len;
+	return img_load(img, off, n < size ? n : size, d);
+}
+
+/* What the readers of a parsed slice look at besides its load commands:
+ * the signature and the embedded Info.plist. */
+static int img_load_parts(struct msign_image *img, uint64_t off,
+			  const struct msign_slice *s, struct msign_diag *d)
+{
+	if (img->fd < 0)
+		return 0;
+	int r = 0;
+	if (s->has_codesig && msign_range_ok(s->size, s->cs_dataoff, s->cs_datasize)) {
+		uint64_t at = off + s->cs_dataoff, n = s->cs_datasize;
+		r = img_load(img, at, n < SB_PEEK ? n : SB_PEEK, d);
+		uint32_t sb_len = 0;
+		struct msign_cur c = msign_cur_make(img->data + at, n < SB_PEEK ? n : SB_PEEK);
+		if (r == 0 && msign_cur_peek_be32(&c, 4, &sb_len) == 0 &&
+		    sb_len > SB_PEEK && sb_len < n)
+			n = sb_len; /* nothing past the SuperBlob is parsed */
+		if (r == 0 && n > SB_PEEK)
+			r = img_load(img, at, n, d);
+	}
+	if (r == 0 && s->has_info_plist &&
+	    msign_range_ok(s->size, s->info_plist_off, s->info_plist_size))
+		r = img_load(img, off + s->info_plist_off, s->info_plist_size, d);
+	return r;
+}
+
 static int fat_parse(struct msign_image *img, struct msign_diag *d)
 {
 	struct msign_cur c = msign_cur_make(img->data, img->len);
@@ -256,8 +346,13 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 		struct msign_slice tmp;
 		struct msign_diag sd;
 		msign_diag_clear(&sd);
-		int r = msign_slice_parse(img->data + s->off, (size_t)s->size,
-					  &tmp, &sd);
+		int r = img_load_slice(img, s->off, s->size, d);
+		if (r)
+			return r; /* the file could not be read: not a slice error */
+		r = msign_slice_parse(img->data + s->off, (size_t)s->size, &tmp,
+				      &sd);
+		if (r == 0 && (r = img_load_parts(img, s->off, &tmp, d)) != 0)
+			return r;
 		sd.file_off += s->off; /* report file offsets, not slice ones */
 		if (r == 0 && tmp.cputype != s->cputype) {
 			r = msign_diag_set(&sd, MSIGN_E_INVALID, 4,
@@ -278,12 +373,51 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 	return 0;
 }
 
+uint32_t msign_fat_align(const struct msign_slice *s)
+{
+	return s->align > MSIGN_FAT_MAX_LAYOUT_ALIGN ? MSIGN_FAT_MAX_LAYOUT_ALIGN
+						     : s->align;
+}
+
 size_t msign_fat_header_len(const struct msign_image *img)
 {
 	if (!img->is_fat)
 		return 0;
 	return FAT_HEADER_LEN + (size_t)img->nslices *
 					(img->fat64 ? FAT_ARCH64_LEN : FAT_ARCH_LEN);
+}
+
+/* Parse img->data; when img->fd >= 0 the bytes are read in (img_load_*)
+ * just before the parser looks at them. */
+static int img_parse(struct msign_image *img, struct msign_diag *d)
+{
+	const uint8_t *data = img->data;
+	size_t len = img->len;
+	int r = img_load(img, 0, FAT_HEADER_LEN + MSIGN_MAX_SLICES * FAT_ARCH64_LEN, d);
+	if (r)
+		return r;
+	struct msign_cur c = msign_cur_make(data, len);
+	uint32_t magic = 0;
+	if (msign_cur_peek_be32(&c, 0, &magic))
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
+				      "file of %zu bytes is too short for a Mach-O header",
+				      len);
+	if (magic == MSIGN_FAT_MAGIC || magic == MSIGN_FAT_MAGIC_64) {
+		img->is_fat = true;
+		img->fat64 = magic == MSIGN_FAT_MAGIC_64;
+		r = fat_parse(img, d);
+	} else {
+		img->slices = calloc(1, sizeof(*img->slices));
+		if (img->slices == NULL)
+			return MSIGN_E_NOMEM;
+		img->nslices = 1;
+		r = img_load_slice(img, 0, len, d);
+		if (r == 0)
+			r = msign_slice_parse(data, len, &img->slices[0], d);
+		if (r == 0)
+			r = img_load_parts(img, 0, &img->slices[0], d);
+	}
+	return r;
 }
 
 int msign_image_parse(const uint8_t *data, size_t len,
@@ -296,29 +430,7 @@ int msign_image_parse(const uint8_t *data, size_t len,
 	img->data = data;
 	img->len = len;
 	img->fd = -1;
-	struct msign_cur c = msign_cur_make(data, len);
-	uint32_t magic = 0;
-	int r;
-	if (msign_cur_peek_be32(&c, 0, &magic)) {
-		r = msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
-				   "file of %zu bytes is too short for a Mach-O header",
-				   len);
-		goto out;
-	}
-	if (magic == MSIGN_FAT_MAGIC || magic == MSIGN_FAT_MAGIC_64) {
-		img->is_fat = true;
-		img->fat64 = magic == MSIGN_FAT_MAGIC_64;
-		r = fat_parse(img, d);
-	} else {
-		img->slices = calloc(1, sizeof(*img->slices));
-		if (img->slices == NULL) {
-			r = MSIGN_E_NOMEM;
-			goto out;
-		}
-		img->nslices = 1;
-		r = msign_slice_parse(data, len, &img->slices[0], d);
-	}
-out:
+	int r = img_parse(img, d);
 	if (r) {
 		msign_image_free(img);
 		return r;
@@ -338,42 +450,83 @@ int msign_image_open_fd(int fd, struct msign_image **out,
 		return msign_diag_set(d, MSIGN_E_IO, 0, "%s",
 				      S_ISDIR(st.st_mode) ? "is a directory"
 							  : "not a regular file");
+	if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX / 2)
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
+				      "file of %lld bytes is too large",
+				      (long long)st.st_size);
 	size_t len = (size_t)st.st_size;
-	void *map = NULL;
-	if (len > 0) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED)
-			return msign_diag_set(d, MSIGN_E_IO, 0, "mmap: %s",
-					      strerror(errno));
-	}
-	/* Our own descriptor: the caller may close theirs. */
-	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (own < 0) {
-		if (map)
-			munmap(map, len);
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
-	}
+	struct msign_image *img = calloc(1, sizeof(*img));
+	if (img == NULL)
+		return MSIGN_E_NOMEM;
+	img->fd = -1;
+	/* Address space only: pages are backed when pread fills them. */
 	static const uint8_t empty[1];
-	int r = msign_image_parse(map ? map : empty, len, out, d);
+	if (len > 0) {
+		img->map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (img->map == MAP_FAILED) {
+			img->map = NULL;
+			free(img);
+			return msign_diag_set(d, MSIGN_E_NOMEM, 0,
+					      "cannot reserve %zu bytes of address space: %s",
+					      len, strerror(errno));
+		}
+		img->map_len = len;
+	}
+	img->data = img->map ? img->map : empty;
+	img->len = len;
+	/* Our own descriptor: the caller may close theirs. */
+	img->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (img->fd < 0) {
+		int e = errno;
+		msign_image_free(img);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(e));
+	}
+	int r = img_parse(img, d);
+	/* Loaded: from now on nothing in the library writes these bytes. */
+	if (r == 0 && img->map != NULL &&
+	    mprotect(img->map, img->map_len, PROT_READ) != 0)
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "mprotect: %s", strerror(errno));
 	if (r) {
-		if (map)
-			munmap(map, len);
-		close(own);
+		msign_image_free(img);
 		return r;
 	}
-	(*out)->map = map;
-	(*out)->map_len = len;
-	(*out)->fd = own;
+	*out = img;
 	return 0;
+}
+
+int msign_input_open(const char *path, struct msign_diag *d)
+{
+	/* O_NONBLOCK: a FIFO or a device must not block the open; it is then
+	 * refused by the fstat below, before anything reads from it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s",
+				      S_ISDIR(st.st_mode) ? "is a directory"
+							  : "not a regular file");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
 }
 
 int msign_image_open(const char *path, struct msign_image **out,
 		     struct msign_diag *d)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = msign_input_open(path, d);
 	if (fd < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+		return fd;
 	int r = msign_image_open_fd(fd, out, d);
 	close(fd);
 	return r;

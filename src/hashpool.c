@@ -363,3 +363,35 @@ int msign_hash_nid(int nid, const uint8_t *data, size_t len, uint8_t *out,
 	*out_len = n;
 	return 0;
 }
+
+int msign_codedir_count_bad_pages(const struct msign_image *img,
+				  const struct msign_codedir *cd,
+				  const struct msign_slice *s,
+				  uint32_t *bad, struct msign_diag *d)
+{
+	uint64_t limit = msign_codedir_limit(cd);
+	*bad = 0;
+	if (limit > s->size)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, 0,
+				      "codeLimit %llu past the %llu-byte slice",
+				      (unsigned long long)limit,
+				      (unsigned long long)s->size);
+	/* Pages that start at or past codeLimit hash nothing of the file:
+	 * they count as mismatched. */
+	uint64_t have = cd->page_log2 ? (limit + ((uint64_t)1 << cd->page_log2) - 1) >>
+					       cd->page_log2
+				      : (limit > 0);
+	struct msign_hash_job j;
+	memset(&j, 0, sizeof(j));
+	j.npieces = 1;
+	j.pieces[0] = msign_image_piece(img, s->data, limit);
+	j.limit = limit;
+	j.page_log2 = cd->page_log2;
+	j.hash_type = cd->hash_type;
+	j.expect = msign_codedir_slot(cd, 0);
+	j.npages = have < cd->ncode ? (uint32_t)have : cd->ncode;
+	int r = j.npages ? msign_hash_run(&j, 1, 0, d) : 0;
+	if (r == 0)
+		*bad = (uint32_t)j.nbad + (cd->ncode - j.npages);
+	return r;
+}

@@ -163,6 +163,13 @@ static int sg_unsigned_header(struct sg_run *run, uint32_t i,
 				      "__LINKEDIT ends at %llu, outside the %llu-byte slice",
 				      (unsigned long long)x->base_len,
 				      (unsigned long long)run->sres.slices[i].new_size);
+	/* Signing rewrites the slice up to the end of __LINKEDIT; anything
+	 * after it would be dropped (cctools refuses such files too). */
+	if (x->base_len < run->sres.slices[i].new_size)
+		return msign_diag_set(d, MSIGN_E_INVALID, s->off + x->base_len,
+				      "the __LINKEDIT segment does not cover the end of the file (can't be processed): %llu bytes after it at offset %llu would be lost",
+				      (unsigned long long)(run->sres.slices[i].new_size - x->base_len),
+				      (unsigned long long)(s->off + x->base_len));
 	return 0;
 }
 

@@ -116,7 +116,7 @@ int msign_fat_layout(const struct msign_image *img, const uint64_t *size,
 			if (img->slices[i].err != 0)
 				return msign_diag_set(d, MSIGN_E_INVALID, 0,
 						      "fat slice %u is damaged and cannot be laid out", i);
-			uint64_t a = (uint64_t)1 << img->slices[i].align;
+			uint64_t a = (uint64_t)1 << msign_fat_align(&img->slices[i]);
 			pos = (pos + a - 1) & ~(a - 1);
 			if (!img->fat64 && pos + size[i] > UINT32_MAX)
 				return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
@@ -143,9 +143,11 @@ int msign_plan_fat_header(struct msign_plan *p, const struct msign_image *img,
 		if (img->fat64) {
 			msign_put_be64(a + 8, off[i]);
 			msign_put_be64(a + 16, size[i]);
+			msign_put_be32(a + 24, msign_fat_align(&img->slices[i]));
 		} else {
 			msign_put_be32(a + 8, (uint32_t)off[i]);
 			msign_put_be32(a + 12, (uint32_t)size[i]);
+			msign_put_be32(a + 16, msign_fat_align(&img->slices[i]));
 		}
 	}
 	return msign_plan_patch_adopt(p, 0, h, len);
@@ -529,9 +531,9 @@ int msign_edit_file(const char *in_path, const char *out_path,
 {
 	/* One descriptor for the mapping the plan is computed from and the
 	 * copies the commit makes: a file swapped in meanwhile is not mixed in. */
-	int fd = open(in_path, O_RDONLY | O_CLOEXEC);
+	int fd = msign_input_open(in_path, d);
 	if (fd < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+		return fd;
 	struct msign_image *img = NULL;
 	int r = msign_image_open_fd(fd, &img, d);
 	if (r) {

@@ -152,7 +152,8 @@ int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
  * CDHash when that CD is itself SHA-256, so large CDs are hashed once). */
 int msign_sig_cms_digest(const struct msign_sig *sig, uint8_t out[32]);
 /* Number of code pages whose hash differs from the file (for --json). */
-int msign_codedir_count_bad_pages(const struct msign_codedir *cd,
+int msign_codedir_count_bad_pages(const struct msign_image *img,
+				  const struct msign_codedir *cd,
 				  const struct msign_slice *s,
 				  uint32_t *bad, struct msign_diag *d);
 

@@ -108,7 +108,7 @@ struct msign_image {
 	bool fat64;
 	uint32_t nslices;
 	struct msign_slice *slices; /* nslices entries, fat-header order */
-	void *map;       /* owned mapping, when opened from a path */
+	void *map;       /* owned reservation, when opened from a file */
 	size_t map_len;
 	/* Owned descriptor of the mapped file (-1 for msign_image_parse):
 	 * the page hasher reads the file with it (see struct msign_piece). */
@@ -118,12 +118,21 @@ struct msign_image {
 /* Parse an in-memory image (no copy: data must outlive the image). */
 int msign_image_parse(const uint8_t *data, size_t len,
 		      struct msign_image **out, struct msign_diag *d);
-/* mmap a file read-only and parse it. */
+/* Open a file and parse it. What the parsers read (fat header, mach
+ * headers, load commands, signatures, embedded Info.plist) is copied into
+ * memory the image owns, so a later change to the file cannot alter a
+ * validated field or raise SIGBUS; code pages are read from the image's
+ * descriptor when they are hashed. img->data spans the file's length, but
+ * bytes outside those parts read as zeros. */
 int msign_image_open(const char *path, struct msign_image **out,
 		     struct msign_diag *d);
-/* The same from an open descriptor (the mapping outlives it). */
+/* The same from an open descriptor (the image keeps its own duplicate). */
 int msign_image_open_fd(int fd, struct msign_image **out,
 			struct msign_diag *d);
+/* Open path for reading without blocking on a FIFO or device, and refuse
+ * anything but a regular file before reading a byte: a descriptor, or a
+ * negative MSIGN_E_* with d set. */
+int msign_input_open(const char *path, struct msign_diag *d);
 void msign_image_free(struct msign_image *img);
 
 /* Parse one thin Mach-O in [data, data+len) into s (used by the above). */
@@ -144,6 +153,11 @@ bool msign_arch_from_name(const char *name, int32_t *cputype,
 uint32_t msign_image_default_slice(const struct msign_image *img);
 /* Slice matching an arch name, or -1. */
 int msign_image_find_arch(const struct msign_image *img, const char *name);
+/* The alignment (log2) a slice is laid out with when msign writes a fat
+ * file: the fat header's, capped at 2^15 as lipo caps it (MAXSECTALIGN),
+ * so a hostile 2^30 cannot turn a small file into a huge one. */
+#define MSIGN_FAT_MAX_LAYOUT_ALIGN 15u
+uint32_t msign_fat_align(const struct msign_slice *s);
 /* Bytes of the fat header and its arch entries; 0 for a thin file. */
 size_t msign_fat_header_len(const struct msign_image *img);
 /* Slice indices in codesign's Format= order (signed cputype, subtype). */

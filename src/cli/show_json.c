@@ -54,7 +54,7 @@ static json_t *iso_time(time_t t)
 	return json_string(buf);
 }
 
-static json_t *cd_json(const struct msign_codedir *cd,
+static json_t *cd_json(const struct msign_image *img, const struct msign_codedir *cd,
 		       const struct msign_slice *s)
 {
 	char flags[256];
@@ -100,7 +100,7 @@ static json_t *cd_json(const struct msign_codedir *cd,
 	}
 	json_object_set_new(o, "special_slot_hashes", sp);
 	uint32_t bad = 0;
-	if (msign_codedir_count_bad_pages(cd, s, &bad, NULL) == 0)
+	if (msign_codedir_count_bad_pages(img, cd, s, &bad, NULL) == 0)
 		json_object_set_new(o, "pages_mismatched", json_integer(bad));
 	else
 		json_object_set_new(o, "pages_mismatched", json_null());
@@ -185,7 +185,7 @@ static json_t *sig_json(const struct show_file *f, const struct msign_slice *s,
 	json_object_set_new(o, "blobs", blobs);
 	json_t *cds = json_array();
 	for (uint32_t i = 0; i < sig->ncds; i++)
-		json_array_append_new(cds, cd_json(&sig->cds[i], s));
+		json_array_append_new(cds, cd_json(f->img, &sig->cds[i], s));
 	json_object_set_new(o, "code_directories", cds);
 	json_object_set_new(o, "chosen_code_directory", json_integer(sig->best));
 	uint8_t dg[32];

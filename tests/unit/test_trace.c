@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include "msign/codesign.h"
 #include "msign/trace.h"
 
@@ -608,14 +610,12 @@ static void t_classify(void **st)
 
 	/* a platform identifier in the CodeDirectory; a set-user-ID file */
 	struct msign_image *img = NULL;
-	assert_int_equal(msign_image_open(fixture("hello_arm64", p, sizeof(p)), &img, NULL), 0);
+	size_t len = 0;
+	uint8_t *buf = load("hello_arm64", &len);
+	assert_int_equal(msign_image_parse(buf, len, &img, NULL), 0);
 	struct msign_sig sig;
 	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
-	size_t cd_off = (size_t)(sig.cds[0].blob - img->data);
-	size_t len = img->len;
-	uint8_t *buf = malloc(len);
-	assert_non_null(buf);
-	memcpy(buf, img->data, len);
+	size_t cd_off = (size_t)(sig.cds[0].blob - buf);
 	msign_image_free(img);
 	buf[cd_off + 38] = 14; /* CodeDirectory platform */
 	char tmp[] = "/tmp/msign-test-platform.XXXXXX"; /* reused below */
