@@ -1,19 +1,24 @@
 /* libFuzzer target: the whole show path, then strip, of the library on an in-memory
  * file: container, every slice's signature, CodeDirectories and their page
- * hashes, requirements, CMS, entitlements and the Info.plist count. */
+ * hashes, requirements, CMS, entitlements and the Info.plist count; for
+ * some inputs also on the same bytes opened as a file that is then cut
+ * to nothing behind the image. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "msign/codesign.h"
 #include "msign/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void fz_sig(const struct msign_slice *s, const struct msign_sig *sig)
+static void fz_sig(const struct msign_image *img, const struct msign_slice *s,
+		   const struct msign_sig *sig)
 {
 	for (uint32_t i = 0; i < sig->ncds; i++) {
 		uint32_t bad;
-		msign_codedir_count_bad_pages(&sig->cds[i], s, &bad, NULL);
+		msign_codedir_count_bad_pages(img, &sig->cds[i], s, &bad, NULL);
 	}
 	char *text = NULL;
 	uint32_t count;
@@ -75,11 +80,9 @@ static void fz_strip(const struct msign_image *img, const uint8_t *data,
 	msign_plan_free(&plan);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Every reader of the show path over one image. */
+static void fz_show(const struct msign_image *img)
 {
-	struct msign_image *img = NULL;
-	if (msign_image_parse(data, size, &img, NULL) != 0)
-		return 0;
 	uint32_t order[MSIGN_MAX_SLICES];
 	msign_image_sorted(img, order);
 	(void)msign_image_default_slice(img);
@@ -91,9 +94,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		static struct msign_sig sig; /* large: keep it off the stack */
 		if (msign_sig_parse(s, &sig, NULL) == 0)
-			fz_sig(s, &sig);
+			fz_sig(img, s, &sig);
 	}
+}
+
+/* The same bytes opened as a file, which is then emptied behind the
+ * image: the show path must still run on msign's own copy (no SIGBUS,
+ * no read of the changed file but the page hashes, which fail). */
+static void fz_as_file(const uint8_t *data, size_t size)
+{
+#ifdef __linux__
+	int fd = memfd_create("msign-fuzz", MFD_CLOEXEC);
+#else
+	char path[] = "/tmp/msign-fuzz-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd >= 0)
+		unlink(path);
+#endif
+	if (fd < 0)
+		return;
+	struct msign_image *img = NULL;
+	if (write(fd, data, size) == (ssize_t)size &&
+	    msign_image_open_fd(fd, &img, NULL) == 0) {
+		if (ftruncate(fd, 0) != 0)
+			abort();
+		fz_show(img);
+		msign_image_free(img);
+	}
+	close(fd);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct msign_image *img = NULL;
+	if (msign_image_parse(data, size, &img, NULL) != 0)
+		return 0;
+	fz_show(img);
 	fz_strip(img, data, size);
 	msign_image_free(img);
+	/* an eighth of the inputs: the file path too (syscalls cost runs) */
+	if ((size & 7) == 1)
+		fz_as_file(data, size);
 	return 0;
 }

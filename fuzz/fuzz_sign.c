@@ -3,7 +3,8 @@
  * codesign or lld layout, entitlements, page size, digests), the plan is
  * rendered in memory and the result must verify. For a quarter of the
  * inputs the same bytes are also opened as a file (memfd), where pages are
- * read with pread: verdict and signed bytes must be identical.
+ * read with pread: verdict and signed bytes must be identical; then the
+ * file is changed behind an image opened from it (reading discipline).
  * Single-threaded, so each run stays cheap. */
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,33 @@ static void fz_as_file(const uint8_t *data, size_t size, bool strict,
 		    (out != NULL && (len != want_len || memcmp(out, want_out, len) != 0)))
 			abort();
 		free(out);
+		msign_image_free(img);
+		img = NULL;
+	}
+	/* The reading discipline: open again, then change the file behind
+	 * the image (cut it, or overwrite its first bytes). What was parsed
+	 * is msign's own copy, so the verdict may only turn into a page
+	 * mismatch or an I/O error, never a signal or another structural
+	 * verdict; signing must not crash either. */
+	if (msign_image_open_fd(fd, &img, NULL) == 0) {
+		uint8_t sel = size ? data[size / 2] : 0;
+		if (sel & 1) {
+			if (ftruncate(fd, (off_t)(size / 3)) != 0)
+				abort();
+		} else {
+			static const uint8_t junk[512] = { 0xff, 0xfe, 0xfa, 0xde };
+			size_t n = size < sizeof(junk) ? size : sizeof(junk);
+			if (pwrite(fd, junk, n, (off_t)((sel >> 1) % 8) * 512) < 0)
+				abort();
+		}
+		struct fz_verdict v;
+		fz_verify(img, strict, &v);
+		if (!(v.rc == want->rc && v.kind == want->kind) &&
+		    !(v.rc == MSIGN_E_VERIFY && v.kind == MSIGN_VERIFY_MODIFIED) &&
+		    v.rc != MSIGN_E_IO)
+			abort();
+		uint64_t len = 0;
+		free(fz_sign(img, data, size, &len));
 		msign_image_free(img);
 	}
 	close(fd);

@@ -375,8 +375,14 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 
 uint32_t msign_fat_align(const struct msign_slice *s)
 {
-	return s->align > MSIGN_FAT_MAX_LAYOUT_ALIGN ? MSIGN_FAT_MAX_LAYOUT_ALIGN
-						     : s->align;
+	uint32_t a = s->align > MSIGN_FAT_MAX_LAYOUT_ALIGN
+			     ? MSIGN_FAT_MAX_LAYOUT_ALIGN : s->align;
+	/* A header claiming more than its own layout kept is not believed
+	 * beyond what the slice's offset shows (lipo's own output always
+	 * places a slice at a multiple of its alignment). */
+	if (s->off != 0 && (uint32_t)__builtin_ctzll(s->off) < a)
+		a = (uint32_t)__builtin_ctzll(s->off);
+	return a;
 }
 
 size_t msign_fat_header_len(const struct msign_image *img)

@@ -97,6 +97,10 @@ static int hp_read(struct hp_run *run, struct hp_thread *t,
 {
 	uint64_t got = 0;
 	t->p = NULL;
+	if (p->gate != NULL && msign_out_wait(p->gate, p->file_off + to) != 0) {
+		hp_fail(run, MSIGN_E_IO, EIO);
+		return -1;
+	}
 	while (got < to - from) {
 		ssize_t n = pread(p->fd, t->buf + got, (size_t)(to - from - got),
 				  (off_t)(p->file_off + from + got));

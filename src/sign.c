@@ -56,6 +56,9 @@ struct sg_run {
 	uint32_t nsl;        /* entries of sl (the image may be gone at free) */
 	uint8_t hash_types[MSIGN_MAX_CDS];
 	uint32_t nhash;
+	/* Signing into a file: the output being copied, which the pages are
+	 * hashed from (NULL: hash the input, for a plan rendered in memory). */
+	struct msign_out *out;
 };
 
 static uint64_t sg_round(uint64_t v, uint64_t a)
@@ -363,15 +366,25 @@ static int sg_slice_write(struct sg_slice *x)
 	return 0;
 }
 
-/* The bytes the CodeDirectories cover, as the output will hold them. */
-static void sg_pieces(const struct sg_slice *x, const struct msign_image *img,
+/* The bytes the CodeDirectories cover, as the output will hold them: the
+ * new header and the padding from memory (they are written from the same
+ * buffers), the rest from the output file once the copier has put it
+ * there. That copy cannot change under us, while the input can: hashing
+ * the input instead could seal bytes other than those written. */
+static void sg_pieces(const struct sg_run *run, const struct sg_slice *x,
 		      struct msign_hash_job *j)
 {
 	j->npieces = 3;
 	j->pieces[0] = (struct msign_piece){ .data = x->newhdr,
 					     .len = x->newhdr_len };
-	j->pieces[1] = msign_image_piece(img, x->s->data + x->newhdr_len,
+	j->pieces[1] = msign_image_piece(run->img, x->s->data + x->newhdr_len,
 					 x->base_len - x->newhdr_len);
+	if (run->out != NULL) {
+		j->pieces[1].in_file = true;
+		j->pieces[1].fd = msign_out_fd(run->out);
+		j->pieces[1].file_off = x->res->out_off + x->newhdr_len;
+		j->pieces[1].gate = run->out;
+	}
 	j->pieces[2] = (struct msign_piece){ .data = NULL,
 					     .len = x->res->dataoff - x->base_len };
 	j->limit = x->res->dataoff;
@@ -394,7 +407,7 @@ static int sg_hash(struct sg_run *run, struct msign_diag *d)
 				continue;
 			const struct sg_cd *cd = &x->cds[k++];
 			struct msign_hash_job *j = &jobs[n++];
-			sg_pieces(x, run->img, j);
+			sg_pieces(run, x, j);
 			j->page_log2 = cd->page_log2;
 			j->hash_type = cd->hash_type;
 			j->npages = cd->ncode;
@@ -626,10 +639,11 @@ static int sg_plan_file(const struct msign_image *img, struct msign_plan *plan,
 }
 
 static int sg_fill_file(const struct msign_image *img, struct msign_plan *plan,
-			void *arg, struct msign_diag *d)
+			struct msign_out *out, void *arg, struct msign_diag *d)
 {
 	(void)img;
 	struct sg_check *c = arg;
+	c->run.out = out;
 	return sg_end(&c->run, plan, d);
 }
 

@@ -255,8 +255,47 @@ static void wr_push(int out, uint64_t off, uint64_t len)
 #endif
 }
 
+/* The copier's progress, for fill_fn's readers of the output. */
+struct msign_out {
+	pthread_mutex_t lock;
+	pthread_cond_t moved;
+	uint64_t done; /* every copied range below this offset is in fd */
+	int err;       /* MSIGN_E_IO once the copy failed */
+	int fd;
+};
+
+int msign_out_fd(const struct msign_out *out)
+{
+	return out->fd;
+}
+
+int msign_out_wait(struct msign_out *out, uint64_t end)
+{
+	pthread_mutex_lock(&out->lock);
+	while (out->done < end && out->err == 0)
+		pthread_cond_wait(&out->moved, &out->lock);
+	int r = out->err;
+	pthread_mutex_unlock(&out->lock);
+	return r;
+}
+
+static void wr_progress(struct msign_out *out, uint64_t done, int err)
+{
+	if (out == NULL)
+		return;
+	pthread_mutex_lock(&out->lock);
+	if (done > out->done)
+		out->done = done;
+	if (err != 0 && out->err == 0)
+		out->err = err;
+	pthread_cond_broadcast(&out->moved);
+	pthread_mutex_unlock(&out->lock);
+}
+
+/* Copy [src, src + len) of in to dst of out; prog (when not NULL) learns
+ * each burst as it lands. */
 static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
-			 uint64_t len)
+			 uint64_t len, struct msign_out *prog)
 {
 #ifdef __linux__
 	/* In-kernel copy; reflinks where the file system can. In bursts, each
@@ -270,6 +309,7 @@ static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 			break;
 		len -= (uint64_t)n;
 		wr_push(out, (uint64_t)at, (uint64_t)n);
+		wr_progress(prog, (uint64_t)doff, 0);
 	}
 	if (len == 0)
 		return 0;
@@ -292,6 +332,7 @@ static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 		src += (uint64_t)r;
 		dst += (uint64_t)r;
 		len -= (uint64_t)r;
+		wr_progress(prog, dst, 0);
 	}
 	return 0;
 }
@@ -314,16 +355,23 @@ static bool wr_try_clone(const struct msign_extent *ext, uint32_t n, int in,
 }
 
 /* The copied ranges of the output: a clone when the plan allows, else
- * every extent. Returns errno (0 when done). */
-static int wr_copy(const struct msign_extent *ext, uint32_t n, int in, int out)
+ * every extent. Returns errno (0 when done). Progress is published as the
+ * copy goes when the extents ascend (sign's do), else once at the end. */
+static int wr_copy(const struct msign_extent *ext, uint32_t n, int in, int out,
+		   struct msign_out *prog)
 {
-	if (wr_try_clone(ext, n, in, out))
-		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (wr_copy_range(in, out, ext[i].src_off, ext[i].dst_off,
-				  ext[i].len) != 0)
-			return errno ? errno : EIO;
-	return 0;
+	int e = 0;
+	if (!wr_try_clone(ext, n, in, out)) {
+		bool ascending = true;
+		for (uint32_t i = 1; i < n; i++)
+			ascending &= ext[i].dst_off >= ext[i - 1].dst_off + ext[i - 1].len;
+		for (uint32_t i = 0; i < n && e == 0; i++)
+			if (wr_copy_range(in, out, ext[i].src_off, ext[i].dst_off,
+					  ext[i].len, ascending ? prog : NULL) != 0)
+				e = errno ? errno : EIO;
+	}
+	wr_progress(prog, UINT64_MAX, e ? MSIGN_E_IO : 0);
+	return e;
 }
 
 /* Size, patches, fsync: the output once its ranges are copied. */
@@ -384,6 +432,7 @@ struct wr_commit {
 	pthread_t copier;
 	bool threaded;
 	int copy_errno;
+	struct msign_out prog;
 };
 
 static void wr_commit_free(struct wr_commit *c, bool unlink_tmp)
@@ -396,6 +445,8 @@ static void wr_commit_free(struct wr_commit *c, bool unlink_tmp)
 	free(c->ext);
 	free(c->dir);
 	free(c->dst);
+	pthread_cond_destroy(&c->prog.moved);
+	pthread_mutex_destroy(&c->prog.lock);
 }
 
 /* Temporary file beside dst, with src's owner and mode. */
@@ -406,6 +457,9 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 	c->out = -1;
 	c->in = in;
 	c->plan = p;
+	pthread_mutex_init(&c->prog.lock, NULL);
+	pthread_cond_init(&c->prog.moved, NULL);
+	c->prog.fd = -1;
 	struct stat st;
 	if (fstat(in, &st) != 0)
 		return wr_errno(d, "cannot stat", dst_path);
@@ -426,6 +480,7 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 	c->out = mkstemp(c->tmp);
 	if (c->out < 0)
 		return wr_errno(d, "cannot create a temporary file in", c->dir);
+	c->prog.fd = c->out;
 	/* Owner first (it may clear set-id bits), then the mode; the owner is
 	 * best effort: only root can give a file away. */
 	if (fchown(c->out, st.st_uid, st.st_gid) != 0) {
@@ -439,14 +494,17 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 static void *wr_copier(void *arg)
 {
 	struct wr_commit *c = arg;
-	c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out);
+	c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out, &c->prog);
 	return NULL;
 }
 
-/* Copy the ranges in a thread (or, if none can be started, at the end). */
+/* Copy the ranges in a thread (or, if none can be started, now: fill_fn
+ * may wait for them). */
 static void wr_copy_start(struct wr_commit *c)
 {
 	c->threaded = pthread_create(&c->copier, NULL, wr_copier, c) == 0;
+	if (!c->threaded)
+		wr_copier(c);
 }
 
 /* Wait for the copy (or make it now, when no thread was started). */
@@ -455,8 +513,8 @@ static int wr_copy_wait(struct wr_commit *c, struct msign_diag *d)
 	if (c->threaded) {
 		pthread_join(c->copier, NULL);
 		c->threaded = false;
-	} else {
-		c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out);
+	} else if (c->prog.done == 0) { /* not started (no fill_fn) */
+		c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out, NULL);
 	}
 	if (c->copy_errno != 0) {
 		errno = c->copy_errno;
@@ -551,7 +609,10 @@ int msign_edit_file(const char *in_path, const char *out_path,
 		if (r == 0 && fill_fn != NULL) {
 			/* the ranges are copied while fill_fn works */
 			wr_copy_start(&c);
-			r = fill_fn(img, &plan, plan_arg, d);
+			r = fill_fn(img, &plan, &c.prog, plan_arg, d);
+			/* fill_fn stopped because the copy failed: say why */
+			if (r != 0 && c.prog.err != 0)
+				r = wr_copy_wait(&c, d);
 		}
 		if (r == 0)
 			r = wr_copy_wait(&c, d);

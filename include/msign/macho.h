@@ -154,8 +154,10 @@ uint32_t msign_image_default_slice(const struct msign_image *img);
 /* Slice matching an arch name, or -1. */
 int msign_image_find_arch(const struct msign_image *img, const char *name);
 /* The alignment (log2) a slice is laid out with when msign writes a fat
- * file: the fat header's, capped at 2^15 as lipo caps it (MAXSECTALIGN),
- * so a hostile 2^30 cannot turn a small file into a huge one. */
+ * file: the fat header's, capped at 2^15 as lipo caps it (MAXSECTALIGN)
+ * and at the alignment the slice's offset in the input has, so a hostile
+ * 2^30 cannot turn a small file into a huge one and an output grows only
+ * by what its signatures need. */
 #define MSIGN_FAT_MAX_LAYOUT_ALIGN 15u
 uint32_t msign_fat_align(const struct msign_slice *s);
 /* Bytes of the fat header and its arch entries; 0 for a thin file. */

@@ -88,17 +88,28 @@ typedef int (*msign_plan_fn)(const struct msign_image *img,
 			     struct msign_plan *plan, void *arg,
 			     struct msign_diag *d);
 
-/* Second step of a plan whose patches take long to compute (sign hashes
- * the pages): it may add patches, never copied ranges. */
-typedef int (*msign_fill_fn)(const struct msign_image *img,
-			     struct msign_plan *plan, void *arg,
-			     struct msign_diag *d);
+/* The temporary output while a thread copies the plan's ranges into it,
+ * in ascending output order. A byte below the copied mark is in out's
+ * file and no longer changes: sign hashes the output from there, so the
+ * bytes hashed are the bytes written, whatever happens to the input. */
+struct msign_out;
+int msign_out_fd(const struct msign_out *out);
+/* Wait until every copied range below output offset end is in the file:
+ * 0, or a negative MSIGN_E_* when the copy failed. */
+int msign_out_wait(struct msign_out *out, uint64_t end);
 
-/* Open in_path once, map it, let plan_fn compute the plan, and commit it
- * to out_path from that same descriptor (msign_plan_commit_fd). With
+/* Second step of a plan whose patches take long to compute (sign hashes
+ * the pages): it may add patches, never copied ranges. out is the
+ * temporary output being filled. */
+typedef int (*msign_fill_fn)(const struct msign_image *img,
+			     struct msign_plan *plan, struct msign_out *out,
+			     void *arg, struct msign_diag *d);
+
+/* Open in_path once, read it (msign_image_open_fd), let plan_fn compute
+ * the plan, and commit it to out_path from that same descriptor. With
  * fill_fn, plan_fn gives every copied range first; a thread copies them
  * into the temporary file (and starts writing them to disk) while fill_fn
- * completes the plan. */
+ * completes the plan, reading what it needs of the output through out. */
 int msign_edit_file(const char *in_path, const char *out_path,
 		    msign_plan_fn plan_fn, msign_fill_fn fill_fn, void *plan_arg,
 		    msign_check_fn check, void *check_arg, struct msign_diag *d);
@@ -148,6 +159,9 @@ struct msign_piece {
 	bool in_file;
 	int fd;
 	uint64_t file_off;
+	/* in_file in an output being copied: each read waits until the copy
+	 * has passed it (NULL: the file is complete). */
+	struct msign_out *gate;
 };
 
 /* The piece for [data, data + len) of img: in_file when img was opened from

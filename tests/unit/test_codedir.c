@@ -78,12 +78,12 @@ static void t_bad_pages(void **st)
 	assert_int_equal(msign_image_parse(file, TB_FILE_LEN, &img, NULL), 0);
 	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
 	uint32_t bad = 99;
-	assert_int_equal(msign_codedir_count_bad_pages(&sig.cds[0],
+	assert_int_equal(msign_codedir_count_bad_pages(img, &sig.cds[0],
 						       &img->slices[0], &bad,
 						       NULL), 0);
 	assert_int_equal(bad, 0);
 	file[TB_PAGE + 100] ^= 1; /* page 1 */
-	assert_int_equal(msign_codedir_count_bad_pages(&sig.cds[0],
+	assert_int_equal(msign_codedir_count_bad_pages(img, &sig.cds[0],
 						       &img->slices[0], &bad,
 						       NULL), 0);
 	assert_int_equal(bad, 1);

@@ -96,7 +96,7 @@ static int plan_copies(const struct msign_image *img, struct msign_plan *p,
 enum fill_mode { FILL_PATCH, FILL_FAIL, FILL_ADD_COPY };
 
 static int fill(const struct msign_image *img, struct msign_plan *p,
-		void *arg, struct msign_diag *d)
+		struct msign_out *out, void *arg, struct msign_diag *d)
 {
 	(void)img;
 	enum fill_mode m = *(enum fill_mode *)arg;
@@ -104,6 +104,14 @@ static int fill(const struct msign_image *img, struct msign_plan *p,
 		return msign_diag_set(d, MSIGN_E_CRYPTO, 0, "fill failed");
 	if (m == FILL_ADD_COPY)
 		assert_int_equal(msign_plan_copy(p, 0, 0, 10), 0);
+	/* What the copier has put in the output, read back through the gate
+	 * (sign hashes from there): the copied ranges, in output order. */
+	uint8_t got[250];
+	assert_int_equal(msign_out_wait(out, sizeof(got)), 0);
+	assert_int_equal(pread(msign_out_fd(out), got, sizeof(got), 0),
+			 (ssize_t)sizeof(got));
+	assert_memory_equal(got, src + 100, 200);
+	assert_memory_equal(got + 200, src, 50);
 	uint8_t pp[30];
 	memset(pp, 'P', sizeof(pp));
 	return msign_plan_patch(p, 10, pp, sizeof(pp));
