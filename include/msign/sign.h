@@ -21,8 +21,8 @@ extern "C" {
  * the disk, so the same plan can be rendered in memory (tests, fuzzing,
  * --dry-run) or committed to a file: temporary file in the destination's
  * folder, clone/copy_file_range/read-write, patches, fsync, validation of
- * the result, rename, fsync of the folder. On any error the destination
- * is untouched and the temporary file removed. */
+ * the result, owner/xattrs/mode, fsync, rename, fsync of the folder. On any
+ * error the destination is untouched and the temporary file removed. */
 struct msign_extent {
 	uint64_t src_off, dst_off, len;
 };
