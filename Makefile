@@ -73,6 +73,9 @@ strip-test: $(B)/msign
 sign-test: $(B)/msign
 	@sh tests/sign/run.sh $(B)/msign
 
+write-test: $(B)/msign
+	@sh tests/write/run.sh $(B)/msign
+
 fuzz-replay: $(FUZZ_REPLAY)
 	@for t in $(FUZZ_REPLAY); do n=$$(basename $$t -replay); n=$${n#fuzz_}; \
 	  $$t --plain fuzz/corpus/$$n --mutate fixtures || exit 1; done
@@ -80,10 +83,10 @@ fuzz-replay: $(FUZZ_REPLAY)
 # The whole suite once more under AddressSanitizer + UBSan, in its own tree.
 asan-check:
 	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" unit cli-test trace-test sign-test strip-test fuzz-replay
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" unit cli-test trace-test sign-test strip-test write-test fuzz-replay
 
 check: all
-	$(MAKE) unit cli-test trace-test sign-test strip-test fuzz-replay
+	$(MAKE) unit cli-test trace-test sign-test strip-test write-test fuzz-replay
 	$(MAKE) asan-check
 	@echo "make check: all suites passed"
 

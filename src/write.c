@@ -4,13 +4,15 @@
  * temporary file in the same folder (so rename is atomic and, on macOS,
  * yields the new inode the kernel's signature cache needs), checked, then
  * renamed over the destination. Temporary files are named
- * ".<name>.msign.<pid>.XXXXXX"; one left behind by a killed process is
- * removed by the next commit into the same folder once its pid is gone. */
+ * ".<name>.msign.<pid>.XXXXXX" (a name too long for NAME_MAX is cut, see
+ * wr_tmp_prefix). The writer holds flock(LOCK_EX) on its temporary for its
+ * whole life; the next commit into the same folder removes a temporary of
+ * the same name only when it can take that lock, i.e. when its writer is
+ * gone, whatever PID namespace the writer ran in. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +20,11 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/fs.h>
+#include <sys/xattr.h>
 #endif
 
 #include "cur.h"
@@ -205,18 +209,53 @@ static char *wr_dirname(const char *path, const char **base)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* Remove temporaries of earlier commits to the same name whose process is
- * gone (killed between writing and renaming). Only names of exactly our
- * shape, ".<base>.msign.<pid>.XXXXXX", that are regular files of ours. */
-static void wr_sweep(const char *dir, const char *base)
+/* Temporary names are ".<base>.msign.<pid>.XXXXXX" and must fit NAME_MAX
+ * (255) for any valid base: the tail takes at most 24 bytes (a pid has at
+ * most 10 digits), leaving 230 for "." and the base. A longer base is cut
+ * (at a UTF-8 character boundary) and followed by "~" and 16 hex digits of
+ * a hash of the whole base, so that the sweep for one long name does not
+ * take another long name's temporaries for its own. */
+#define WR_NAME_MAX 255
+#define WR_TAIL_MAX (sizeof(".msign.") - 1 + 10 + sizeof(".XXXXXX") - 1)
+#define WR_BASE_MAX (WR_NAME_MAX - 1 - WR_TAIL_MAX)
+#define WR_HASH_LEN 17 /* "~" and 16 hex digits */
+
+/* ".<base>.msign." (possibly cut) into out; its length, or -1. */
+static int wr_tmp_prefix(const char *base, char *out, size_t outlen)
 {
-	DIR *dp = opendir(dir);
-	if (dp == NULL)
+	size_t n = strlen(base);
+	if (n <= WR_BASE_MAX) {
+		int k = snprintf(out, outlen, ".%s.msign.", base);
+		return k < 0 || (size_t)k >= outlen ? -1 : k;
+	}
+	uint64_t h = 0xcbf29ce484222325u; /* FNV-1a, 64-bit */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)base[i]) * 0x100000001b3u;
+	size_t cut = WR_BASE_MAX - WR_HASH_LEN;
+	while (cut > 0 && ((uint8_t)base[cut] & 0xc0) == 0x80)
+		cut--; /* do not split a multi-byte character */
+	int k = snprintf(out, outlen, ".%.*s~%016llx.msign.", (int)cut, base,
+			 (unsigned long long)h);
+	return k < 0 || (size_t)k >= outlen ? -1 : k;
+}
+
+/* Remove temporaries of earlier commits to the same name whose writer is
+ * gone (killed between creating and renaming): names of exactly our shape,
+ * regular files owned by us or by the destination's owner (owner_uid; a
+ * killed writer may already have given the file away), and only when no
+ * writer holds the lock on them. The lock, not the pid in the name, tells
+ * a live writer: a pid says nothing across PID namespaces. */
+static void wr_sweep(const char *dir, const char *base, uid_t owner_uid)
+{
+	char prefix[WR_NAME_MAX + 1];
+	int n = wr_tmp_prefix(base, prefix, sizeof(prefix));
+	if (n < 0)
 		return;
-	char prefix[512];
-	int n = snprintf(prefix, sizeof(prefix), ".%s.msign.", base);
-	if (n < 0 || (size_t)n >= sizeof(prefix)) {
-		closedir(dp);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (dp == NULL) {
+		if (dfd >= 0)
+			close(dfd);
 		return;
 	}
 	struct dirent *e;
@@ -229,17 +268,22 @@ static void wr_sweep(const char *dir, const char *base)
 			p++;
 		if (p == digits || p - digits > 10 || *p != '.' || strlen(p + 1) != 6)
 			continue;
-		long pid = strtol(digits, NULL, 10);
-		if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue; /* its writer may still be running */
-		char path[4096];
-		struct stat st;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-			    (int)sizeof(path) ||
-		    lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid())
+		struct stat ls, fs;
+		if (fstatat(dfd, name, &ls, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(ls.st_mode) ||
+		    (ls.st_uid != geteuid() && ls.st_uid != owner_uid))
 			continue;
-		unlink(path);
+		/* O_NONBLOCK: should the name become a FIFO meanwhile, the open
+		 * must not wait; the inode check then skips it. */
+		int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+					   O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &fs) == 0 && fs.st_dev == ls.st_dev &&
+		    fs.st_ino == ls.st_ino && S_ISREG(fs.st_mode) &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
+			unlinkat(dfd, name, 0); /* under the lock: see wr_lock */
+		close(fd);
 	}
 	closedir(dp);
 }
@@ -316,25 +360,41 @@ static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 	src = (uint64_t)so;
 	dst = (uint64_t)doff;
 #endif
-	static __thread uint8_t buf[COPY_CHUNK];
-	while (len > 0) {
+	/* On the heap, for this copy only: a static __thread buffer would
+	 * cost every thread of every program linking libmsign 1 MiB. */
+	uint8_t *buf = malloc(COPY_CHUNK);
+	if (buf == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	int rc = 0;
+	while (len > 0 && rc == 0) {
 		size_t want = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
 		ssize_t r = pread(in, buf, want, (off_t)src);
-		if (r <= 0)
-			return -1;
+		if (r <= 0) {
+			rc = -1;
+			break;
+		}
 		for (ssize_t w = 0; w < r;) {
 			ssize_t k = pwrite(out, buf + w, (size_t)(r - w),
 					   (off_t)dst + w);
-			if (k <= 0)
-				return -1;
+			if (k <= 0) {
+				rc = -1;
+				break;
+			}
 			w += k;
 		}
+		if (rc != 0)
+			break;
 		src += (uint64_t)r;
 		dst += (uint64_t)r;
 		len -= (uint64_t)r;
 		wr_progress(prog, dst, 0);
 	}
-	return 0;
+	int e = errno;
+	free(buf);
+	errno = e;
+	return rc;
 }
 
 /* A plan that keeps a prefix of the input in place can start from a clone
@@ -426,6 +486,7 @@ struct wr_commit {
 	char tmp[4096];
 	int out;
 	int in;
+	struct stat src_st; /* owner, mode and attributes to keep: the input's */
 	const struct msign_plan *plan; /* read again only in wr_end */
 	struct msign_extent *ext; /* the ranges as they were at the start */
 	uint32_t next;
@@ -440,7 +501,7 @@ static void wr_commit_free(struct wr_commit *c, bool unlink_tmp)
 	if (c->out >= 0) {
 		if (unlink_tmp)
 			unlink(c->tmp);
-		close(c->out);
+		close(c->out); /* drops the lock: after the unlink, see wr_sweep */
 	}
 	free(c->ext);
 	free(c->dir);
@@ -449,7 +510,48 @@ static void wr_commit_free(struct wr_commit *c, bool unlink_tmp)
 	pthread_mutex_destroy(&c->prog.lock);
 }
 
-/* Temporary file beside dst, with src's owner and mode. */
+/* Lock the temporary just created for the rest of the commit. A sweeper
+ * may have taken the lock and removed the name between mkstemp and here:
+ * then the name no longer leads to our file (false: make another). A file
+ * system without flock leaves it unlocked, and sweepers cannot lock it
+ * either, so they keep it. */
+static bool wr_lock(const struct wr_commit *c)
+{
+	while (flock(c->out, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return true;
+	struct stat fs, ls;
+	return fstat(c->out, &fs) == 0 && lstat(c->tmp, &ls) == 0 &&
+	       fs.st_dev == ls.st_dev && fs.st_ino == ls.st_ino;
+}
+
+/* The destination must be a regular file or absent (a device, FIFO or
+ * folder is never replaced, nor opened), and one the caller may write: a
+ * file it could not open for writing is not replaced behind its back. The
+ * check is access(W_OK), not an open: a running executable cannot be
+ * opened for writing (ETXTBSY) but is re-signed by rename, as codesign
+ * does. *owner gets the destination's owner (-1 when absent). */
+static int wr_check_dst(const char *dst, const char *dst_path, uid_t *owner,
+			struct msign_diag *d)
+{
+	struct stat ds;
+	*owner = (uid_t)-1;
+	if (stat(dst, &ds) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return wr_errno(d, "cannot write", dst_path);
+	}
+	if (!S_ISREG(ds.st_mode))
+		return msign_diag_set(d, MSIGN_E_IO, 0,
+				      "cannot write %s: not a regular file", dst_path);
+	if (faccessat(AT_FDCWD, dst, W_OK, AT_EACCESS) != 0)
+		return wr_errno(d, "cannot write", dst_path);
+	*owner = ds.st_uid;
+	return 0;
+}
+
+/* Temporary file beside dst, 0600 and the caller's until wr_end: no one
+ * else can write into it while it is filled, hashed and checked. */
 static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 		    const char *dst_path, struct msign_diag *d)
 {
@@ -460,8 +562,7 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 	pthread_mutex_init(&c->prog.lock, NULL);
 	pthread_cond_init(&c->prog.moved, NULL);
 	c->prog.fd = -1;
-	struct stat st;
-	if (fstat(in, &st) != 0)
+	if (fstat(in, &c->src_st) != 0)
 		return wr_errno(d, "cannot stat", dst_path);
 	const char *base = NULL;
 	c->dst = wr_resolve(dst_path);
@@ -472,22 +573,120 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 	c->next = p->nextents;
 	if (p->nextents)
 		memcpy(c->ext, p->extents, p->nextents * sizeof(*c->ext));
-	wr_sweep(c->dir, base);
-	if (snprintf(c->tmp, sizeof(c->tmp), "%s/.%s.msign.%ld.XXXXXX", c->dir,
-		     base, (long)getpid()) >= (int)sizeof(c->tmp))
-		return msign_diag_set(d, MSIGN_E_ARG, 0, "path too long: %s",
+	uid_t owner;
+	int r = wr_check_dst(c->dst, dst_path, &owner, d);
+	if (r != 0)
+		return r;
+	wr_sweep(c->dir, base, owner);
+	char prefix[WR_NAME_MAX + 1];
+	if (wr_tmp_prefix(base, prefix, sizeof(prefix)) < 0)
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "name too long: %s",
 				      dst_path);
-	c->out = mkstemp(c->tmp);
-	if (c->out < 0)
-		return wr_errno(d, "cannot create a temporary file in", c->dir);
-	c->prog.fd = c->out;
-	/* Owner first (it may clear set-id bits), then the mode; the owner is
-	 * best effort: only root can give a file away. */
-	if (fchown(c->out, st.st_uid, st.st_gid) != 0) {
-		/* not permitted: the file stays ours */
+	for (int tries = 0; c->out < 0; tries++) {
+		if (snprintf(c->tmp, sizeof(c->tmp), "%s/%s%ld.XXXXXX", c->dir,
+			     prefix, (long)getpid()) >= (int)sizeof(c->tmp))
+			return msign_diag_set(d, MSIGN_E_ARG, 0,
+					      "path too long: %s", dst_path);
+		c->out = mkostemp(c->tmp, O_CLOEXEC);
+		if (c->out < 0)
+			return wr_errno(d, "cannot create a temporary file in",
+					c->dir);
+		if (!wr_lock(c)) {
+			close(c->out); /* swept before we locked it */
+			c->out = -1;
+			if (tries == 3)
+				return msign_diag_set(d, MSIGN_E_IO, 0,
+						      "cannot keep a temporary file in %s",
+						      c->dir);
+		}
 	}
-	if (fchmod(c->out, st.st_mode & 07777) != 0)
+	c->prog.fd = c->out;
+	return 0;
+}
+
+#ifdef __linux__
+#define WR_ACL_ACCESS "system.posix_acl_access"
+
+/* Extended attributes of in onto out (POSIX ACLs are the xattr
+ * system.posix_acl_access on Linux). Returns the MSIGN_LOST_* bits of what
+ * could not be set; a value out already has (a security label given at
+ * creation) counts as kept. An ACL out inherited from the folder's default
+ * ACL, which in does not have, is removed. */
+static uint32_t wr_copy_xattrs(int in, int out)
+{
+	uint32_t lost = 0;
+	ssize_t n = flistxattr(in, NULL, 0);
+	if (n < 0 && errno != ENOTSUP)
+		lost |= MSIGN_LOST_XATTR;
+	char *names = n > 0 ? malloc((size_t)n) : NULL;
+	if (n > 0 && (names == NULL || (n = flistxattr(in, names, (size_t)n)) < 0))
+		lost |= MSIGN_LOST_XATTR; /* or the list grew meanwhile */
+	bool src_acl = false;
+	for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		const char *name = names + i;
+		bool acl = strcmp(name, WR_ACL_ACCESS) == 0;
+		src_acl = src_acl || acl;
+		uint32_t bit = acl ? MSIGN_LOST_ACL : MSIGN_LOST_XATTR;
+		ssize_t vl = fgetxattr(in, name, NULL, 0);
+		char *v = vl >= 0 ? malloc(vl ? (size_t)vl : 1) : NULL;
+		if (v == NULL || (vl = fgetxattr(in, name, v, (size_t)vl)) < 0) {
+			lost |= bit;
+		} else if (fsetxattr(out, name, v, (size_t)vl, 0) != 0) {
+			char have[256];
+			ssize_t hl = (size_t)vl <= sizeof(have)
+					     ? fgetxattr(out, name, have, sizeof(have)) : -1;
+			if (hl != vl || memcmp(have, v, (size_t)vl) != 0)
+				lost |= bit;
+		}
+		free(v);
+	}
+	free(names);
+	if (!src_acl)
+		(void)fremovexattr(out, WR_ACL_ACCESS); /* none: ENODATA */
+	return lost;
+}
+#else
+static uint32_t wr_copy_xattrs(int in, int out)
+{
+	(void)in; (void)out;
+	return 0; /* macOS: not carried over yet */
+}
+#endif
+
+/* The input's owner, group, extended attributes and mode onto the finished
+ * temporary, in this order: chown clears set-id bits and file
+ * capabilities, and an ACL rewrites the group bits, so the mode comes last.
+ * What the caller may not set is dropped and reported in *lost. */
+static int wr_keep_attrs(struct wr_commit *c, uint32_t *lost,
+			 struct msign_diag *d)
+{
+	const struct stat *st = &c->src_st;
+	struct stat now;
+	*lost = 0;
+	if (fstat(c->out, &now) != 0)
+		return wr_errno(d, "cannot stat", c->tmp);
+	if ((now.st_uid != st->st_uid || now.st_gid != st->st_gid) &&
+	    fchown(c->out, st->st_uid, st->st_gid) != 0) {
+		/* Only root gives a file away; a member may keep the group. */
+		if (now.st_uid != st->st_uid)
+			*lost |= MSIGN_LOST_OWNER;
+		if (now.st_gid != st->st_gid &&
+		    fchown(c->out, (uid_t)-1, st->st_gid) != 0)
+			*lost |= MSIGN_LOST_GROUP;
+	}
+	*lost |= wr_copy_xattrs(c->in, c->out);
+	mode_t mode = st->st_mode & 07777;
+	/* A set-id bit on a file now owned by the caller would lend the
+	 * caller's rights instead of the owner's: drop it, and say so. */
+	if (*lost & MSIGN_LOST_OWNER)
+		mode &= ~(mode_t)S_ISUID;
+	if (*lost & MSIGN_LOST_GROUP)
+		mode &= ~(mode_t)S_ISGID;
+	if (fchmod(c->out, mode) != 0 || fstat(c->out, &now) != 0)
 		return wr_errno(d, "cannot set the mode of", c->tmp);
+	/* The kernel drops set-gid silently for a group the caller is not in. */
+	if ((now.st_mode & 07777) != (st->st_mode & 07777))
+		*lost |= MSIGN_LOST_SETID;
 	return 0;
 }
 
@@ -531,30 +730,44 @@ static void wr_copy_cancel(struct wr_commit *c)
 	c->threaded = false;
 }
 
-/* Patches, fsync, check, rename: the plan is complete now, with the same
- * copied ranges as at wr_begin. */
+/* Patches, fsync, check, owner and mode, fsync, rename, fsync of the
+ * folder: the plan is complete now, with the same copied ranges as at
+ * wr_begin. Every step up to the rename can still fail with the
+ * destination untouched. */
 static int wr_end(struct wr_commit *c, msign_check_fn check, void *arg,
 		  const char *dst_path, struct msign_diag *d)
 {
 	const struct msign_plan *p = c->plan;
 	int r;
+	uint32_t lost = 0;
 	if (p->nextents != c->next ||
 	    memcmp(p->extents, c->ext, c->next * sizeof(*c->ext)) != 0)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "the plan's copied ranges changed during the commit");
 	if ((r = wr_finish(p, c->out, c->tmp, d)) != 0 ||
-	    (r = wr_check(c->out, p->out_len, check, arg, d)) != 0)
+	    (r = wr_check(c->out, p->out_len, check, arg, d)) != 0 ||
+	    (r = wr_keep_attrs(c, &lost, d)) != 0)
 		return r;
-	if (rename(c->tmp, c->dst) != 0)
-		return wr_errno(d, "cannot replace", dst_path);
-	close(c->out);
-	c->out = -1;
+	if (fsync(c->out) != 0) /* the owner and mode just set */
+		return wr_errno(d, "cannot sync", c->tmp);
+	/* Opened before the rename, so that failing to open it cannot leave a
+	 * replaced file whose rename is not made durable. */
 	int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd); /* make the rename itself durable */
+	if (dfd < 0)
+		return wr_errno(d, "cannot open the folder", c->dir);
+	if (rename(c->tmp, c->dst) != 0) {
+		r = wr_errno(d, "cannot replace", dst_path);
 		close(dfd);
+		return r;
 	}
-	return 0;
+	close(c->out); /* the name is the destination's now: never unlink it */
+	c->out = -1;
+	if (fsync(dfd) != 0)
+		r = wr_errno(d, "replaced, but cannot sync the folder of", dst_path);
+	close(dfd);
+	if (d != NULL)
+		d->lost |= lost;
+	return r;
 }
 
 int msign_plan_commit_fd(const struct msign_plan *p, int in,
@@ -571,13 +784,40 @@ int msign_plan_commit_fd(const struct msign_plan *p, int in,
 	return r;
 }
 
+/* Names of the MSIGN_LOST_* bits, for the caller's one-line warning. */
+size_t msign_write_lost_text(uint32_t lost, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{ MSIGN_LOST_OWNER, "owner" },
+		{ MSIGN_LOST_GROUP, "group" },
+		{ MSIGN_LOST_SETID, "set-id bits" },
+		{ MSIGN_LOST_XATTR, "extended attributes" },
+		{ MSIGN_LOST_ACL, "ACL" },
+	};
+	size_t at = 0;
+	if (len > 0)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(lost & names[i].bit))
+			continue;
+		int k = snprintf(buf + at, at < len ? len - at : 0, "%s%s",
+				 at ? ", " : "", names[i].name);
+		if (k > 0)
+			at += (size_t)k;
+	}
+	return at;
+}
+
 int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 		      const char *dst_path, msign_check_fn check, void *arg,
 		      struct msign_diag *d)
 {
-	int in = open(src_path, O_RDONLY | O_CLOEXEC);
+	int in = msign_input_open(src_path, d);
 	if (in < 0)
-		return wr_errno(d, "cannot open", src_path);
+		return in;
 	int r = msign_plan_commit_fd(p, in, dst_path, check, arg, d);
 	close(in);
 	return r;

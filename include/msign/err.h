@@ -39,6 +39,9 @@ struct msign_diag {
 	int code;          /* enum msign_err, 0 when unset */
 	uint64_t file_off; /* where, relative to the window the parser saw */
 	char msg[MSIGN_DIAG_MSG_LEN];
+	/* Not an error: after a successful write, MSIGN_LOST_* bits (sign.h)
+	 * naming what of the file's owner and attributes could not be kept. */
+	uint32_t lost;
 };
 
 const char *msign_strerror(int code);

@@ -21,8 +21,8 @@ extern "C" {
  * the disk, so the same plan can be rendered in memory (tests, fuzzing,
  * --dry-run) or committed to a file: temporary file in the destination's
  * folder, clone/copy_file_range/read-write, patches, fsync, validation of
- * the result, rename, fsync of the folder. On any error the destination
- * is untouched and the temporary file removed. */
+ * the result, owner/xattrs/mode, fsync, rename, fsync of the folder. On any
+ * error the destination is untouched and the temporary file removed. */
 struct msign_extent {
 	uint64_t src_off, dst_off, len;
 };
@@ -69,14 +69,31 @@ typedef int (*msign_check_fn)(const uint8_t *data, size_t len, void *arg,
 			      struct msign_diag *d);
 
 /* Write the plan's output to dst_path atomically, reading ranges from
- * src_path. The result keeps src's mode bits. */
+ * src_path. dst_path must be a regular file the caller may write (access
+ * W_OK), or absent; a device, FIFO or folder is refused and never opened.
+ * The result gets src's owner, group, extended attributes (ACLs included)
+ * and mode, set on the temporary file (0600 and the caller's until then)
+ * after its fsync and check, just before the rename. What the caller may
+ * not set is left out (a set-id bit with the owner or group it belongs to)
+ * and reported in d->lost as MSIGN_LOST_* bits, the call still succeeding.
+ * The rename gives dst_path a new inode: another hard link to the old file
+ * keeps the old bytes. */
+#define MSIGN_LOST_OWNER (1u << 0)
+#define MSIGN_LOST_GROUP (1u << 1)
+#define MSIGN_LOST_SETID (1u << 2) /* set-user-ID / set-group-ID bits */
+#define MSIGN_LOST_XATTR (1u << 3)
+#define MSIGN_LOST_ACL   (1u << 4)
+/* "owner, set-id bits": the names of the bits in lost, comma separated,
+ * into buf (snprintf's rules); returns the length wanted. */
+size_t msign_write_lost_text(uint32_t lost, char *buf, size_t len);
+
 int msign_plan_commit(const struct msign_plan *p, const char *src_path,
 		      const char *dst_path, msign_check_fn check, void *arg,
 		      struct msign_diag *d);
 /* The same, reading from an open descriptor: pass the one the plan was
  * computed from, so a file swapped in meanwhile cannot be mixed in. A
- * symbolic link at dst_path is followed: its target is replaced. Owner
- * (when permitted) and mode bits of the input are kept. */
+ * symbolic link at dst_path is followed: its target is replaced, and must
+ * be a regular file or absent. */
 int msign_plan_commit_fd(const struct msign_plan *p, int src_fd,
 			 const char *dst_path, msign_check_fn check, void *arg,
 			 struct msign_diag *d);

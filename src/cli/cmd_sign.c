@@ -216,6 +216,12 @@ static int sign_one(const char *path, struct sign_cli *c)
 		fprintf(stderr, "%s: %s\n", path, d.msg);
 		return 1;
 	}
+	if (d.lost != 0) { /* written all the same: exit 0 */
+		char what[128];
+		msign_write_lost_text(d.lost, what, sizeof(what));
+		fprintf(stderr, "%s: warning: could not keep its %s\n",
+			c->output ? c->output : path, what);
+	}
 	if (c->verbose > 0)
 		fprintf(stderr, "%s: signed %s [%s]\n", c->output ? c->output : path,
 			format, res.identifier);

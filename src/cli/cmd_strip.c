@@ -94,6 +94,12 @@ static int strip_one(const char *path, const char *out, const char *arch)
 	int r = msign_strip_file(path, out ? out : path, arch, &res, &d);
 	if (r)
 		return strip_fail(path, r, &d);
+	if (d.lost != 0) { /* written all the same: exit 0 */
+		char what[128];
+		msign_write_lost_text(d.lost, what, sizeof(what));
+		fprintf(stderr, "%s: warning: could not keep its %s\n",
+			out ? out : path, what);
+	}
 	if (!res.changed)
 		fprintf(stderr, "%s: code object is not signed at all "
 				"(left unchanged)\n", path);

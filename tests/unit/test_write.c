@@ -1,7 +1,8 @@
 /* Edit plans and their atomic commit (write.c): exact output bytes, mode
  * bits kept, the two-step edit (ranges copied while fill_fn completes the
- * plan), and every failure leaving the destination and the folder as they
- * were. */
+ * plan), every failure leaving the destination and the folder as they
+ * were, destinations refused, long names, the sweep's lock. Owners, ACLs
+ * and other users are in tests/write/run.sh. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -222,6 +225,86 @@ static int plan_unchanged(const struct msign_image *img, struct msign_plan *p,
 	return MSIGN_PLAN_UNCHANGED;
 }
 
+/* A destination that is not a regular file is refused without being
+ * opened (a FIFO would block an open) and stays what it was. */
+static void t_fifo_destination_refused(void **st)
+{
+	(void)st;
+	char out[160], want_msg[256];
+	snprintf(out, sizeof(out), "%s/fifo", dir);
+	assert_int_equal(mkfifo(out, 0644), 0);
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
+					 NULL, NULL, &d), MSIGN_E_IO);
+	snprintf(want_msg, sizeof(want_msg), "cannot write %s: not a regular file", out);
+	assert_string_equal(d.msg, want_msg);
+	struct stat sb;
+	assert_int_equal(lstat(out, &sb), 0);
+	assert_true(S_ISFIFO(sb.st_mode));
+	assert_int_equal(others("fifo"), 0);
+	unlink(out);
+}
+
+/* The longest valid name (NAME_MAX bytes) can be written: the temporary's
+ * name is cut to fit, and nothing is left behind. */
+static void t_longest_name(void **st)
+{
+	(void)st;
+	make_want();
+	char name[256], out[400];
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	snprintf(out, sizeof(out), "%s/%s", dir, name);
+	int ok = 0;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
+					 check_exact, &ok, &d), 0);
+	size_t len;
+	uint8_t *got = read_file(out, &len);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(got, want, sizeof(want));
+	free(got);
+	assert_int_equal(others(name), 0);
+	unlink(out);
+}
+
+/* A stale-looking temporary (its pid is not running) whose writer holds
+ * the lock is kept; once the lock is gone it is removed. */
+static void t_sweep_honours_the_lock(void **st)
+{
+	(void)st;
+	char out[160], tmp[200];
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.out.msign.99999999.abcdef", dir);
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
+					 NULL, NULL, NULL), 0);
+	assert_int_equal(access(tmp, F_OK), 0);
+	close(fd);
+	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
+					 NULL, NULL, NULL), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(others("out"), 0);
+	unlink(out);
+}
+
+static void t_lost_text(void **st)
+{
+	(void)st;
+	char buf[64];
+	assert_int_equal(msign_write_lost_text(0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	msign_write_lost_text(MSIGN_LOST_GROUP | MSIGN_LOST_SETID, buf, sizeof(buf));
+	assert_string_equal(buf, "group, set-id bits");
+	size_t n = msign_write_lost_text(MSIGN_LOST_OWNER | MSIGN_LOST_ACL, buf, 8);
+	assert_int_equal(n, strlen("owner, ACL"));
+	assert_string_equal(buf, "owner, ");
+}
+
 static void t_one_step_and_unchanged(void **st)
 {
 	(void)st;
@@ -279,6 +362,10 @@ int main(void)
 		cmocka_unit_test(t_failures_leave_nothing),
 		cmocka_unit_test(t_one_step_and_unchanged),
 		cmocka_unit_test(t_patch_adopt),
+		cmocka_unit_test(t_fifo_destination_refused),
+		cmocka_unit_test(t_longest_name),
+		cmocka_unit_test(t_sweep_honours_the_lock),
+		cmocka_unit_test(t_lost_text),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
