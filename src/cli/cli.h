@@ -34,6 +34,22 @@ void cli_date(time_t t, char *out, size_t outlen);
 /* CodeDirectory flag names as codesign prints them: "adhoc,runtime". */
 void cli_cd_flags(uint32_t flags, char *out, size_t outlen);
 
+/* s made safe for one line of text output, for every string that came from
+ * a file or names one: "\\" "\n" "\t" "\r" for those bytes, "\xHH" for the
+ * other bytes below 0x20, 0x7f, C1 controls and bytes that are not valid
+ * UTF-8; valid UTF-8 is kept. Returns s itself when nothing needs escaping,
+ * else one of 4 buffers reused in turn (so one printf can take 4). */
+const char *cli_esc(const char *s);
+/* A byte below 0x20 or 0x7f in s (refused in identifiers we write). */
+bool cli_has_control(const char *s);
+/* fflush(stdout), keeping the errno of the first failure for the exit. */
+void cli_flush_stdout(void);
+/* Flush and close fp; on failure print "msign: write error: NAME: why"
+ * (no NAME for stdout) and return -1. */
+int cli_close_out(FILE *fp, const char *name);
+/* At exit: close stdout (as cli_close_out), check stderr; -1 on failure. */
+int cli_close_std(void);
+
 /* Everything known about the displayed slice of one file. */
 struct show_file {
 	const char *path;       /* as typed */

@@ -2,6 +2,7 @@
  * ../shared/spec/codesign-display.md). Lines go to stdout (codesign uses
  * stderr); errors go to stderr as "<path>: <codesign's message>", followed
  * by one "msign: " line with the precise reason. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -39,10 +40,10 @@ static void show_usage(FILE *out)
 
 static int fail(const char *path, const char *msg, const struct msign_diag *d)
 {
-	fflush(stdout); /* keep the order of the two streams on a terminal */
-	fprintf(stderr, "%s: %s\n", path, msg);
+	cli_flush_stdout(); /* keep the order of the two streams on a terminal */
+	fprintf(stderr, "%s: %s\n", cli_esc(path), msg);
 	if (d != NULL && d->code != 0)
-		fprintf(stderr, "msign: %s (at offset %llu)\n", d->msg,
+		fprintf(stderr, "msign: %s (at offset %llu)\n", cli_esc(d->msg),
 			(unsigned long long)d->file_off);
 	return 1;
 }
@@ -129,8 +130,7 @@ static void print_signer(const struct show_file *f, int v)
 		return;
 	if (v >= 2)
 		for (uint32_t i = 0; i < f->cms.ncerts; i++)
-			printf("Authority=%s\n", f->cms.chain[i].cn
-							 ? f->cms.chain[i].cn : "");
+			printf("Authority=%s\n", cli_esc(f->cms.chain[i].cn));
 	char date[64];
 	if (f->cms.has_timestamp) {
 		cli_date(f->cms.timestamp_time, date, sizeof(date));
@@ -160,7 +160,7 @@ static void print_tail(const struct show_file *f)
 	const struct msign_codedir *cd = &f->sig.cds[f->sig.best];
 	print_info_plist(f);
 	if (cd->team != NULL)
-		printf("TeamIdentifier=%s\n", cd->team);
+		printf("TeamIdentifier=%s\n", cli_esc(cd->team));
 	else
 		printf("TeamIdentifier=not set\n");
 	if (cd->version >= CS_SUPPORTSRUNTIME && cd->runtime != 0)
@@ -180,10 +180,10 @@ static void print_text(const struct show_file *f, int v)
 	const struct msign_sig *sig = &f->sig;
 	const struct msign_codedir *cd = &sig->cds[sig->best];
 	char buf[1024];
-	printf("Executable=%s\n", f->exec_path);
+	printf("Executable=%s\n", cli_esc(f->exec_path));
 	if (v < 1)
 		return;
-	printf("Identifier=%s\n", cd->ident);
+	printf("Identifier=%s\n", cli_esc(cd->ident));
 	show_format(f->img, buf, sizeof(buf));
 	printf("Format=%s\n", buf);
 	cli_cd_flags(cd->flags, buf, sizeof(buf));
@@ -207,6 +207,8 @@ static void print_text(const struct show_file *f, int v)
 	print_tail(f);
 }
 
+/* To stdout (checked at exit) or to the file dest, with a one-line
+ * message when dest cannot be written. */
 static int write_text(const char *dest, const char *text, size_t len)
 {
 	if (strcmp(dest, "-") == 0 || strcmp(dest, ":-") == 0) {
@@ -214,10 +216,13 @@ static int write_text(const char *dest, const char *text, size_t len)
 		return 0;
 	}
 	FILE *fp = fopen(dest, "w");
-	if (fp == NULL)
+	if (fp == NULL) {
+		fprintf(stderr, "msign: cannot write %s: %s\n", cli_esc(dest),
+			strerror(errno));
 		return -1;
-	size_t n = fwrite(text, 1, len, fp);
-	return (fclose(fp) != 0 || n != len) ? -1 : 0;
+	}
+	fwrite(text, 1, len, fp);
+	return cli_close_out(fp, dest);
 }
 
 static int print_requirements(const struct show_file *f, const char *dest)
@@ -253,11 +258,7 @@ static int print_requirements(const struct show_file *f, const char *dest)
 	}
 	int r = write_text(dest, text, tlen);
 	free(text);
-	if (r != 0) {
-		fprintf(stderr, "%s: cannot write requirements\n", dest);
-		return 1;
-	}
-	return 0;
+	return r == 0 ? 0 : 1;
 }
 
 static int print_entitlements(const struct show_file *f, const char *dest)
@@ -341,13 +342,13 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 static int late_errors(const struct show_file *f)
 {
 	if (f->cms_err != 0) {
-		fprintf(stderr, "%s: %s\nmsign: CMS signature: %s\n", f->path,
-			MSG_SIGFORMAT, f->cms_msg);
+		fprintf(stderr, "%s: %s\nmsign: CMS signature: %s\n",
+			cli_esc(f->path), MSG_SIGFORMAT, cli_esc(f->cms_msg));
 		return 1;
 	}
 	if (f->sig.blob_err != 0) {
-		fprintf(stderr, "%s: %s\nmsign: %s\n", f->path, MSG_SIGFORMAT,
-			f->sig.blob_err_msg);
+		fprintf(stderr, "%s: %s\nmsign: %s\n", cli_esc(f->path),
+			MSG_SIGFORMAT, cli_esc(f->sig.blob_err_msg));
 		return 1;
 	}
 	return 0;
@@ -368,14 +369,14 @@ static int show_one(const char *path, const struct show_opts *o)
 		if (o->ent_out != NULL)
 			rc |= print_entitlements(&f, o->ent_out);
 	}
-	fflush(stdout);
+	cli_flush_stdout();
 	if (f.error != NULL) {
-		fprintf(stderr, "%s: %s\n", path, f.error);
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(f.error));
 		if (f.reason[0] != '\0' && f.error != f.reason)
-			fprintf(stderr, "msign: %s\n", f.reason);
+			fprintf(stderr, "msign: %s\n", cli_esc(f.reason));
 	} else if (f.sig_ok) {
 		if (rc == 0 && !o->json && strcmp(show_sig_kind(&f), "none") == 0)
-			fprintf(stderr, "%s: no signature\n", path);
+			fprintf(stderr, "%s: no signature\n", cli_esc(path));
 		rc |= late_errors(&f);
 	}
 	if (f.has_cms)
@@ -434,7 +435,7 @@ int cmd_show(int argc, char **argv)
 		case 'h': show_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "msign show: invalid option '%s'\n",
-				argv[optind - 1]);
+				cli_esc(argv[optind - 1]));
 			show_usage(stderr);
 			return EXIT_USAGE;
 		}

@@ -137,6 +137,7 @@ static void sign_report(const char *path, const struct msign_image *img,
 			const struct msign_sign_result *res, uint64_t out_len)
 {
 	char lbl[48];
+	path = cli_esc(path);
 	for (uint32_t i = 0; i < res->nslices; i++) {
 		const struct msign_sign_slice *ss = &res->slices[i];
 		const struct msign_slice *s = &img->slices[i];
@@ -156,7 +157,7 @@ static void sign_report(const char *path, const struct msign_image *img,
 		       (unsigned long long)ss->out_size);
 	}
 	printf("%s: identifier %s; %llu -> %llu bytes (dry run, nothing written)\n",
-	       path, res->identifier, (unsigned long long)img->len,
+	       path, cli_esc(res->identifier), (unsigned long long)img->len,
 	       (unsigned long long)out_len);
 }
 
@@ -172,11 +173,11 @@ static int sign_dry(const char *path, struct sign_cli *c,
 		sign_report(path, img, &res, plan.out_len);
 	msign_plan_free(&plan);
 	if (res.already_signed) {
-		fprintf(stderr, "%s: is already signed\n", path);
+		fprintf(stderr, "%s: is already signed\n", cli_esc(path));
 		return 1;
 	}
 	if (r != 0) {
-		fprintf(stderr, "%s: %s\n", path, d->msg);
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d->msg));
 		return 1;
 	}
 	return 0;
@@ -205,15 +206,15 @@ static int sign_one(const char *path, struct sign_cli *c)
 	}
 	msign_image_free(img);
 	if (any_signed && c->o.force)
-		fprintf(stderr, "%s: replacing existing signature\n", path);
+		fprintf(stderr, "%s: replacing existing signature\n", cli_esc(path));
 	static struct msign_sign_result res;
 	r = msign_sign_file(path, c->output ? c->output : path, &c->o, &res, &d);
 	if (res.already_signed) {
-		fprintf(stderr, "%s: is already signed\n", path);
+		fprintf(stderr, "%s: is already signed\n", cli_esc(path));
 		return 1;
 	}
 	if (r != 0) {
-		fprintf(stderr, "%s: %s\n", path, d.msg);
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d.msg));
 		return 1;
 	}
 	if (d.lost != 0) { /* written all the same: exit 0 */
@@ -223,8 +224,9 @@ static int sign_one(const char *path, struct sign_cli *c)
 			c->output ? c->output : path, what);
 	}
 	if (c->verbose > 0)
-		fprintf(stderr, "%s: signed %s [%s]\n", c->output ? c->output : path,
-			format, res.identifier);
+		fprintf(stderr, "%s: signed %s [%s]\n",
+			cli_esc(c->output ? c->output : path), format,
+			cli_esc(res.identifier));
 	return 0;
 }
 
@@ -293,7 +295,8 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		case 'v': c->verbose++; break;
 		case 'h': sign_usage(stdout); *done = 0; return 0;
 		default:
-			fprintf(stderr, "msign sign: invalid option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "msign sign: invalid option '%s'\n",
+				cli_esc(argv[optind - 1]));
 			sign_usage(stderr);
 			*done = EXIT_USAGE;
 			return 0;
@@ -304,11 +307,20 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 			return 0;
 		}
 	}
+	/* They would go into the CodeDirectory and forge lines in the output
+	 * of every tool that prints it. */
+	const char *badname = c->o.identifier && cli_has_control(c->o.identifier)
+		? "-i" : c->o.prefix && cli_has_control(c->o.prefix) ? "--prefix" : NULL;
+	if (badname != NULL) {
+		fprintf(stderr, "msign sign: %s takes no control characters\n", badname);
+		*done = EXIT_USAGE;
+		return 0;
+	}
 	if (ent_path != NULL) {
 		size_t len = 0;
 		char *xml = sign_read_file(ent_path, &len);
 		if (xml == NULL) {
-			fprintf(stderr, "%s: %s\n", ent_path, strerror(errno));
+			fprintf(stderr, "%s: %s\n", cli_esc(ent_path), strerror(errno));
 			*done = 1;
 			return 0;
 		}

@@ -20,6 +20,7 @@ static void strip_report(const char *path, const struct msign_image *img,
 			 const struct msign_strip_result *res, const char *only)
 {
 	int sel = only ? msign_image_find_arch(img, only) : -1;
+	path = cli_esc(path);
 	char lbl[40];
 	for (uint32_t i = 0; i < res->nslices; i++) {
 		const struct msign_slice *s = &img->slices[i];
@@ -46,18 +47,18 @@ static void strip_report(const char *path, const struct msign_image *img,
 static int strip_fail(const char *path, int r, const struct msign_diag *d)
 {
 	if (r == MSIGN_E_IO) {
-		fprintf(stderr, "%s: %s\n", path, d->msg);
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d->msg));
 		return 1;
 	}
 	/* Apple's own wording where it has one, else the container message. */
 	if (r == MSIGN_E_UNSUPPORTED || r == MSIGN_E_NOT_FOUND ||
 	    strstr(d->msg, "LC_CODE_SIGNATURE does not point") != NULL) {
-		fprintf(stderr, "%s: %s\n", path, d->msg);
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d->msg));
 		return 1;
 	}
-	fprintf(stderr, "%s: %s\n", path, MSG_FORMAT);
+	fprintf(stderr, "%s: %s\n", cli_esc(path), MSG_FORMAT);
 	if (d->code != 0)
-		fprintf(stderr, "msign: %s (at offset %llu)\n", d->msg,
+		fprintf(stderr, "msign: %s (at offset %llu)\n", cli_esc(d->msg),
 			(unsigned long long)d->file_off);
 	return 1;
 }
@@ -78,7 +79,7 @@ static int strip_dry(const char *path, const char *arch)
 		strip_report(path, img, &res, arch);
 		if (res.changed)
 			printf("%s: %llu -> %llu bytes (dry run, nothing written)\n",
-			       path, (unsigned long long)img->len,
+			       cli_esc(path), (unsigned long long)img->len,
 			       (unsigned long long)plan.out_len);
 	}
 	msign_plan_free(&plan);
@@ -102,7 +103,7 @@ static int strip_one(const char *path, const char *out, const char *arch)
 	}
 	if (!res.changed)
 		fprintf(stderr, "%s: code object is not signed at all "
-				"(left unchanged)\n", path);
+				"(left unchanged)\n", cli_esc(path));
 	return 0;
 }
 
@@ -129,7 +130,7 @@ int cmd_strip(int argc, char **argv)
 		case 'h': strip_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "msign strip: invalid option '%s'\n",
-				argv[optind - 1]);
+				cli_esc(argv[optind - 1]));
 			strip_usage(stderr);
 			return EXIT_USAGE;
 		}

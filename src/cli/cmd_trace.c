@@ -41,7 +41,7 @@ static void trace_usage(FILE *out)
 static void print_argv(FILE *out, char *const *argv)
 {
 	for (size_t i = 0; argv != NULL && argv[i] != NULL; i++)
-		fprintf(out, " %s", argv[i]);
+		fprintf(out, " %s", cli_esc(argv[i]));
 }
 
 static void explain_denied(const struct msign_trace_opts *o,
@@ -57,18 +57,18 @@ static void explain_denied(const struct msign_trace_opts *o,
 		fprintf(stderr,
 			"msign trace: dtrace refused even the unsigned copy of %s; "
 			"System Integrity Protection may have to be relaxed (csrutil enable --without dtrace)\n",
-			res->target_path);
+			cli_esc(res->target_path));
 	} else if (res->target == MSIGN_TRACE_TARGET_OTHER) {
 		fprintf(stderr,
 			"msign trace: dtrace may not trace %s, which is not a Mach-O file: the program "
 			"that runs it (a script's interpreter) is probably an Apple platform binary; "
 			"trace an unsigned copy of that with 'sudo msign trace --unsign INTERPRETER %s'\n",
-			res->target_path, res->target_path);
+			cli_esc(res->target_path), cli_esc(res->target_path));
 	} else {
 		fprintf(stderr,
 			"msign trace: dtrace may not trace %s (%s) while System Integrity Protection "
 			"is on; --unsign traces an unsigned private copy instead: sudo msign trace --unsign",
-			res->target_path, msign_trace_target_text(res->target));
+			cli_esc(res->target_path), msign_trace_target_text(res->target));
 		print_argv(stderr, o->argv);
 		fputc('\n', stderr);
 	}
@@ -84,7 +84,8 @@ static int parse_backend(struct msign_trace_opts *o)
 	else if (strcmp(b, "strace") == 0)
 		o->backend = MSIGN_TRACE_STRACE;
 	else {
-		fprintf(stderr, "msign trace: MSIGN_TRACE_BACKEND=%s: dtrace or strace\n", b);
+		fprintf(stderr, "msign trace: MSIGN_TRACE_BACKEND=%s: dtrace or strace\n",
+			cli_esc(b));
 		return -1;
 	}
 	return 0;
@@ -127,7 +128,7 @@ int cmd_trace(int argc, char **argv)
 			if (*optarg == '\0' || *end != '\0' || o.pid <= 0 ||
 			    o.pid > INT_MAX) {
 				fprintf(stderr, "msign trace: -p %s: not a process ID\n",
-					optarg);
+					cli_esc(optarg));
 				return EXIT_USAGE;
 			}
 			break;
@@ -152,19 +153,18 @@ int cmd_trace(int argc, char **argv)
 
 	FILE *out = stderr;
 	if (output != NULL && (out = fopen(output, "w")) == NULL) {
-		perror(output);
+		perror(cli_esc(output));
 		return 1;
 	}
 	struct msign_trace_result res;
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	int r = msign_trace_run(&o, out, stderr, &res, &d);
-	if (out != stderr && fclose(out) != 0 && r == 0) {
-		perror(output);
-		return 1;
-	}
+	/* The trace not written is a failure, whatever the command did. */
+	bool lost = out != stderr && cli_close_out(out, output) != 0;
 	if (r != 0) {
-		fprintf(stderr, "msign trace: %s\n", d.code ? d.msg : msign_strerror(r));
+		fprintf(stderr, "msign trace: %s\n",
+			cli_esc(d.code ? d.msg : msign_strerror(r)));
 		if (r == MSIGN_E_ARG || r == MSIGN_E_UNSUPPORTED)
 			return EXIT_USAGE;
 		if (res.bad_command)
@@ -186,5 +186,5 @@ int cmd_trace(int argc, char **argv)
 	case MSIGN_TRACE_PROBLEM_NONE:
 		break;
 	}
-	return res.status;
+	return lost ? 1 : res.status;
 }

@@ -24,25 +24,113 @@ static void verify_usage(FILE *out)
 		"  -j, --jobs N       hashing threads (default: online CPUs)\n");
 }
 
-static void verify_report_ok(const char *path, const struct verify_cli *c,
-			     const struct msign_verify_result *res)
+/* What -v says about one slice: msign_verify_result describes the last
+ * slice checked only, so a universal file's slices are looked at again
+ * here (signature structure only: their hashes were just checked). */
+struct verify_kind {
+	bool adhoc, cms, cms_unchecked, explicit_dr;
+};
+
+static void verify_slice_kind(const struct msign_slice *s,
+			      struct verify_kind *k)
 {
-	if (c->verbose < 1)
+	memset(k, 0, sizeof(*k));
+	struct msign_sig sig;
+	if (s->err != 0 || msign_sig_parse(s, &sig, NULL) != 0)
 		return;
-	fprintf(stderr, "%s: valid on disk\n", path);
+	k->adhoc = (sig.cds[sig.best].flags & CS_ADHOC) != 0;
+	k->cms = sig.cms != NULL && sig.cms->len > 8;
+	if (k->cms) {
+		struct msign_cms_info ci;
+		memset(&ci, 0, sizeof(ci));
+		if (msign_cms_parse(sig.cms->data + 8, sig.cms->len - 8, &ci,
+				    NULL) == 0) {
+			k->cms_unchecked = ci.message_digest_len == 0;
+			msign_cms_info_free(&ci);
+		}
+	}
+	/* A designated requirement is entry type 3 of the set (as verify.c). */
+	const struct msign_blob *rq = sig.requirements;
+	for (uint32_t i = 0; rq != NULL && i < sig.req_count && i < 64; i++) {
+		size_t at = 12 + (size_t)i * 8;
+		if (at + 8 > rq->len)
+			break;
+		const uint8_t *e = rq->data + at;
+		if (((uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 |
+		     (uint32_t)e[2] << 8 | e[3]) == 3)
+			k->explicit_dr = true;
+	}
+}
+
+static void verify_report_thin(const char *path, const struct verify_kind *k)
+{
 	/* An ad-hoc signature's implicit requirement is its own cdhash,
 	 * satisfied by code that verifies; others need trust evaluation. */
-	if (res->adhoc && !res->explicit_dr)
+	if (k->adhoc && !k->explicit_dr)
 		fprintf(stderr, "%s: satisfies its Designated Requirement\n", path);
 	else
 		fprintf(stderr, "msign: designated requirement not evaluated "
 				"(certificate trust is not checked yet)\n");
-	if (res->pseudo)
+	if (!k->adhoc && !k->cms)
 		fprintf(stderr, "msign: no adhoc flag and no CMS signature "
 				"(a pseudo-signature): hashes valid\n");
-	if (res->cms_unchecked)
+	if (k->cms_unchecked)
 		fprintf(stderr, "msign: the CMS signature has no signed attributes; "
 				"its signature over the CodeDirectory is not checked yet\n");
+}
+
+/* Universal: the requirement line when every slice satisfies it, then one
+ * line per checked slice, in Format= order, naming its kind. */
+static void verify_report_fat(const char *path, const struct msign_image *img,
+			      const char *only)
+{
+	uint32_t order[MSIGN_MAX_SLICES];
+	struct verify_kind k[MSIGN_MAX_SLICES];
+	bool all_dr = true;
+	int sel = only ? msign_image_find_arch(img, only) : -1;
+	msign_image_sorted(img, order);
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		if (sel >= 0 && (uint32_t)sel != order[i])
+			continue;
+		verify_slice_kind(&img->slices[order[i]], &k[i]);
+		all_dr = all_dr && k[i].adhoc && !k[i].explicit_dr;
+	}
+	if (all_dr)
+		fprintf(stderr, "%s: satisfies its Designated Requirement\n", path);
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		if (sel >= 0 && (uint32_t)sel != order[i])
+			continue;
+		const struct msign_slice *s = &img->slices[order[i]];
+		char lbl[48];
+		const char *why = !k[i].adhoc && !k[i].cms
+			? "no adhoc flag and no CMS signature (a pseudo-signature): hashes valid"
+			: k[i].adhoc ? "ad-hoc signature" : "CMS signature";
+		fprintf(stderr, "msign: %s: %s%s%s\n",
+			msign_arch_label(s->cputype, s->cpusubtype, lbl, sizeof(lbl)),
+			why,
+			k[i].adhoc && !k[i].explicit_dr ? ""
+				: "; designated requirement not evaluated "
+				  "(certificate trust is not checked yet)",
+			k[i].cms_unchecked ? "; no signed attributes: its signature "
+					     "over the CodeDirectory is not checked yet" : "");
+	}
+}
+
+static void verify_report_ok(const char *path, const struct verify_cli *c,
+			     const struct msign_image *img,
+			     const struct msign_verify_result *res)
+{
+	if (c->verbose < 1)
+		return;
+	path = cli_esc(path);
+	fprintf(stderr, "%s: valid on disk\n", path);
+	if (img->is_fat) {
+		verify_report_fat(path, img, c->o.arch);
+	} else {
+		struct verify_kind k;
+		verify_slice_kind(&img->slices[0], &k);
+		verify_report_thin(path, &k);
+	}
 	if (c->verbose >= 2)
 		fprintf(stderr, "msign: %u slice%s, %u CodeDirector%s, %llu code "
 				"pages and %u special slots checked; %u special "
@@ -66,20 +154,21 @@ static int verify_one(const char *path, const struct verify_cli *c)
 	r = msign_verify_image(img, &o, &res, &d);
 	int rc = 0;
 	if (r == 0) {
-		verify_report_ok(path, c, &res);
+		verify_report_ok(path, c, img, &res);
 	} else if (r == MSIGN_E_VERIFY) {
-		fprintf(stderr, "%s: %s\n", path, msign_verify_message(res.kind));
+		fprintf(stderr, "%s: %s\n", cli_esc(path),
+			msign_verify_message(res.kind));
 		if (res.universal) {
 			char lbl[48];
 			fprintf(stderr, "In architecture: %s\n",
 				msign_arch_label(res.cputype, res.cpusubtype, lbl,
 						 sizeof(lbl)));
 		}
-		fprintf(stderr, "msign: %s\n", res.detail);
+		fprintf(stderr, "msign: %s\n", cli_esc(res.detail));
 		rc = 1;
 	} else {
-		fprintf(stderr, "%s: %s\n", path,
-			d.code != 0 ? d.msg : msign_strerror(r));
+		fprintf(stderr, "%s: %s\n", cli_esc(path),
+			cli_esc(d.code != 0 ? d.msg : msign_strerror(r)));
 		rc = 1;
 	}
 	msign_image_free(img);
@@ -125,7 +214,7 @@ int cmd_verify(int argc, char **argv)
 		case 'h': verify_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "msign verify: invalid option '%s'\n",
-				argv[optind - 1]);
+				cli_esc(argv[optind - 1]));
 			verify_usage(stderr);
 			return EXIT_USAGE;
 		}

@@ -29,7 +29,7 @@ static void usage(FILE *out)
 		     "'man msign' has the details.\n");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -48,7 +48,17 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "msign: unknown command '%s'\n", name);
+	fprintf(stderr, "msign: unknown command '%s'\n", cli_esc(name));
 	usage(stderr);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+	/* Output that did not reach its file is a failure (as coreutils'
+	 * close_stdout): > /dev/full must not exit 0. */
+	if (cli_close_std() != 0 && rc == 0)
+		rc = 1;
+	return rc;
 }

@@ -105,6 +105,10 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace --output "$tmp/trace.txt" -t openat true 2> "$tmp/err"
 	check "--output: the file has the trace" grep -q '^openat(' "$tmp/trace.txt"
 	check "--output: stderr stays empty" [ ! -s "$tmp/err" ]
+	# a trace that cannot be written is exit 1, whatever the command did
+	"$msign" trace --output /dev/full -t openat true 2> "$tmp/err"
+	status "--output /dev/full" 1 $?
+	check "--output /dev/full: one msign line" [ "$(grep '^msign' "$tmp/err")" = "msign: write error: /dev/full" ]
 
 	# no strace: says what to install
 	MSIGN_STRACE=/nonexistent/strace "$msign" trace true 2> "$tmp/err"
