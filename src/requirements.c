@@ -221,9 +221,12 @@ static bool rq_isalnum(uint8_t c)
 	return rq_isdigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+/* Apple quotes every isspace byte; msign quotes space and TAB only, so a
+ * value with a line break (LF, VT, FF, CR) is printed as hex, which reads
+ * back as the same bytes and cannot forge a line of -r- output. */
 static bool rq_isprint_or_space(uint8_t c)
 {
-	return (c > ' ' && c < 0x7f) || c == ' ' || (c >= '\t' && c <= '\r');
+	return (c > ' ' && c < 0x7f) || c == ' ' || c == '\t';
 }
 
 static bool rq_is_keyword(const uint8_t *p, size_t n)
@@ -240,7 +243,8 @@ static bool rq_is_keyword(const uint8_t *p, size_t n)
 
 /* Apple's Dumper::data(): bare when alphanumeric (dots too in keys and
  * field names), not led by a digit and not a keyword; quoted when every
- * byte is printable or space; else hex. */
+ * byte is printable, space or TAB; else hex (line breaks too: see
+ * rq_isprint_or_space). */
 enum msign_req_quoting msign_req_value_quoting(const uint8_t *p, size_t n,
 					       bool dot_ok)
 {

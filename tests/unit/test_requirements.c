@@ -494,7 +494,11 @@ static void test_quoting(void **state)
 		{ "a\"b\\c", 5, "\"a\\\"b\\\\c\"", "\"a\\\"b\\\\c\"" },
 		{ "a b", 3, "\"a b\"", "\"a b\"" },
 		{ "a_b-c", 5, "\"a_b-c\"", "\"a_b-c\"" },
-		{ "t\tn\n", 4, "\"t\tn\n\"", "\"t\tn\n\"" },
+		{ "t\tn", 3, "\"t\tn\"", "\"t\tn\"" },
+		/* line breaks: hex (Apple quotes them, which forges lines) */
+		{ "t\tn\n", 4, "0x74096e0a", "0x74096e0a" },
+		{ "a\rb", 3, "0x610d62", "0x610d62" },
+		{ "a\vb\fc", 5, "0x610b620c63", "0x610b620c63" },
 		{ "a\0b", 3, "0x610062", "0x610062" },
 		{ "\xc3\xa9t\xc3\xa9", 5, "0xc3a974c3a9", "0xc3a974c3a9" },
 		{ "\x7f", 1, "0x7f", "0x7f" },
