@@ -107,8 +107,12 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@sh fuzz/replay.sh $(FUZZ_JOBS) $(FUZZ_BUDGET) $(FUZZ_REPLAY)
 
 # Tests of the test harness itself: zero checks, missing corpus, deps hint.
-harness-test: $(B)/msign $(FUZZ_REPLAY)
+harness-test: $(B)/msign $(FUZZ_REPLAY) $(B)/tests/harness-replay
 	@sh tests/harness.sh $(B)
+
+$(B)/tests/harness-replay: tests/harness_target.c fuzz/replay_main.c $(B)/libmsign.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay_main.c $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
 
 # Everything the suites run, built in parallel before they start.
 test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY)
@@ -134,6 +138,7 @@ demo: all
 	$(B)/msign show -r- fixtures/cms_arm64
 
 bench: all $(B)/timeit
+	@sh tools/deps.sh bench
 	@sh bench/run.sh $(B)/msign
 	@sh bench/strip.sh $(B)/msign
 	@sh bench/sign.sh $(B)/msign

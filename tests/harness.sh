@@ -1,8 +1,9 @@
 #!/bin/sh
 # Tests of the test harness, so that a suite cannot pass by checking
 # nothing: a missing corpus under CI=true, an empty facts file, a unit
-# binary or fuzz seed folder that runs no test, a suite without its
-# summary line, and the dependency hint for a non-root user.
+# binary or fuzz seed folder that runs no test, a fuzz input that crashes
+# or hangs, a suite without its summary line, and the dependency hint for
+# a non-root user.
 # Run from the repository root:  sh tests/harness.sh build
 # Ends with "harness: N passed, N failed".
 set -u
@@ -40,6 +41,12 @@ fails "fuzz replay, empty folder" "$r" "$tmp/empty"
 passes "fuzz replay, one fixture" "$r" --budget 2 fixtures/hello_arm64
 has "fuzz replay, one fixture: summary" "$(basename "$r"): covered: the whole plan"
 fails "fuzz/replay.sh, no driver" sh fuzz/replay.sh 1 0
+# a crash and a hang are failures that name the input
+h=$B/tests/harness-replay
+fails "fuzz replay, a crash" "$h" --jobs 2 fixtures/hello_arm64
+has "fuzz replay, a crash: the input named" "harness-replay: worker 0 killed by signal 6 on fixtures/hello_arm64 with bytes 40-43 set to 7f ff ff ff"
+fails "fuzz replay, a hang" env HARNESS_HANG=1 MSIGN_REPLAY_HANG_SECS=1 "$h" fixtures/hello_arm64
+has "fuzz replay, a hang: the input named" "harness-replay: worker 0 hangs (1 s without a run) on fixtures/hello_arm64 with bytes 40-43 set to 7f ff ff ff"
 
 # make check's runner: the last line must be the summary, with checks.
 export CHECK_TALLY="$tmp/tally"

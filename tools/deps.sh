@@ -3,6 +3,7 @@
 #   sh tools/deps.sh build   compile libmsign and msign (make, make demo)
 #   sh tools/deps.sh test    build + what the test suites run (make check)
 #   sh tools/deps.sh fuzz    build + clang's libFuzzer (make fuzz)
+#   sh tools/deps.sh bench   build + clang, lld, llvm-14 (make bench)
 # As root with apt-get: installs them. Otherwise prints the exact command
 # for a minimal Debian (no sudo there) and exits 1.
 # strace is a test dependency, not a build one: msign builds and runs
@@ -54,8 +55,14 @@ fuzz)
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
 		need libclang-rt-14-dev
 	;;
+bench)
+	# bench/run.sh links its large inputs with clang + ld64.lld-14
+	have clang || need clang
+	have ld64.lld-14 || need lld
+	have llvm-lipo-14 || need llvm-14
+	;;
 *)
-	echo "usage: sh tools/deps.sh build|test|fuzz" >&2
+	echo "usage: sh tools/deps.sh build|test|fuzz|bench" >&2
 	exit 2
 	;;
 esac

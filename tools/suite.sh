@@ -14,8 +14,9 @@ step=false
 if [ "${1:-}" = --total ]; then
 	[ -s "$tally" ] || { echo "check: no suite ran"; echo "check: 0 passed, 1 failed"; exit 1; }
 	echo "check: CPU seconds (user+sys) and wall seconds per suite:"
-	awk '{ printf "  %-34s %7d passed %4d failed %7.1f cpu %5d wall\n", $1, $2, $3, $4, $5
-	       p += $2; f += $3; c += $4; w += $5 }
+	awk '$6 == "step" { printf "  %-34s %26s %7.1f cpu %5d wall\n", $1, $3 ? "FAILED" : "(build)", $4, $5 }
+	     $6 != "step" { printf "  %-34s %7d passed %4d failed %7.1f cpu %5d wall\n", $1, $2, $3, $4, $5 }
+	     { p += $2; f += $3; c += $4; w += $5 }
 	     END { printf "  %-34s %7d passed %4d failed %7.1f cpu %5d wall\n", "total", p, f, c, w
 	           printf "check: %d passed, %d failed\n", p, f
 	           exit (f > 0 || p == 0) }' "$tally"
@@ -43,7 +44,7 @@ last=$(tail -n 1 "$out")
 rm -f "$out" "$rcf" "$tf"
 if $step; then
 	echo "== $name: exit $rc (${cpu} s CPU, ${wall} s wall)"
-	[ "$rc" = 0 ] || echo "$name 0 1 $cpu $wall" >> "$tally"
+	echo "$name 0 $([ "$rc" = 0 ] && echo 0 || echo 1) $cpu $wall step" >> "$tally"
 	exit "$rc"
 fi
 p=$(printf '%s\n' "$last" | sed -n 's/^[^ ]*: \([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1/p')
