@@ -54,6 +54,8 @@ fails "suite.sh, zero checks" sh tools/suite.sh z sh -c 'echo "z: 0 passed, 0 fa
 fails "suite.sh, no summary" sh tools/suite.sh n sh -c 'echo "n: 3 passed, 0 failed"; echo later'
 fails "suite.sh, exit 1 with 0 failed" sh tools/suite.sh e sh -c 'echo "e: 3 passed, 0 failed"; exit 1'
 fails "suite.sh, a failure" sh tools/suite.sh f sh -c 'echo "f: 3 passed, 1 failed"; exit 1'
+sh tools/suite.sh m sh -c 'echo "m: 3 passed, 2 failed"; echo "make[1]: *** [Makefile:9: m] Error 1"; exit 2' > "$tmp/out" 2>&1
+grep -q '^== m: 3 passed, 2 failed (' "$tmp/out" && ok || no "suite.sh: make's error line taken for the summary"
 rm -f "$CHECK_TALLY"
 passes "suite.sh, a good suite" sh tools/suite.sh g sh -c 'echo "g: 3 passed, 0 failed"'
 passes "suite.sh --total" sh tools/suite.sh --total
