@@ -19,6 +19,12 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B ?= build
+# SAN=1: the same targets built with AddressSanitizer + UBSan in build-asan/.
+ifeq ($(SAN),1)
+B = build-asan
+OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+EXTRA_LDFLAGS = -fsanitize=address,undefined
+endif
 LIB_SRC := $(sort $(wildcard src/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -28,12 +34,37 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 
-.PHONY: all check unit cli-test strip-test sign-test asan-check fuzz-replay demo bench fuzz install clean deps
+# ---- make check --------------------------------------------------------
+# SUITES run twice, plain and then SAN=1 (ASan + UBSan); PLAIN_SUITES once,
+# plain. A suite is a target here that runs one test script and reports:
+#   - its last line is "NAME: N passed, N failed" (NAME one word);
+#   - it exits non-zero when a check failed or when it ran no check.
+# tools/suite.sh prints a line when each starts, a heartbeat every 15 s,
+# checks that report, and adds up the counts for the last line of make
+# check: "check: N passed, N failed". A new suite: a target, and its name
+# in one of these lists.
+SUITES = unit cli-test trace-test sign-test strip-test write-test safety-test fuzz-replay
+PLAIN_SUITES = harness-test
+# Fuzz replay: forked workers, and a time budget in seconds per target for
+# everything after each input's as-is run (fuzz/replay_main.c; 0: none).
+# Plain: on an idle 2-core machine the whole plan fits (~5 s and ~15 s).
+# ASan: every input as is, every truncation, and words from offset 0 of
+# each window up to where the budget ends (printed: "covered: ...").
+FUZZ_JOBS ?= 2
+FUZZ_BUDGET ?= 30
+ASAN_FUZZ_BUDGET ?= 40
+ifeq ($(SAN),1)
+FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
+endif
+
+.PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
+	harness-test write-test safety-test test-bins demo bench fuzz install clean deps
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
+# Build dependencies only; make check adds the test ones (tools/deps.sh test).
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh build
 
 $(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h) | deps
 	@mkdir -p $(dir $@)
@@ -58,8 +89,7 @@ $(B)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(B)/libmsign.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay_main.c $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
 
 unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do \
-	  MSIGN_FIXTURES=fixtures $$t || fail=1; done; exit $$fail
+	@MSIGN_FIXTURES=fixtures sh tests/unit/run.sh $(UNIT_BIN)
 
 cli-test: $(B)/msign
 	@sh tests/cli/run.sh $(B)/msign
@@ -76,25 +106,45 @@ sign-test: $(B)/msign
 write-test: $(B)/msign
 	@sh tests/write/run.sh $(B)/msign
 
+safety-test: $(B)/msign
+	@sh tests/safety/run.sh $(B)/msign
+
 fuzz-replay: $(FUZZ_REPLAY)
-	@for t in $(FUZZ_REPLAY); do n=$$(basename $$t -replay); n=$${n#fuzz_}; \
-	  $$t --plain fuzz/corpus/$$n --mutate fixtures || exit 1; done
+	@sh fuzz/replay.sh $(FUZZ_JOBS) $(FUZZ_BUDGET) $(FUZZ_REPLAY)
 
-# The whole suite once more under AddressSanitizer + UBSan, in its own tree.
+# Tests of the test harness itself: zero checks, missing corpus, deps hint.
+harness-test: $(B)/msign $(FUZZ_REPLAY) $(B)/tests/harness-replay
+	@sh tests/harness.sh $(B)
+
+$(B)/tests/harness-replay: tests/harness_target.c fuzz/replay_main.c $(B)/libmsign.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay_main.c $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
+
+# Everything the suites run, built in parallel before they start.
+test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY)
+
+# The suites once more under AddressSanitizer + UBSan, in build-asan/.
 asan-check:
-	$(MAKE) B=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" unit cli-test trace-test sign-test strip-test write-test fuzz-replay
+	$(MAKE) SAN=1 $(SUITES)
 
-check: all
-	$(MAKE) unit cli-test trace-test sign-test strip-test write-test fuzz-replay
-	$(MAKE) asan-check
-	@echo "make check: all suites passed"
+check:
+	@sh tools/deps.sh test
+	@rm -f $(B)/check.tally; mkdir -p $(B); fail=0; \
+	export CHECK_TALLY=$(CURDIR)/$(B)/check.tally; \
+	sh tools/suite.sh --step build $(MAKE) -s -j2 test-bins || fail=1; \
+	for s in $(SUITES) $(PLAIN_SUITES); do \
+	  sh tools/suite.sh $$s $(MAKE) -s --no-print-directory $$s || fail=1; done; \
+	sh tools/suite.sh --step asan/build $(MAKE) -s -j2 SAN=1 test-bins || fail=1; \
+	for s in $(SUITES); do \
+	  sh tools/suite.sh asan/$$s $(MAKE) -s --no-print-directory SAN=1 $$s || fail=1; done; \
+	sh tools/suite.sh --total || fail=1; exit $$fail
 
 demo: all
 	$(B)/msign show -vvvv fixtures/cms_arm64
 	$(B)/msign show -r- fixtures/cms_arm64
 
 bench: all $(B)/timeit
+	@sh tools/deps.sh bench
 	@sh bench/run.sh $(B)/msign
 	@sh bench/strip.sh $(B)/msign
 	@sh bench/sign.sh $(B)/msign
@@ -104,6 +154,7 @@ $(B)/timeit: bench/timeit.c
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 $< -o $@
 
 fuzz:
+	@sh tools/deps.sh fuzz
 	@sh fuzz/run.sh
 
 install: all

@@ -1,27 +1,87 @@
 #!/bin/sh
-# Installs the build and test dependencies on Debian when missing: with
-# apt-get when root, otherwise prints the exact command to run.
-pkgs="build-essential pkg-config libssl-dev libplist-dev libjansson-dev libcmocka-dev llvm-14 clang lld strace"
+# Installs missing Debian packages for one job:
+#   sh tools/deps.sh build   compile libmsign and msign (make, make demo)
+#   sh tools/deps.sh test    build + what the test suites run (make check)
+#   sh tools/deps.sh fuzz    build + clang's libFuzzer (make fuzz)
+#   sh tools/deps.sh bench   build + clang, lld, llvm-14 (make bench)
+# As root with apt-get: installs them. Otherwise prints the exact command
+# for a minimal Debian (no sudo there) and exits 1.
+# strace is a test dependency, not a build one: msign builds and runs
+# without it; only `msign trace` on Linux needs it at run time, and it says
+# so when it is missing. The trace suite runs it, so `test` installs it.
+set -u
+what=${1:-build}
 missing=""
+need() { case " $missing " in *" $1 "*) ;; *) missing="$missing $1" ;; esac; }
 have_pc() { pkg-config --exists "$1" 2>/dev/null; }
-command -v cc >/dev/null 2>&1 || missing="$missing build-essential"
-command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
-have_pc libcrypto || missing="$missing libssl-dev"
-have_pc libplist-2.0 || missing="$missing libplist-dev"
-have_pc jansson || missing="$missing libjansson-dev"
-have_pc cmocka || missing="$missing libcmocka-dev"
-# msign trace runs strace on Linux (and its tests run it).
-[ "$(uname -s)" != Linux ] || command -v strace >/dev/null 2>&1 || missing="$missing strace"
-# Tests read strip results back with LLVM's otool and lipo.
-command -v llvm-otool-14 >/dev/null 2>&1 || missing="$missing llvm-14"
+have() { command -v "$1" >/dev/null 2>&1; }
+linux=false
+[ "$(uname -s)" = Linux ] && linux=true
+
+# build: cc and make, pkg-config, and the three libraries the Makefile's
+# PKGS names.
+have cc || need build-essential
+have make || need build-essential
+have pkg-config || need pkg-config
+have_pc libcrypto || need libssl-dev
+have_pc libplist-2.0 || need libplist-dev
+have_pc jansson || need libjansson-dev
+
+case $what in
+build) ;;
+test)
+	# Every tool the suites call that a minimal Debian may lack (the
+	# rest, grep sed od dd stat cp date mktemp du ..., is Essential).
+	have_pc cmocka || need libcmocka-dev                    # tests/unit
+	have llvm-otool-14 || need llvm-14                      # tests/strip
+	have llvm-lipo-14 || need llvm-14
+	have openssl || need openssl                            # tests/sign asn1parse
+	have cmp || need diffutils                              # every suite
+	have awk || need mawk
+	have python3 || need python3                            # tests/safety/macho.py
+	if $linux; then
+		have strace || need strace                      # tests/trace
+		have setfattr || need attr                      # xattr tests
+		have getfattr || need attr
+		have setfacl || need acl                        # ACL tests
+		have getfacl || need acl
+		for c in runuser setpriv flock; do              # privilege, locking
+			have $c || need util-linux
+		done
+	fi
+	;;
+fuzz)
+	have clang || need clang
+	# libFuzzer's runtime (clang recommends it; a no-recommends install lacks it)
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 ||
+		need libclang-rt-14-dev
+	;;
+bench)
+	# bench/run.sh links its large inputs with clang + ld64.lld-14
+	have clang || need clang
+	have ld64.lld-14 || need lld
+	have llvm-lipo-14 || need llvm-14
+	;;
+*)
+	echo "usage: sh tools/deps.sh build|test|fuzz|bench" >&2
+	exit 2
+	;;
+esac
+
 [ -z "$missing" ] && exit 0
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "deps: installing$missing" >&2
+if [ "$(id -u)" = 0 ] && have apt-get; then
+	echo "deps ($what): installing$missing" >&2
+	log=$(mktemp)
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null || {
-		echo "deps: apt-get install$missing failed" >&2; exit 1; }
-else
-	echo "deps: missing packages. Run: sudo apt-get install -y$missing" >&2
-	echo "deps: (all of them: sudo apt-get install -y $pkgs)" >&2
+	if apt-get update -q > "$log" 2>&1 &&
+		apt-get install -y -q --no-install-recommends $missing >> "$log" 2>&1 < /dev/null; then
+		rm -f "$log"
+		exit 0
+	fi
+	tail -n 20 "$log" >&2
+	rm -f "$log"
+	echo "deps ($what): apt-get install$missing failed" >&2
 	exit 1
 fi
+echo "deps: missing packages; as root run: apt-get update && apt-get install -y$missing" >&2
+exit 1

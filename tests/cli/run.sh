@@ -126,5 +126,7 @@ ff=$(sed -n 's/^facts: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$tmp/facts")
 pass=$((pass + ${fp:-0}))
 fail=$((fail + ${ff:-0}))
 [ $fr = 0 ] || [ "${ff:-0}" -gt 0 ] || fail=$((fail + 1))
+[ "${fp:-0}" -gt 0 ] || { fail=$((fail + 1)); echo "FAIL cli: facts.sh checked no fact"; }
+[ $((pass + fail)) -gt 0 ] || { fail=1; echo "FAIL cli: no case ran"; }
 echo "cli: $pass passed, $fail failed"
 [ $fail = 0 ]

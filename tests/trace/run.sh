@@ -250,5 +250,6 @@ status "Ctrl-C: 128 + SIGINT" 130 $?
 check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
 no_leftovers "Ctrl-C"
 
+[ $((pass + fail)) -gt 0 ] || bad "trace: no check ran"
 echo "trace: $pass passed, $fail failed"
 [ $fail = 0 ]
