@@ -152,6 +152,12 @@ int cmd_trace(int argc, char **argv)
 		o.strace = NULL;
 
 	FILE *out = stderr;
+	/* The traced command writes to the same stderr: whole lines in one
+	 * write each, so its messages never land inside a trace line
+	 * (stderr is unbuffered, and the lines are printed piece by piece). */
+	static char errbuf[1 << 17];
+	if (output == NULL)
+		setvbuf(stderr, errbuf, _IOLBF, sizeof(errbuf));
 	if (output != NULL && (out = fopen(output, "w")) == NULL) {
 		perror(cli_esc(output));
 		return 1;
