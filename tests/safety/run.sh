@@ -6,7 +6,7 @@
 #    verify read it never raises a signal (exit 0 or 1 only);
 #  - a file that another process writes into while it is signed: every
 #    run that exits 0 leaves a result that verifies, in place and with
-#    --output (10 runs each on a 96 MiB file);
+#    --output (10 runs each on a 72 MiB file);
 #  - bytes after __LINKEDIT are refused, the file untouched;
 #  - a fat64 header claiming 2^30 alignment does not blow the file up;
 #  - peak memory of verify -j 64 stays bounded.
@@ -72,8 +72,8 @@ if llvm-lipo-14 -info "$tmp/fat30.signed" >/dev/null 2>&1 &&
    [ "$(first "$tmp/fat30.signed")" = "$(first "$tmp/fat30")" ]; then ok; else
 	no "fat30 signed: first slice at 0x$(first "$tmp/fat30.signed"), input 0x$(first "$tmp/fat30")"; fi
 
-echo "safety: a 96 MiB file"
-python3 "$here/macho.py" grow "$FX/hello_arm64.unsigned" "$tmp/big.unsigned" 96
+echo "safety: a 72 MiB file"
+python3 "$here/macho.py" grow "$FX/hello_arm64.unsigned" "$tmp/big.unsigned" 72
 "$msign" sign -s - --output "$tmp/big" "$tmp/big.unsigned" || no "sign big"
 
 echo "safety: file cut and rewritten while show --json and verify read it"
@@ -127,7 +127,7 @@ if [ $good = 10 ] && [ $verified = 10 ]; then ok; else
 	no "in place under a writer: $good of 10 signed, $verified of them verify"; fi
 
 echo "safety: peak memory of verify -j 64"
-# The CodeDirectory of the 96 MiB file is 192 KiB; the bound is a base of
+# The CodeDirectory of the 72 MiB file is 144 KiB; the bound is a base of
 # 12 MiB plus 512 KiB per thread (a 256 KiB read buffer and a stack).
 rss=$(python3 -c 'import resource, subprocess, sys
 r = subprocess.run(sys.argv[1:]).returncode
