@@ -9,7 +9,8 @@
                                64-bit one with every slice's alignment set
                                to 2^ALIGN (slices stay where they are).
   macho.py writer FILE SECS    overwrite 4 KiB at random offsets of FILE
-                               (past its first 64 KiB) until SECS pass.
+                               (past its first 64 KiB) until SECS pass;
+                               FILE.ready appears once FILE is open.
   macho.py cutter FILE SECS    cut the last 2 MiB of FILE for 10 ms, then
                                write them back, every 30 ms until SECS
                                pass.
@@ -65,6 +66,9 @@ def fat64(src, dst, align):
 def writer(path, secs):
     fd = os.open(path, os.O_WRONLY)
     size = os.fstat(fd).st_size
+    # Opened: from now on this writes into this inode, even after a rename
+    # replaced the name (the test waits for this mark before signing).
+    open(path + '.ready', 'w').close()
     rnd = random.Random(os.getpid())
     end = time.time() + secs
     while time.time() < end:
