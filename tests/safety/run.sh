@@ -126,7 +126,8 @@ under_writer "in place" ""
 
 echo "safety: peak memory of verify -j 64"
 # The CodeDirectory of the 72 MiB file is 144 KiB; the bound is a base of
-# 12 MiB plus 512 KiB per thread (a 256 KiB read buffer and a stack).
+# 12 MiB plus 512 KiB per thread (a 64 KiB read buffer and a stack, with
+# room to spare).
 rss=$(python3 -c 'import resource, subprocess, sys
 r = subprocess.run(sys.argv[1:]).returncode
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r == 0 else -1)' \
