@@ -111,10 +111,76 @@ int msign_plan_patch(struct msign_plan *p, uint64_t dst_off,
 	return msign_plan_patch_adopt(p, dst_off, copy, len);
 }
 
+/* Is [at, at + n) of img all zeros? Read from the file when img has one
+ * (those bytes are not among the parts read at open). */
+static int wr_zeros(const struct msign_image *img, uint64_t at, uint64_t n,
+		    uint64_t *bad, struct msign_diag *d)
+{
+	uint8_t buf[4096];
+	while (n > 0) {
+		size_t k = n < sizeof(buf) ? (size_t)n : sizeof(buf);
+		const uint8_t *p = img->data + at;
+		if (img->fd >= 0) {
+			ssize_t got = pread(img->fd, buf, k, (off_t)at);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return msign_diag_set(d, MSIGN_E_IO, at,
+						      "reading the file: %s", got < 0 ? strerror(errno)
+						      : "it is shorter than when it was opened");
+			k = (size_t)got;
+			p = buf;
+		}
+		for (size_t i = 0; i < k; i++)
+			if (p[i] != 0) {
+				*bad = at + i;
+				return 1;
+			}
+		at += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Bytes of a universal file outside its header and slices (between them
+ * or after the last) are lost when the slices are laid out again: allowed
+ * only when they are zeros, the padding lipo writes. */
+static int wr_fat_gaps(const struct msign_image *img, struct msign_diag *d)
+{
+	uint32_t idx[MSIGN_MAX_SLICES], n = 0;
+	for (uint32_t i = 0; i < img->nslices && n < MSIGN_MAX_SLICES; i++) {
+		if (img->slices[i].err != 0)
+			return 0; /* the layout refuses it anyway */
+		uint32_t k = n++;
+		while (k > 0 && img->slices[idx[k - 1]].off > img->slices[i].off) {
+			idx[k] = idx[k - 1];
+			k--;
+		}
+		idx[k] = i;
+	}
+	uint64_t pos = msign_fat_header_len(img), bad = 0;
+	for (uint32_t k = 0; k <= n; k++) {
+		uint64_t end = k < n ? img->slices[idx[k]].off : img->len;
+		int r = end > pos ? wr_zeros(img, pos, end - pos, &bad, d) : 0;
+		if (r < 0)
+			return r;
+		if (r > 0)
+			return msign_diag_set(d, MSIGN_E_INVALID, bad,
+					      "non-zero bytes outside every slice, in [%llu, %llu), would be lost when the slices are laid out again",
+					      (unsigned long long)pos, (unsigned long long)end);
+		if (k < n)
+			pos = img->slices[idx[k]].off + img->slices[idx[k]].size;
+	}
+	return 0;
+}
+
 int msign_fat_layout(const struct msign_image *img, const uint64_t *size,
 		     uint64_t *off, uint64_t *total, struct msign_diag *d)
 {
 	uint64_t pos = msign_fat_header_len(img);
+	int r = img->is_fat ? wr_fat_gaps(img, d) : 0;
+	if (r)
+		return r;
 	for (uint32_t i = 0; i < img->nslices; i++) {
 		if (img->is_fat) {
 			if (img->slices[i].err != 0)

@@ -7,7 +7,8 @@
 #  - a file that another process writes into while it is signed: every
 #    run that exits 0 leaves a result that verifies, in place and with
 #    --output (10 runs each on a 72 MiB file);
-#  - bytes after __LINKEDIT are refused, the file untouched;
+#  - bytes after __LINKEDIT, or non-zero bytes outside a universal file's
+#    slices, are refused, the file untouched;
 #  - a fat64 header claiming 2^30 alignment does not blow the file up;
 #  - peak memory of verify -j 64 stays bounded.
 # Ends with "safety: N passed, M failed"; exits non-zero on a failure or
@@ -53,6 +54,23 @@ if cmp -s "$tmp/trail" "$tmp/trail.orig"; then ok; else no "trailing data: file 
 expect 1 "$tmp/trail: the __LINKEDIT segment does not cover the end of the file (can't be processed): 22 bytes after it at offset $n would be lost" \
 	"$msign" sign -s - --output "$tmp/trail.out" "$tmp/trail"
 if [ ! -e "$tmp/trail.out" ]; then ok; else no "trailing data: --output written"; fi
+
+echo "safety: a universal file with data outside its slices"
+cp "$FX/universal" "$tmp/fatjunk"
+printf 'appended data' >> "$tmp/fatjunk"
+cp "$tmp/fatjunk" "$tmp/fatjunk.orig"
+u=$(size "$FX/universal")
+expect 1 "$tmp/fatjunk: replacing existing signature
+$tmp/fatjunk: non-zero bytes outside every slice, in [$u, $((u + 13))), would be lost when the slices are laid out again" \
+	"$msign" sign -f -s - "$tmp/fatjunk"
+expect 1 "$tmp/fatjunk: object file format unrecognized, invalid, or unsuitable
+msign: non-zero bytes outside every slice, in [$u, $((u + 13))), would be lost when the slices are laid out again (at offset $u)" \
+	"$msign" strip "$tmp/fatjunk"
+if cmp -s "$tmp/fatjunk" "$tmp/fatjunk.orig"; then ok; else no "fat data outside slices: file changed"; fi
+# zeros there are padding: laid out again without them
+cp "$FX/universal" "$tmp/fatpad"
+head -c 4096 /dev/zero >> "$tmp/fatpad"
+expect 0 "" "$msign" strip --output "$tmp/fatpad.out" "$tmp/fatpad"
 
 echo "safety: fat64 header claiming 2^30 alignment"
 python3 "$here/macho.py" fat64 "$FX/universal" "$tmp/fat30" 30
