@@ -394,7 +394,11 @@ static int vf_hash(struct vf_ctx *c, struct msign_diag *d)
 		struct msign_codedir *cd = &sig->cds[k];
 		struct msign_hash_job *j = &h->jobs[h->n++];
 		memset(j, 0, sizeof(*j));
-		j->pieces[0] = msign_image_piece(c->img, cd->blob, cd->len);
+		/* From memory, never from the file: these are the bytes whose
+		 * slots are compared (read at open); msign_image_piece would
+		 * read the file again, which may have changed since. */
+		j->pieces[0] = (struct msign_piece){ .data = cd->blob,
+						     .len = cd->len, .fd = -1 };
 		j->npieces = 1;
 		j->limit = cd->len;
 		j->page_log2 = 0; /* one page: the whole blob */

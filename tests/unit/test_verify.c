@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <openssl/sha.h>
 
@@ -246,6 +247,54 @@ static void t_cms(void **st)
 	free(buf);
 }
 
+/* An image opened from a file: the CDHashes are of the CodeDirectories as
+ * they were read at open (the ones whose slots are compared), not of what
+ * the file holds by the time the pages are hashed. */
+static int kind_path_changed(const char *path, size_t at, uint8_t was,
+			     uint8_t now)
+{
+	struct msign_image *img = NULL;
+	FILE *fp = fopen(path, "r+b");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+	assert_int_equal(fputc(was, fp), was);
+	assert_int_equal(fflush(fp), 0);
+	assert_int_equal(msign_image_open(path, &img, NULL), 0);
+	assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+	assert_int_equal(fputc(now, fp), now); /* behind the open image */
+	assert_int_equal(fclose(fp), 0);
+	struct msign_verify_opts o = { .threads = 1 };
+	int r = msign_verify_image(img, &o, &vr, NULL);
+	msign_image_free(img);
+	return r == 0 ? MSIGN_VERIFY_VALID : r == MSIGN_E_VERIFY ? vr.kind : -1;
+}
+
+static void t_cdhash_of_snapshot(void **st)
+{
+	(void)st;
+	size_t len;
+	uint8_t *buf = load("cms_arm64", &len);
+	struct msign_image *img = NULL;
+	static struct msign_sig sig;
+	assert_int_equal(msign_image_parse(buf, len, &img, NULL), 0);
+	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
+	size_t at = (size_t)(sig.cds[1].blob - buf) + sig.cds[1].ident_off + 1;
+	msign_image_free(img);
+	char path[] = "/tmp/msign-test-verify.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	uint8_t good = buf[at], bad = (uint8_t)(good ^ 1);
+	/* damaged when opened, repaired behind the image: still damaged */
+	assert_int_equal(kind_path_changed(path, at, bad, good), MSIGN_VERIFY_MODIFIED);
+	assert_non_null(strstr(vr.detail, "sha256 CodeDirectory (slot 0x1000)'s CDHash"));
+	/* intact when opened, damaged behind it: what was read verifies */
+	assert_int_equal(kind_path_changed(path, at, good, bad), MSIGN_VERIFY_VALID);
+	unlink(path);
+	free(buf);
+}
+
 static void t_strict_quick_arch(void **st)
 {
 	(void)st;
@@ -289,6 +338,7 @@ int main(void)
 		cmocka_unit_test(t_flip_every_byte),
 		cmocka_unit_test(t_special_slots),
 		cmocka_unit_test(t_cms),
+		cmocka_unit_test(t_cdhash_of_snapshot),
 		cmocka_unit_test(t_strict_quick_arch),
 	};
 	return cmocka_run_group_tests_name("verify", tests, NULL, NULL);
