@@ -227,15 +227,10 @@ static int fat_read_arch(const struct msign_cur *c, bool fat64, uint32_t i,
 #define IMG_PAGE 4096u
 #define IMG_POPULATE_MIN (256u << 10)
 
-/* Read [off, off + n) of the file (clamped to the image) into img->data. */
-static int img_load(struct msign_image *img, uint64_t off, uint64_t n,
-		    struct msign_diag *d)
+/* Read [off, off + n) of the file into dst. */
+static int img_read(const struct msign_image *img, uint8_t *dst, uint64_t off,
+		    uint64_t n, struct msign_diag *d)
 {
-	if (img->fd < 0 || off >= img->len)
-		return 0;
-	if (n > img->len - off)
-		n = img->len - off;
-	uint8_t *dst = (uint8_t *)img->map + off;
 #ifdef MADV_POPULATE_WRITE
 	/* A large part (a CodeDirectory of megabytes): back its pages in one
 	 * call instead of one fault per 4 KiB inside pread; best effort. */
@@ -261,6 +256,57 @@ static int img_load(struct msign_image *img, uint64_t off, uint64_t n,
 		got += (uint64_t)k;
 	}
 	return 0;
+}
+
+/* Read [off, off + n) of the file (clamped to the image) into img->data.
+ * A large part skips the file's holes: they read as zeros, which the
+ * reservation already is, and reading them would back every page with
+ * memory (a sparse file of a few KiB claiming a 3 GiB SuperBlob or
+ * __info_plist cost 3 GiB). SEEK_DATA moves the descriptor's offset,
+ * shared with the caller's descriptor: it is put back. */
+static int img_load(struct msign_image *img, uint64_t off, uint64_t n,
+		    struct msign_diag *d)
+{
+	if (img->fd < 0 || off >= img->len)
+		return 0;
+	if (n > img->len - off)
+		n = img->len - off;
+	uint8_t *dst = (uint8_t *)img->map + off;
+#ifdef SEEK_DATA
+	off_t keep = n >= IMG_POPULATE_MIN ? lseek(img->fd, 0, SEEK_CUR) : -1;
+	if (keep >= 0) {
+		uint64_t at = off, end = off + n;
+		int r = 0;
+		while (r == 0 && at < end) {
+			off_t data = lseek(img->fd, (off_t)at, SEEK_DATA);
+			if (data < 0) {
+				struct stat st;
+				/* ENXIO: a hole up to the end, or the file got shorter */
+				if (errno == ENXIO && fstat(img->fd, &st) == 0 &&
+				    (uint64_t)st.st_size >= end)
+					at = end;
+				break; /* else read what is left, which says why */
+			}
+			if ((uint64_t)data >= end) {
+				at = end;
+				break;
+			}
+			off_t hole = lseek(img->fd, data, SEEK_HOLE);
+			uint64_t stop = hole < 0 || (uint64_t)hole > end ? end
+									 : (uint64_t)hole;
+			if (stop <= (uint64_t)data)
+				stop = end;
+			r = img_read(img, dst + ((uint64_t)data - off), (uint64_t)data,
+				     stop - (uint64_t)data, d);
+			at = stop;
+		}
+		(void)lseek(img->fd, keep, SEEK_SET);
+		if (r != 0 || at >= end)
+			return r;
+		return img_read(img, dst + (at - off), at, end - at, d);
+	}
+#endif
+	return img_read(img, dst, off, n, d);
 }
 
 /* A slice's mach header, then its load commands as the header sizes them

@@ -11,6 +11,10 @@
   macho.py writer FILE SECS    overwrite 4 KiB at random offsets of FILE
                                (past its first 64 KiB) until SECS pass;
                                FILE.ready appears once FILE is open.
+  macho.py sparse IN OUT MIB   signed thin 64-bit Mach-O: its signature
+                               (datasize, SuperBlob length, __LINKEDIT)
+                               claims MIB MiB, the file is extended to
+                               match with a hole (a few KiB on disk).
   macho.py cutter FILE SECS    cut the last 2 MiB of FILE for 10 ms, then
                                write them back, every 30 ms until SECS
                                pass.
@@ -63,6 +67,31 @@ def fat64(src, dst, align):
     open(dst, 'wb').write(out)
 
 
+def sparse(src, dst, mib):
+    b = bytearray(open(src, 'rb').read())
+    ncmds, = struct.unpack_from('<I', b, 16)
+    at, le, cs = 32, None, None
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from('<II', b, at)
+        if cmd == LC_SEGMENT_64 and b[at + 8:at + 24].rstrip(b'\0') == b'__LINKEDIT':
+            le = at
+        if cmd == 0x1d:  # LC_CODE_SIGNATURE
+            cs = at
+        at += size
+    assert le is not None and cs is not None, 'signed, with __LINKEDIT'
+    dataoff, = struct.unpack_from('<I', b, cs + 8)
+    ds = mib << 20
+    struct.pack_into('<I', b, cs + 12, ds)
+    fileoff, = struct.unpack_from('<Q', b, le + 40)
+    filesize = dataoff + ds - fileoff
+    struct.pack_into('<QQQ', b, le + 32, (filesize + 0x3fff) & ~0x3fff,
+                     fileoff, filesize)
+    struct.pack_into('>I', b, dataoff + 4, ds)  # the SuperBlob's length
+    with open(dst, 'wb') as f:
+        f.write(b)
+        f.truncate(dataoff + ds)
+
+
 def writer(path, secs):
     fd = os.open(path, os.O_WRONLY)
     size = os.fstat(fd).st_size
@@ -93,6 +122,8 @@ if __name__ == '__main__':
         grow(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif op == 'fat64':
         fat64(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif op == 'sparse':
+        sparse(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif op == 'writer':
         writer(sys.argv[2], float(sys.argv[3]))
     elif op == 'cutter':

@@ -10,7 +10,8 @@
 #  - bytes after __LINKEDIT, or non-zero bytes outside a universal file's
 #    slices, are refused, the file untouched;
 #  - a fat64 header claiming 2^30 alignment does not blow the file up;
-#  - peak memory of verify -j 64 stays bounded.
+#  - peak memory of verify -j 64 stays bounded;
+#  - a sparse file claiming a 1 GiB signature costs no 1 GiB of memory.
 # Ends with "safety: N passed, M failed"; exits non-zero on a failure or
 # when no check ran.
 set -u
@@ -154,6 +155,22 @@ limit=$((12 * 1024 + 64 * 512))
 if [ "$rss" -gt 0 ] && [ "$rss" -le $limit ]; then ok; else
 	no "verify -j 64: peak RSS $rss KiB (limit $limit KiB)"; fi
 echo "safety: verify -j 64 peak RSS $rss KiB"
+
+echo "safety: a sparse file claiming a 1 GiB SuperBlob"
+# The signature is read into memory msign owns: the file's hole must not
+# become 1 GiB of zeros there (it did: show took 1 GiB and seconds).
+python3 "$here/macho.py" sparse "$FX/hello_arm64" "$tmp/sparse" 1024
+# show prints it (exit 0); verify finds page 0 changed (exit 1)
+for c in "0 show" "1 verify"; do
+	# shellcheck disable=SC2086
+	rss=$(python3 -c 'import resource, subprocess, sys
+r = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r == int(sys.argv[1]) else -1)' \
+		${c% *} "$msign" ${c#* } "$tmp/sparse")
+	if [ "$rss" -gt 0 ] && [ "$rss" -le $((32 * 1024)) ]; then ok; else
+		no "${c#* } of a sparse file: peak RSS $rss KiB (limit 32768 KiB; -1: wrong exit status)"; fi
+done
+rm -f "$tmp/sparse"
 
 echo "safety: $pass passed, $fail failed"
 [ $fail = 0 ] && [ $pass -gt 0 ]
