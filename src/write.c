@@ -916,9 +916,15 @@ int msign_edit_file(const char *in_path, const char *out_path,
 			/* the ranges are copied while fill_fn works */
 			wr_copy_start(&c);
 			r = fill_fn(img, &plan, &c.prog, plan_arg, d);
-			/* fill_fn stopped because the copy failed: say why */
-			if (r != 0 && c.prog.err != 0)
+			/* fill_fn stopped because the copy failed: say why. Its
+			 * own message ("reading the file to hash its pages:
+			 * Input/output error") is only the consequence, and
+			 * would win, being first. */
+			if (r != 0 && c.prog.err != 0) {
+				if (d != NULL)
+					d->code = 0;
 				r = wr_copy_wait(&c, d);
+			}
 		}
 		if (r == 0)
 			r = wr_copy_wait(&c, d);

@@ -207,5 +207,17 @@ kill $bg 2>/dev/null; wait $bg 2>/dev/null; bg=""
 "$msign" sign -s - "$t/o" 2> /dev/null # (already stripped: sign writes)
 check "[ ! -e '$t/.o.msign.99999999.zzzzzz' ]" "its writer gone, the temporary is removed"
 
+# ---- a copy that fails while sign hashes ----------------------------------
+# The output cannot grow past 2 MiB (ulimit -f, SIGXFSZ ignored: write
+# fails with EFBIG): the reason is the copy's, not the hashers' "cannot
+# read" that follows from it; nothing is left behind.
+python3 "$(dirname "$0")/../safety/macho.py" grow "$unsigned" "$t/big" 8
+sh -c "trap '' XFSZ; ulimit -f 4096; exec '$msign' sign -s - --output '$t/big.out' '$t/big'" 2> "$t/err.raw"
+rc=$?
+sed 's/\.msign\.[0-9]*\.[A-Za-z0-9]\{6\}:/.msign.PID.XXXXXX:/' "$t/err.raw" > "$t/err"
+check "[ $rc = 1 ] && err_is '$t/big: cannot write $t/.big.out.msign.PID.XXXXXX: File too large'" "sign, copy fails (EFBIG): exit $rc, '$(cat "$t/err")'"
+check "[ ! -e '$t/big.out' ] && [ -z \"\$(ls -A '$t' | grep 'big.out.msign')\" ]" "sign, copy fails: no output, no temporary"
+rm -f "$t/big"
+
 echo "write: $pass passed, $fail failed"
 [ $fail = 0 ] && [ $pass -gt 0 ]
