@@ -538,9 +538,33 @@ static int wr_check(int fd, uint64_t len, msign_check_fn check, void *arg,
 }
 
 /* Replace a symbolic link's target, not the link: resolve dst first when
- * it exists (an output that does not exist yet is used as given). */
-static char *wr_resolve(const char *dst_path)
+ * it exists (an output that does not exist yet is used as given). The
+ * kernel follows the links (open O_PATH, then the descriptor's name), not
+ * realpath(3), so its rules hold: fs.protected_symlinks refuses root a
+ * link planted by another user in a sticky folder, and msign refuses too
+ * (*err set) instead of writing where the link points. */
+static char *wr_resolve(const char *dst_path, int *err)
 {
+	*err = 0;
+#ifdef __linux__
+	int fd = open(dst_path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			*err = errno;
+			return NULL;
+		}
+		return strdup(dst_path); /* absent (or a link to nothing) */
+	}
+	char link[64], buf[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0 && buf[0] == '/') {
+		buf[n] = '\0';
+		return strdup(buf);
+	}
+	/* no /proc: the kernel let us follow it, realpath may too */
+#endif
 	char *real = realpath(dst_path, NULL);
 	return real ? real : strdup(dst_path);
 }
@@ -631,7 +655,12 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
 	if (fstat(in, &c->src_st) != 0)
 		return wr_errno(d, "cannot stat", dst_path);
 	const char *base = NULL;
-	c->dst = wr_resolve(dst_path);
+	int rerr;
+	c->dst = wr_resolve(dst_path, &rerr);
+	if (rerr != 0) {
+		errno = rerr;
+		return wr_errno(d, "cannot write", dst_path);
+	}
 	c->dir = c->dst ? wr_dirname(c->dst, &base) : NULL;
 	c->ext = malloc((p->nextents ? p->nextents : 1) * sizeof(*c->ext));
 	if (c->dir == NULL || c->ext == NULL)
