@@ -26,9 +26,11 @@ OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 EXTRA_LDFLAGS = -fsanitize=address,undefined
 endif
 LIB_SRC := $(sort $(wildcard src/*.c))
+TRACE_SRC := $(sort $(wildcard src/trace/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+TRACE_OBJ := $(TRACE_SRC:%.c=$(B)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -66,7 +68,7 @@ all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 deps:
 	@sh tools/deps.sh build
 
-$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h) | deps
+$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h src/trace/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -77,12 +79,24 @@ $(B)/libmsign.a: $(LIB_OBJ)
 $(B)/libmsign.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libmsign.so.0 -o $@ $^ $(LDFLAGS_ALL) $(DEPLIBS)
 
-$(B)/msign: $(CLI_OBJ) $(B)/libmsign.a
-	$(CC) -o $@ $(CLI_OBJ) $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
+# The tracer forks, execs, installs signal handlers and prints: it is part
+# of the command, not of the signature library, so its objects go into an
+# archive of their own that only build/msign and the trace unit test link.
+# Not installed: its interface is msign's, not a stable API.
+$(B)/libmsign-trace.a: $(TRACE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/msign: $(CLI_OBJ) $(B)/libmsign-trace.a $(B)/libmsign.a
+	$(CC) -o $@ $(CLI_OBJ) $(B)/libmsign-trace.a $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmsign.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(CMOCKA_LIBS)
+
+$(B)/tests/test_trace: tests/unit/test_trace.c $(B)/libmsign-trace.a $(B)/libmsign.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign-trace.a $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(CMOCKA_LIBS)
 
 $(B)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(B)/libmsign.a
 	@mkdir -p $(dir $@)

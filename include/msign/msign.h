@@ -5,5 +5,4 @@
 #include "msign/macho.h"
 #include "msign/codesign.h"
 #include "msign/sign.h"
-#include "msign/trace.h"
 #endif
