@@ -4,9 +4,20 @@ CC ?= cc
 PREFIX ?= /usr/local
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
-PKGS = libcrypto libplist-2.0 jansson
+# What libmsign itself links (msign.pc's Requires.private); the command
+# adds jansson for --json.
+LIB_PKGS = libcrypto libplist-2.0
+PKGS = $(LIB_PKGS) jansson
 
-VERSION = 0.1.0
+# One source for the version: include/msign/version.h. The build stops when
+# its string and its three numbers disagree.
+vfield = $(shell sed -n 's/^\#define MSIGN_VERSION_$(1) "*\([0-9.]*\)"*$$/\1/p' include/msign/version.h)
+VERSION_MAJOR := $(call vfield,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call vfield,MINOR).$(call vfield,PATCH)
+ifneq ($(VERSION),$(call vfield,STRING))
+$(error include/msign/version.h: MSIGN_VERSION_STRING "$(call vfield,STRING)" is not MAJOR.MINOR.PATCH $(VERSION))
+endif
+SONAME = libmsign.so.$(VERSION_MAJOR)
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 OPT ?= -O2 -g
@@ -14,8 +25,9 @@ OPT ?= -O2 -g
 # deps target may have installed the packages on a fresh machine.
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEPLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0 -ljansson) -lpthread
+LIB_DEPLIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0) -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC $(VISIBILITY) -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B ?= build
@@ -31,6 +43,10 @@ CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 TRACE_OBJ := $(TRACE_SRC:%.c=$(B)/%.o)
+# Library objects export only what include/msign/*.h declares (those
+# headers push default visibility); helpers shared between library files
+# stay hidden, and src/libmsign.map lists the exports by name.
+$(LIB_OBJ): VISIBILITY = -fvisibility=hidden
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -76,8 +92,11 @@ $(B)/libmsign.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libmsign.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libmsign.so.0 -o $@ $^ $(LDFLAGS_ALL) $(DEPLIBS)
+# --no-undefined: the library names every library it needs (and nothing
+# else: no jansson), so a program linked against it needs no guesswork.
+$(B)/libmsign.so: $(LIB_OBJ) src/libmsign.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libmsign.map \
+	  -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LDFLAGS_ALL) $(LIB_DEPLIBS)
 
 # The tracer forks, execs, installs signal handlers and prints: it is part
 # of the command, not of the signature library, so its objects go into an
