@@ -2,6 +2,11 @@
 # needs no edit here.
 CC ?= cc
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 # What libmsign itself links (msign.pc's Requires.private); the command
@@ -76,7 +81,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
-	harness-test write-test safety-test test-bins demo bench fuzz install clean deps
+	harness-test write-test safety-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -190,17 +195,45 @@ fuzz:
 	@sh tools/deps.sh fuzz
 	@sh fuzz/run.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/msign \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(B)/msign $(DESTDIR)$(PREFIX)/bin/msign
-	install -m 644 $(B)/libmsign.a $(DESTDIR)$(PREFIX)/lib/libmsign.a
-	install -m 755 $(B)/libmsign.so $(DESTDIR)$(PREFIX)/lib/libmsign.so.$(VERSION)
-	ln -sf libmsign.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmsign.so.0
-	ln -sf libmsign.so.0 $(DESTDIR)$(PREFIX)/lib/libmsign.so
-	install -m 644 include/msign/*.h $(DESTDIR)$(PREFIX)/include/msign/
-	install -m 644 man/msign.1 $(DESTDIR)$(PREFIX)/share/man/man1/msign.1
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' msign.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/msign.pc
+# What install puts where; uninstall removes exactly these (and the
+# include/msign folder when nothing else is left in it).
+PUBLIC_HDRS := $(sort $(wildcard include/msign/*.h))
+INSTALLED = $(BINDIR)/msign $(MANDIR)/man1/msign.1 \
+	$(LIBDIR)/libmsign.a $(LIBDIR)/libmsign.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+	$(LIBDIR)/libmsign.so $(PKGCONFIGDIR)/msign.pc \
+	$(PUBLIC_HDRS:include/%=$(INCLUDEDIR)/%)
+# ldconfig refreshes the loader's cache (and the soname link) only for an
+# install into this system by root; a DESTDIR tree is a package's staging
+# area, whose ldconfig runs where it is installed.
+LDCONFIG = if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; \
+	then ldconfig; fi
+
+install: all $(B)/msign.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/msign \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(B)/msign $(DESTDIR)$(BINDIR)/msign
+	install -m 644 $(B)/libmsign.a $(DESTDIR)$(LIBDIR)/libmsign.a
+	install -m 755 $(B)/libmsign.so $(DESTDIR)$(LIBDIR)/libmsign.so.$(VERSION)
+	ln -sf libmsign.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmsign.so
+	install -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/msign/
+	install -m 644 man/msign.1 $(DESTDIR)$(MANDIR)/man1/msign.1
+	install -m 644 $(B)/msign.pc $(DESTDIR)$(PKGCONFIGDIR)/msign.pc
+	@$(LDCONFIG)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/msign 2>/dev/null
+	@$(LDCONFIG)
+
+# Written at build time so that a changed LIBDIR or PREFIX rewrites it.
+$(B)/msign.pc: msign.pc.in include/msign/version.h FORCE
+	@mkdir -p $(B)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@LIB_PKGS@|$(LIB_PKGS)|' msign.pc.in > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang
