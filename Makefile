@@ -67,7 +67,9 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 # check: "check: N passed, N failed". A new suite: a target, and its name
 # in one of these lists.
 SUITES = unit cli-test trace-test sign-test strip-test write-test safety-test fuzz-replay
-PLAIN_SUITES = harness-test
+# install-test once: it installs into a DESTDIR and builds against it,
+# which says nothing more under ASan.
+PLAIN_SUITES = harness-test install-test
 # Fuzz replay: forked workers, and a time budget in seconds per target for
 # everything after each input's as-is run (fuzz/replay_main.c; 0: none).
 # Plain: on an idle 2-core machine the whole plan fits (~5 s and ~15 s).
@@ -81,7 +83,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
-	harness-test write-test safety-test test-bins demo bench fuzz install uninstall clean deps FORCE
+	harness-test install-test write-test safety-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -149,6 +151,11 @@ safety-test: $(B)/msign
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh fuzz/replay.sh $(FUZZ_JOBS) $(FUZZ_BUDGET) $(FUZZ_REPLAY)
+
+# make install into a temporary DESTDIR; examples/cdhashes.c built against
+# it through pkg-config; the library's exports and imports; make uninstall.
+install-test: all
+	@sh tests/install/run.sh $(B)
 
 # Tests of the test harness itself: zero checks, missing corpus, deps hint.
 harness-test: $(B)/msign $(FUZZ_REPLAY) $(B)/tests/harness-replay
