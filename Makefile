@@ -2,11 +2,27 @@
 # needs no edit here.
 CC ?= cc
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
-PKGS = libcrypto libplist-2.0 jansson
+# What libmsign itself links (msign.pc's Requires.private); the command
+# adds jansson for --json.
+LIB_PKGS = libcrypto libplist-2.0
+PKGS = $(LIB_PKGS) jansson
 
-VERSION = 0.1.0
+# One source for the version: include/msign/version.h. The build stops when
+# its string and its three numbers disagree.
+vfield = $(shell sed -n 's/^\#define MSIGN_VERSION_$(1) "*\([0-9.]*\)"*$$/\1/p' include/msign/version.h)
+VERSION_MAJOR := $(call vfield,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call vfield,MINOR).$(call vfield,PATCH)
+ifneq ($(VERSION),$(call vfield,STRING))
+$(error include/msign/version.h: MSIGN_VERSION_STRING "$(call vfield,STRING)" is not MAJOR.MINOR.PATCH $(VERSION))
+endif
+SONAME = libmsign.so.$(VERSION_MAJOR)
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 OPT ?= -O2 -g
@@ -14,8 +30,9 @@ OPT ?= -O2 -g
 # deps target may have installed the packages on a fresh machine.
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEPLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0 -ljansson) -lpthread
+LIB_DEPLIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0) -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
-CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC $(VISIBILITY) -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 B ?= build
@@ -26,9 +43,15 @@ OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 EXTRA_LDFLAGS = -fsanitize=address,undefined
 endif
 LIB_SRC := $(sort $(wildcard src/*.c))
+TRACE_SRC := $(sort $(wildcard src/trace/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+TRACE_OBJ := $(TRACE_SRC:%.c=$(B)/%.o)
+# Library objects export only what include/msign/*.h declares (those
+# headers push default visibility); helpers shared between library files
+# stay hidden, and src/libmsign.map lists the exports by name.
+$(LIB_OBJ): VISIBILITY = -fvisibility=hidden
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
@@ -44,7 +67,9 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 # check: "check: N passed, N failed". A new suite: a target, and its name
 # in one of these lists.
 SUITES = unit cli-test trace-test sign-test strip-test write-test safety-test fuzz-replay
-PLAIN_SUITES = harness-test
+# install-test once: it installs into a DESTDIR and builds against it,
+# which says nothing more under ASan.
+PLAIN_SUITES = harness-test install-test
 # Fuzz replay: forked workers, and a time budget in seconds per target for
 # everything after each input's as-is run (fuzz/replay_main.c; 0: none).
 # Plain: on an idle 2-core machine the whole plan fits (~5 s and ~15 s).
@@ -58,7 +83,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
-	harness-test write-test safety-test test-bins demo bench fuzz install clean deps
+	harness-test install-test write-test safety-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -66,7 +91,7 @@ all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 deps:
 	@sh tools/deps.sh build
 
-$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h) | deps
+$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h src/trace/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -74,15 +99,30 @@ $(B)/libmsign.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libmsign.so: $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libmsign.so.0 -o $@ $^ $(LDFLAGS_ALL) $(DEPLIBS)
+# --no-undefined: the library names every library it needs (and nothing
+# else: no jansson), so a program linked against it needs no guesswork.
+$(B)/libmsign.so: $(LIB_OBJ) src/libmsign.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libmsign.map \
+	  -Wl,--no-undefined -o $@ $(LIB_OBJ) $(LDFLAGS_ALL) $(LIB_DEPLIBS)
 
-$(B)/msign: $(CLI_OBJ) $(B)/libmsign.a
-	$(CC) -o $@ $(CLI_OBJ) $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
+# The tracer forks, execs, installs signal handlers and prints: it is part
+# of the command, not of the signature library, so its objects go into an
+# archive of their own that only build/msign and the trace unit test link.
+# Not installed: its interface is msign's, not a stable API.
+$(B)/libmsign-trace.a: $(TRACE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/msign: $(CLI_OBJ) $(B)/libmsign-trace.a $(B)/libmsign.a
+	$(CC) -o $@ $(CLI_OBJ) $(B)/libmsign-trace.a $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmsign.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(CMOCKA_LIBS)
+
+$(B)/tests/test_trace: tests/unit/test_trace.c $(B)/libmsign-trace.a $(B)/libmsign.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign-trace.a $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(CMOCKA_LIBS)
 
 $(B)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(B)/libmsign.a
 	@mkdir -p $(dir $@)
@@ -111,6 +151,11 @@ safety-test: $(B)/msign
 
 fuzz-replay: $(FUZZ_REPLAY)
 	@sh fuzz/replay.sh $(FUZZ_JOBS) $(FUZZ_BUDGET) $(FUZZ_REPLAY)
+
+# make install into a temporary DESTDIR; examples/cdhashes.c built against
+# it through pkg-config; the library's exports and imports; make uninstall.
+install-test: all
+	@sh tests/install/run.sh $(B)
 
 # Tests of the test harness itself: zero checks, missing corpus, deps hint.
 harness-test: $(B)/msign $(FUZZ_REPLAY) $(B)/tests/harness-replay
@@ -157,17 +202,45 @@ fuzz:
 	@sh tools/deps.sh fuzz
 	@sh fuzz/run.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/msign \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 755 $(B)/msign $(DESTDIR)$(PREFIX)/bin/msign
-	install -m 644 $(B)/libmsign.a $(DESTDIR)$(PREFIX)/lib/libmsign.a
-	install -m 755 $(B)/libmsign.so $(DESTDIR)$(PREFIX)/lib/libmsign.so.$(VERSION)
-	ln -sf libmsign.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmsign.so.0
-	ln -sf libmsign.so.0 $(DESTDIR)$(PREFIX)/lib/libmsign.so
-	install -m 644 include/msign/*.h $(DESTDIR)$(PREFIX)/include/msign/
-	install -m 644 man/msign.1 $(DESTDIR)$(PREFIX)/share/man/man1/msign.1
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' msign.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/msign.pc
+# What install puts where; uninstall removes exactly these (and the
+# include/msign folder when nothing else is left in it).
+PUBLIC_HDRS := $(sort $(wildcard include/msign/*.h))
+INSTALLED = $(BINDIR)/msign $(MANDIR)/man1/msign.1 \
+	$(LIBDIR)/libmsign.a $(LIBDIR)/libmsign.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+	$(LIBDIR)/libmsign.so $(PKGCONFIGDIR)/msign.pc \
+	$(PUBLIC_HDRS:include/%=$(INCLUDEDIR)/%)
+# ldconfig refreshes the loader's cache (and the soname link) only for an
+# install into this system by root; a DESTDIR tree is a package's staging
+# area, whose ldconfig runs where it is installed.
+LDCONFIG = if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; \
+	then ldconfig; fi
+
+install: all $(B)/msign.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/msign \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(B)/msign $(DESTDIR)$(BINDIR)/msign
+	install -m 644 $(B)/libmsign.a $(DESTDIR)$(LIBDIR)/libmsign.a
+	install -m 755 $(B)/libmsign.so $(DESTDIR)$(LIBDIR)/libmsign.so.$(VERSION)
+	ln -sf libmsign.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libmsign.so
+	install -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/msign/
+	install -m 644 man/msign.1 $(DESTDIR)$(MANDIR)/man1/msign.1
+	install -m 644 $(B)/msign.pc $(DESTDIR)$(PKGCONFIGDIR)/msign.pc
+	@$(LDCONFIG)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/msign 2>/dev/null
+	@$(LDCONFIG)
+
+# Written at build time so that a changed LIBDIR or PREFIX rewrites it.
+$(B)/msign.pc: msign.pc.in include/msign/version.h FORCE
+	@mkdir -p $(B)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@LIB_PKGS@|$(LIB_PKGS)|' msign.pc.in > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang

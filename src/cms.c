@@ -425,26 +425,74 @@ void msign_cms_info_free(struct msign_cms_info *info)
 
 /* ---- implicit designated requirement ----------------------------------- */
 
+/* The text is built in a growable buffer rather than a FILE (an
+ * open_memstream would do): libmsign calls no stdio output function at all,
+ * which tests/install/run.sh checks on the shared library's imports. */
+struct dr_text {
+	char *p;
+	size_t len, cap;
+	bool oom; /* a growth failed: the text is incomplete */
+};
+
+static void dr_put(struct dr_text *t, const char *s, size_t n)
+{
+	if (t->oom)
+		return;
+	if (n >= t->cap - t->len) { /* always room for the NUL */
+		size_t cap = t->cap ? t->cap : 256;
+		while (n >= cap - t->len) {
+			if (cap > SIZE_MAX / 2) {
+				t->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		char *np = realloc(t->p, cap);
+		if (np == NULL) {
+			t->oom = true;
+			return;
+		}
+		t->p = np;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void dr_puts(struct dr_text *t, const char *s)
+{
+	dr_put(t, s, strlen(s));
+}
+
+static void dr_hex(struct dr_text *t, const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		char two[2] = { digits[b[i] >> 4], digits[b[i] & 15] };
+		dr_put(t, two, 2);
+	}
+}
+
 /* A value printed as the requirement language wants it (reqlang.h). */
-static void dr_value(FILE *f, const char *s)
+static void dr_value(struct dr_text *t, const char *s)
 {
 	size_t n = strlen(s);
 	enum msign_req_quoting mode =
 		msign_req_value_quoting((const uint8_t *)s, n, false);
 	if (mode == MSIGN_REQ_BARE) {
-		fputs(s, f);
+		dr_put(t, s, n);
 	} else if (mode == MSIGN_REQ_QUOTED) {
-		fputc('"', f);
+		dr_puts(t, "\"");
 		for (size_t i = 0; i < n; i++) {
 			if (s[i] == '"' || s[i] == '\\')
-				fputc('\\', f);
-			fputc(s[i], f);
+				dr_puts(t, "\\");
+			dr_put(t, &s[i], 1);
 		}
-		fputc('"', f);
+		dr_puts(t, "\"");
 	} else {
-		fputs("0x", f);
-		for (size_t i = 0; i < n; i++)
-			fprintf(f, "%02x", (unsigned char)s[i]);
+		dr_puts(t, "0x");
+		dr_hex(t, (const uint8_t *)s, n);
 	}
 }
 
@@ -455,27 +503,27 @@ static bool dr_same(const char *a, const char *b)
 
 /* DRMaker::appleAnchor: the iOS/Apple Development marker wins over the
  * Developer ID one; both need exactly leaf, one intermediate, anchor. */
-static void dr_apple(FILE *f, const struct msign_cms_info *info)
+static void dr_apple(struct dr_text *t, const struct msign_cms_info *info)
 {
 	const struct msign_cert *leaf = &info->chain[0];
 	bool three = info->ncerts == 3;
 	if (three && info->chain[1].apple_wwdr_ca) {
-		fputs(" and anchor apple generic and certificate leaf[subject.CN] = ", f);
-		dr_value(f, leaf->cn ? leaf->cn : "");
-		fputs(" and certificate 1[field." OID_WWDR_CA "] /* exists */", f);
+		dr_puts(t, " and anchor apple generic and certificate leaf[subject.CN] = ");
+		dr_value(t, leaf->cn ? leaf->cn : "");
+		dr_puts(t, " and certificate 1[field." OID_WWDR_CA "] /* exists */");
 	} else if (three && info->chain[1].apple_devid_ca) {
-		fputs(" and anchor apple generic and certificate 1[field." OID_DEVID_CA
+		dr_puts(t, " and anchor apple generic and certificate 1[field." OID_DEVID_CA
 		      "] /* exists */ and certificate leaf[field." OID_DEVID_LEAF
-		      "] /* exists */ and certificate leaf[subject.OU] = ", f);
-		dr_value(f, leaf->ou ? leaf->ou : "");
+		      "] /* exists */ and certificate leaf[subject.OU] = ");
+		dr_value(t, leaf->ou ? leaf->ou : "");
 	} else {
-		fputs(" and anchor apple", f);
+		dr_puts(t, " and anchor apple");
 	}
 }
 
 /* DRMaker::nonAppleAnchor: pin the highest certificate that still carries
  * the leaf's Organization; the leaf itself when it has none. */
-static void dr_non_apple(FILE *f, const struct msign_cms_info *info)
+static void dr_non_apple(struct dr_text *t, const struct msign_cms_info *info)
 {
 	const char *org = info->chain[0].org;
 	uint32_t slot = 0;
@@ -485,23 +533,22 @@ static void dr_non_apple(FILE *f, const struct msign_cms_info *info)
 			slot++;
 		root = slot == info->ncerts - 1;
 	}
-	if (root)
-		fputs(" and certificate root = H\"", f);
-	else if (slot == 0)
-		fputs(" and certificate leaf = H\"", f);
-	else
-		fprintf(f, " and certificate %u = H\"", slot);
-	for (size_t i = 0; i < 20; i++)
-		fprintf(f, "%02x", info->chain[slot].sha1[i]);
-	fputc('"', f);
+	if (root) {
+		dr_puts(t, " and certificate root = H\"");
+	} else if (slot == 0) {
+		dr_puts(t, " and certificate leaf = H\"");
+	} else {
+		char num[48];
+		snprintf(num, sizeof(num), " and certificate %u = H\"", slot);
+		dr_puts(t, num);
+	}
+	dr_hex(t, info->chain[slot].sha1, 20);
+	dr_puts(t, "\"");
 }
 
 int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
 			 char **out, struct msign_diag *d)
 {
-	char *buf = NULL;
-	size_t len = 0;
-
 	if (info == NULL || ident == NULL || out == NULL)
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "msign_cms_designated: NULL argument");
 	*out = NULL;
@@ -509,20 +556,17 @@ int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
 		return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
 				      "no signer certificate chain (%u certificates)",
 				      info->ncerts);
-	FILE *f = open_memstream(&buf, &len);
-	if (f == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "cannot open a memory stream");
-	fputs("identifier ", f);
-	dr_value(f, ident);
+	struct dr_text t = { 0 };
+	dr_puts(&t, "identifier ");
+	dr_value(&t, ident);
 	if (info->chain[info->ncerts - 1].apple_root)
-		dr_apple(f, info);
+		dr_apple(&t, info);
 	else
-		dr_non_apple(f, info);
-	int werr = ferror(f);
-	if (fclose(f) != 0 || werr) {
-		free(buf);
+		dr_non_apple(&t, info);
+	if (t.oom) {
+		free(t.p);
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "cannot build requirement text");
 	}
-	*out = buf;
+	*out = t.p;
 	return 0;
 }

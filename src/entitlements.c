@@ -668,8 +668,15 @@ int msign_ent_xml_to_der(const char *xml, size_t len, uint8_t **der,
 		free(buf);
 		return r;
 	}
-	if (off != total)
-		abort(); /* the size pass and the write pass disagree: a bug */
+	if (off != total) {
+		/* The size pass and the write pass disagree: a bug. Reported to
+		 * the caller (the library must not end the caller's process)
+		 * and the half-written DER never handed out. */
+		free(buf);
+		return msign_diag_set(d, MSIGN_E_INTERNAL, 0,
+				      "DER entitlements: wrote %zu bytes, sized %zu",
+				      off, total);
+	}
 	*der = buf;
 	*der_len = total;
 	return 0;

@@ -25,6 +25,7 @@ static const struct {
 	{ MSIGN_E_NOT_FOUND, "not found" },
 	{ MSIGN_E_INVALID, "invalid structure" },
 	{ MSIGN_E_ARG, "invalid argument" },
+	{ MSIGN_E_INTERNAL, "internal error (a bug in libmsign)" },
 };
 
 const char *msign_strerror(int code)

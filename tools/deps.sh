@@ -39,6 +39,8 @@ test)
 	have cmp || need diffutils                              # every suite
 	have awk || need mawk
 	have python3 || need python3                            # tests/safety/macho.py
+	have nm || need binutils                                # tests/install: exports
+	have readelf || need binutils                           # and imports of libmsign.so
 	if $linux; then
 		have strace || need strace                      # tests/trace
 		have setfattr || need attr                      # xattr tests

@@ -15,6 +15,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default) /* see err.h */
+#endif
 
 #define CSMAGIC_REQUIREMENT 0xfade0c00u
 #define CSMAGIC_REQUIREMENTS 0xfade0c01u
@@ -229,6 +232,9 @@ int msign_ent_xml_to_der(const char *xml, size_t len, uint8_t **der,
 int msign_plist_count_entries(const uint8_t *data, size_t len,
 			      uint32_t *count, struct msign_diag *d);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* libmsign is built with -fvisibility=hidden: what a public header
+ * declares is the API and is exported (src/libmsign.map lists it). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
 enum msign_err {
 	MSIGN_OK = 0,
@@ -30,6 +35,8 @@ enum msign_err {
 	MSIGN_E_NOT_FOUND = -13,  /* asked-for item (arch, slot) is absent */
 	MSIGN_E_INVALID = -14,    /* structurally inconsistent (e.g. overlaps) */
 	MSIGN_E_ARG = -15,        /* caller passed a bad argument */
+	MSIGN_E_INTERNAL = -16,   /* a broken invariant of libmsign: a bug;
+				   * returned, since a library must not abort */
 };
 
 #define MSIGN_DIAG_MSG_LEN 256
@@ -54,6 +61,9 @@ int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
 
 void msign_diag_clear(struct msign_diag *d);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default) /* see err.h */
+#endif
 
 #define MSIGN_MAX_SLICES 64     /* fat archs we accept */
 #define MSIGN_MAX_LOAD_CMDS 65536
@@ -165,6 +168,9 @@ size_t msign_fat_header_len(const struct msign_image *img);
 /* Slice indices in codesign's Format= order (signed cputype, subtype). */
 void msign_image_sorted(const struct msign_image *img, uint32_t *order);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

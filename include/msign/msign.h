@@ -5,5 +5,5 @@
 #include "msign/macho.h"
 #include "msign/codesign.h"
 #include "msign/sign.h"
-#include "msign/trace.h"
+#include "msign/version.h"
 #endif

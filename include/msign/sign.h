@@ -14,6 +14,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#if defined(__GNUC__)
+#pragma GCC visibility push(default) /* see err.h */
+#endif
 
 /* ---- edit plans (write.c) ----------------------------------------------
  * An output file described as ranges copied from the input plus byte
@@ -312,6 +315,9 @@ int msign_verify_image(const struct msign_image *img,
 /* Name of a kind as codesign prints it. */
 const char *msign_verify_message(int kind);
 
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 #ifdef __cplusplus
 }
 #endif

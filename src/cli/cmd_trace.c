@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 #define EXIT_CANNOT_RUN 126 /* as a shell says it */
 #define EXIT_NOT_FOUND 127

@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-#define MSIGN_VERSION "0.1.0"
+#include "msign/version.h"
 
 static const struct command {
 	const char *name;
@@ -42,7 +41,7 @@ static int run(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(name, "--version") == 0) {
-		printf("msign %s\n", MSIGN_VERSION);
+		printf("msign %s\n", msign_version());
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

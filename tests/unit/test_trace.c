@@ -15,7 +15,7 @@
 #include "fixture.h"
 
 #include "msign/codesign.h"
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 

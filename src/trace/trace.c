@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 /* ---- options ------------------------------------------------------------ */
 

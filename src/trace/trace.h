@@ -6,9 +6,13 @@
  * their records into a FIFO in a private temporary folder that msign reads
  * while they run, so the traced command keeps its own stdout and stderr.
  *
- * The library prints only to the FILE*s it is given: trace lines to `out`,
- * the tools' own messages to `msgs`. It never exits. Every line read from
- * a tool is bounded by MSIGN_TRACE_MAX_LINE and parsed as hostile text. */
+ * Part of the msign command, not of libmsign (it forks, execs, installs
+ * signal handlers and prints): src/trace/ is built into the archive
+ * build/libmsign-trace.a, linked into build/msign and the trace unit test
+ * only, and this header is not installed. It prints only to the FILE*s it
+ * is given: trace lines to `out`, the tools' own messages to `msgs`. It
+ * never exits. Every line read from a tool is bounded by
+ * MSIGN_TRACE_MAX_LINE and parsed as hostile text. */
 #ifndef MSIGN_TRACE_H
 #define MSIGN_TRACE_H
 

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 /* Linux errno names strace prints, with their asm-generic numbers (x86,
  * arm, arm64, riscv, s390, loongarch; alpha, mips, parisc and sparc

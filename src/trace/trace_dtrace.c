@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 #define RECORD "msign:"
 #define DTRACE_PATH "/usr/sbin/dtrace"

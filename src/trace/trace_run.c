@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 #define POLL_MS 50       /* how often a quiet run checks the tool's exit */
 #define IDLE_MS 20       /* back-off after a FIFO read found no writer */

@@ -15,7 +15,7 @@
 
 #include "msign/codesign.h"
 #include "msign/sign.h"
-#include "msign/trace.h"
+#include "trace/trace.h"
 
 /* xnu's cs_blobs.h; codesign.h has the flags show needs, these are the
  * ones that make a process restricted. */

@@ -1,0 +1,180 @@
+#!/bin/sh
+# install-test: libmsign as something other programs build on.
+#   sh tests/install/run.sh build
+# make install DESTDIR=$tmp PREFIX=/usr; the installed library exports
+# exactly the functions its installed headers declare and imports no
+# printing, exiting or signal function; examples/cdhashes.c is built
+# against that tree through pkg-config, linked dynamically and against
+# libmsign.a, and run on every fixture and every corpus file, its lines
+# compared with what the installed `msign show -v3 --arch A` prints for
+# the same slice; make uninstall then leaves no file of msign's.
+# Last line: "install: N passed, N failed".
+set -u
+B=${1:-build}
+root=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+no() { fail=$((fail + 1)); echo "FAIL $*"; }
+ok() { pass=$((pass + 1)); }
+# same NAME FILE_GOT FILE_WANT
+same() {
+	if cmp -s "$2" "$3"; then ok; else
+		no "$1:"; diff -u "$3" "$2" | head -20
+	fi
+}
+corpus_fail=no
+. tests/corpus.sh
+
+dest=$tmp/dest
+if ! make -s --no-print-directory install DESTDIR="$dest" PREFIX=/usr B="$B" \
+	>"$tmp/log" 2>&1; then
+	no "make install DESTDIR=$dest PREFIX=/usr:"; cat "$tmp/log"
+	echo "install: $pass passed, $((fail)) failed"; exit 1
+fi
+ok
+lib=$dest/usr/lib
+inc=$dest/usr/include/msign
+msign=$dest/usr/bin/msign
+version=$(sed -n 's/^#define MSIGN_VERSION_STRING "\(.*\)"$/\1/p' "$inc/version.h")
+major=$(sed -n 's/^#define MSIGN_VERSION_MAJOR \([0-9]*\)$/\1/p' "$inc/version.h")
+
+# ---- what is installed -------------------------------------------------
+# The headers are include/msign/*.h, no more (src/trace/trace.h stays
+# behind); the library files and links, the page, the .pc.
+(cd include/msign && ls) > "$tmp/hdr.want"
+(cd "$inc" && ls) > "$tmp/hdr.got"
+same "installed headers" "$tmp/hdr.got" "$tmp/hdr.want"
+[ "$(readlink "$lib/libmsign.so")" = "libmsign.so.$major" ] &&
+	[ "$(readlink "$lib/libmsign.so.$major")" = "libmsign.so.$version" ] &&
+	[ -f "$lib/libmsign.so.$version" ] && [ -f "$lib/libmsign.a" ] &&
+	[ -f "$dest/usr/share/man/man1/msign.1" ] && ok ||
+	no "library files: $(ls -l "$lib" | tr '\n' ' ')"
+soname=$(readelf -d "$lib/libmsign.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "libmsign.so.$major" ] && ok || no "soname '$soname', want libmsign.so.$major"
+[ "$("$msign" --version)" = "msign $version" ] && ok ||
+	no "msign --version: '$("$msign" --version)', want 'msign $version'"
+grep -qx 'libdir=/usr/lib' "$lib/pkgconfig/msign.pc" &&
+	grep -qx 'includedir=/usr/include' "$lib/pkgconfig/msign.pc" && ok ||
+	no "msign.pc dirs: $(cat "$lib/pkgconfig/msign.pc")"
+
+# ---- the library's boundary -------------------------------------------
+# Exports: the functions the installed headers declare, both ways (a name
+# missing from src/libmsign.map fails too), all in the version node.
+cat "$inc"/*.h | grep -o 'msign_[a-z0-9_]*[[:space:]]*(' |
+	sed 's/[[:space:]]*($//' | sort -u > "$tmp/declared"
+nm -D --defined-only "$lib/libmsign.so" | awk '$2 != "A" { print $3 }' > "$tmp/exports.raw"
+sed 's/@.*//' "$tmp/exports.raw" | sort -u > "$tmp/exports"
+same "exported symbols = declared functions" "$tmp/exports" "$tmp/declared"
+grep -v '@@MSIGN_0$' "$tmp/exports.raw" > "$tmp/unversioned"
+[ ! -s "$tmp/unversioned" ] && ok || no "exports outside MSIGN_0: $(cat "$tmp/unversioned")"
+# Imports: no printing, exiting, aborting or signal function.
+nm -D --undefined-only "$lib/libmsign.so" | awk '{ print $2 }' | sed 's/@.*//' |
+	grep -Ex '(__)?(v?[fd]?printf|printf_chk|fprintf_chk|puts|fputs|fputc|putc|putchar|fwrite|perror|psignal|exit|_exit|_Exit|quick_exit|abort|__assert_fail|err|errx|warn|warnx|sigaction|signal|sigprocmask|raise|kill|fork|vfork|execv|execvp|execve|open_memstream)' \
+	> "$tmp/bad_imports"
+[ ! -s "$tmp/bad_imports" ] && ok || no "libmsign imports $(tr '\n' ' ' < "$tmp/bad_imports")"
+# jansson is the command's: neither the library nor its .pc names it.
+if readelf -d "$lib/libmsign.so" | grep -q jansson ||
+	grep -q jansson "$lib/pkgconfig/msign.pc"; then
+	no "libmsign or msign.pc needs jansson"
+else ok; fi
+
+# ---- examples/cdhashes.c against the installed tree --------------------
+export PKG_CONFIG_SYSROOT_DIR="$dest"
+export PKG_CONFIG_LIBDIR="$lib/pkgconfig:$(pkg-config --variable pc_path pkg-config)"
+CC=${CC:-cc}
+cflags=$(pkg-config --cflags msign) && libs=$(pkg-config --libs msign) &&
+	slibs=$(pkg-config --static --libs msign) || no "pkg-config msign"
+# -Iinclude must not be what makes it build: only the DESTDIR's headers.
+# shellcheck disable=SC2086
+if $CC -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -o "$tmp/cdh-dyn" examples/cdhashes.c $cflags $libs \
+	2>"$tmp/cc.err"; then ok; else no "dynamic build:"; cat "$tmp/cc.err"; fi
+# libmsign.a, with the private dependencies the .pc names (libplist has
+# no static archive on Debian, so a fully static link is not attempted).
+slibs_a=$(echo "$slibs" | sed 's/-lmsign\b/-l:libmsign.a/')
+# shellcheck disable=SC2086
+if $CC -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -o "$tmp/cdh-static" examples/cdhashes.c $cflags $slibs_a \
+	2>"$tmp/cc.err"; then ok; else no "static build:"; cat "$tmp/cc.err"; fi
+readelf -d "$tmp/cdh-dyn" 2>/dev/null | grep -q "NEEDED.*\[libmsign.so.$major\]" && ok ||
+	no "cdh-dyn does not need libmsign.so.$major"
+readelf -d "$tmp/cdh-static" 2>/dev/null | grep -q "NEEDED.*libmsign" &&
+	no "cdh-static needs libmsign.so" || ok
+# The dynamic one runs with the DESTDIR library, not another.
+LD_LIBRARY_PATH=$lib ldd "$tmp/cdh-dyn" 2>/dev/null | grep -q "libmsign.so.$major => $lib/" && ok ||
+	no "cdh-dyn does not load $lib/libmsign.so.$major"
+
+# What `msign show` says about FILE, as cdhashes would print it, into
+# $tmp/want; the number of slices (or files) it cannot read into $tmp/nerr.
+want_for() {
+	f=$1
+	: > "$tmp/want"
+	nerr=0
+	"$msign" show --json "$f" > "$tmp/json" 2>/dev/null
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d.get("slices", []):
+    print(s["arch"])
+if not d.get("slices"):
+    print("-")
+' "$tmp/json" > "$tmp/archs" 2>/dev/null || echo - > "$tmp/archs"
+	while read -r a; do
+		if [ "$a" = - ]; then nerr=$((nerr + 1)); continue; fi
+		"$msign" show -v3 --arch "$a" "$f" > "$tmp/show" 2>"$tmp/show.err"
+		cd_=$(sed -n 's/^CDHash=//p' "$tmp/show")
+		if [ -n "$cd_" ]; then
+			id=$(sed -n 's/^Identifier=//p' "$tmp/show" | sed 's/ /\\x20/g')
+			team=$(sed -n 's/^TeamIdentifier=//p' "$tmp/show" | sed 's/ /\\x20/g')
+			[ "$team" = 'not\x20set' ] && team=-
+			printf '%s %s %s %s\n' "$a" "$cd_" "$id" "$team" >> "$tmp/want"
+		elif ! grep -q ': code object is not signed at all$' "$tmp/show.err"; then
+			nerr=$((nerr + 1))
+		fi
+	done < "$tmp/archs"
+	echo "$nerr" > "$tmp/nerr"
+}
+# cdhashes prints the lines show implies, one stderr line per unreadable
+# slice or file, and exit 1 exactly when there was one.
+compare() { # FILE
+	want_for "$1"
+	nerr=$(cat "$tmp/nerr")
+	wantrc=0; [ "$nerr" -gt 0 ] && wantrc=1
+	nlines=$((nlines + $(wc -l < "$tmp/want")))
+	for bin in cdh-dyn cdh-static; do
+		LD_LIBRARY_PATH=$lib "$tmp/$bin" "$1" > "$tmp/got" 2>"$tmp/got.err"
+		rc=$?
+		nl=$(wc -l < "$tmp/got.err")
+		if [ "$rc" = "$wantrc" ] && [ "$nl" = "$nerr" ] && cmp -s "$tmp/got" "$tmp/want"; then
+			ok
+		else
+			no "$bin $1: exit $rc (want $wantrc), $nl stderr lines (want $nerr)"
+			diff -u "$tmp/want" "$tmp/got" | head -10; head -3 "$tmp/got.err"
+		fi
+	done
+}
+nfiles=0 nlines=0
+for f in fixtures/* fixtures/*/*; do
+	[ -f "$f" ] || continue
+	compare "$f"; nfiles=$((nfiles + 1))
+done
+if corpus_ready install "cdhashes on the Apple-signed corpus"; then
+	for f in "$corpus"/*; do
+		[ -f "$f" ] || continue
+		compare "$f"; nfiles=$((nfiles + 1))
+	done
+fi
+echo "install: cdhashes compared on $nfiles files, $nlines signed slices"
+# A run where every file failed on both sides would prove nothing.
+[ "$nlines" -gt 0 ] && ok || no "no signed slice compared"
+
+# ---- uninstall ---------------------------------------------------------
+# A file msign did not install stays; every one it did goes.
+touch "$lib/not-msign"
+if make -s --no-print-directory uninstall DESTDIR="$dest" PREFIX=/usr B="$B" >"$tmp/log" 2>&1; then
+	ok; else no "make uninstall:"; cat "$tmp/log"; fi
+(cd "$dest" && find . ! -type d) > "$tmp/left"
+echo ./usr/lib/not-msign > "$tmp/left.want"
+same "files left after make uninstall" "$tmp/left" "$tmp/left.want"
+
+echo "install: $pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
