@@ -865,20 +865,6 @@ static int wr_end(struct wr_commit *c, msign_check_fn check, void *arg,
 	return r;
 }
 
-int msign_plan_commit_fd(const struct msign_plan *p, int in,
-			 const char *dst_path, msign_check_fn check, void *arg,
-			 struct msign_diag *d)
-{
-	struct wr_commit c;
-	int r = wr_begin(&c, p, in, dst_path, d);
-	if (r == 0)
-		r = wr_copy_wait(&c, d);
-	if (r == 0)
-		r = wr_end(&c, check, arg, dst_path, d);
-	wr_commit_free(&c, r != 0);
-	return r;
-}
-
 /* Names of the MSIGN_LOST_* bits, for the caller's one-line warning. */
 size_t msign_write_lost_text(uint32_t lost, char *buf, size_t len)
 {
@@ -904,18 +890,6 @@ size_t msign_write_lost_text(uint32_t lost, char *buf, size_t len)
 			at += (size_t)k;
 	}
 	return at;
-}
-
-int msign_plan_commit(const struct msign_plan *p, const char *src_path,
-		      const char *dst_path, msign_check_fn check, void *arg,
-		      struct msign_diag *d)
-{
-	int in = msign_input_open(src_path, d);
-	if (in < 0)
-		return in;
-	int r = msign_plan_commit_fd(p, in, dst_path, check, arg, d);
-	close(in);
-	return r;
 }
 
 int msign_edit_file(const char *in_path, const char *out_path,

@@ -71,8 +71,8 @@ int msign_plan_render(const struct msign_plan *p, const uint8_t *src,
 typedef int (*msign_check_fn)(const uint8_t *data, size_t len, void *arg,
 			      struct msign_diag *d);
 
-/* Write the plan's output to dst_path atomically, reading ranges from
- * src_path. dst_path must be a regular file the caller may write (access
+/* How msign_edit_file (below) writes a plan's output to dst_path:
+ * atomically, through a temporary file beside it. dst_path must be a regular file the caller may write (access
  * W_OK), or absent; a device, FIFO or folder is refused and never opened.
  * The result gets src's owner, group, extended attributes (ACLs included)
  * and mode, set on the temporary file (0600 and the caller's until then)
@@ -80,7 +80,8 @@ typedef int (*msign_check_fn)(const uint8_t *data, size_t len, void *arg,
  * not set is left out (a set-id bit with the owner or group it belongs to)
  * and reported in d->lost as MSIGN_LOST_* bits, the call still succeeding.
  * The rename gives dst_path a new inode: another hard link to the old file
- * keeps the old bytes. */
+ * keeps the old bytes. A symbolic link at dst_path is followed by the
+ * kernel (its protected_symlinks rule holds) and its target replaced. */
 #define MSIGN_LOST_OWNER (1u << 0)
 #define MSIGN_LOST_GROUP (1u << 1)
 #define MSIGN_LOST_SETID (1u << 2) /* set-user-ID / set-group-ID bits */
@@ -90,16 +91,6 @@ typedef int (*msign_check_fn)(const uint8_t *data, size_t len, void *arg,
  * into buf (snprintf's rules); returns the length wanted. */
 size_t msign_write_lost_text(uint32_t lost, char *buf, size_t len);
 
-int msign_plan_commit(const struct msign_plan *p, const char *src_path,
-		      const char *dst_path, msign_check_fn check, void *arg,
-		      struct msign_diag *d);
-/* The same, reading from an open descriptor: pass the one the plan was
- * computed from, so a file swapped in meanwhile cannot be mixed in. A
- * symbolic link at dst_path is followed: its target is replaced, and must
- * be a regular file or absent. */
-int msign_plan_commit_fd(const struct msign_plan *p, int src_fd,
-			 const char *dst_path, msign_check_fn check, void *arg,
-			 struct msign_diag *d);
 
 /* Compute a plan for an image; MSIGN_PLAN_UNCHANGED (positive) means the
  * output would equal the input and nothing is to be written. */
