@@ -103,66 +103,37 @@ readelf -d "$tmp/cdh-static" 2>/dev/null | grep -q "NEEDED.*libmsign" &&
 LD_LIBRARY_PATH=$lib ldd "$tmp/cdh-dyn" 2>/dev/null | grep -q "libmsign.so.$major => $lib/" && ok ||
 	no "cdh-dyn does not load $lib/libmsign.so.$major"
 
-# What `msign show` says about FILE, as cdhashes would print it, into
-# $tmp/want; the number of slices (or files) it cannot read into $tmp/nerr.
-want_for() {
-	f=$1
-	: > "$tmp/want"
-	nerr=0
-	"$msign" show --json "$f" > "$tmp/json" 2>/dev/null
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-for s in d.get("slices", []):
-    print(s["arch"])
-if not d.get("slices"):
-    print("-")
-' "$tmp/json" > "$tmp/archs" 2>/dev/null || echo - > "$tmp/archs"
-	while read -r a; do
-		if [ "$a" = - ]; then nerr=$((nerr + 1)); continue; fi
-		"$msign" show -v3 --arch "$a" "$f" > "$tmp/show" 2>"$tmp/show.err"
-		cd_=$(sed -n 's/^CDHash=//p' "$tmp/show")
-		if [ -n "$cd_" ]; then
-			id=$(sed -n 's/^Identifier=//p' "$tmp/show" | sed 's/ /\\x20/g')
-			team=$(sed -n 's/^TeamIdentifier=//p' "$tmp/show" | sed 's/ /\\x20/g')
-			[ "$team" = 'not\x20set' ] && team=-
-			printf '%s %s %s %s\n' "$a" "$cd_" "$id" "$team" >> "$tmp/want"
-		elif ! grep -q ': code object is not signed at all$' "$tmp/show.err"; then
-			nerr=$((nerr + 1))
-		fi
-	done < "$tmp/archs"
-	echo "$nerr" > "$tmp/nerr"
-}
-# cdhashes prints the lines show implies, one stderr line per unreadable
-# slice or file, and exit 1 exactly when there was one.
-compare() { # FILE
-	want_for "$1"
-	nerr=$(cat "$tmp/nerr")
-	wantrc=0; [ "$nerr" -gt 0 ] && wantrc=1
-	nlines=$((nlines + $(wc -l < "$tmp/want")))
+# What `msign show` says about each file, as cdhashes would print it
+# (tests/install/want.py: one process for all files), then cdhashes'
+# output, its stderr line count and exit status compared with that: one
+# stderr line per unreadable slice or file, exit 1 exactly when there was
+# one.
+set --
+for f in fixtures/* fixtures/*/*; do [ -f "$f" ] && set -- "$@" "$f"; done
+if corpus_ready install "cdhashes on the Apple-signed corpus"; then
+	for f in "$corpus"/*; do [ -f "$f" ] && set -- "$@" "$f"; done
+fi
+mkdir "$tmp/want"
+python3 "$(dirname "$0")/want.py" "$msign" "$tmp/want" "$@" ||
+	no "want.py failed"
+nfiles=0 nlines=0 i=0
+for f in "$@"; do
+	nerr=$(cat "$tmp/want/$i.nerr" 2>/dev/null || echo missing)
+	wantrc=0; [ "$nerr" != 0 ] && wantrc=1
+	nlines=$((nlines + $(wc -l < "$tmp/want/$i.want")))
 	for bin in cdh-dyn cdh-static; do
-		LD_LIBRARY_PATH=$lib "$tmp/$bin" "$1" > "$tmp/got" 2>"$tmp/got.err"
+		LD_LIBRARY_PATH=$lib "$tmp/$bin" "$f" > "$tmp/got" 2>"$tmp/got.err"
 		rc=$?
 		nl=$(wc -l < "$tmp/got.err")
-		if [ "$rc" = "$wantrc" ] && [ "$nl" = "$nerr" ] && cmp -s "$tmp/got" "$tmp/want"; then
+		if [ "$rc" = "$wantrc" ] && [ "$nl" = "$nerr" ] && cmp -s "$tmp/got" "$tmp/want/$i.want"; then
 			ok
 		else
-			no "$bin $1: exit $rc (want $wantrc), $nl stderr lines (want $nerr)"
-			diff -u "$tmp/want" "$tmp/got" | head -10; head -3 "$tmp/got.err"
+			no "$bin $f: exit $rc (want $wantrc), $nl stderr lines (want $nerr)"
+			diff -u "$tmp/want/$i.want" "$tmp/got" | head -10; head -3 "$tmp/got.err"
 		fi
 	done
-}
-nfiles=0 nlines=0
-for f in fixtures/* fixtures/*/*; do
-	[ -f "$f" ] || continue
-	compare "$f"; nfiles=$((nfiles + 1))
+	i=$((i + 1)) nfiles=$((nfiles + 1))
 done
-if corpus_ready install "cdhashes on the Apple-signed corpus"; then
-	for f in "$corpus"/*; do
-		[ -f "$f" ] || continue
-		compare "$f"; nfiles=$((nfiles + 1))
-	done
-fi
 echo "install: cdhashes compared on $nfiles files, $nlines signed slices"
 # A run where every file failed on both sides would prove nothing.
 [ "$nlines" -gt 0 ] && ok || no "no signed slice compared"
