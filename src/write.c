@@ -33,6 +33,9 @@
 #define PLAN_MAX_ITEMS 4096u /* far above what strip/sign need */
 #define COPY_CHUNK (1u << 20)
 #define COPY_BURST (32u << 20) /* copied, then pushed to disk */
+/* wr_copy's answer for an input that ended before a copied range did:
+ * not an errno of any call (ENODATA is not returned by pread). */
+#define WR_SHORT_INPUT ENODATA
 
 void msign_plan_init(struct msign_plan *p)
 {
@@ -437,6 +440,8 @@ static int wr_copy_range(int in, int out, uint64_t src, uint64_t dst,
 	while (len > 0 && rc == 0) {
 		size_t want = len > COPY_CHUNK ? COPY_CHUNK : (size_t)len;
 		ssize_t r = pread(in, buf, want, (off_t)src);
+		if (r == 0)
+			errno = WR_SHORT_INPUT; /* cut short since it was opened */
 		if (r <= 0) {
 			rc = -1;
 			break;
@@ -810,6 +815,9 @@ static int wr_copy_wait(struct wr_commit *c, struct msign_diag *d)
 	} else if (c->prog.done == 0) { /* not started (no fill_fn) */
 		c->copy_errno = wr_copy(c->ext, c->next, c->in, c->out, NULL);
 	}
+	if (c->copy_errno == WR_SHORT_INPUT)
+		return msign_diag_set(d, MSIGN_E_IO, 0,
+				      "the input is shorter than when it was opened: it changed while msign copied it");
 	if (c->copy_errno != 0) {
 		errno = c->copy_errno;
 		return wr_errno(d, "cannot write", c->tmp);

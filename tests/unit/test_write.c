@@ -355,6 +355,35 @@ static void t_patch_adopt(void **st)
 	msign_plan_free(&p);
 }
 
+/* The input cut short after it was opened (before the copy): the copy
+ * says so, not "cannot write" with an unrelated errno; nothing is left. */
+static char cut_path[160];
+static int plan_cut(const struct msign_image *img, struct msign_plan *p,
+		    void *arg, struct msign_diag *d)
+{
+	(void)img; (void)arg; (void)d;
+	assert_int_equal(truncate(cut_path, 150), 0);
+	p->out_len = 300;
+	return msign_plan_copy(p, 0, 0, 300);
+}
+
+static void t_input_cut_during_copy(void **st)
+{
+	(void)st;
+	char out[160];
+	snprintf(cut_path, sizeof(cut_path), "%s/cut", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	write_file(cut_path, src, src_len, 0644);
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_edit_file(cut_path, out, plan_cut, NULL, NULL,
+					 NULL, NULL, &d), MSIGN_E_IO);
+	assert_string_equal(d.msg, "the input is shorter than when it was opened: it changed while msign copied it");
+	assert_int_equal(access(out, F_OK), -1);
+	unlink(cut_path);
+	assert_int_equal(others(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +395,7 @@ int main(void)
 		cmocka_unit_test(t_longest_name),
 		cmocka_unit_test(t_sweep_honours_the_lock),
 		cmocka_unit_test(t_lost_text),
+		cmocka_unit_test(t_input_cut_during_copy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
