@@ -75,7 +75,7 @@ PLAIN_SUITES = harness-test install-test
 # Plain: on an idle 2-core machine the whole plan fits (~5 s and ~15 s).
 # ASan: every input as is, every truncation, and words from offset 0 of
 # each window up to where the budget ends (printed: "covered: ..."; fuzz_sign
-# reaches about 60% of the words at 32 s, the rest is `make fuzz-replay
+# reaches about half of the words at 32 s, the rest is `make fuzz-replay
 # SAN=1 FUZZ_BUDGET=0` or `make fuzz`).
 FUZZ_JOBS ?= 2
 FUZZ_BUDGET ?= 30
