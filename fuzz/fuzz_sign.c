@@ -56,12 +56,12 @@ static uint8_t *fz_sign(const struct msign_image *img, const uint8_t *data,
 			o.ent_len = sizeof(fz_ent) - 1;
 		}
 		if (sel & 8)
-			o.cd_flags = CS_RUNTIME;
+			o.cd_flags = MSIGN_CS_RUNTIME;
 	}
 	if (sel & 16)
 		o.page_size = 4096;
 	if (sel & 32)
-		o.hash_types = 1u << CS_HASHTYPE_SHA1 | 1u << CS_HASHTYPE_SHA256;
+		o.hash_types = 1u << MSIGN_CS_HASHTYPE_SHA1 | 1u << MSIGN_CS_HASHTYPE_SHA256;
 	static struct msign_sign_result res;
 	struct msign_plan plan;
 	msign_plan_init(&plan);

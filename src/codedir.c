@@ -19,12 +19,12 @@
 
 static uint32_t cd_header_len(uint32_t version)
 {
-	if (version >= CS_SUPPORTSLINKAGE) return CD_LINKAGE_LEN;
-	if (version >= CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
-	if (version >= CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
-	if (version >= CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
-	if (version >= CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
-	if (version >= CS_SUPPORTSSCATTER) return CD_SCATTER_LEN;
+	if (version >= MSIGN_CS_SUPPORTSLINKAGE) return CD_LINKAGE_LEN;
+	if (version >= MSIGN_CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
+	if (version >= MSIGN_CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
+	if (version >= MSIGN_CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
+	if (version >= MSIGN_CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
+	if (version >= MSIGN_CS_SUPPORTSSCATTER) return CD_SCATTER_LEN;
 	return CD_BASE_LEN;
 }
 
@@ -42,18 +42,18 @@ static void cd_read_fields(const struct msign_cur *c, struct msign_codedir *cd)
 	msign_cur_peek_u8(c, 37, &cd->hash_type);
 	msign_cur_peek_u8(c, 38, &cd->platform);
 	msign_cur_peek_u8(c, 39, &cd->page_log2);
-	if (cd->version >= CS_SUPPORTSSCATTER)
+	if (cd->version >= MSIGN_CS_SUPPORTSSCATTER)
 		msign_cur_peek_be32(c, 44, &cd->scatter_off);
-	if (cd->version >= CS_SUPPORTSTEAMID)
+	if (cd->version >= MSIGN_CS_SUPPORTSTEAMID)
 		msign_cur_peek_be32(c, 48, &cd->team_off);
-	if (cd->version >= CS_SUPPORTSCODELIMIT64)
+	if (cd->version >= MSIGN_CS_SUPPORTSCODELIMIT64)
 		msign_cur_peek_be64(c, 56, &cd->code_limit64);
-	if (cd->version >= CS_SUPPORTSEXECSEG) {
+	if (cd->version >= MSIGN_CS_SUPPORTSEXECSEG) {
 		msign_cur_peek_be64(c, 64, &cd->exec_seg_base);
 		msign_cur_peek_be64(c, 72, &cd->exec_seg_limit);
 		msign_cur_peek_be64(c, 80, &cd->exec_seg_flags);
 	}
-	if (cd->version >= CS_SUPPORTSRUNTIME) {
+	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME) {
 		msign_cur_peek_be32(c, 88, &cd->runtime);
 		msign_cur_peek_be32(c, 92, &cd->pre_encrypt_off);
 	}
@@ -144,10 +144,10 @@ static int cd_parse(const uint8_t *blob, size_t len, uint32_t slot,
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
 				      "CodeDirectory of %zu bytes is shorter than its %u-byte header",
 				      len, CD_BASE_LEN);
-	if (magic != CSMAGIC_CODEDIRECTORY)
+	if (magic != MSIGN_CSMAGIC_CODEDIRECTORY)
 		return msign_diag_set(d, MSIGN_E_BAD_MAGIC, 0,
 				      "CodeDirectory magic 0x%08x, expected 0x%08x",
-				      magic, CSMAGIC_CODEDIRECTORY);
+				      magic, MSIGN_CSMAGIC_CODEDIRECTORY);
 	if (blen > len || blen < CD_BASE_LEN)
 		return msign_diag_set(d, MSIGN_E_BAD_RANGE, 4,
 				      "CodeDirectory length %u outside its %zu-byte blob",
@@ -158,7 +158,7 @@ static int cd_parse(const uint8_t *blob, size_t len, uint32_t slot,
 	cd->slot = slot;
 	uint32_t version;
 	msign_cur_peek_be32(&c, 8, &version);
-	if (version < CS_CD_VERSION_MIN || version > CS_CD_VERSION_MAX)
+	if (version < MSIGN_CS_CD_VERSION_MIN || version > MSIGN_CS_CD_VERSION_MAX)
 		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 8,
 				      "CodeDirectory version 0x%x not supported",
 				      version);

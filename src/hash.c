@@ -8,10 +8,10 @@
 static const EVP_MD *hash_md(uint8_t type)
 {
 	switch (type) {
-	case CS_HASHTYPE_SHA1: return EVP_sha1();
-	case CS_HASHTYPE_SHA256:
-	case CS_HASHTYPE_SHA256_TRUNCATED: return EVP_sha256();
-	case CS_HASHTYPE_SHA384: return EVP_sha384();
+	case MSIGN_CS_HASHTYPE_SHA1: return EVP_sha1();
+	case MSIGN_CS_HASHTYPE_SHA256:
+	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return EVP_sha256();
+	case MSIGN_CS_HASHTYPE_SHA384: return EVP_sha384();
 	default: return NULL;
 	}
 }
@@ -19,10 +19,10 @@ static const EVP_MD *hash_md(uint8_t type)
 const char *msign_hashtype_name(uint8_t type)
 {
 	switch (type) {
-	case CS_HASHTYPE_SHA1: return "sha1";
-	case CS_HASHTYPE_SHA256: return "sha256";
-	case CS_HASHTYPE_SHA256_TRUNCATED: return "sha256-truncated";
-	case CS_HASHTYPE_SHA384: return "sha384";
+	case MSIGN_CS_HASHTYPE_SHA1: return "sha1";
+	case MSIGN_CS_HASHTYPE_SHA256: return "sha256";
+	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return "sha256-truncated";
+	case MSIGN_CS_HASHTYPE_SHA384: return "sha384";
 	default: return NULL;
 	}
 }
@@ -30,10 +30,10 @@ const char *msign_hashtype_name(uint8_t type)
 uint32_t msign_hashtype_size(uint8_t type)
 {
 	switch (type) {
-	case CS_HASHTYPE_SHA1: return 20;
-	case CS_HASHTYPE_SHA256: return 32;
-	case CS_HASHTYPE_SHA256_TRUNCATED: return 20;
-	case CS_HASHTYPE_SHA384: return 48;
+	case MSIGN_CS_HASHTYPE_SHA1: return 20;
+	case MSIGN_CS_HASHTYPE_SHA256: return 32;
+	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return 20;
+	case MSIGN_CS_HASHTYPE_SHA384: return 48;
 	default: return 0;
 	}
 }
@@ -64,7 +64,7 @@ int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 int msign_sig_cms_digest(const struct msign_sig *sig, uint8_t out[32])
 {
 	const struct msign_codedir *low = &sig->cds[sig->lowest];
-	if (low->hash_type == CS_HASHTYPE_SHA256) {
+	if (low->hash_type == MSIGN_CS_HASHTYPE_SHA256) {
 		memcpy(out, low->cdhash, 32);
 		return 0;
 	}

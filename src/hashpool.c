@@ -76,10 +76,10 @@ struct msign_piece msign_image_piece(const struct msign_image *img,
 static const char *hp_md_name(uint8_t type)
 {
 	switch (type) {
-	case CS_HASHTYPE_SHA1: return "SHA1";
-	case CS_HASHTYPE_SHA256:
-	case CS_HASHTYPE_SHA256_TRUNCATED: return "SHA256";
-	case CS_HASHTYPE_SHA384: return "SHA384";
+	case MSIGN_CS_HASHTYPE_SHA1: return "SHA1";
+	case MSIGN_CS_HASHTYPE_SHA256:
+	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return "SHA256";
+	case MSIGN_CS_HASHTYPE_SHA384: return "SHA384";
 	default: return NULL;
 	}
 }

@@ -692,7 +692,7 @@ static int req_text(const struct msign_cur *win, uint64_t base,
 		    struct rq_text *out, struct msign_diag *d)
 {
 	struct rq r = { .out = out, .d = d, .base = base };
-	int rc = blob_open(win, base, CSMAGIC_REQUIREMENT, "requirement", &r.c, d);
+	int rc = blob_open(win, base, MSIGN_CSMAGIC_REQUIREMENT, "requirement", &r.c, d);
 	if (rc != 0)
 		return rc;
 	uint32_t kind;
@@ -792,7 +792,7 @@ int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
 	*count = 0;
 	*has_designated = false;
 	struct msign_cur win = msign_cur_make(blob, len), set;
-	int rc = blob_open(&win, 0, CSMAGIC_REQUIREMENTS, "requirement set", &set, d);
+	int rc = blob_open(&win, 0, MSIGN_CSMAGIC_REQUIREMENTS, "requirement set", &set, d);
 	if (rc != 0)
 		return rc;
 	uint32_t n;

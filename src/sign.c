@@ -81,8 +81,8 @@ static uint64_t sg_segalign(int32_t cputype)
  * off the main slice): SHA-256 alone for code new enough to know it. */
 static uint32_t sg_default_hashes(const struct msign_slice *m)
 {
-	const uint32_t both = 1u << CS_HASHTYPE_SHA1 | 1u << CS_HASHTYPE_SHA256;
-	const uint32_t sha256 = 1u << CS_HASHTYPE_SHA256;
+	const uint32_t both = 1u << MSIGN_CS_HASHTYPE_SHA1 | 1u << MSIGN_CS_HASHTYPE_SHA256;
+	const uint32_t sha256 = 1u << MSIGN_CS_HASHTYPE_SHA256;
 	if (!m->has_version)
 		return both;
 	switch (m->version_platform) {
@@ -114,15 +114,15 @@ static int sg_check_opts(const struct msign_sign_opts *o, struct msign_diag *d)
 		       p > (1u << PAGE_MAX_LOG2)))
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "page size %u is not a power of two from 512 to 16 MiB", p);
-	uint32_t known = 1u << CS_HASHTYPE_SHA1 | 1u << CS_HASHTYPE_SHA256 |
-			 1u << CS_HASHTYPE_SHA256_TRUNCATED |
-			 1u << CS_HASHTYPE_SHA384;
+	uint32_t known = 1u << MSIGN_CS_HASHTYPE_SHA1 | 1u << MSIGN_CS_HASHTYPE_SHA256 |
+			 1u << MSIGN_CS_HASHTYPE_SHA256_TRUNCATED |
+			 1u << MSIGN_CS_HASHTYPE_SHA384;
 	if ((o->hash_types & ~known) != 0)
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "unknown digest type");
 	if (o->linker_signed && (o->ent_xml != NULL || o->cd_flags != 0))
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "a linker signature has no entitlements or option flags");
-	if ((o->cd_flags & (CS_ADHOC | CS_LINKER_SIGNED)) != 0)
+	if ((o->cd_flags & (MSIGN_CS_ADHOC | MSIGN_CS_LINKER_SIGNED)) != 0)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "adhoc and linker-signed are not option flags");
 	return 0;
@@ -208,23 +208,23 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	memset(&x->sb, 0, sizeof(x->sb));
 	x->sb.lld = o->linker_signed;
 	uint64_t exec_flags = s->filetype == MSIGN_MH_EXECUTE
-				      ? CS_EXECSEG_MAIN_BINARY : 0;
+				      ? MSIGN_CS_EXECSEG_MAIN_BINARY : 0;
 	bool exec_seg = o->linker_signed ||
 			(s->has_version && s->version_platform != 0);
 	if (!o->linker_signed) {
-		sp->count = CSSLOT_REQUIREMENTS;
-		sp->data[CSSLOT_REQUIREMENTS] = run->blobs.reqs;
-		sp->len[CSSLOT_REQUIREMENTS] = sizeof(run->blobs.reqs);
+		sp->count = MSIGN_CSSLOT_REQUIREMENTS;
+		sp->data[MSIGN_CSSLOT_REQUIREMENTS] = run->blobs.reqs;
+		sp->len[MSIGN_CSSLOT_REQUIREMENTS] = sizeof(run->blobs.reqs);
 		if (sg_plist_in_place(x)) {
-			sp->data[CSSLOT_INFOSLOT] = s->data + s->info_plist_off;
-			sp->len[CSSLOT_INFOSLOT] = (size_t)s->info_plist_size;
+			sp->data[MSIGN_CSSLOT_INFOSLOT] = s->data + s->info_plist_off;
+			sp->len[MSIGN_CSSLOT_INFOSLOT] = (size_t)s->info_plist_size;
 		}
 		if (run->blobs.ent_xml != NULL) {
-			sp->count = CSSLOT_DER_ENTITLEMENTS;
-			sp->data[CSSLOT_ENTITLEMENTS] = run->blobs.ent_xml;
-			sp->len[CSSLOT_ENTITLEMENTS] = run->blobs.ent_xml_len;
-			sp->data[CSSLOT_DER_ENTITLEMENTS] = run->blobs.ent_der;
-			sp->len[CSSLOT_DER_ENTITLEMENTS] = run->blobs.ent_der_len;
+			sp->count = MSIGN_CSSLOT_DER_ENTITLEMENTS;
+			sp->data[MSIGN_CSSLOT_ENTITLEMENTS] = run->blobs.ent_xml;
+			sp->len[MSIGN_CSSLOT_ENTITLEMENTS] = run->blobs.ent_xml_len;
+			sp->data[MSIGN_CSSLOT_DER_ENTITLEMENTS] = run->blobs.ent_der;
+			sp->len[MSIGN_CSSLOT_DER_ENTITLEMENTS] = run->blobs.ent_der_len;
 			exec_flags |= run->blobs.ent_exec_flags;
 		}
 	}
@@ -236,7 +236,7 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 		memset(cd, 0, sizeof(*cd));
 		cd->hash_type = run->hash_types[k];
 		cd->page_log2 = (uint8_t)lg;
-		cd->flags = CS_ADHOC | (o->linker_signed ? CS_LINKER_SIGNED
+		cd->flags = MSIGN_CS_ADHOC | (o->linker_signed ? MSIGN_CS_LINKER_SIGNED
 							 : o->cd_flags);
 		cd->ncode = (uint32_t)ncode;
 		cd->code_limit = (uint32_t)dataoff;
@@ -245,9 +245,9 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 			cd->exec_limit = text->filesize;
 			cd->exec_flags = exec_flags;
 		}
-		if ((o->cd_flags & CS_RUNTIME) && s->has_version)
+		if ((o->cd_flags & MSIGN_CS_RUNTIME) && s->has_version)
 			cd->runtime = s->version_sdk;
-		cd->version = o->linker_signed ? CS_SUPPORTSEXECSEG
+		cd->version = o->linker_signed ? MSIGN_CS_SUPPORTSEXECSEG
 					       : sg_cd_version(cd);
 		cd->ident = run->res->identifier;
 		cd->pad_ident = o->linker_signed;
@@ -257,23 +257,23 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	}
 	/* Index order is ascending slot type, as Apple's SuperBlob maker
 	 * writes it: CD, requirements, entitlements, alternate CDs, CMS. */
-	int r = sg_sb_add(&x->sb, CSSLOT_CODEDIRECTORY, NULL, x->cds[0].len);
+	int r = sg_sb_add(&x->sb, MSIGN_CSSLOT_CODEDIRECTORY, NULL, x->cds[0].len);
 	if (!o->linker_signed) {
-		r = r ? r : sg_sb_add(&x->sb, CSSLOT_REQUIREMENTS, run->blobs.reqs,
+		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_REQUIREMENTS, run->blobs.reqs,
 				      sizeof(run->blobs.reqs));
 		if (run->blobs.ent_xml != NULL) {
-			r = r ? r : sg_sb_add(&x->sb, CSSLOT_ENTITLEMENTS,
+			r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_ENTITLEMENTS,
 					      run->blobs.ent_xml, run->blobs.ent_xml_len);
-			r = r ? r : sg_sb_add(&x->sb, CSSLOT_DER_ENTITLEMENTS,
+			r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_DER_ENTITLEMENTS,
 					      run->blobs.ent_der, run->blobs.ent_der_len);
 		}
 	}
 	for (uint32_t k = 1; k < x->ncds; k++)
-		r = r ? r : sg_sb_add(&x->sb, CSSLOT_ALTERNATE_CODEDIRECTORIES + k - 1,
+		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES + k - 1,
 				      NULL, x->cds[k].len);
 	static const uint8_t empty_cms[8] = { 0xfa, 0xde, 0x0b, 0x01, 0, 0, 0, 8 };
 	if (!o->linker_signed)
-		r = r ? r : sg_sb_add(&x->sb, CSSLOT_SIGNATURESLOT, empty_cms,
+		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_SIGNATURESLOT, empty_cms,
 				      sizeof(empty_cms));
 	if (r || (r = sg_sb_layout(&x->sb)) != 0)
 		return msign_diag_set(d, r, 0, "signature too large");
@@ -517,12 +517,12 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 		return r;
 	uint32_t mask = o->hash_types;
 	if (o->linker_signed && mask == 0)
-		mask = 1u << CS_HASHTYPE_SHA256;
+		mask = 1u << MSIGN_CS_HASHTYPE_SHA256;
 	if (mask == 0)
 		mask = sg_default_hashes(m->s);
 	/* Slot 0 holds the weakest hash, alternates the stronger ones. */
-	static const uint8_t order[] = { CS_HASHTYPE_SHA1, CS_HASHTYPE_SHA256_TRUNCATED,
-					 CS_HASHTYPE_SHA256, CS_HASHTYPE_SHA384 };
+	static const uint8_t order[] = { MSIGN_CS_HASHTYPE_SHA1, MSIGN_CS_HASHTYPE_SHA256_TRUNCATED,
+					 MSIGN_CS_HASHTYPE_SHA256, MSIGN_CS_HASHTYPE_SHA384 };
 	for (size_t k = 0; k < sizeof(order); k++)
 		if (mask & (1u << order[k]))
 			run->hash_types[run->nhash++] = order[k];

@@ -35,18 +35,18 @@ static uint32_t sg_align(uint32_t v, uint32_t a)
 uint32_t sg_cd_version(const struct sg_cd *cd)
 {
 	if (cd->runtime != 0)
-		return CS_SUPPORTSRUNTIME;
+		return MSIGN_CS_SUPPORTSRUNTIME;
 	if (cd->exec_limit != 0)
-		return CS_SUPPORTSEXECSEG;
-	return CS_SUPPORTSSCATTER;
+		return MSIGN_CS_SUPPORTSEXECSEG;
+	return MSIGN_CS_SUPPORTSSCATTER;
 }
 
 static uint32_t sg_cd_header_len(uint32_t version)
 {
-	if (version >= CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
-	if (version >= CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
-	if (version >= CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
-	if (version >= CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
+	if (version >= MSIGN_CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
+	if (version >= MSIGN_CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
+	if (version >= MSIGN_CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
+	if (version >= MSIGN_CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
 	return CD_SCATTER_LEN;
 }
 
@@ -70,7 +70,7 @@ int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 		uint8_t *dst)
 {
-	msign_put_be32(dst + 0, CSMAGIC_CODEDIRECTORY);
+	msign_put_be32(dst + 0, MSIGN_CSMAGIC_CODEDIRECTORY);
 	msign_put_be32(dst + 4, cd->len);
 	msign_put_be32(dst + 8, cd->version);
 	msign_put_be32(dst + 12, cd->flags);
@@ -85,18 +85,18 @@ int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 	dst[39] = cd->page_log2;
 	msign_put_be32(dst + 40, 0); /* spare2 */
 	msign_put_be32(dst + 44, 0); /* scatterOffset: none */
-	if (cd->version >= CS_SUPPORTSTEAMID)
+	if (cd->version >= MSIGN_CS_SUPPORTSTEAMID)
 		msign_put_be32(dst + 48, 0); /* teamOffset: ad-hoc has none */
-	if (cd->version >= CS_SUPPORTSCODELIMIT64) {
+	if (cd->version >= MSIGN_CS_SUPPORTSCODELIMIT64) {
 		msign_put_be32(dst + 52, 0);  /* spare3 */
 		msign_put_be64(dst + 56, 0);  /* codeLimit64: limit fits 32 bits */
 	}
-	if (cd->version >= CS_SUPPORTSEXECSEG) {
+	if (cd->version >= MSIGN_CS_SUPPORTSEXECSEG) {
 		msign_put_be64(dst + 64, cd->exec_base);
 		msign_put_be64(dst + 72, cd->exec_limit);
 		msign_put_be64(dst + 80, cd->exec_flags);
 	}
-	if (cd->version >= CS_SUPPORTSRUNTIME) {
+	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME) {
 		msign_put_be32(dst + 88, cd->runtime);
 		msign_put_be32(dst + 92, 0); /* preEncryptOffset */
 	}
@@ -149,7 +149,7 @@ int sg_sb_layout(struct sg_sb *sb)
 
 void sg_sb_write(const struct sg_sb *sb, uint8_t *dst)
 {
-	msign_put_be32(dst, CSMAGIC_EMBEDDED_SIGNATURE);
+	msign_put_be32(dst, MSIGN_CSMAGIC_EMBEDDED_SIGNATURE);
 	msign_put_be32(dst + 4, sb->len_total);
 	msign_put_be32(dst + 8, sb->count);
 	for (uint32_t i = 0; i < sb->count; i++) {
@@ -255,7 +255,7 @@ int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
 		  struct msign_diag *d)
 {
 	memset(b, 0, sizeof(*b));
-	msign_put_be32(b->reqs, CSMAGIC_REQUIREMENTS);
+	msign_put_be32(b->reqs, MSIGN_CSMAGIC_REQUIREMENTS);
 	msign_put_be32(b->reqs + 4, sizeof(b->reqs));
 	msign_put_be32(b->reqs + 8, 0);
 	if (o->ent_xml == NULL)
@@ -266,10 +266,10 @@ int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
 	if (r)
 		return r;
 	b->ent_exec_flags = sg_ent_exec_flags(der, der_len);
-	r = sg_blob_wrap(CSMAGIC_EMBEDDED_ENTITLEMENTS, o->ent_xml, o->ent_len,
+	r = sg_blob_wrap(MSIGN_CSMAGIC_EMBEDDED_ENTITLEMENTS, o->ent_xml, o->ent_len,
 			 &b->ent_xml, &b->ent_xml_len);
 	if (r == 0)
-		r = sg_blob_wrap(CSMAGIC_EMBEDDED_DER_ENTITLEMENTS, der, der_len,
+		r = sg_blob_wrap(MSIGN_CSMAGIC_EMBEDDED_DER_ENTITLEMENTS, der, der_len,
 				 &b->ent_der, &b->ent_der_len);
 	free(der);
 	if (r)

@@ -90,7 +90,7 @@ static int si_identification(const struct msign_slice *main,
 			}
 		}
 		uint32_t hl;
-		int r = msign_hash(CS_HASHTYPE_SHA1, buf, MH_HEADER32_LEN + cmds,
+		int r = msign_hash(MSIGN_CS_HASHTYPE_SHA1, buf, MH_HEADER32_LEN + cmds,
 				   id, &hl);
 		free(buf);
 		if (r)

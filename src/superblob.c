@@ -57,7 +57,7 @@ static int sb_header(struct msign_cur *c, struct msign_sig *sig,
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, base_off,
 				      "signature of %zu bytes is too small for a SuperBlob",
 				      c->len);
-	if (magic != CSMAGIC_EMBEDDED_SIGNATURE)
+	if (magic != MSIGN_CSMAGIC_EMBEDDED_SIGNATURE)
 		return msign_diag_set(d, MSIGN_E_BAD_MAGIC, base_off,
 				      "bad SuperBlob magic 0x%08x", magic);
 	if (len < SB_HEADER_LEN || len > c->len)
@@ -100,10 +100,10 @@ static int sb_entry(const struct msign_cur *c, uint32_t i,
 
 static bool sb_is_cd_slot(uint32_t type)
 {
-	return type == CSSLOT_CODEDIRECTORY ||
-	       (type >= CSSLOT_ALTERNATE_CODEDIRECTORIES &&
-		type < CSSLOT_ALTERNATE_CODEDIRECTORIES +
-			       CSSLOT_ALTERNATE_CODEDIRECTORY_MAX);
+	return type == MSIGN_CSSLOT_CODEDIRECTORY ||
+	       (type >= MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES &&
+		type < MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES +
+			       MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORY_MAX);
 }
 
 static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
@@ -146,11 +146,11 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 static int sb_load_cds(struct msign_sig *sig, const struct msign_slice *s,
 		       unsigned flags, struct msign_diag *d)
 {
-	const struct msign_blob *by_slot[1 + CSSLOT_ALTERNATE_CODEDIRECTORY_MAX] = { 0 };
+	const struct msign_blob *by_slot[1 + MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORY_MAX] = { 0 };
 	for (uint32_t i = 0; i < sig->nblobs; i++) {
 		const struct msign_blob *b = &sig->blobs[i];
-		uint32_t k = b->type == CSSLOT_CODEDIRECTORY ? 0
-			     : b->type - CSSLOT_ALTERNATE_CODEDIRECTORIES + 1;
+		uint32_t k = b->type == MSIGN_CSSLOT_CODEDIRECTORY ? 0
+			     : b->type - MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES + 1;
 		if (sb_is_cd_slot(b->type) && by_slot[k] == NULL)
 			by_slot[k] = b;
 	}
@@ -159,7 +159,7 @@ static int sb_load_cds(struct msign_sig *sig, const struct msign_slice *s,
 			       "signature has no CodeDirectory in slot 0");
 		return MSIGN_E_NOT_SIGNED;
 	}
-	for (uint32_t k = 0; k <= CSSLOT_ALTERNATE_CODEDIRECTORY_MAX; k++) {
+	for (uint32_t k = 0; k <= MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORY_MAX; k++) {
 		if (by_slot[k] == NULL)
 			break;
 		int r = sb_add_cd(sig, by_slot[k], s, flags, d);
@@ -173,10 +173,10 @@ static int sb_load_cds(struct msign_sig *sig, const struct msign_slice *s,
 static int sb_hash_rank(uint8_t type)
 {
 	switch (type) {
-	case CS_HASHTYPE_SHA384: return 4;
-	case CS_HASHTYPE_SHA256: return 3;
-	case CS_HASHTYPE_SHA256_TRUNCATED: return 2;
-	case CS_HASHTYPE_SHA1: return 1;
+	case MSIGN_CS_HASHTYPE_SHA384: return 4;
+	case MSIGN_CS_HASHTYPE_SHA256: return 3;
+	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return 2;
+	case MSIGN_CS_HASHTYPE_SHA1: return 1;
 	default: return 0;
 	}
 }
@@ -187,11 +187,11 @@ static void sb_classify(struct msign_sig *sig, const struct msign_blob *b)
 		uint32_t type, magic;
 		const char *what;
 	} kinds[] = {
-		{ CSSLOT_REQUIREMENTS, CSMAGIC_REQUIREMENTS, "requirement set" },
-		{ CSSLOT_ENTITLEMENTS, CSMAGIC_EMBEDDED_ENTITLEMENTS, "entitlements" },
-		{ CSSLOT_DER_ENTITLEMENTS, CSMAGIC_EMBEDDED_DER_ENTITLEMENTS,
+		{ MSIGN_CSSLOT_REQUIREMENTS, MSIGN_CSMAGIC_REQUIREMENTS, "requirement set" },
+		{ MSIGN_CSSLOT_ENTITLEMENTS, MSIGN_CSMAGIC_EMBEDDED_ENTITLEMENTS, "entitlements" },
+		{ MSIGN_CSSLOT_DER_ENTITLEMENTS, MSIGN_CSMAGIC_EMBEDDED_DER_ENTITLEMENTS,
 		  "DER entitlements" },
-		{ CSSLOT_SIGNATURESLOT, CSMAGIC_BLOBWRAPPER, "CMS signature" },
+		{ MSIGN_CSSLOT_SIGNATURESLOT, MSIGN_CSMAGIC_BLOBWRAPPER, "CMS signature" },
 	};
 	const struct msign_blob **dest[] = { &sig->requirements, &sig->ent_xml,
 					     &sig->ent_der, &sig->cms };
@@ -206,14 +206,14 @@ static void sb_classify(struct msign_sig *sig, const struct msign_blob *b)
 			sb_note(sig, MSIGN_E_BAD_MAGIC, msg);
 		} else if (*dest[k] == NULL) {
 			*dest[k] = b;
-			if (b->type == CSSLOT_REQUIREMENTS && b->len >= 12)
+			if (b->type == MSIGN_CSSLOT_REQUIREMENTS && b->len >= 12)
 				sig->req_count = msign_be32(b->data + 8);
 		}
 		return;
 	}
-	if (b->type >= CSSLOT_LAUNCH_CONSTRAINT_SELF &&
-	    b->type <= CSSLOT_LIBRARY_CONSTRAINT)
-		sig->launch[b->type - CSSLOT_LAUNCH_CONSTRAINT_SELF] = b;
+	if (b->type >= MSIGN_CSSLOT_LAUNCH_CONSTRAINT_SELF &&
+	    b->type <= MSIGN_CSSLOT_LIBRARY_CONSTRAINT)
+		sig->launch[b->type - MSIGN_CSSLOT_LAUNCH_CONSTRAINT_SELF] = b;
 }
 
 int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,

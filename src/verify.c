@@ -105,7 +105,7 @@ static const char *vf_slot_name(uint32_t n)
 static void vf_cd_name(const struct msign_codedir *cd, char *out, size_t len)
 {
 	const char *h = msign_hashtype_name(cd->hash_type);
-	if (cd->slot == CSSLOT_CODEDIRECTORY)
+	if (cd->slot == MSIGN_CSSLOT_CODEDIRECTORY)
 		snprintf(out, len, "%s CodeDirectory", h ? h : "?");
 	else
 		snprintf(out, len, "%s CodeDirectory (slot 0x%x)", h ? h : "?",
@@ -115,9 +115,9 @@ static void vf_cd_name(const struct msign_codedir *cd, char *out, size_t len)
 /* Special slots whose blob lives in the SuperBlob. */
 static bool vf_blob_slot(uint32_t n)
 {
-	return n == CSSLOT_REQUIREMENTS || n == CSSLOT_ENTITLEMENTS ||
-	       n == CSSLOT_DER_ENTITLEMENTS ||
-	       (n >= CSSLOT_LAUNCH_CONSTRAINT_SELF && n <= CSSLOT_LIBRARY_CONSTRAINT);
+	return n == MSIGN_CSSLOT_REQUIREMENTS || n == MSIGN_CSSLOT_ENTITLEMENTS ||
+	       n == MSIGN_CSSLOT_DER_ENTITLEMENTS ||
+	       (n >= MSIGN_CSSLOT_LAUNCH_CONSTRAINT_SELF && n <= MSIGN_CSSLOT_LIBRARY_CONSTRAINT);
 }
 
 static const struct msign_blob *vf_blob(const struct msign_sig *sig,
@@ -221,7 +221,7 @@ static int vf_cms(struct vf_ctx *c)
 	/* The CMS signs the CodeDirectory in slot 0 (the lowest hash). */
 	const struct msign_codedir *cd0 = &sig->cds[sig->lowest];
 	for (uint32_t k = 0; k < sig->ncds; k++)
-		if (sig->cds[k].slot == CSSLOT_CODEDIRECTORY)
+		if (sig->cds[k].slot == MSIGN_CSSLOT_CODEDIRECTORY)
 			cd0 = &sig->cds[k];
 	uint8_t h[MSIGN_MAX_HASH_LEN];
 	uint32_t hl = 0;
@@ -269,7 +269,7 @@ static int vf_special(struct vf_ctx *c, const struct msign_codedir *cd,
 	}
 	const uint8_t *data = NULL;
 	size_t len = 0;
-	if (n == CSSLOT_INFOSLOT && s->has_info_plist) {
+	if (n == MSIGN_CSSLOT_INFOSLOT && s->has_info_plist) {
 		data = s->data + s->info_plist_off;
 		len = (size_t)s->info_plist_size;
 	} else if (vf_blob_slot(n)) {
@@ -291,11 +291,11 @@ static int vf_special(struct vf_ctx *c, const struct msign_codedir *cd,
 	c->res->slots_checked++;
 	if (memcmp(h, msign_codedir_slot(cd, -(int64_t)n), cd->hash_size) == 0)
 		return 0;
-	return vf_fail(c, n == CSSLOT_INFOSLOT ? MSIGN_VERIFY_INFO_PLIST
+	return vf_fail(c, n == MSIGN_CSSLOT_INFOSLOT ? MSIGN_VERIFY_INFO_PLIST
 					       : MSIGN_VERIFY_MODIFIED,
 		       "%s: special slot -%u (%s) does not match its %s",
 		       name, n, vf_slot_name(n),
-		       n == CSSLOT_INFOSLOT ? "__TEXT,__info_plist section" : "blob");
+		       n == MSIGN_CSSLOT_INFOSLOT ? "__TEXT,__info_plist section" : "blob");
 }
 
 static int vf_specials(struct vf_ctx *c)
@@ -305,8 +305,8 @@ static int vf_specials(struct vf_ctx *c)
 		const struct msign_codedir *cd = &sig->cds[k];
 		char name[64];
 		vf_cd_name(cd, name, sizeof(name));
-		uint32_t top = cd->nspecial > CSSLOT_LIBRARY_CONSTRAINT
-				       ? cd->nspecial : CSSLOT_LIBRARY_CONSTRAINT;
+		uint32_t top = cd->nspecial > MSIGN_CSSLOT_LIBRARY_CONSTRAINT
+				       ? cd->nspecial : MSIGN_CSSLOT_LIBRARY_CONSTRAINT;
 		for (uint32_t n = 1; n <= top; n++) {
 			int r = vf_special(c, cd, n, name);
 			if (r)
@@ -462,7 +462,7 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 	struct msign_verify_result *res = c->res;
 	res->slices_checked++;
 	res->cds_checked += sig->ncds;
-	res->adhoc = (sig->cds[sig->best].flags & CS_ADHOC) != 0;
+	res->adhoc = (sig->cds[sig->best].flags & MSIGN_CS_ADHOC) != 0;
 	res->cms = false;
 	res->pseudo = false;
 	if (sig->requirements != NULL) {

@@ -220,7 +220,7 @@ struct msign_sign_opts {
 	const char *file_name;  /* the name the default identifier comes from */
 	const char *ent_xml;    /* entitlements plist text, or NULL */
 	size_t ent_len;
-	uint32_t cd_flags;      /* -o: CS_RUNTIME, kill, hard, ... (no adhoc) */
+	uint32_t cd_flags;      /* -o: MSIGN_CS_RUNTIME, kill, hard, ... (no adhoc) */
 	uint32_t hash_types;    /* bit (1 << CS_HASHTYPE_x); 0: Apple's rule */
 	uint32_t page_size;     /* bytes, power of two; 0: per architecture */
 	bool linker_signed;     /* ld64.lld's layout and flags */

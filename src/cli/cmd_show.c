@@ -85,7 +85,7 @@ static void print_hashes(const struct show_file *f, int v)
 			printf("CMSDigest=%s\nCMSDigestType=2\n", hex);
 		}
 	}
-	if (v >= 4 && cd->version >= CS_SUPPORTSEXECSEG)
+	if (v >= 4 && cd->version >= MSIGN_CS_SUPPORTSEXECSEG)
 		printf("Executable Segment base=%llu\n"
 		       "Executable Segment limit=%llu\n"
 		       "Executable Segment flags=0x%llx\n",
@@ -146,7 +146,7 @@ static void print_info_plist(const struct show_file *f)
 	const struct msign_codedir *cd = &f->sig.cds[f->sig.best];
 	uint32_t n;
 	if (f->s->has_info_plist &&
-	    msign_codedir_slot_present(cd, -(int64_t)CSSLOT_INFOSLOT) &&
+	    msign_codedir_slot_present(cd, -(int64_t)MSIGN_CSSLOT_INFOSLOT) &&
 	    msign_plist_count_entries(f->s->data + f->s->info_plist_off,
 				      (size_t)f->s->info_plist_size, &n,
 				      NULL) == 0)
@@ -163,7 +163,7 @@ static void print_tail(const struct show_file *f)
 		printf("TeamIdentifier=%s\n", cli_esc(cd->team));
 	else
 		printf("TeamIdentifier=not set\n");
-	if (cd->version >= CS_SUPPORTSRUNTIME && cd->runtime != 0)
+	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME && cd->runtime != 0)
 		printf("Runtime Version=%u.%u.%u\n", cd->runtime >> 16,
 		       (cd->runtime >> 8) & 0xff, cd->runtime & 0xff);
 	printf("Sealed Resources=none\n");

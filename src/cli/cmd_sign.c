@@ -86,7 +86,7 @@ static int sign_flag_names(const char *arg, uint32_t *flags)
 		{ "kill", 0x200 },      { "expires", 0x400 },
 		{ "restrict", 0x800 },  { "enforcement", 0x1000 },
 		{ "library", 0x2000 },  { "library-validation", 0x2000 },
-		{ "runtime", CS_RUNTIME },
+		{ "runtime", MSIGN_CS_RUNTIME },
 	};
 	return sign_name_list(arg, names, sizeof(names) / sizeof(names[0]),
 			      true, flags);
@@ -95,9 +95,9 @@ static int sign_flag_names(const char *arg, uint32_t *flags)
 static int sign_digests(const char *arg, uint32_t *mask)
 {
 	static const struct sign_name names[] = {
-		{ "sha1", 1u << CS_HASHTYPE_SHA1 },
-		{ "sha256", 1u << CS_HASHTYPE_SHA256 },
-		{ "sha384", 1u << CS_HASHTYPE_SHA384 },
+		{ "sha1", 1u << MSIGN_CS_HASHTYPE_SHA1 },
+		{ "sha256", 1u << MSIGN_CS_HASHTYPE_SHA256 },
+		{ "sha384", 1u << MSIGN_CS_HASHTYPE_SHA384 },
 	};
 	int r = sign_name_list(arg, names, sizeof(names) / sizeof(names[0]),
 			       false, mask);

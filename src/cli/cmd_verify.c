@@ -38,7 +38,7 @@ static void verify_slice_kind(const struct msign_slice *s,
 	struct msign_sig sig;
 	if (s->err != 0 || msign_sig_parse(s, &sig, NULL) != 0)
 		return;
-	k->adhoc = (sig.cds[sig.best].flags & CS_ADHOC) != 0;
+	k->adhoc = (sig.cds[sig.best].flags & MSIGN_CS_ADHOC) != 0;
 	k->cms = sig.cms != NULL && sig.cms->len > 8;
 	if (k->cms) {
 		struct msign_cms_info ci;

@@ -32,7 +32,7 @@ void show_format(const struct msign_image *img, char *out, size_t outlen)
 const char *show_sig_kind(const struct show_file *f)
 {
 	const struct msign_codedir *cd = &f->sig.cds[f->sig.best];
-	if (cd->flags & CS_ADHOC)
+	if (cd->flags & MSIGN_CS_ADHOC)
 		return "adhoc";
 	if (f->sig.cms != NULL && f->sig.cms->len > 8)
 		return "cms";

@@ -78,7 +78,7 @@ static json_t *cd_json(const struct msign_image *img, const struct msign_codedir
 	json_object_set_new(o, "special_slots", json_integer(cd->nspecial));
 	json_object_set_new(o, "code_limit",
 			    json_integer((json_int_t)msign_codedir_limit(cd)));
-	if (cd->version >= CS_SUPPORTSEXECSEG) {
+	if (cd->version >= MSIGN_CS_SUPPORTSEXECSEG) {
 		json_object_set_new(o, "exec_seg_base",
 				    json_integer((json_int_t)cd->exec_seg_base));
 		json_object_set_new(o, "exec_seg_limit",
@@ -86,7 +86,7 @@ static json_t *cd_json(const struct msign_image *img, const struct msign_codedir
 		json_object_set_new(o, "exec_seg_flags",
 				    json_integer((json_int_t)cd->exec_seg_flags));
 	}
-	if (cd->version >= CS_SUPPORTSRUNTIME)
+	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME)
 		json_object_set_new(o, "runtime", json_integer(cd->runtime));
 	json_object_set_new(o, "cdhash", hexstr(cd->cdhash, 20));
 	json_object_set_new(o, "cdhash_full", hexstr(cd->cdhash, cd->cdhash_len));
@@ -196,7 +196,7 @@ static json_t *sig_json(const struct show_file *f, const struct msign_slice *s,
 			    sig->cms ? json_integer(sig->cms->len - 8)
 				     : json_null());
 	json_object_set_new(o, "kind", json_string(
-		(best->flags & CS_ADHOC) ? "adhoc"
+		(best->flags & MSIGN_CS_ADHOC) ? "adhoc"
 		: (sig->cms && sig->cms->len > 8) ? "cms" : "none"));
 	if (shown) {
 		json_object_set_new(o, "cms", f->has_cms ? cms_json(&f->cms)

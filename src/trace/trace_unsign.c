@@ -81,7 +81,7 @@ static enum msign_trace_target classify_slice(const struct msign_slice *sl)
 		}
 	}
 	if ((cd->flags & CS_RESTRICT) != 0 ||
-	    ((cd->flags & CS_RUNTIME) != 0 && !allows_task(&sig)))
+	    ((cd->flags & MSIGN_CS_RUNTIME) != 0 && !allows_task(&sig)))
 		return MSIGN_TRACE_TARGET_RESTRICTED;
 	return MSIGN_TRACE_TARGET_SIGNED;
 }

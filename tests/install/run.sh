@@ -45,6 +45,11 @@ major=$(sed -n 's/^#define MSIGN_VERSION_MAJOR \([0-9]*\)$/\1/p' "$inc/version.h
 (cd include/msign && ls) > "$tmp/hdr.want"
 (cd "$inc" && ls) > "$tmp/hdr.got"
 same "installed headers" "$tmp/hdr.got" "$tmp/hdr.want"
+# Apple's constants only behind MSIGN_: a program may include these and
+# <kern/cs_blobs.h> (CSMAGIC_*, CSSLOT_*, CS_*) together.
+if grep -hE '^[[:space:]]*#[[:space:]]*define[[:space:]]+(CS|CSMAGIC|CSSLOT)_' "$inc"/*.h > "$tmp/clash"; then
+	no "installed headers define Apple's names: $(head -n 3 "$tmp/clash" | tr '\n' ' ')"
+else ok; fi
 [ "$(readlink "$lib/libmsign.so")" = "libmsign.so.$major" ] &&
 	[ "$(readlink "$lib/libmsign.so.$major")" = "libmsign.so.$version" ] &&
 	[ -f "$lib/libmsign.so.$version" ] && [ -f "$lib/libmsign.a" ] &&

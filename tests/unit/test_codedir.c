@@ -43,9 +43,9 @@ static void t_good(void **st)
 	assert_int_equal(sig.ncds, 1);
 	const struct msign_codedir *cd = &sig.cds[0];
 	assert_int_equal(cd->version, 0x20400);
-	assert_int_equal(cd->flags, CS_ADHOC);
+	assert_int_equal(cd->flags, MSIGN_CS_ADHOC);
 	assert_int_equal(cd->ncode, 2);
-	assert_int_equal(cd->hash_type, CS_HASHTYPE_SHA256);
+	assert_int_equal(cd->hash_type, MSIGN_CS_HASHTYPE_SHA256);
 	assert_string_equal(cd->ident, TB_IDENT);
 	assert_null(cd->team);
 	assert_int_equal(cd->exec_seg_limit, 0x2000);

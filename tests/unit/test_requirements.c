@@ -81,7 +81,7 @@ static void set32(struct blob *x, size_t at, uint32_t v)
 static void req_begin(struct blob *x)
 {
 	x->n = 0;
-	u32(x, CSMAGIC_REQUIREMENT);
+	u32(x, MSIGN_CSMAGIC_REQUIREMENT);
 	u32(x, 0);
 	u32(x, 1);
 }
@@ -150,7 +150,7 @@ static void build_set(struct blob *set, const uint32_t *types,
 		      const struct blob *reqs, size_t count)
 {
 	set->n = 0;
-	u32(set, CSMAGIC_REQUIREMENTS);
+	u32(set, MSIGN_CSMAGIC_REQUIREMENTS);
 	u32(set, 0);
 	u32(set, (uint32_t)count);
 	size_t off = 12 + 8 * count;
@@ -764,10 +764,10 @@ static void test_header_fields(void **state)
 	set32(&x, 4, full);
 	assert_int_equal(decompile_err(x.b, x.n, &d), 0);
 	/* Magic and kind. */
-	set32(&x, 0, CSMAGIC_REQUIREMENTS);
+	set32(&x, 0, MSIGN_CSMAGIC_REQUIREMENTS);
 	assert_int_equal(decompile_err(x.b, x.n, &d), MSIGN_E_BAD_MAGIC);
 	assert_non_null(strstr(d.msg, "0xfade0c01"));
-	set32(&x, 0, CSMAGIC_REQUIREMENT);
+	set32(&x, 0, MSIGN_CSMAGIC_REQUIREMENT);
 	static const uint32_t bad_kind[] = { 0, 2, 0x7fffffffu, 0xffffffffu };
 	for (size_t i = 0; i < 4; i++) {
 		set32(&x, 8, bad_kind[i]);

@@ -227,8 +227,8 @@ static void t_old_platform(void **st)
 	assert_int_equal(rc, 0);
 	const struct msign_sign_slice *s = &res.slices[0];
 	assert_int_equal(s->ncds, 2);
-	assert_int_equal(s->hash_types[0], CS_HASHTYPE_SHA1);
-	assert_int_equal(s->hash_types[1], CS_HASHTYPE_SHA256);
+	assert_int_equal(s->hash_types[0], MSIGN_CS_HASHTYPE_SHA1);
+	assert_int_equal(s->hash_types[1], MSIGN_CS_HASHTYPE_SHA256);
 	assert_int_equal(s->cd_version, 0x20100);
 	assert_int_equal(s->page_size, 16384); /* arm64 */
 	assert_int_equal(s->dataoff, TB_SIG_OFF);
@@ -247,12 +247,12 @@ static void t_old_platform(void **st)
 	assert_memory_equal(out, again, n1);
 	free(again);
 	/* explicit digests and page size */
-	o.hash_types = 1u << CS_HASHTYPE_SHA384;
+	o.hash_types = 1u << MSIGN_CS_HASHTYPE_SHA384;
 	o.page_size = 4096;
 	again = sign_mem(file, TB_FILE_LEN, &o, &n2, &res, &rc);
 	assert_int_equal(rc, 0);
 	assert_int_equal(res.slices[0].ncds, 1);
-	assert_int_equal(res.slices[0].hash_types[0], CS_HASHTYPE_SHA384);
+	assert_int_equal(res.slices[0].hash_types[0], MSIGN_CS_HASHTYPE_SHA384);
 	assert_int_equal(verify_mem(again, n2, &vr), 0);
 	free(again);
 	free(out);
@@ -271,7 +271,7 @@ static void t_runtime_and_flags(void **st)
 		"<plist version=\"1.0\"><dict><key>get-task-allow</key><true/>"
 		"<key>dynamic-codesigning</key><true/></dict></plist>\n";
 	struct msign_sign_opts o = { .identifier = "a.b",
-				     .cd_flags = CS_RUNTIME | 0x300,
+				     .cd_flags = MSIGN_CS_RUNTIME | 0x300,
 				     .ent_xml = ent, .ent_len = sizeof(ent) - 1 };
 	uint8_t *out = sign_mem(in, len, &o, &n, &res, &rc);
 	assert_int_equal(rc, 0);
@@ -281,7 +281,7 @@ static void t_runtime_and_flags(void **st)
 	assert_int_equal(msign_image_parse(out, n, &img, NULL), 0);
 	assert_int_equal(msign_sig_parse(&img->slices[0], &sig, NULL), 0);
 	const struct msign_codedir *cd = &sig.cds[0];
-	assert_int_equal(cd->flags, CS_ADHOC | CS_RUNTIME | 0x300);
+	assert_int_equal(cd->flags, MSIGN_CS_ADHOC | MSIGN_CS_RUNTIME | 0x300);
 	assert_int_equal(cd->runtime, 0xb0000); /* SDK 11.0 */
 	assert_int_equal(cd->exec_seg_flags, 0x1 | 0x10 | 0x40);
 	assert_int_equal(cd->nspecial, 7);
@@ -373,7 +373,7 @@ static void t_hashpool_pieces(void **st)
 	j.pieces[3] = (struct msign_piece){ .data = part_b, .len = LEN - 10000 };
 	j.limit = LEN;
 	j.page_log2 = 12;
-	j.hash_type = CS_HASHTYPE_SHA256;
+	j.hash_type = MSIGN_CS_HASHTYPE_SHA256;
 	j.npages = 4;
 	j.out = got;
 	for (unsigned threads = 1; threads <= 4; threads++) {
@@ -423,9 +423,9 @@ static void t_hashpool_threads(void **st)
 	assert_non_null(buf);
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)(i ^ (i >> 9));
-	static const uint8_t types[] = { CS_HASHTYPE_SHA1, CS_HASHTYPE_SHA256,
-					 CS_HASHTYPE_SHA256_TRUNCATED,
-					 CS_HASHTYPE_SHA384 };
+	static const uint8_t types[] = { MSIGN_CS_HASHTYPE_SHA1, MSIGN_CS_HASHTYPE_SHA256,
+					 MSIGN_CS_HASHTYPE_SHA256_TRUNCATED,
+					 MSIGN_CS_HASHTYPE_SHA384 };
 	struct msign_hash_job jobs[4];
 	uint8_t *out1[4], *out2[4];
 	memset(jobs, 0, sizeof(jobs));
@@ -502,7 +502,7 @@ static void t_hashpool_file(void **st)
 						    .file_off = SKIP + 108000 };
 		j.limit = LEN;
 		j.page_log2 = lg;
-		j.hash_type = CS_HASHTYPE_SHA256;
+		j.hash_type = MSIGN_CS_HASHTYPE_SHA256;
 		j.npages = npages;
 		j.out = got;
 		for (unsigned threads = 1; threads <= 3; threads++) {
@@ -523,7 +523,7 @@ static void t_hashpool_file(void **st)
 					    .fd = fd, .file_off = SKIP };
 	j.limit = LEN;
 	j.page_log2 = 12;
-	j.hash_type = CS_HASHTYPE_SHA256;
+	j.hash_type = MSIGN_CS_HASHTYPE_SHA256;
 	j.npages = (LEN + 4095) / 4096;
 	j.out = out;
 	struct msign_diag d;

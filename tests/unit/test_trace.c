@@ -668,7 +668,7 @@ static void t_unsign_copy(void **st)
 		if (img->slices[i].cputype == MSIGN_CPU_TYPE_ARM64) {
 			/* arm64 macOS runs nothing unsigned: signed ad hoc */
 			assert_int_equal(r, 0);
-			assert_true(sig.cds[sig.best].flags & CS_ADHOC);
+			assert_true(sig.cds[sig.best].flags & MSIGN_CS_ADHOC);
 		} else {
 			assert_int_equal(r, MSIGN_E_NOT_SIGNED);
 		}
