@@ -22,7 +22,8 @@ VERSION := $(VERSION_MAJOR).$(call vfield,MINOR).$(call vfield,PATCH)
 ifneq ($(VERSION),$(call vfield,STRING))
 $(error include/msign/version.h: MSIGN_VERSION_STRING "$(call vfield,STRING)" is not MAJOR.MINOR.PATCH $(VERSION))
 endif
-SONAME = libmsign.so.$(VERSION_MAJOR)
+ABI := $(shell sed -n 's/^\#define MSIGN_ABI \([0-9]*\)$$/\1/p' include/msign/version.h)
+SONAME = libmsign.so.$(ABI)
 CSTD = -std=c11 -D_GNU_SOURCE
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 OPT ?= -O2 -g
