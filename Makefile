@@ -127,7 +127,7 @@ $(B)/tests/test_trace: tests/unit/test_trace.c $(B)/libmsign-trace.a $(B)/libmsi
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libmsign-trace.a $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS) $(CMOCKA_LIBS)
 
-$(B)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c $(B)/libmsign.a
+$(B)/fuzz/%-replay: fuzz/%.c fuzz/replay_main.c fuzz/fuzz_file.h $(B)/libmsign.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay_main.c $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
 

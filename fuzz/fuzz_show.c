@@ -10,6 +10,7 @@
 
 #include "msign/codesign.h"
 #include "msign/sign.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -103,19 +104,11 @@ static void fz_show(const struct msign_image *img)
  * no read of the changed file but the page hashes, which fail). */
 static void fz_as_file(const uint8_t *data, size_t size)
 {
-#ifdef __linux__
-	int fd = memfd_create("msign-fuzz", MFD_CLOEXEC);
-#else
-	char path[] = "/tmp/msign-fuzz-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path);
-#endif
+	int fd = fz_file(data, size);
 	if (fd < 0)
 		return;
 	struct msign_image *img = NULL;
-	if (write(fd, data, size) == (ssize_t)size &&
-	    msign_image_open_fd(fd, &img, NULL) == 0) {
+	if (msign_image_open_fd(fd, &img, NULL) == 0) {
 		if (ftruncate(fd, 0) != 0)
 			abort();
 		fz_show(img);

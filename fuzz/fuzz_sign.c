@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "msign/sign.h"
+#include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,20 +84,6 @@ static uint8_t *fz_sign(const struct msign_image *img, const uint8_t *data,
 	return out;
 }
 
-/* An anonymous file: a memfd on Linux, an unlinked temporary elsewhere. */
-static int fz_tmpfd(void)
-{
-#ifdef __linux__
-	return memfd_create("msign-fuzz", MFD_CLOEXEC);
-#else
-	char path[] = "/tmp/msign-fuzz-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd >= 0)
-		unlink(path);
-	return fd;
-#endif
-}
-
 /* The same bytes opened as a file (a memfd), so the hashing engine reads
  * them with pread: verify and sign must give exactly what they gave on
  * the in-memory image. */
@@ -104,12 +91,11 @@ static void fz_as_file(const uint8_t *data, size_t size, bool strict,
 		       const struct fz_verdict *want, const uint8_t *want_out,
 		       uint64_t want_len)
 {
-	int fd = fz_tmpfd();
+	int fd = fz_file(data, size);
 	if (fd < 0)
 		return;
 	struct msign_image *img = NULL;
-	if (write(fd, data, size) == (ssize_t)size &&
-	    msign_image_open_fd(fd, &img, NULL) == 0) {
+	if (msign_image_open_fd(fd, &img, NULL) == 0) {
 		struct fz_verdict v;
 		fz_verify(img, strict, &v);
 		if (v.rc != want->rc || v.kind != want->kind ||
