@@ -67,7 +67,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 # checks that report, and adds up the counts for the last line of make
 # check: "check: N passed, N failed". A new suite: a target, and its name
 # in one of these lists.
-SUITES = unit cli-test trace-test sign-test strip-test write-test safety-test fuzz-replay
+SUITES = unit cli-test golden-test trace-test sign-test strip-test write-test safety-test fuzz-replay
 # install-test once: it installs into a DESTDIR and builds against it,
 # which says nothing more under ASan.
 PLAIN_SUITES = harness-test install-test
@@ -86,7 +86,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
-	harness-test install-test write-test safety-test test-bins demo bench fuzz install uninstall clean deps FORCE
+	harness-test install-test write-test safety-test golden-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -145,6 +145,9 @@ strip-test: $(B)/msign
 
 sign-test: $(B)/msign
 	@sh tests/sign/run.sh $(B)/msign
+
+golden-test: $(B)/msign
+	@sh tests/golden/run.sh $(B)/msign
 
 write-test: $(B)/msign
 	@sh tests/write/run.sh $(B)/msign

@@ -1,0 +1,81 @@
+#!/bin/sh
+# show goldens: the exact stdout, stderr and exit status of `msign show`
+# for every fixture and every file of the corpus, at -v0..6 (and -v3 with
+# arm64 as the host), -r-, --entitlements - and --json. Written by the code
+# before the signing-information model moved into the library, and kept
+# as the test that show prints the same bytes after any refactoring.
+#   sh tests/golden/run.sh build/msign            check
+#   sh tests/golden/run.sh build/msign --update   rewrite (review: git diff)
+# The corpus part runs when the corpus is present (tests/corpus.sh).
+set -u
+msign=$1
+update=${2:-}
+root=$(pwd)
+exp=tests/golden/expected
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export TZ=UTC LC_ALL=C
+pass=0 fail=0
+no() { echo "FAIL $1"; fail=$((fail + 1)); }
+corpus_fail=no
+. tests/corpus.sh
+
+# One input: every option set into $tmp/got, one section each.
+run_one() { # FILE LABEL
+	: >"$tmp/got"
+	for args in --verbose=0 --verbose=1 --verbose=2 --verbose=3 \
+		--verbose=4 --verbose=5 --verbose=6 arm64:--verbose=3 -r- \
+		"--entitlements -" --json; do
+		host=x86_64
+		case "$args" in arm64:*) host=arm64 args=${args#arm64:} ;; esac
+		# shellcheck disable=SC2086
+		MSIGN_HOST_ARCH=$host "$msign" show $args "$1" \
+			>"$tmp/out" 2>"$tmp/err" </dev/null
+		rc=$?
+		{
+			printf '### host=%s show %s\nexit %s\n--- stdout\n' \
+				"$host" "$args" "$rc"
+			cat "$tmp/out"
+			printf -- '--- stderr\n'
+			cat "$tmp/err"
+		} >>"$tmp/got"
+	done
+	sed -i -e "s|$root|@ROOT@|g" -e "s|$corpus|@CORPUS@|g" "$tmp/got"
+}
+
+check_set() { # DIR SETNAME
+	mkdir -p "$exp/$2"
+	find "$1" -type f | LC_ALL=C sort | while read -r f; do
+		case "$f" in
+		*.c|*.h|*.py|*.sh|*.md|*.txt|*/src/*|*/pki/*|*/tools/*) continue ;;
+		esac
+		echo "$f"
+	done >"$tmp/list"
+	while read -r f; do
+		rel=${f#"$1"/}
+		name=$(printf '%s' "$rel" | tr / %)
+		run_one "$f"
+		if [ "$update" = --update ]; then
+			cp "$tmp/got" "$exp/$2/$name"
+		elif cmp -s "$tmp/got" "$exp/$2/$name"; then
+			pass=$((pass + 1))
+		else
+			no "$2/$rel: show output differs from $exp/$2/$name:"
+			diff -u "$exp/$2/$name" "$tmp/got" | head -20
+		fi
+	done <"$tmp/list"
+	# An expectation whose input is gone is a test that no longer runs.
+	for e in "$exp/$2"/*; do
+		[ -e "$e" ] || continue
+		rel=$(basename "$e" | tr % /)
+		[ -f "$1/$rel" ] || no "$e: no input $1/$rel"
+	done
+}
+
+check_set fixtures fixtures
+if corpus_ready golden "show goldens of the corpus"; then
+	check_set "$corpus" corpus
+fi
+[ "$update" = --update ] && exit 0
+echo "golden: $pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
