@@ -1,4 +1,4 @@
-# msign build. Sources are globbed: adding src/foo.c or tests/unit/test_foo.c
+# msign build. Sources are globbed: adding src/LAYER/foo.c or tests/unit/test_foo.c
 # needs no edit here.
 CC ?= cc
 PREFIX ?= /usr/local
@@ -43,7 +43,7 @@ B = build-asan
 OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 EXTRA_LDFLAGS = -fsanitize=address,undefined
 endif
-LIB_SRC := $(sort $(wildcard src/*.c))
+LIB_SRC := $(sort $(filter-out src/cli/% src/trace/%,$(wildcard src/*/*.c)))
 TRACE_SRC := $(sort $(wildcard src/trace/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -94,7 +94,7 @@ all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 deps:
 	@sh tools/deps.sh build
 
-$(B)/%.o: %.c $(wildcard include/msign/*.h src/*.h src/cli/*.h src/trace/*.h) | deps
+$(B)/%.o: %.c $(wildcard include/msign/*.h src/*/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

@@ -8,8 +8,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "msign/codesign.h"
-#include "msign/sign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 #include "fuzz_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "msign/macho.h"
+#include "macho/macho.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

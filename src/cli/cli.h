@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 /* How to add a command: write src/cli/cmd_NAME.c with
  * `int cmd_NAME(int argc, char **argv)` (argv[0] is the command name,

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 
 #define ENT_FILE_MAX (1u << 20)
 

@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 
 
 static void strip_usage(FILE *out)

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 
 struct verify_cli {
 	struct msign_verify_opts o;

@@ -13,8 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "msign/codesign.h"
-#include "msign/sign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 #include "trace/trace.h"
 
 /* xnu's cs_blobs.h; codesign.h has the flags show needs, these are the

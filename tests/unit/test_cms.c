@@ -22,7 +22,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 #define T_SIGNING 1620464791   /* 2021-05-08 09:06:31 UTC: a UTCTime */
 #define T_STAMP 1714743708     /* 2024-05-03 13:41:48 UTC */

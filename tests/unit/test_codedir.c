@@ -8,7 +8,11 @@
 #include <openssl/sha.h>
 
 #include "builder.h"
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 static uint8_t file[TB_FILE_LEN];
 static struct msign_sig sig;

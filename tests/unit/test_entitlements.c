@@ -13,7 +13,11 @@
 #include <cmocka.h>
 #include <plist/plist.h>
 
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 #define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
 

@@ -7,8 +7,8 @@
 #include <cmocka.h>
 
 #include "builder.h"
-#include "cur.h"
-#include "msign/macho.h"
+#include "base/cur.h"
+#include "macho/macho.h"
 
 static uint8_t file[TB_FILE_LEN];
 

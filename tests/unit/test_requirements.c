@@ -11,7 +11,11 @@
 
 #include <cmocka.h>
 
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 #include "msign/err.h"
 
 /* ---- blob builder -------------------------------------------------------- */

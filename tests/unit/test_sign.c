@@ -12,7 +12,11 @@
 #include <openssl/sha.h>
 
 #include "builder.h"
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 #include "fixture.h"
 
 /* Strip, as msign strip does, in memory. */

@@ -8,7 +8,11 @@
 #include <cmocka.h>
 
 #include "builder.h"
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 #include "fixture.h"
 
 static uint8_t file[TB_FILE_LEN];

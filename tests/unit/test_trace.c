@@ -14,7 +14,11 @@
 
 #include "fixture.h"
 
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 #include "trace/trace.h"
 
 /* ---- helpers ----------------------------------------------------------- */

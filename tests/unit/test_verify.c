@@ -11,7 +11,11 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 #include "fixture.h"
 
 static struct msign_verify_result vr;

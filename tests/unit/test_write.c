@@ -17,7 +17,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 #include "fixture.h"
 
 static char dir[64];

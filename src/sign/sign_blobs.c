@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cur.h"
-#include "sign_int.h"
+#include "base/cur.h"
+#include "sign/sign_int.h"
 
 #define BLOB_HEADER_LEN 8u
 #define SB_HEADER_LEN 12u

@@ -12,8 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cur.h"
-#include "msign/sign.h"
+#include "base/cur.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 
 #define SIG_END_SLACK 7u   /* Apple tolerates this much after the blob */
 #define STRTAB_PAD_MAX 12u /* string-table padding removed with it */

@@ -2,7 +2,12 @@
 #ifndef MSIGN_SIGN_INT_H
 #define MSIGN_SIGN_INT_H
 
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "sig/ent.h"
+#include "verify/verify.h"
 
 #define SG_SPECIAL_MAX 7u /* highest special slot an ad-hoc signature uses */
 

@@ -16,9 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cur.h"
-#include "reqlang.h"
-#include "msign/codesign.h"
+#include "base/cur.h"
+#include "sig/reqlang.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 #include "msign/err.h"
 
 /* Layout of the two blobs (requirement.h). */

@@ -5,8 +5,12 @@
  * pointer and string inside the CD is safe to use. */
 #include <string.h>
 
-#include "cur.h"
-#include "msign/codesign.h"
+#include "base/cur.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 #define CD_BASE_LEN 44u     /* through spare2 */
 #define CD_SCATTER_LEN 48u

@@ -27,8 +27,12 @@
 #include <sys/xattr.h>
 #endif
 
-#include "cur.h"
-#include "msign/sign.h"
+#include "base/cur.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 
 #define PLAN_MAX_ITEMS 4096u /* far above what strip/sign need */
 #define COPY_CHUNK (1u << 20)

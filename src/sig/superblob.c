@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cur.h"
-#include "msign/codesign.h"
+#include "base/cur.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 #define SB_HEADER_LEN 12u
 #define SB_INDEX_LEN 8u

@@ -2,7 +2,7 @@
  * leaves the cursor untouched on failure. */
 #include <string.h>
 
-#include "cur.h"
+#include "base/cur.h"
 #include "msign/err.h"
 
 static int cur_need(const struct msign_cur *c, size_t at, size_t n)

@@ -21,9 +21,13 @@
 #include <openssl/x509v3.h>
 #include <plist/plist.h>
 
-#include "cur.h"
-#include "msign/codesign.h"
-#include "reqlang.h"
+#include "base/cur.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
+#include "sig/reqlang.h"
 
 /* Real payloads are 4-9 KiB; anything this large is not a code signature. */
 #define CMS_MAX_LEN (1u << 20)

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cur.h"
-#include "sign_int.h"
+#include "base/cur.h"
+#include "sign/sign_int.h"
 
 #define LC_CODE_SIGNATURE_LEN 16u
 #define SIG_ALIGN 16u

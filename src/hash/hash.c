@@ -3,7 +3,11 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#include "msign/codesign.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 static const EVP_MD *hash_md(uint8_t type)
 {

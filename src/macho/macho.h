@@ -5,21 +5,13 @@
  * command (sizes, ncmds/sizeofcmds), and records the commands msign needs.
  * Nothing here allocates in proportion to file-controlled counts beyond the
  * named hard limits. */
-#ifndef MSIGN_MACHO_H
-#define MSIGN_MACHO_H
+#ifndef MSIGN_MACHO_MACHO_H
+#define MSIGN_MACHO_MACHO_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
 #include "msign/err.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-#if defined(__GNUC__)
-#pragma GCC visibility push(default) /* see err.h */
-#endif
 
 #define MSIGN_MAX_SLICES 64     /* fat archs we accept */
 #define MSIGN_MAX_LOAD_CMDS 65536
@@ -168,10 +160,4 @@ size_t msign_fat_header_len(const struct msign_image *img);
 /* Slice indices in codesign's Format= order (signed cputype, subtype). */
 void msign_image_sorted(const struct msign_image *img, uint32_t *order);
 
-#if defined(__GNUC__)
-#pragma GCC visibility pop
-#endif
-#ifdef __cplusplus
-}
-#endif
 #endif

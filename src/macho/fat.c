@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "cur.h"
-#include "msign/macho.h"
+#include "base/cur.h"
+#include "macho/macho.h"
 
 #define FAT_HEADER_LEN 8u
 #define FAT_ARCH_LEN 20u

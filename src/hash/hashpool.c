@@ -19,7 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "msign/sign.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
 
 #define CHUNK_BYTES (1u << 18)
 #define READ_BYTES (1u << 16) /* per pread: the copy stays in L2 (bench/sign.sh) */

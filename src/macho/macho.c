@@ -6,8 +6,8 @@
  * commands msign needs are decoded; the rest are skipped by cmdsize. */
 #include <string.h>
 
-#include "cur.h"
-#include "msign/macho.h"
+#include "base/cur.h"
+#include "macho/macho.h"
 
 #define MH_HEADER32_LEN 28u
 #define MH_HEADER64_LEN 32u

@@ -16,8 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cur.h"
-#include "msign/sign.h"
+#include "base/cur.h"
+#include "write/write.h"
+#include "write/strip.h"
+#include "hash/hash.h"
+#include "sign/sign.h"
+#include "verify/verify.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "sig/req.h"
 
 #define CD_HASH_TRUNC 20u
 #define QUICK_TAIL_PAGES 1u

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sign_int.h"
+#include "sign/sign_int.h"
 
 #define MH_HEADER32_LEN 28u
 

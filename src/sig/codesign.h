@@ -3,23 +3,14 @@
  * Apple's wire constants keep Apple's names behind an MSIGN_ prefix
  * (MSIGN_CSMAGIC_*, MSIGN_CSSLOT_*, MSIGN_CS_*), so a program may include
  * these headers and <kern/cs_blobs.h> together. */
-#ifndef MSIGN_CODESIGN_H
-#define MSIGN_CODESIGN_H
+#ifndef MSIGN_SIG_CODESIGN_H
+#define MSIGN_SIG_CODESIGN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
-
+#include "macho/macho.h"
 #include "msign/err.h"
-#include "msign/macho.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-#if defined(__GNUC__)
-#pragma GCC visibility push(default) /* see err.h */
-#endif
 
 #define MSIGN_CSMAGIC_REQUIREMENT 0xfade0c00u
 #define MSIGN_CSMAGIC_REQUIREMENTS 0xfade0c01u
@@ -148,96 +139,8 @@ int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
 		       unsigned flags, struct msign_diag *d);
 
-/* Hash helpers (OpenSSL EVP). out must hold MSIGN_MAX_HASH_LEN. */
-int msign_hash(uint8_t hash_type, const uint8_t *data, size_t len,
-	       uint8_t *out, uint32_t *out_len);
-/* SHA-256 of data, as used by CMSDigest. */
-int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 /* CMSDigest: SHA-256 of the CD with the lowest hash type (reuses its
  * CDHash when that CD is itself SHA-256, so large CDs are hashed once). */
 int msign_sig_cms_digest(const struct msign_sig *sig, uint8_t out[32]);
-/* Number of code pages whose hash differs from the file (for --json). */
-int msign_codedir_count_bad_pages(const struct msign_image *img,
-				  const struct msign_codedir *cd,
-				  const struct msign_slice *s,
-				  uint32_t *bad, struct msign_diag *d);
 
-/* ---- requirements (requirements.c) ------------------------------------ */
-
-#define MSIGN_REQ_MAX_DEPTH 1024 /* nesting of and/or/not: or-chains nest right-deep */
-#define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */
-
-/* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.
- * *out is malloc'd, NUL-terminated, no trailing newline. */
-int msign_req_decompile(const uint8_t *blob, size_t len, char **out,
-			struct msign_diag *d);
-/* Decompile a requirement set (0xfade0c01): one "<type> => <expr>\n" line
- * per entry, in index order. *count and *has_designated describe it. */
-int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
-			   uint32_t *count, bool *has_designated,
-			   struct msign_diag *d);
-/* Name of a requirement type: 1 host, 2 guest, 3 designated, 4 library,
- * 5 plugin; NULL for others (printed as the number). */
-const char *msign_req_type_name(uint32_t type);
-
-/* ---- CMS (cms.c) -------------------------------------------------------- */
-
-#define MSIGN_CMS_MAX_CERTS 16
-
-struct msign_cert {
-	char *cn;   /* subject commonName, NULL if none */
-	char *ou;   /* subject organizationalUnitName, NULL if none */
-	char *org;  /* subject organizationName, NULL if none */
-	uint8_t sha1[20];   /* of the DER certificate */
-	uint8_t sha256[32];
-	bool self_signed;
-	bool apple_devid_leaf;   /* ext 1.2.840.113635.100.6.1.13 */
-	bool apple_devid_ca;     /* ext 1.2.840.113635.100.6.2.6 */
-	bool apple_wwdr_ca;      /* ext 1.2.840.113635.100.6.2.1 */
-	bool apple_root;         /* SHA-256 equals a known Apple root */
-};
-
-struct msign_cms_info {
-	uint32_t ncerts;  /* chain from the signer up, as far as carried */
-	struct msign_cert chain[MSIGN_CMS_MAX_CERTS];
-	uint32_t nall_certs; /* certificates carried in total */
-	bool has_signing_time;
-	time_t signing_time;   /* UTC seconds */
-	bool has_timestamp;
-	time_t timestamp_time; /* RFC 3161 genTime */
-	uint8_t message_digest[MSIGN_MAX_HASH_LEN];
-	uint32_t message_digest_len;
-	int digest_nid;        /* OpenSSL NID of the signer's digest */
-	uint32_t ncdhashes;    /* from the 1.2.840.113635.100.9.1 plist */
-	uint8_t cdhashes[MSIGN_MAX_CDS][20];
-};
-
-/* Parse a CMS SignedData (BER, indefinite lengths allowed). */
-int msign_cms_parse(const uint8_t *der, size_t len,
-		    struct msign_cms_info *info, struct msign_diag *d);
-void msign_cms_info_free(struct msign_cms_info *info);
-/* The implicit designated requirement codesign derives for a certificate
- * signature of identifier ident (malloc'd text, no "designated =>"). */
-int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
-			 char **out, struct msign_diag *d);
-
-/* ---- entitlements and plists (entitlements.c) --------------------------- */
-
-/* DER entitlements (payload of 0xfade7172, with or without the
- * [APPLICATION 16] wrapper) to an XML plist (malloc'd, NUL-terminated). */
-int msign_ent_der_to_xml(const uint8_t *der, size_t len, char **xml,
-			 size_t *xml_len, struct msign_diag *d);
-/* An XML plist dictionary to Apple's canonical DER (with the wrapper). */
-int msign_ent_xml_to_der(const char *xml, size_t len, uint8_t **der,
-			 size_t *der_len, struct msign_diag *d);
-/* Number of top-level entries of a plist dictionary (XML or binary). */
-int msign_plist_count_entries(const uint8_t *data, size_t len,
-			      uint32_t *count, struct msign_diag *d);
-
-#if defined(__GNUC__)
-#pragma GCC visibility pop
-#endif
-#ifdef __cplusplus
-}
-#endif
 #endif

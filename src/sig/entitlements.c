@@ -24,8 +24,12 @@
 
 #include <plist/plist.h>
 
-#include "cur.h"
-#include "msign/codesign.h"
+#include "base/cur.h"
+#include "sig/codesign.h"
+#include "sig/req.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "hash/hash.h"
 
 #define ENT_MAX_LEN (1u << 20)     /* DER or XML entitlements we accept */
 #define ENT_MAX_DEPTH 32           /* nested arrays/dicts */

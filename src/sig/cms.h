@@ -1,0 +1,53 @@
+/* msign: the CMS SignedData of a signature: signer chain and times. */
+#ifndef MSIGN_SIG_CMS_H
+#define MSIGN_SIG_CMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "msign/err.h"
+#include "sig/codesign.h"
+
+/* ---- CMS (cms.c) -------------------------------------------------------- */
+
+#define MSIGN_CMS_MAX_CERTS 16
+
+struct msign_cert {
+	char *cn;   /* subject commonName, NULL if none */
+	char *ou;   /* subject organizationalUnitName, NULL if none */
+	char *org;  /* subject organizationName, NULL if none */
+	uint8_t sha1[20];   /* of the DER certificate */
+	uint8_t sha256[32];
+	bool self_signed;
+	bool apple_devid_leaf;   /* ext 1.2.840.113635.100.6.1.13 */
+	bool apple_devid_ca;     /* ext 1.2.840.113635.100.6.2.6 */
+	bool apple_wwdr_ca;      /* ext 1.2.840.113635.100.6.2.1 */
+	bool apple_root;         /* SHA-256 equals a known Apple root */
+};
+
+struct msign_cms_info {
+	uint32_t ncerts;  /* chain from the signer up, as far as carried */
+	struct msign_cert chain[MSIGN_CMS_MAX_CERTS];
+	uint32_t nall_certs; /* certificates carried in total */
+	bool has_signing_time;
+	time_t signing_time;   /* UTC seconds */
+	bool has_timestamp;
+	time_t timestamp_time; /* RFC 3161 genTime */
+	uint8_t message_digest[MSIGN_MAX_HASH_LEN];
+	uint32_t message_digest_len;
+	int digest_nid;        /* OpenSSL NID of the signer's digest */
+	uint32_t ncdhashes;    /* from the 1.2.840.113635.100.9.1 plist */
+	uint8_t cdhashes[MSIGN_MAX_CDS][20];
+};
+
+/* Parse a CMS SignedData (BER, indefinite lengths allowed). */
+int msign_cms_parse(const uint8_t *der, size_t len,
+		    struct msign_cms_info *info, struct msign_diag *d);
+void msign_cms_info_free(struct msign_cms_info *info);
+/* The implicit designated requirement codesign derives for a certificate
+ * signature of identifier ident (malloc'd text, no "designated =>"). */
+int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
+			 char **out, struct msign_diag *d);
+
+#endif

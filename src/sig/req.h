@@ -1,0 +1,28 @@
+/* msign: code requirements: the binary form decompiled to Apple's text. */
+#ifndef MSIGN_SIG_REQ_H
+#define MSIGN_SIG_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "msign/err.h"
+
+/* ---- requirements (requirements.c) ------------------------------------ */
+
+#define MSIGN_REQ_MAX_DEPTH 1024 /* nesting of and/or/not: or-chains nest right-deep */
+#define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */
+
+/* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.
+ * *out is malloc'd, NUL-terminated, no trailing newline. */
+int msign_req_decompile(const uint8_t *blob, size_t len, char **out,
+			struct msign_diag *d);
+/* Decompile a requirement set (0xfade0c01): one "<type> => <expr>\n" line
+ * per entry, in index order. *count and *has_designated describe it. */
+int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
+			   uint32_t *count, bool *has_designated,
+			   struct msign_diag *d);
+/* Name of a requirement type: 1 host, 2 guest, 3 designated, 4 library,
+ * 5 plugin; NULL for others (printed as the number). */
+const char *msign_req_type_name(uint32_t type);
+
+#endif

@@ -1,0 +1,64 @@
+/* msign: ad-hoc signing. */
+#ifndef MSIGN_SIGN_SIGN_H
+#define MSIGN_SIGN_SIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "macho/macho.h"
+#include "sig/codesign.h"
+#include "write/write.h"
+
+/* ---- ad-hoc signing (sign.c, sign_blobs.c, sign_ident.c) ---------------
+ * codesign -s - (and --linker-signed, ld64.lld's layout), per slice: the
+ * old signature is removed by msign_strip_plan's rules, LC_CODE_SIGNATURE
+ * is appended, the signature goes at the next 16-byte boundary after
+ * __LINKEDIT, which grows to cover it. The exact signature size is known
+ * before anything is written; page hashes are taken last, over the bytes
+ * the output will hold. Universal files are laid out again as lipo does. */
+#define MSIGN_SIGN_PAGE_DEFAULT 0 /* 16 KiB for arm64*, else 4 KiB */
+
+struct msign_sign_opts {
+	const char *identifier; /* -i; NULL: Apple's default rule */
+	const char *prefix;     /* --prefix for a default identifier */
+	const char *file_name;  /* the name the default identifier comes from */
+	const char *ent_xml;    /* entitlements plist text, or NULL */
+	size_t ent_len;
+	uint32_t cd_flags;      /* -o: MSIGN_CS_RUNTIME, kill, hard, ... (no adhoc) */
+	uint32_t hash_types;    /* bit (1 << CS_HASHTYPE_x); 0: Apple's rule */
+	uint32_t page_size;     /* bytes, power of two; 0: per architecture */
+	bool linker_signed;     /* ld64.lld's layout and flags */
+	bool force;             /* replace existing signatures (-f) */
+	const char *arch;       /* sign only this slice, or NULL for all */
+	unsigned threads;       /* 0: online CPUs */
+};
+
+struct msign_sign_slice {
+	bool target;       /* signed by this run */
+	bool was_signed;   /* had a signature before */
+	uint64_t out_off, out_size;
+	uint32_t dataoff, datasize;
+	uint32_t ncds;
+	uint8_t hash_types[MSIGN_MAX_CDS];
+	uint32_t page_size;
+	uint32_t cd_version;
+};
+
+struct msign_sign_result {
+	uint32_t nslices;
+	struct msign_sign_slice slices[MSIGN_MAX_SLICES];
+	char identifier[1024];
+	bool replaced;        /* some target slice had a signature */
+	bool already_signed;  /* refused: signed and no force */
+};
+
+/* Plan the signed output of img (the source of the plan's copies). */
+int msign_sign_plan(const struct msign_image *img,
+		    const struct msign_sign_opts *o, struct msign_plan *plan,
+		    struct msign_sign_result *res, struct msign_diag *d);
+/* Sign in_path into out_path (may be the same path), atomically. */
+int msign_sign_file(const char *in_path, const char *out_path,
+		    const struct msign_sign_opts *o,
+		    struct msign_sign_result *res, struct msign_diag *d);
+
+#endif

@@ -1,0 +1,59 @@
+/* msign: verification at hash level. */
+#ifndef MSIGN_VERIFY_VERIFY_H
+#define MSIGN_VERIFY_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "macho/macho.h"
+#include "msign/err.h"
+
+/* ---- verification (verify.c) ---------------------------------------------
+ * codesign --verify at hash level: every CodeDirectory's code pages and
+ * present special slots, the CMS messageDigest (and cdhashes) against the
+ * CodeDirectories; certificate trust is not evaluated. */
+enum msign_verify_kind {
+	MSIGN_VERIFY_VALID = 0,
+	MSIGN_VERIFY_NOT_SIGNED,  /* code object is not signed at all */
+	MSIGN_VERIFY_BAD_MACHO,   /* object file format unrecognized, ... */
+	MSIGN_VERIFY_BAD_FORMAT,  /* invalid or unsupported format for signature */
+	MSIGN_VERIFY_BAD_VERSION, /* unsupported type or version of signature */
+	MSIGN_VERIFY_MODIFIED,    /* invalid signature (code or signature ...) */
+	MSIGN_VERIFY_INFO_PLIST,  /* invalid Info.plist (plist or signature ...) */
+	MSIGN_VERIFY_ENT_BLOB,    /* invalid entitlements blob */
+	MSIGN_VERIFY_ENT_PLIST,   /* invalid entitlement plist */
+	MSIGN_VERIFY_STRICT,      /* --strict: a layout rule is broken */
+};
+
+struct msign_verify_opts {
+	unsigned threads; /* 0: online CPUs */
+	bool strict;
+	const char *arch; /* only this slice, or NULL for every slice */
+	/* Only the pages holding the load commands and the last page of each
+	 * CodeDirectory (sign's check of its own output). */
+	bool quick;
+};
+
+struct msign_verify_result {
+	int kind;            /* enum msign_verify_kind */
+	int32_t slice;       /* failing slice index, -1 if none */
+	bool universal;
+	int32_t cputype, cpusubtype;
+	char detail[MSIGN_DIAG_MSG_LEN + 128]; /* what failed, for msign: */
+	/* what was checked */
+	uint32_t slices_checked, cds_checked, slots_checked, slots_skipped;
+	uint64_t pages_checked;
+	bool adhoc, cms, pseudo; /* of the last slice checked */
+	bool cms_unchecked;      /* a CMS without messageDigest (old format):
+				  * its signature value is not checked yet */
+	bool explicit_dr;        /* a designated requirement is present */
+};
+
+/* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another
+ * negative code when verification could not run (memory, crypto). */
+int msign_verify_image(const struct msign_image *img,
+		       const struct msign_verify_opts *o,
+		       struct msign_verify_result *res, struct msign_diag *d);
+/* Name of a kind as codesign prints it. */
+const char *msign_verify_message(int kind);
+
+#endif
