@@ -1,8 +1,6 @@
 /* msign: embedded code signatures (SuperBlob, CodeDirectory, requirements,
  * entitlements, CMS). All signature structures are big-endian.
- * Apple's wire constants keep Apple's names behind an MSIGN_ prefix
- * (MSIGN_CSMAGIC_*, MSIGN_CSSLOT_*, MSIGN_CS_*), so a program may include
- * these headers and <kern/cs_blobs.h> together. */
+ * Apple's wire constants are public: include/msign/cs.h. */
 #ifndef MSIGN_SIG_CODESIGN_H
 #define MSIGN_SIG_CODESIGN_H
 
@@ -10,52 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "macho/macho.h"
+#include "msign/cs.h"
 #include "msign/err.h"
-
-#define MSIGN_CSMAGIC_REQUIREMENT 0xfade0c00u
-#define MSIGN_CSMAGIC_REQUIREMENTS 0xfade0c01u
-#define MSIGN_CSMAGIC_CODEDIRECTORY 0xfade0c02u
-#define MSIGN_CSMAGIC_EMBEDDED_SIGNATURE 0xfade0cc0u
-#define MSIGN_CSMAGIC_DETACHED_SIGNATURE 0xfade0cc1u
-#define MSIGN_CSMAGIC_BLOBWRAPPER 0xfade0b01u
-#define MSIGN_CSMAGIC_EMBEDDED_ENTITLEMENTS 0xfade7171u
-#define MSIGN_CSMAGIC_EMBEDDED_DER_ENTITLEMENTS 0xfade7172u
-#define MSIGN_CSMAGIC_EMBEDDED_LAUNCH_CONSTRAINT 0xfade8181u
-
-#define MSIGN_CSSLOT_CODEDIRECTORY 0u
-#define MSIGN_CSSLOT_INFOSLOT 1u
-#define MSIGN_CSSLOT_REQUIREMENTS 2u
-#define MSIGN_CSSLOT_RESOURCEDIR 3u
-#define MSIGN_CSSLOT_APPLICATION 4u
-#define MSIGN_CSSLOT_ENTITLEMENTS 5u
-#define MSIGN_CSSLOT_REP_SPECIFIC 6u
-#define MSIGN_CSSLOT_DER_ENTITLEMENTS 7u
-#define MSIGN_CSSLOT_LAUNCH_CONSTRAINT_SELF 8u
-#define MSIGN_CSSLOT_LAUNCH_CONSTRAINT_PARENT 9u
-#define MSIGN_CSSLOT_LAUNCH_CONSTRAINT_RESPONSIBLE 10u
-#define MSIGN_CSSLOT_LIBRARY_CONSTRAINT 11u
-#define MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES 0x1000u
-#define MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORY_MAX 5u
-#define MSIGN_CSSLOT_SIGNATURESLOT 0x10000u
-
-#define MSIGN_CS_HASHTYPE_SHA1 1
-#define MSIGN_CS_HASHTYPE_SHA256 2
-#define MSIGN_CS_HASHTYPE_SHA256_TRUNCATED 3
-#define MSIGN_CS_HASHTYPE_SHA384 4
-
-#define MSIGN_CS_SUPPORTSSCATTER 0x20100u
-#define MSIGN_CS_SUPPORTSTEAMID 0x20200u
-#define MSIGN_CS_SUPPORTSCODELIMIT64 0x20300u
-#define MSIGN_CS_SUPPORTSEXECSEG 0x20400u
-#define MSIGN_CS_SUPPORTSRUNTIME 0x20500u
-#define MSIGN_CS_SUPPORTSLINKAGE 0x20600u
-#define MSIGN_CS_CD_VERSION_MIN 0x20001u
-#define MSIGN_CS_CD_VERSION_MAX 0x2f000u
-
-#define MSIGN_CS_ADHOC 0x2u
-#define MSIGN_CS_LINKER_SIGNED 0x20000u
-#define MSIGN_CS_RUNTIME 0x10000u
-#define MSIGN_CS_EXECSEG_MAIN_BINARY 0x1u
 
 #define MSIGN_MAX_BLOBS 64      /* SuperBlob index entries we accept */
 #define MSIGN_MAX_CDS 6         /* primary + 5 alternates */
