@@ -6,7 +6,7 @@
  *
  *   ARCH CDHASH IDENTIFIER TEAM
  *
- * ARCH as `msign show` names it (msign_arch_label), CDHASH the 40 hex
+ * ARCH as `msign show` names it (msign_slice_arch), CDHASH the 40 hex
  * digits codesign prints as CDHash= (the chosen CodeDirectory's digest,
  * cut to 20 bytes), TEAM `-` when the CodeDirectory names none. Unsigned
  * slices print nothing. Strings from the file are escaped as `msign show`
@@ -97,52 +97,45 @@ static void report(const char *path, const char *arch, int r,
 
 static int show_file(const char *path)
 {
-	struct msign_image *img = NULL;
+	msign_info *info = NULL;
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	int r = msign_image_open(path, &img, &d);
+	int r = msign_info_open(path, &info, &d);
 	if (r != 0) {
 		report(path, NULL, r, &d);
 		return 1;
 	}
 	int status = 0;
-	for (uint32_t i = 0; i < img->nslices; i++) {
-		const struct msign_slice *s = &img->slices[i];
-		char buf[40];
-		/* Apple's name, or "(cputype:subtype)" written into buf. */
-		const char *arch = msign_arch_label(s->cputype, s->cpusubtype,
-						    buf, sizeof(buf));
-		/* A fat slice that did not parse keeps its error; the others
-		 * are still usable. */
-		if (s->err != 0) {
-			report(path, arch, s->err, &s->diag);
-			status = 1;
-			continue;
-		}
-		struct msign_sig sig;
-		msign_diag_clear(&d);
-		r = msign_sig_parse(s, &sig, &d);
+	for (uint32_t i = 0; i < msign_info_slice_count(info); i++) {
+		const msign_info_slice *s = msign_info_slice_at(info, i);
+		const char *arch = msign_slice_arch(s);
+		/* A fat slice or a signature that is damaged keeps its error;
+		 * the other slices are still usable. */
+		const struct msign_diag *why;
+		r = msign_slice_sig_status(s, &why);
 		if (r == MSIGN_E_NOT_SIGNED)
 			continue;
 		if (r != 0) {
-			report(path, arch, r, &d);
+			report(path, arch, r, why);
 			status = 1;
 			continue;
 		}
-		const struct msign_codedir *cd = &sig.cds[sig.best];
+		const msign_info_cd *cd = msign_slice_chosen_cd(s);
+		size_t len;
+		const uint8_t *cdhash = msign_cd_cdhash(cd, &len);
 		printf("%s ", arch);
-		for (uint32_t k = 0; k < 20 && k < cd->cdhash_len; k++)
-			printf("%02x", cd->cdhash[k]);
+		for (size_t k = 0; k < 20 && k < len; k++)
+			printf("%02x", cdhash[k]);
 		putchar(' ');
-		put_escaped(stdout, cd->ident, true);
+		put_escaped(stdout, msign_cd_identifier(cd), true);
 		putchar(' ');
-		if (cd->team != NULL)
-			put_escaped(stdout, cd->team, true);
+		if (msign_cd_team(cd) != NULL)
+			put_escaped(stdout, msign_cd_team(cd), true);
 		else
 			putchar('-');
 		putchar('\n');
 	}
-	msign_image_free(img);
+	msign_info_free(info);
 	return status;
 }
 

@@ -121,6 +121,9 @@ enum msign_sig_kind {
 	MSIGN_SIG_CMS,      /* a non-empty CMS blob (slot 0x10000) */
 };
 enum msign_sig_kind msign_slice_sig_kind(const msign_info_slice *s);
+/* true when the signature has a CMS blob (slot 0x10000), even an empty
+ * one (ad-hoc signatures often carry an empty wrapper). */
+bool msign_slice_cms_present(const msign_info_slice *s);
 /* Bytes of the CMS payload (codesign's "Signature size="), 0 if none. */
 uint32_t msign_slice_cms_size(const msign_info_slice *s);
 /* 0 when there is no CMS or it was read; else the CMS blob's damage. */
@@ -258,7 +261,8 @@ uint32_t msign_cert_roles(const msign_info_cert *c);
 /* "sha256" for MSIGN_CS_HASHTYPE_SHA256 ..., NULL when unknown. */
 const char *msign_hash_type_name(uint8_t type);
 /* CodeDirectory flags as codesign prints them: "adhoc,runtime", "none",
- * unknown bits as hex; snprintf's rules (returns the length wanted). */
+ * "???" for bits it has no name for; snprintf's rules (returns the length
+ * wanted). */
 size_t msign_cd_flags_text(uint32_t flags, char *buf, size_t len);
 /* Requirement type names: 1 host, 2 guest, 3 designated, 4 library,
  * 5 plugin; NULL for others. */

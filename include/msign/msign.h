@@ -2,8 +2,7 @@
 #ifndef MSIGN_H
 #define MSIGN_H
 #include "msign/err.h"
-#include "msign/macho.h"
-#include "msign/codesign.h"
-#include "msign/sign.h"
 #include "msign/version.h"
+#include "msign/cs.h"
+#include "msign/info.h"
 #endif

@@ -6,11 +6,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "sig/codesign.h"
-#include "sig/req.h"
-#include "sig/cms.h"
-#include "sig/ent.h"
-#include "hash/hash.h"
+#include "macho/macho.h"
+#include "msign/info.h"
 
 /* How to add a command: write src/cli/cmd_NAME.c with
  * `int cmd_NAME(int argc, char **argv)` (argv[0] is the command name,
@@ -35,8 +32,6 @@ int cli_open_image(const char *path, struct msign_image **img);
 void cli_hex(const uint8_t *p, size_t n, char *out);
 /* "Oct 1, 2021 at 9:31:44 PM" in the local time zone (TZ). */
 void cli_date(time_t t, char *out, size_t outlen);
-/* CodeDirectory flag names as codesign prints them: "adhoc,runtime". */
-void cli_cd_flags(uint32_t flags, char *out, size_t outlen);
 
 /* s made safe for one line of text output, for every string that came from
  * a file or names one: "\\" "\n" "\t" "\r" for those bytes, "\xHH" for the
@@ -54,34 +49,22 @@ int cli_close_out(FILE *fp, const char *name);
 /* At exit: close stdout (as cli_close_out), check stderr; -1 on failure. */
 int cli_close_std(void);
 
-/* Everything known about the displayed slice of one file. */
+/* One file as show prints it: the library's model (msign/info.h) and
+ * which slice is displayed. show's text and --json are two printers of
+ * it; neither parses anything itself. */
 struct show_file {
 	const char *path;       /* as typed */
 	char *exec_path;        /* realpath, malloc'd */
-	struct msign_image *img;
+	msign_info *info;       /* NULL when the file could not be read */
 	uint32_t slice_idx;
 	bool slice_chosen;      /* slice_idx names the displayed slice */
-	const struct msign_slice *s;
-	struct msign_sig sig;
-	bool sig_ok;            /* sig holds the shown slice's valid signature */
+	const msign_info_slice *s;
+	bool sig_ok;            /* s is signed and its signature is sound */
 	const char *error;      /* codesign's message when not sig_ok */
 	char reason[MSIGN_DIAG_MSG_LEN + 40]; /* precise reason + offset, or "" */
 	char arch_msg[128];
-	bool has_cms;           /* CMS payload present and parsed */
-	int cms_err;            /* parse failure of a present CMS blob */
-	char cms_msg[MSIGN_DIAG_MSG_LEN];
-	struct msign_cms_info cms;
 };
 
-/* "Mach-O thin (arm64)" / "Mach-O universal (x86_64 arm64e)". */
-void show_format(const struct msign_image *img, char *out, size_t outlen);
-/* The implicit designated requirement codesign would print (malloc'd). */
-char *show_implicit_dr(const struct show_file *f);
-/* Entitlements as XML text (malloc'd), NULL if none; *err on failure. */
-char *show_entitlements_xml(const struct show_file *f, int *err,
-			    struct msign_diag *d);
-/* The signature kind: "adhoc", "cms" or "none". */
-const char *show_sig_kind(const struct show_file *f);
 int show_json(FILE *out, const struct show_file *f);
 
 #endif

@@ -48,159 +48,155 @@ static int fail(const char *path, const char *msg, const struct msign_diag *d)
 	return 1;
 }
 
-static void print_slots(const struct msign_codedir *cd, int verbose)
+static void print_slots(const msign_info_cd *cd, int verbose)
 {
-	char hex[2 * MSIGN_MAX_HASH_LEN + 1];
-	int64_t last = verbose >= 6 ? (int64_t)cd->ncode : 0;
-	for (int64_t n = -(int64_t)cd->nspecial; n < last; n++) {
-		cli_hex(msign_codedir_slot(cd, n), cd->hash_size, hex);
+	char hex[2 * 64 + 1];
+	int64_t last = verbose >= 6 ? (int64_t)msign_cd_code_slots(cd) : 0;
+	for (int64_t n = -(int64_t)msign_cd_special_slots(cd); n < last; n++) {
+		cli_hex(msign_cd_slot_hash(cd, n), msign_cd_hash_size(cd), hex);
 		printf("%6lld=%s\n", (long long)n, hex);
 	}
 }
 
 static void print_hashes(const struct show_file *f, int v)
 {
-	const struct msign_sig *sig = &f->sig;
-	const struct msign_codedir *cd = &sig->cds[sig->best];
-	char hex[2 * MSIGN_MAX_HASH_LEN + 1];
+	const msign_info_cd *cd = msign_slice_chosen_cd(f->s);
+	uint32_t ncds = msign_slice_cd_count(f->s);
+	char hex[2 * 64 + 1];
 	if (v >= 3) {
-		printf("Hash type=%s size=%u\n", msign_hashtype_name(cd->hash_type),
-		       cd->hash_size);
-		for (uint32_t i = 0; i < sig->ncds; i++) {
-			const struct msign_codedir *c = &sig->cds[i];
-			const char *n = msign_hashtype_name(c->hash_type);
-			cli_hex(c->cdhash, 20, hex);
+		printf("Hash type=%s size=%u\n",
+		       msign_hash_type_name(msign_cd_hash_type(cd)),
+		       msign_cd_hash_size(cd));
+		for (uint32_t i = 0; i < ncds; i++) {
+			const msign_info_cd *c = msign_slice_cd(f->s, i);
+			const char *n = msign_hash_type_name(msign_cd_hash_type(c));
+			size_t len;
+			const uint8_t *h = msign_cd_cdhash(c, &len);
+			cli_hex(h, 20, hex);
 			printf("CandidateCDHash %s=%s\n", n, hex);
-			cli_hex(c->cdhash, c->cdhash_len, hex);
+			cli_hex(h, len, hex);
 			printf("CandidateCDHashFull %s=%s\n", n, hex);
 		}
 		printf("Hash choices=");
-		for (uint32_t i = 0; i < sig->ncds; i++)
+		for (uint32_t i = 0; i < ncds; i++)
 			printf("%s%s", i ? "," : "",
-			       msign_hashtype_name(sig->cds[i].hash_type));
+			       msign_hash_type_name(msign_cd_hash_type(
+				       msign_slice_cd(f->s, i))));
 		printf("\n");
 		uint8_t dg[32];
-		if (msign_sig_cms_digest(sig, dg) == 0) {
+		if (msign_slice_cms_digest(f->s, dg)) {
 			cli_hex(dg, 32, hex);
 			printf("CMSDigest=%s\nCMSDigestType=2\n", hex);
 		}
 	}
-	if (v >= 4 && cd->version >= MSIGN_CS_SUPPORTSEXECSEG)
+	uint64_t base, limit, flags;
+	if (v >= 4 && msign_cd_exec_segment(cd, &base, &limit, &flags))
 		printf("Executable Segment base=%llu\n"
 		       "Executable Segment limit=%llu\n"
 		       "Executable Segment flags=0x%llx\n",
-		       (unsigned long long)cd->exec_seg_base,
-		       (unsigned long long)cd->exec_seg_limit,
-		       (unsigned long long)cd->exec_seg_flags);
+		       (unsigned long long)base, (unsigned long long)limit,
+		       (unsigned long long)flags);
 	if (v >= 4) {
-		if (cd->page_log2 == 0)
+		if (msign_cd_page_size(cd) == 0)
 			printf("Page size=none\n");
 		else
-			printf("Page size=%u\n", 1u << cd->page_log2);
+			printf("Page size=%u\n", msign_cd_page_size(cd));
 	}
 	if (v >= 5)
 		print_slots(cd, v);
 }
 
-static void print_launch(const struct msign_sig *sig)
+static void print_launch(const msign_info_slice *s)
 {
 	static const char *const names[4] = {
 		"Launch Constraint (self)", "Launch Constraint (parent)",
 		"Launch Constraint (responsible)", "Library Constraint" };
+	size_t len[4];
 	bool any = false;
-	for (int i = 0; i < 4; i++)
-		any = any || sig->launch[i] != NULL;
+	for (unsigned i = 0; i < 4; i++)
+		any = msign_slice_launch_constraint(s, i, &len[i]) != NULL ||
+		      any;
 	if (!any)
 		return;
 	printf("Launch Constraints:\n");
-	for (int i = 0; i < 4; i++)
-		if (sig->launch[i] != NULL)
-			printf("\t%s: %u bytes\n", names[i], sig->launch[i]->len);
+	for (unsigned i = 0; i < 4; i++)
+		if (msign_slice_launch_constraint(s, i, NULL) != NULL)
+			printf("\t%s: %zu bytes\n", names[i], len[i]);
 }
 
 static void print_signer(const struct show_file *f, int v)
 {
-	const char *kind = show_sig_kind(f);
-	if (strcmp(kind, "adhoc") == 0) {
+	enum msign_sig_kind kind = msign_slice_sig_kind(f->s);
+	if (kind == MSIGN_SIG_ADHOC)
 		printf("Signature=adhoc\n");
-	} else if (strcmp(kind, "cms") == 0) {
-		printf("Signature size=%u\n", f->sig.cms->len - 8);
-	}
-	if (!f->has_cms)
-		return;
+	else if (kind == MSIGN_SIG_CMS)
+		printf("Signature size=%u\n", msign_slice_cms_size(f->s));
 	if (v >= 2)
-		for (uint32_t i = 0; i < f->cms.ncerts; i++)
-			printf("Authority=%s\n", cli_esc(f->cms.chain[i].cn));
+		for (uint32_t i = 0; i < msign_slice_cert_count(f->s); i++)
+			printf("Authority=%s\n",
+			       cli_esc(msign_cert_common_name(
+				       msign_slice_cert(f->s, i))));
 	char date[64];
-	if (f->cms.has_timestamp) {
-		cli_date(f->cms.timestamp_time, date, sizeof(date));
+	time_t t;
+	if (msign_slice_timestamp(f->s, &t)) {
+		cli_date(t, date, sizeof(date));
 		printf("Timestamp=%s\n", date);
-	} else if (f->cms.has_signing_time) {
-		cli_date(f->cms.signing_time, date, sizeof(date));
+	} else if (msign_slice_signing_time(f->s, &t)) {
+		cli_date(t, date, sizeof(date));
 		printf("Signed Time=%s\n", date);
 	}
 }
 
-static void print_info_plist(const struct show_file *f)
+static void print_tail(const struct show_file *f)
 {
-	const struct msign_codedir *cd = &f->sig.cds[f->sig.best];
+	const msign_info_cd *cd = msign_slice_chosen_cd(f->s);
 	uint32_t n;
-	if (f->s->has_info_plist &&
-	    msign_codedir_slot_present(cd, -(int64_t)MSIGN_CSSLOT_INFOSLOT) &&
-	    msign_plist_count_entries(f->s->data + f->s->info_plist_off,
-				      (size_t)f->s->info_plist_size, &n,
-				      NULL) == 0)
+	if (msign_slice_info_plist(f->s, &n))
 		printf("Info.plist entries=%u\n", n);
 	else
 		printf("Info.plist=not bound\n");
-}
-
-static void print_tail(const struct show_file *f)
-{
-	const struct msign_codedir *cd = &f->sig.cds[f->sig.best];
-	print_info_plist(f);
-	if (cd->team != NULL)
-		printf("TeamIdentifier=%s\n", cli_esc(cd->team));
+	if (msign_cd_team(cd) != NULL)
+		printf("TeamIdentifier=%s\n", cli_esc(msign_cd_team(cd)));
 	else
 		printf("TeamIdentifier=not set\n");
-	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME && cd->runtime != 0)
-		printf("Runtime Version=%u.%u.%u\n", cd->runtime >> 16,
-		       (cd->runtime >> 8) & 0xff, cd->runtime & 0xff);
+	uint32_t rt;
+	if (msign_cd_runtime(cd, &rt) && rt != 0)
+		printf("Runtime Version=%u.%u.%u\n", rt >> 16, (rt >> 8) & 0xff,
+		       rt & 0xff);
 	printf("Sealed Resources=none\n");
-	const struct msign_blob *rq = f->sig.requirements;
-	if (rq != NULL && rq->len >= 12)
-		printf("Internal requirements count=%u size=%u\n",
-		       f->sig.req_count, rq->len);
+	size_t rlen;
+	if (msign_slice_requirements(f->s, &rlen) != NULL && rlen >= 12)
+		printf("Internal requirements count=%u size=%zu\n",
+		       msign_slice_requirement_count(f->s), rlen);
 	else
 		printf("Internal requirements=none\n");
 }
 
 static void print_text(const struct show_file *f, int v)
 {
-	const struct msign_sig *sig = &f->sig;
-	const struct msign_codedir *cd = &sig->cds[sig->best];
+	const msign_info_cd *cd = msign_slice_chosen_cd(f->s);
 	char buf[1024];
 	printf("Executable=%s\n", cli_esc(f->exec_path));
 	if (v < 1)
 		return;
-	printf("Identifier=%s\n", cli_esc(cd->ident));
-	show_format(f->img, buf, sizeof(buf));
-	printf("Format=%s\n", buf);
-	cli_cd_flags(cd->flags, buf, sizeof(buf));
+	printf("Identifier=%s\n", cli_esc(msign_cd_identifier(cd)));
+	printf("Format=%s\n", msign_info_format(f->info));
+	msign_cd_flags_text(msign_cd_flags(cd), buf, sizeof(buf));
 	printf("CodeDirectory v=%x size=%u flags=0x%x(%s) hashes=%u+%u "
 	       "location=embedded\n",
-	       cd->version, cd->len, cd->flags, buf, cd->ncode, cd->nspecial);
-	if (cd->platform != 0)
-		printf("Platform identifier=%u\n", cd->platform);
-	if (v >= 4 && f->s->has_version)
+	       msign_cd_version(cd), msign_cd_size(cd), msign_cd_flags(cd),
+	       buf, msign_cd_code_slots(cd), msign_cd_special_slots(cd));
+	if (msign_cd_platform(cd) != 0)
+		printf("Platform identifier=%u\n", msign_cd_platform(cd));
+	uint32_t plat, minos, sdk;
+	if (v >= 4 && msign_slice_build_version(f->s, &plat, &minos, &sdk))
 		printf("VersionPlatform=%u\nVersionMin=%u\nVersionSDK=%u\n",
-		       f->s->version_platform, f->s->version_min,
-		       f->s->version_sdk);
+		       plat, minos, sdk);
 	print_hashes(f, v);
 	if (v >= 3) {
-		print_launch(sig);
+		print_launch(f->s);
 		char hex[41];
-		cli_hex(cd->cdhash, 20, hex);
+		cli_hex(msign_cd_cdhash(cd, NULL), 20, hex);
 		printf("CDHash=%s\n", hex);
 	}
 	print_signer(f, v);
@@ -227,35 +223,23 @@ static int write_text(const char *dest, const char *text, size_t len)
 
 static int print_requirements(const struct show_file *f, const char *dest)
 {
-	char *text = NULL, *dr = NULL;
-	uint32_t count = 0;
-	bool has_dr = false;
-	struct msign_diag d;
-	msign_diag_clear(&d);
-	const struct msign_blob *rq = f->sig.requirements;
-	if (rq != NULL &&
-	    msign_reqset_decompile(rq->data, rq->len, &text, &count, &has_dr,
-				   &d) != 0)
-		return fail(f->path, MSG_SIGFORMAT, &d);
-	size_t tlen = text ? strlen(text) : 0;
-	if (!has_dr) {
-		dr = show_implicit_dr(f);
-		if (dr == NULL) {
-			free(text);
-			return fail(f->path, MSG_SIGFORMAT, NULL);
-		}
-		size_t need = tlen + strlen(dr) + 32;
-		char *all = realloc(text, need);
-		if (all == NULL) {
-			free(text);
-			free(dr);
-			return 1;
-		}
-		text = all;
+	const struct msign_diag *d;
+	if (msign_slice_requirements_status(f->s, &d) != 0)
+		return fail(f->path, MSG_SIGFORMAT, d);
+	bool implicit;
+	const char *dr = msign_slice_designated_requirement(f->s, &implicit);
+	if (dr == NULL)
+		return fail(f->path, MSG_SIGFORMAT, NULL);
+	const char *set = msign_slice_requirements_text(f->s);
+	size_t slen = set != NULL ? strlen(set) : 0;
+	size_t need = slen + (implicit ? strlen(dr) + 32 : 0) + 1;
+	char *text = malloc(need);
+	if (text == NULL)
+		return 1;
+	size_t tlen = (size_t)snprintf(text, need, "%s", set ? set : "");
+	if (implicit)
 		tlen += (size_t)snprintf(text + tlen, need - tlen,
 					 "# designated => %s\n", dr);
-		free(dr);
-	}
 	int r = write_text(dest, text, tlen);
 	free(text);
 	return r == 0 ? 0 : 1;
@@ -263,21 +247,18 @@ static int print_requirements(const struct show_file *f, const char *dest)
 
 static int print_entitlements(const struct show_file *f, const char *dest)
 {
-	int err;
-	struct msign_diag d;
-	msign_diag_clear(&d);
-	char *xml = show_entitlements_xml(f, &err, &d);
-	if (err != 0)
-		return fail(f->path, "invalid entitlements blob", &d);
+	const struct msign_diag *d;
+	if (msign_slice_entitlements_status(f->s, &d) != 0)
+		return fail(f->path, "invalid entitlements blob", d);
+	size_t len;
+	const char *xml = msign_slice_entitlements_xml(f->s, &len);
 	if (xml == NULL)
 		return 0; /* none: nothing printed, not an error */
-	int r = write_text(dest, xml, strlen(xml));
-	free(xml);
-	return r == 0 ? 0 : 1;
+	return write_text(dest, xml, strlen(xml)) == 0 ? 0 : 1;
 }
 
 /* Open, choose the slice, validate its signature. Returns 0, or 1 with
- * f->error (codesign's message) and f->reason set; f->img stays open when
+ * f->error (codesign's message) and f->reason set; f->info stays open when
  * the container itself was readable, so --json can still describe it. */
 static int load_fail(struct show_file *f, const char *msg,
 		     const struct msign_diag *d)
@@ -293,7 +274,7 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 {
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	int r = msign_image_open(f->path, &f->img, &d);
+	int r = msign_info_open(f->path, &f->info, &d);
 	if (r == MSIGN_E_IO) {
 		snprintf(f->reason, sizeof(f->reason), "%s", d.msg);
 		f->error = f->reason;
@@ -306,7 +287,7 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 	if (f->exec_path == NULL)
 		return load_fail(f, "out of memory", NULL);
 	if (o->arch != NULL) {
-		int i = msign_image_find_arch(f->img, o->arch);
+		int i = msign_info_find_arch(f->info, o->arch);
 		if (i < 0) {
 			snprintf(f->arch_msg, sizeof(f->arch_msg),
 				 "architecture %s not present", o->arch);
@@ -314,41 +295,34 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 		}
 		f->slice_idx = (uint32_t)i;
 	} else {
-		f->slice_idx = msign_image_default_slice(f->img);
+		f->slice_idx = msign_info_default_slice(f->info);
 	}
-	f->s = &f->img->slices[f->slice_idx];
+	f->s = msign_info_slice_at(f->info, f->slice_idx);
 	f->slice_chosen = true;
-	if (f->s->err != 0)
-		return load_fail(f, MSG_FORMAT, &f->s->diag);
-	r = msign_sig_parse(f->s, &f->sig, &d);
+	const struct msign_diag *sd;
+	if (msign_slice_macho_status(f->s, &sd) != 0)
+		return load_fail(f, MSG_FORMAT, sd);
+	r = msign_slice_sig_status(f->s, &sd);
 	if (r == MSIGN_E_NOT_SIGNED)
 		return load_fail(f, MSG_UNSIGNED, NULL);
-	d.file_off += f->s->off; /* signature parsers report slice offsets */
 	if (r != 0)
-		return load_fail(f, MSG_SIGFORMAT, &d);
+		return load_fail(f, MSG_SIGFORMAT, sd);
 	f->sig_ok = true;
-	const struct msign_blob *cms = f->sig.cms;
-	if (cms != NULL && cms->len > 8) {
-		msign_diag_clear(&d);
-		f->cms_err = msign_cms_parse(cms->data + 8, cms->len - 8,
-					     &f->cms, &d);
-		f->has_cms = f->cms_err == 0;
-		snprintf(f->cms_msg, sizeof(f->cms_msg), "%s", d.msg);
-	}
 	return 0;
 }
 
 /* Errors found after the lines were printed: a damaged CMS or blob. */
 static int late_errors(const struct show_file *f)
 {
-	if (f->cms_err != 0) {
+	const struct msign_diag *d;
+	if (msign_slice_cms_status(f->s, &d) != 0) {
 		fprintf(stderr, "%s: %s\nmsign: CMS signature: %s\n",
-			cli_esc(f->path), MSG_SIGFORMAT, cli_esc(f->cms_msg));
+			cli_esc(f->path), MSG_SIGFORMAT, cli_esc(d->msg));
 		return 1;
 	}
-	if (f->sig.blob_err != 0) {
+	if (msign_slice_blob_status(f->s, &d) != 0) {
 		fprintf(stderr, "%s: %s\nmsign: %s\n", cli_esc(f->path),
-			MSG_SIGFORMAT, cli_esc(f->sig.blob_err_msg));
+			MSG_SIGFORMAT, cli_esc(d->msg));
 		return 1;
 	}
 	return 0;
@@ -375,14 +349,13 @@ static int show_one(const char *path, const struct show_opts *o)
 		if (f.reason[0] != '\0' && f.error != f.reason)
 			fprintf(stderr, "msign: %s\n", cli_esc(f.reason));
 	} else if (f.sig_ok) {
-		if (rc == 0 && !o->json && strcmp(show_sig_kind(&f), "none") == 0)
+		if (rc == 0 && !o->json &&
+		    msign_slice_sig_kind(f.s) == MSIGN_SIG_NONE)
 			fprintf(stderr, "%s: no signature\n", cli_esc(path));
 		rc |= late_errors(&f);
 	}
-	if (f.has_cms)
-		msign_cms_info_free(&f.cms);
 	free(f.exec_path);
-	msign_image_free(f.img);
+	msign_info_free(f.info);
 	return rc;
 }
 

@@ -195,8 +195,12 @@ static int sign_one(const char *path, struct sign_cli *c)
 	if (cli_open_image(path, &img) != 0)
 		return 1;
 	int r;
-	char format[1024];
-	show_format(img, format, sizeof(format));
+	char *format = msign_image_format(img);
+	if (format == NULL) {
+		msign_image_free(img);
+		fprintf(stderr, "%s: out of memory\n", cli_esc(path));
+		return 1;
+	}
 	bool any_signed = false;
 	int only = c->o.arch ? msign_image_find_arch(img, c->o.arch) : -1;
 	for (uint32_t i = 0; i < img->nslices; i++)
@@ -206,6 +210,7 @@ static int sign_one(const char *path, struct sign_cli *c)
 	if (c->dry) {
 		r = sign_dry(path, c, img, &d);
 		msign_image_free(img);
+		free(format);
 		return r;
 	}
 	msign_image_free(img);
@@ -213,6 +218,8 @@ static int sign_one(const char *path, struct sign_cli *c)
 		fprintf(stderr, "%s: replacing existing signature\n", cli_esc(path));
 	static struct msign_sign_result res;
 	r = msign_sign_file(path, c->output ? c->output : path, &c->o, &res, &d);
+	if (r != 0 || res.already_signed)
+		free(format);
 	if (res.already_signed) {
 		fprintf(stderr, "%s: is already signed\n", cli_esc(path));
 		return 1;
@@ -231,6 +238,7 @@ static int sign_one(const char *path, struct sign_cli *c)
 		fprintf(stderr, "%s: signed %s [%s]\n",
 			cli_esc(c->output ? c->output : path), format,
 			cli_esc(res.identifier));
+	free(format);
 	return 0;
 }
 

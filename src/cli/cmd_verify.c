@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "info/info_int.h"
 #include "write/write.h"
 #include "write/strip.h"
 #include "hash/hash.h"
@@ -28,42 +29,26 @@ static void verify_usage(FILE *out)
 		"  -j, --jobs N       hashing threads (default: online CPUs)\n");
 }
 
-/* What -v says about one slice: msign_verify_result describes the last
- * slice checked only, so a universal file's slices are looked at again
- * here (signature structure only: their hashes were just checked). */
+/* What -v says about one slice, from the library's model of the image
+ * that was verified (msign_verify_result describes the last slice
+ * checked only). */
 struct verify_kind {
 	bool adhoc, cms, cms_unchecked, explicit_dr;
 };
 
-static void verify_slice_kind(const struct msign_slice *s,
+static void verify_slice_kind(const msign_info_slice *s,
 			      struct verify_kind *k)
 {
 	memset(k, 0, sizeof(*k));
-	struct msign_sig sig;
-	if (s->err != 0 || msign_sig_parse(s, &sig, NULL) != 0)
+	if (msign_slice_sig_status(s, NULL) != 0)
 		return;
-	k->adhoc = (sig.cds[sig.best].flags & MSIGN_CS_ADHOC) != 0;
-	k->cms = sig.cms != NULL && sig.cms->len > 8;
-	if (k->cms) {
-		struct msign_cms_info ci;
-		memset(&ci, 0, sizeof(ci));
-		if (msign_cms_parse(sig.cms->data + 8, sig.cms->len - 8, &ci,
-				    NULL) == 0) {
-			k->cms_unchecked = ci.message_digest_len == 0;
-			msign_cms_info_free(&ci);
-		}
-	}
-	/* A designated requirement is entry type 3 of the set (as verify.c). */
-	const struct msign_blob *rq = sig.requirements;
-	for (uint32_t i = 0; rq != NULL && i < sig.req_count && i < 64; i++) {
-		size_t at = 12 + (size_t)i * 8;
-		if (at + 8 > rq->len)
-			break;
-		const uint8_t *e = rq->data + at;
-		if (((uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 |
-		     (uint32_t)e[2] << 8 | e[3]) == 3)
-			k->explicit_dr = true;
-	}
+	k->adhoc = msign_slice_sig_kind(s) == MSIGN_SIG_ADHOC;
+	k->cms = msign_slice_cms_size(s) > 0;
+	k->cms_unchecked = k->cms && msign_slice_cms_status(s, NULL) == 0 &&
+			   msign_slice_message_digest(s, NULL) == NULL;
+	bool implicit;
+	k->explicit_dr = msign_slice_designated_requirement(s, &implicit) != NULL &&
+			 !implicit;
 }
 
 static void verify_report_thin(const char *path, const struct verify_kind *k)
@@ -86,7 +71,7 @@ static void verify_report_thin(const char *path, const struct verify_kind *k)
 /* Universal: the requirement line when every slice satisfies it, then one
  * line per checked slice, in Format= order, naming its kind. */
 static void verify_report_fat(const char *path, const struct msign_image *img,
-			      const char *only)
+			      const msign_info *info, const char *only)
 {
 	uint32_t order[MSIGN_MAX_SLICES];
 	struct verify_kind k[MSIGN_MAX_SLICES];
@@ -96,7 +81,7 @@ static void verify_report_fat(const char *path, const struct msign_image *img,
 	for (uint32_t i = 0; i < img->nslices; i++) {
 		if (sel >= 0 && (uint32_t)sel != order[i])
 			continue;
-		verify_slice_kind(&img->slices[order[i]], &k[i]);
+		verify_slice_kind(msign_info_slice_at(info, order[i]), &k[i]);
 		all_dr = all_dr && k[i].adhoc && !k[i].explicit_dr;
 	}
 	if (all_dr)
@@ -104,14 +89,11 @@ static void verify_report_fat(const char *path, const struct msign_image *img,
 	for (uint32_t i = 0; i < img->nslices; i++) {
 		if (sel >= 0 && (uint32_t)sel != order[i])
 			continue;
-		const struct msign_slice *s = &img->slices[order[i]];
-		char lbl[48];
+		const msign_info_slice *s = msign_info_slice_at(info, order[i]);
 		const char *why = !k[i].adhoc && !k[i].cms
 			? "no adhoc flag and no CMS signature (a pseudo-signature): hashes valid"
 			: k[i].adhoc ? "ad-hoc signature" : "CMS signature";
-		fprintf(stderr, "msign: %s: %s%s%s\n",
-			msign_arch_label(s->cputype, s->cpusubtype, lbl, sizeof(lbl)),
-			why,
+		fprintf(stderr, "msign: %s: %s%s%s\n", msign_slice_arch(s), why,
 			k[i].adhoc && !k[i].explicit_dr ? ""
 				: "; designated requirement not evaluated "
 				  "(certificate trust is not checked yet)",
@@ -122,6 +104,7 @@ static void verify_report_fat(const char *path, const struct msign_image *img,
 
 static void verify_report_ok(const char *path, const struct verify_cli *c,
 			     const struct msign_image *img,
+			     const msign_info *info,
 			     const struct msign_verify_result *res)
 {
 	if (c->verbose < 1)
@@ -129,10 +112,10 @@ static void verify_report_ok(const char *path, const struct verify_cli *c,
 	path = cli_esc(path);
 	fprintf(stderr, "%s: valid on disk\n", path);
 	if (img->is_fat) {
-		verify_report_fat(path, img, c->o.arch);
+		verify_report_fat(path, img, info, c->o.arch);
 	} else {
 		struct verify_kind k;
-		verify_slice_kind(&img->slices[0], &k);
+		verify_slice_kind(msign_info_slice_at(info, 0), &k);
 		verify_report_thin(path, &k);
 	}
 	if (c->verbose >= 2)
@@ -157,8 +140,18 @@ static int verify_one(const char *path, const struct verify_cli *c)
 	static struct msign_verify_result res;
 	r = msign_verify_image(img, &o, &res, &d);
 	int rc = 0;
-	if (r == 0) {
-		verify_report_ok(path, c, img, &res);
+	if (r == 0 && c->verbose >= 1) {
+		msign_info *info = NULL;
+		struct msign_image *keep = img;
+		img = NULL; /* the model owns it now */
+		if (msign_info_adopt(keep, &info, &d) != 0) {
+			fprintf(stderr, "%s: %s\n", cli_esc(path),
+				cli_esc(d.msg));
+			return 1;
+		}
+		verify_report_ok(path, c, keep, info, &res);
+		msign_info_free(info);
+	} else if (r == 0) {
 	} else if (r == MSIGN_E_VERIFY) {
 		fprintf(stderr, "%s: %s\n", cli_esc(path),
 			msign_verify_message(res.kind));

@@ -1,6 +1,7 @@
 /* msign show --json: every field of every slice, one JSON document per
- * file (jansson does the escaping). Page hashes are recomputed here so
- * scripts can see how many pages no longer match the file. */
+ * file (jansson does the escaping), printed from the library's model
+ * (msign/info.h) like the text; pages_mismatched hashes the code pages so
+ * scripts can see how many no longer match the file. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,217 +55,195 @@ static json_t *iso_time(time_t t)
 	return json_string(buf);
 }
 
-static json_t *cd_json(const struct msign_image *img, const struct msign_codedir *cd,
-		       const struct msign_slice *s)
+static json_t *cd_json(const msign_info *info, const msign_info_slice *s,
+		       const msign_info_cd *cd)
 {
 	char flags[256];
-	cli_cd_flags(cd->flags, flags, sizeof(flags));
+	msign_cd_flags_text(msign_cd_flags(cd), flags, sizeof(flags));
+	uint32_t hsize = msign_cd_hash_size(cd);
 	json_t *o = json_object();
-	json_object_set_new(o, "slot", json_integer(cd->slot));
-	json_object_set_new(o, "version", json_integer(cd->version));
-	json_object_set_new(o, "size", json_integer(cd->len));
-	json_object_set_new(o, "flags", json_integer(cd->flags));
+	json_object_set_new(o, "slot", json_integer(msign_cd_slot(cd)));
+	json_object_set_new(o, "version", json_integer(msign_cd_version(cd)));
+	json_object_set_new(o, "size", json_integer(msign_cd_size(cd)));
+	json_object_set_new(o, "flags", json_integer(msign_cd_flags(cd)));
 	json_object_set_new(o, "flag_names", json_string(flags));
-	json_object_set_new(o, "identifier", jstr(cd->ident));
-	json_object_set_new(o, "team_identifier",
-			    jstr(cd->team));
-	json_object_set_new(o, "hash_type",
-			    json_string(msign_hashtype_name(cd->hash_type)));
-	json_object_set_new(o, "hash_size", json_integer(cd->hash_size));
-	json_object_set_new(o, "platform", json_integer(cd->platform));
-	json_object_set_new(o, "page_size",
-			    json_integer(cd->page_log2 ? 1 << cd->page_log2 : 0));
-	json_object_set_new(o, "code_slots", json_integer(cd->ncode));
-	json_object_set_new(o, "special_slots", json_integer(cd->nspecial));
+	json_object_set_new(o, "identifier", jstr(msign_cd_identifier(cd)));
+	json_object_set_new(o, "team_identifier", jstr(msign_cd_team(cd)));
+	json_object_set_new(o, "hash_type", json_string(msign_hash_type_name(
+		msign_cd_hash_type(cd))));
+	json_object_set_new(o, "hash_size", json_integer(hsize));
+	json_object_set_new(o, "platform", json_integer(msign_cd_platform(cd)));
+	json_object_set_new(o, "page_size", json_integer(msign_cd_page_size(cd)));
+	json_object_set_new(o, "code_slots", json_integer(msign_cd_code_slots(cd)));
+	json_object_set_new(o, "special_slots",
+			    json_integer(msign_cd_special_slots(cd)));
 	json_object_set_new(o, "code_limit",
-			    json_integer((json_int_t)msign_codedir_limit(cd)));
-	if (cd->version >= MSIGN_CS_SUPPORTSEXECSEG) {
-		json_object_set_new(o, "exec_seg_base",
-				    json_integer((json_int_t)cd->exec_seg_base));
-		json_object_set_new(o, "exec_seg_limit",
-				    json_integer((json_int_t)cd->exec_seg_limit));
-		json_object_set_new(o, "exec_seg_flags",
-				    json_integer((json_int_t)cd->exec_seg_flags));
+			    json_integer((json_int_t)msign_cd_code_limit(cd)));
+	uint64_t base, limit, segflags;
+	if (msign_cd_exec_segment(cd, &base, &limit, &segflags)) {
+		json_object_set_new(o, "exec_seg_base", json_integer((json_int_t)base));
+		json_object_set_new(o, "exec_seg_limit", json_integer((json_int_t)limit));
+		json_object_set_new(o, "exec_seg_flags", json_integer((json_int_t)segflags));
 	}
-	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME)
-		json_object_set_new(o, "runtime", json_integer(cd->runtime));
-	json_object_set_new(o, "cdhash", hexstr(cd->cdhash, 20));
-	json_object_set_new(o, "cdhash_full", hexstr(cd->cdhash, cd->cdhash_len));
+	uint32_t rt;
+	if (msign_cd_runtime(cd, &rt))
+		json_object_set_new(o, "runtime", json_integer(rt));
+	size_t hlen;
+	const uint8_t *h = msign_cd_cdhash(cd, &hlen);
+	json_object_set_new(o, "cdhash", hexstr(h, 20));
+	json_object_set_new(o, "cdhash_full", hexstr(h, hlen));
 	json_t *sp = json_object();
-	for (uint32_t n = cd->nspecial; n >= 1; n--) {
+	for (uint32_t n = msign_cd_special_slots(cd); n >= 1; n--) {
 		char key[16];
 		snprintf(key, sizeof(key), "%d", -(int)n);
-		json_object_set_new(sp, key,
-				    hexstr(msign_codedir_slot(cd, -(int64_t)n),
-					   cd->hash_size));
+		json_object_set_new(sp, key, hexstr(msign_cd_slot_hash(
+			cd, -(int64_t)n), hsize));
 	}
 	json_object_set_new(o, "special_slot_hashes", sp);
 	uint32_t bad = 0;
-	if (msign_codedir_count_bad_pages(img, cd, s, &bad, NULL) == 0)
+	if (msign_info_cd_pages_mismatched(info, s, cd, &bad, NULL) == 0)
 		json_object_set_new(o, "pages_mismatched", json_integer(bad));
 	else
 		json_object_set_new(o, "pages_mismatched", json_null());
 	return o;
 }
 
-static json_t *cms_json(const struct msign_cms_info *ci)
+static json_t *cms_json(const msign_info_slice *s)
 {
 	json_t *o = json_object();
 	json_t *auth = json_array();
-	for (uint32_t i = 0; i < ci->ncerts; i++) {
-		const struct msign_cert *c = &ci->chain[i];
+	for (uint32_t i = 0; i < msign_slice_cert_count(s); i++) {
+		const msign_info_cert *c = msign_slice_cert(s, i);
 		json_t *co = json_object();
-		json_object_set_new(co, "common_name",
-				    jstr(c->cn));
-		json_object_set_new(co, "organization",
-				    jstr(c->org));
-		json_object_set_new(co, "organizational_unit",
-				    jstr(c->ou));
-		json_object_set_new(co, "sha1", hexstr(c->sha1, 20));
-		json_object_set_new(co, "sha256", hexstr(c->sha256, 32));
+		json_object_set_new(co, "common_name", jstr(msign_cert_common_name(c)));
+		json_object_set_new(co, "organization", jstr(msign_cert_organization(c)));
+		json_object_set_new(co, "organizational_unit", jstr(msign_cert_org_unit(c)));
+		json_object_set_new(co, "sha1", hexstr(msign_cert_sha1(c), 20));
+		json_object_set_new(co, "sha256", hexstr(msign_cert_sha256(c), 32));
 		json_array_append_new(auth, co);
 	}
 	json_object_set_new(o, "certificates", auth);
 	json_object_set_new(o, "certificates_carried",
-			    json_integer(ci->nall_certs));
-	json_object_set_new(o, "signing_time",
-			    ci->has_signing_time ? iso_time(ci->signing_time)
-						 : json_null());
-	json_object_set_new(o, "timestamp",
-			    ci->has_timestamp ? iso_time(ci->timestamp_time)
-					      : json_null());
-	json_object_set_new(o, "message_digest",
-			    hexstr(ci->message_digest, ci->message_digest_len));
+			    json_integer(msign_slice_cert_carried(s)));
+	time_t t;
+	json_object_set_new(o, "signing_time", msign_slice_signing_time(s, &t)
+						       ? iso_time(t) : json_null());
+	json_object_set_new(o, "timestamp", msign_slice_timestamp(s, &t)
+						    ? iso_time(t) : json_null());
+	size_t mlen;
+	const uint8_t *md = msign_slice_message_digest(s, &mlen);
+	json_object_set_new(o, "message_digest", hexstr(md, mlen));
 	return o;
 }
 
 /* Requirements, implicit DR and entitlements of the file's shown slice. */
-static void extras_json(json_t *o, const struct show_file *f)
+static void extras_json(json_t *o, const msign_info_slice *s)
 {
-	const struct msign_blob *rq = f->sig.requirements;
-	char *text = NULL;
-	uint32_t count = 0;
-	bool has_dr = false;
-	if (rq != NULL &&
-	    msign_reqset_decompile(rq->data, rq->len, &text, &count, &has_dr,
-				   NULL) == 0) {
+	const char *text = msign_slice_requirements_text(s);
+	size_t rlen;
+	if (msign_slice_requirements(s, &rlen) != NULL && text != NULL) {
 		json_t *r = json_object();
-		json_object_set_new(r, "count", json_integer(count));
-		json_object_set_new(r, "size", json_integer(rq->len));
+		json_object_set_new(r, "count",
+				    json_integer(msign_slice_requirement_count(s)));
+		json_object_set_new(r, "size", json_integer((json_int_t)rlen));
 		json_object_set_new(r, "text", jstr(text));
 		json_object_set_new(o, "requirements", r);
 	} else {
 		json_object_set_new(o, "requirements", json_null());
 	}
-	free(text);
-	char *dr = has_dr ? NULL : show_implicit_dr(f);
+	bool implicit;
+	const char *dr = msign_slice_designated_requirement(s, &implicit);
 	json_object_set_new(o, "implicit_designated_requirement",
-			    jstr(dr));
-	free(dr);
-	int err;
-	char *xml = show_entitlements_xml(f, &err, NULL);
-	json_object_set_new(o, "entitlements", jstr(xml));
-	free(xml);
+			    jstr(implicit ? dr : NULL));
+	json_object_set_new(o, "entitlements",
+			    jstr(msign_slice_entitlements_xml(s, NULL)));
 }
 
-static json_t *sig_json(const struct show_file *f, const struct msign_slice *s,
-			const struct msign_sig *sig, bool shown)
+static const char *kind_name(enum msign_sig_kind k)
+{
+	return k == MSIGN_SIG_ADHOC ? "adhoc" : k == MSIGN_SIG_CMS ? "cms" : "none";
+}
+
+static json_t *sig_json(const struct show_file *f, const msign_info_slice *s,
+			bool shown)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "offset", json_integer(s->cs_dataoff));
-	json_object_set_new(o, "size", json_integer(s->cs_datasize));
+	json_object_set_new(o, "offset", json_integer(msign_slice_sig_offset(s)));
+	json_object_set_new(o, "size", json_integer(msign_slice_sig_size(s)));
 	json_t *blobs = json_array();
-	for (uint32_t i = 0; i < sig->nblobs; i++) {
+	uint32_t type, magic, off, len;
+	for (uint32_t i = 0; msign_slice_blob(s, i, &type, &magic, &off, &len); i++) {
 		json_t *b = json_object();
-		json_object_set_new(b, "type", json_integer(sig->blobs[i].type));
-		json_object_set_new(b, "magic", json_integer(sig->blobs[i].magic));
-		json_object_set_new(b, "offset", json_integer(sig->blobs[i].off));
-		json_object_set_new(b, "length", json_integer(sig->blobs[i].len));
+		json_object_set_new(b, "type", json_integer(type));
+		json_object_set_new(b, "magic", json_integer(magic));
+		json_object_set_new(b, "offset", json_integer(off));
+		json_object_set_new(b, "length", json_integer(len));
 		json_array_append_new(blobs, b);
 	}
 	json_object_set_new(o, "blobs", blobs);
 	json_t *cds = json_array();
-	for (uint32_t i = 0; i < sig->ncds; i++)
-		json_array_append_new(cds, cd_json(f->img, &sig->cds[i], s));
+	for (uint32_t i = 0; i < msign_slice_cd_count(s); i++)
+		json_array_append_new(cds, cd_json(f->info, s, msign_slice_cd(s, i)));
 	json_object_set_new(o, "code_directories", cds);
-	json_object_set_new(o, "chosen_code_directory", json_integer(sig->best));
+	json_object_set_new(o, "chosen_code_directory",
+			    json_integer(msign_slice_chosen_cd_index(s)));
 	uint8_t dg[32];
-	if (msign_sig_cms_digest(sig, dg) == 0)
+	if (msign_slice_cms_digest(s, dg))
 		json_object_set_new(o, "cms_digest", hexstr(dg, 32));
-	const struct msign_codedir *best = &sig->cds[sig->best];
 	json_object_set_new(o, "signature_size",
-			    sig->cms ? json_integer(sig->cms->len - 8)
-				     : json_null());
-	json_object_set_new(o, "kind", json_string(
-		(best->flags & MSIGN_CS_ADHOC) ? "adhoc"
-		: (sig->cms && sig->cms->len > 8) ? "cms" : "none"));
-	if (shown) {
-		json_object_set_new(o, "cms", f->has_cms ? cms_json(&f->cms)
-							 : json_null());
-		extras_json(o, f);
-	} else if (sig->cms != NULL && sig->cms->len > 8) {
-		struct msign_cms_info ci;
-		memset(&ci, 0, sizeof(ci));
-		if (msign_cms_parse(sig->cms->data + 8, sig->cms->len - 8,
-				    &ci, NULL) == 0) {
-			json_object_set_new(o, "cms", cms_json(&ci));
-			msign_cms_info_free(&ci);
-		} else {
-			json_object_set_new(o, "cms", json_null());
-		}
-	}
-	if (sig->blob_err != 0)
-		json_object_set_new(o, "blob_error",
-				    jstr(sig->blob_err_msg));
+			    msign_slice_cms_present(s)
+				    ? json_integer(msign_slice_cms_size(s))
+					 : json_null());
+	json_object_set_new(o, "kind", json_string(kind_name(msign_slice_sig_kind(s))));
+	bool cms_ok = msign_slice_cms_size(s) > 0 &&
+		      msign_slice_cms_status(s, NULL) == 0;
+	if (shown || msign_slice_cms_size(s) > 0)
+		json_object_set_new(o, "cms", cms_ok ? cms_json(s) : json_null());
+	if (shown)
+		extras_json(o, s);
+	const struct msign_diag *bd;
+	if (msign_slice_blob_status(s, &bd) != 0)
+		json_object_set_new(o, "blob_error", jstr(bd->msg));
 	return o;
 }
 
 static json_t *slice_json(const struct show_file *f, uint32_t idx)
 {
-	const struct msign_slice *s = &f->img->slices[idx];
-	char lbl[40];
+	const msign_info_slice *s = msign_info_slice_at(f->info, idx);
 	json_t *o = json_object();
-	json_object_set_new(o, "arch", json_string(msign_arch_label(
-		s->cputype, s->cpusubtype, lbl, sizeof(lbl))));
-	json_object_set_new(o, "cputype", json_integer(s->cputype));
-	json_object_set_new(o, "cpusubtype", json_integer(s->cpusubtype));
-	json_object_set_new(o, "offset", json_integer((json_int_t)s->off));
-	json_object_set_new(o, "size", json_integer((json_int_t)s->size));
+	json_object_set_new(o, "arch", json_string(msign_slice_arch(s)));
+	json_object_set_new(o, "cputype", json_integer(msign_slice_cputype(s)));
+	json_object_set_new(o, "cpusubtype", json_integer(msign_slice_cpusubtype(s)));
+	json_object_set_new(o, "offset", json_integer((json_int_t)msign_slice_offset(s)));
+	json_object_set_new(o, "size", json_integer((json_int_t)msign_slice_size(s)));
 	json_object_set_new(o, "shown", json_boolean(f->slice_chosen &&
 							idx == f->slice_idx));
-	if (s->err != 0) {
-		json_object_set_new(o, "error", jstr(s->diag.msg));
+	const struct msign_diag *d;
+	if (msign_slice_macho_status(s, &d) != 0) {
+		json_object_set_new(o, "error", jstr(d->msg));
 		return o;
 	}
-	json_object_set_new(o, "filetype", json_integer(s->filetype));
-	if (s->has_version) {
+	json_object_set_new(o, "filetype", json_integer(msign_slice_filetype(s)));
+	uint32_t plat, minos, sdk;
+	if (msign_slice_build_version(s, &plat, &minos, &sdk)) {
 		json_t *v = json_object();
-		json_object_set_new(v, "platform", json_integer(s->version_platform));
-		json_object_set_new(v, "min", json_integer(s->version_min));
-		json_object_set_new(v, "sdk", json_integer(s->version_sdk));
+		json_object_set_new(v, "platform", json_integer(plat));
+		json_object_set_new(v, "min", json_integer(minos));
+		json_object_set_new(v, "sdk", json_integer(sdk));
 		json_object_set_new(o, "version", v);
 	}
-	struct msign_sig local;
-	struct msign_diag d;
-	msign_diag_clear(&d);
-	const struct msign_sig *sig = &f->sig;
 	bool shown = idx == f->slice_idx && f->sig_ok;
-	int r = 0;
-	if (!shown) {
-		r = msign_sig_parse(s, &local, &d);
-		sig = &local;
-	}
+	int r = msign_slice_sig_status(s, &d);
 	json_object_set_new(o, "signed", json_boolean(r != MSIGN_E_NOT_SIGNED));
 	if (r == 0)
-		json_object_set_new(o, "signature", sig_json(f, s, sig, shown));
+		json_object_set_new(o, "signature", sig_json(f, s, shown));
 	else if (r != MSIGN_E_NOT_SIGNED)
-		json_object_set_new(o, "error", jstr(d.msg));
+		json_object_set_new(o, "error", jstr(d->msg));
 	return o;
 }
 
 int show_json(FILE *out, const struct show_file *f)
 {
-	char fmt[1024];
 	json_t *root = json_object();
 	json_object_set_new(root, "path", jstr(f->path));
 	if (f->error != NULL) {
@@ -272,12 +251,12 @@ int show_json(FILE *out, const struct show_file *f)
 		json_object_set_new(root, "reason", f->reason[0] ? jstr(f->reason)
 								 : json_null());
 	}
-	if (f->img != NULL) {
-		show_format(f->img, fmt, sizeof(fmt));
+	if (f->info != NULL) {
 		json_object_set_new(root, "executable", jstr(f->exec_path));
-		json_object_set_new(root, "format", json_string(fmt));
+		json_object_set_new(root, "format",
+				    json_string(msign_info_format(f->info)));
 		json_t *slices = json_array();
-		for (uint32_t i = 0; i < f->img->nslices; i++)
+		for (uint32_t i = 0; i < msign_info_slice_count(f->info); i++)
 			json_array_append_new(slices, slice_json(f, i));
 		json_object_set_new(root, "slices", slices);
 	}

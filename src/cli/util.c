@@ -35,39 +35,6 @@ void cli_date(time_t t, char *out, size_t outlen)
 		 tm.tm_min, tm.tm_sec, tm.tm_hour < 12 ? "AM" : "PM");
 }
 
-void cli_cd_flags(uint32_t flags, char *out, size_t outlen)
-{
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-		{ 0x1, "host" },        { 0x2, "adhoc" },
-		{ 0x100, "hard" },      { 0x200, "kill" },
-		{ 0x400, "expires" },   { 0x800, "restrict" },
-		{ 0x1000, "enforcement" }, { 0x2000, "library-validation" },
-		{ 0x10000, "runtime" }, { 0x20000, "linker-signed" },
-	};
-	size_t used = 0;
-	uint32_t left = flags;
-	out[0] = '\0';
-	if (flags == 0) {
-		snprintf(out, outlen, "none");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(flags & names[i].bit))
-			continue;
-		left &= ~names[i].bit;
-		int n = snprintf(out + used, outlen - used, "%s%s",
-				 used ? "," : "", names[i].name);
-		if (n < 0 || (size_t)n >= outlen - used)
-			return;
-		used += (size_t)n;
-	}
-	if (left != 0)
-		snprintf(out + used, outlen - used, "%s???", used ? "," : "");
-}
-
 int cli_open_image(const char *path, struct msign_image **img)
 {
 	struct msign_diag d;

@@ -606,3 +606,36 @@ void msign_image_free(struct msign_image *img)
 	free(img->slices);
 	free(img);
 }
+
+char *msign_image_format(const struct msign_image *img)
+{
+	char lbl[40];
+	if (!img->is_fat) {
+		const struct msign_slice *s = &img->slices[0];
+		const char *a = msign_arch_label(s->cputype, s->cpusubtype, lbl,
+						 sizeof(lbl));
+		size_t n = strlen("Mach-O thin ()") + strlen(a) + 1;
+		char *out = malloc(n);
+		if (out != NULL)
+			snprintf(out, n, "Mach-O thin (%s)", a);
+		return out;
+	}
+	uint32_t order[MSIGN_MAX_SLICES];
+	msign_image_sorted(img, order);
+	size_t cap = strlen("Mach-O universal ()") + 1 +
+		     (size_t)img->nslices * sizeof(lbl);
+	char *out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	size_t used = (size_t)snprintf(out, cap, "Mach-O universal (");
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		const struct msign_slice *s = &img->slices[order[i]];
+		used += (size_t)snprintf(out + used, cap - used, "%s%s",
+					 i ? " " : "",
+					 msign_arch_label(s->cputype,
+							  s->cpusubtype, lbl,
+							  sizeof(lbl)));
+	}
+	snprintf(out + used, cap - used, ")");
+	return out;
+}

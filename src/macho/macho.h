@@ -157,6 +157,9 @@ int msign_image_find_arch(const struct msign_image *img, const char *name);
 uint32_t msign_fat_align(const struct msign_slice *s);
 /* Bytes of the fat header and its arch entries; 0 for a thin file. */
 size_t msign_fat_header_len(const struct msign_image *img);
+/* codesign's Format= text, "Mach-O thin (arm64)" or "Mach-O universal
+ * (x86_64 arm64e)" (malloc'd; NULL when out of memory). */
+char *msign_image_format(const struct msign_image *img);
 /* Slice indices in codesign's Format= order (signed cputype, subtype). */
 void msign_image_sorted(const struct msign_image *img, uint32_t *order);
 

@@ -24,5 +24,10 @@ int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
 /* Name of a requirement type: 1 host, 2 guest, 3 designated, 4 library,
  * 5 plugin; NULL for others (printed as the number). */
 const char *msign_req_type_name(uint32_t type);
+/* msign_reqset_decompile that also gives the first designated entry's
+ * expression (malloc'd, NULL when the set has none). */
+int msign_reqset_decompile_dr(const uint8_t *blob, size_t len, char **out,
+			      uint32_t *count, bool *has_designated,
+			      char **designated_expr, struct msign_diag *d);
 
 #endif

@@ -753,8 +753,11 @@ const char *msign_req_type_name(uint32_t type)
 }
 
 /* One "<type> => <expr>\n" line for the index entry at the cursor. */
+/* Entry i of a set appended to t as "<type> => <expr>\n"; a designated
+ * entry's expression is t->p[dr[0], dr[1]). */
 static int reqset_entry(struct msign_cur *set, uint32_t i, uint32_t count,
-			struct rq_text *t, bool *designated, struct msign_diag *d)
+			struct rq_text *t, bool *designated, size_t dr[2],
+			struct msign_diag *d)
 {
 	size_t at = set->off;
 	uint32_t type, off;
@@ -776,8 +779,13 @@ static int reqset_entry(struct msign_cur *set, uint32_t i, uint32_t count,
 			      : text_printf(t, d, at, "%" PRIu32, type);
 	if (rc == 0)
 		rc = text_put(t, " => ", 4, d, at);
+	size_t start = t->len;
 	if (rc == 0)
 		rc = req_text(&win, off, t, d);
+	if (rc == 0 && type == REQ_TYPE_DESIGNATED && !*designated) {
+		dr[0] = start;
+		dr[1] = t->len;
+	}
 	if (rc == 0)
 		rc = text_put(t, "\n", 1, d, off);
 	if (type == REQ_TYPE_DESIGNATED)
@@ -789,10 +797,20 @@ int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
 			   uint32_t *count, bool *has_designated,
 			   struct msign_diag *d)
 {
+	return msign_reqset_decompile_dr(blob, len, out, count, has_designated,
+					 NULL, d);
+}
+
+int msign_reqset_decompile_dr(const uint8_t *blob, size_t len, char **out,
+			      uint32_t *count, bool *has_designated,
+			      char **designated_expr, struct msign_diag *d)
+{
 	if (out == NULL || count == NULL || has_designated == NULL ||
 	    (blob == NULL && len != 0))
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "msign_reqset_decompile: NULL argument");
 	*out = NULL;
+	if (designated_expr != NULL)
+		*designated_expr = NULL;
 	*count = 0;
 	*has_designated = false;
 	struct msign_cur win = msign_cur_make(blob, len), set;
@@ -809,13 +827,22 @@ int msign_reqset_decompile(const uint8_t *blob, size_t len, char **out,
 				      n, (uint64_t)n * REQSET_ENTRY_LEN, set.len - REQSET_HDR_LEN);
 	struct rq_text t = { NULL, 0, 0 };
 	bool designated = false;
+	size_t dr[2] = { 0, 0 };
 	for (uint32_t i = 0; rc == 0 && i < n; i++)
-		rc = reqset_entry(&set, i, n, &t, &designated, d);
+		rc = reqset_entry(&set, i, n, &t, &designated, dr, d);
 	if (rc == 0)
 		rc = text_finish(&t, out, d);
 	if (rc != 0) {
 		free(t.p);
 		return rc;
+	}
+	if (designated && designated_expr != NULL) {
+		*designated_expr = strndup(*out + dr[0], dr[1] - dr[0]);
+		if (*designated_expr == NULL) {
+			free(*out);
+			*out = NULL;
+			return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+		}
 	}
 	*count = n;
 	*has_designated = designated;
