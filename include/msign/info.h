@@ -41,7 +41,7 @@ typedef struct msign_info_cert msign_info_cert; /* one certificate */
 
 /* Read path. 0 and *out set, or a negative MSIGN_E_* with d filled (d may
  * be NULL): MSIGN_E_IO when the file cannot be opened or read (d->msg is
- * "PATH: why"), MSIGN_E_NOMEM, or the code of the container's damage (not
+ * the system's reason, "No such file or directory"), MSIGN_E_NOMEM, or the code of the container's damage (not
  * a Mach-O, a fat header pointing outside the file, ...). A slice or a
  * signature that is damaged does not fail the open: its status says so. */
 int msign_info_open(const char *path, msign_info **out, struct msign_diag *d);

@@ -28,7 +28,7 @@ int cmd_trace(int argc, char **argv);
  * reason line) and return 1. */
 int cli_open_image(const char *path, struct msign_image **img);
 
-/* Lowercase hex of n bytes into out (2n+1 bytes). */
+/* Lowercase hex of n bytes into out (2n+1 bytes); "" for p NULL. */
 void cli_hex(const uint8_t *p, size_t n, char *out);
 /* "Oct 1, 2021 at 9:31:44 PM" in the local time zone (TZ). */
 void cli_date(time_t t, char *out, size_t outlen);

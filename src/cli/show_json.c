@@ -11,6 +11,8 @@
 static json_t *hexstr(const uint8_t *p, size_t n)
 {
 	char buf[2 * 256 + 1];
+	if (p == NULL)
+		return json_null();
 	if (n > 256)
 		n = 256;
 	cli_hex(p, n, buf);
@@ -132,7 +134,9 @@ static json_t *cms_json(const msign_info_slice *s)
 						    ? iso_time(t) : json_null());
 	size_t mlen;
 	const uint8_t *md = msign_slice_message_digest(s, &mlen);
-	json_object_set_new(o, "message_digest", hexstr(md, mlen));
+	/* "" when the CMS has no messageDigest (old signatures) */
+	json_object_set_new(o, "message_digest",
+			    hexstr(md != NULL ? md : (const uint8_t *)"", mlen));
 	return o;
 }
 

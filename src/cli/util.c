@@ -10,6 +10,8 @@
 void cli_hex(const uint8_t *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
+	if (p == NULL) /* a digest the library could not compute (memory) */
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		out[2 * i] = digits[p[i] >> 4];
 		out[2 * i + 1] = digits[p[i] & 0xf];

@@ -3,6 +3,7 @@
  * of the lower layers (macho, sig) and kept immutable, so the accessors
  * are plain reads and a handle may be shared between threads. */
 #include <plist/plist.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,15 @@
  * (its XML is still available); Apple's largest are a few KiB. */
 #define INFO_ENT_MAX_LEN (16u << 20)
 
+/* The digests (CDHash, CMSDigest, the implicit designated requirement
+ * built from CDHashes) are computed on first use, under the handle's
+ * lock: show of one small slice of a universal file must not hash the
+ * megabytes of another slice's CodeDirectory. Everything else is fixed at
+ * open. */
 struct msign_info_cd {
 	struct msign_codedir cd;
+	struct msign_info *info;
+	bool hashed; /* cd.cdhash holds the digest (cd.cdhash_len != 0) */
 };
 
 struct msign_info_cert {
@@ -37,6 +45,7 @@ struct info_ent {
 };
 
 struct msign_info_slice {
+	struct msign_info *info; /* its file, for the lock */
 	const struct msign_slice *s;
 	char arch[40];
 
@@ -44,7 +53,7 @@ struct msign_info_slice {
 	struct msign_diag sig_diag;
 	struct msign_sig sig;
 	struct msign_info_cd cds[MSIGN_MAX_CDS];
-	bool has_cms_digest;
+	bool cms_digest_done, has_cms_digest; /* lazy, under info->lock */
 	uint8_t cms_digest[32];
 	enum msign_sig_kind kind;
 
@@ -55,8 +64,9 @@ struct msign_info_slice {
 
 	struct msign_diag req_diag;
 	char *req_text;
-	char *dr;
-	bool dr_implicit;
+	char *dr;          /* the explicit one, fixed at open */
+	char *implicit;    /* derived when dr is NULL: lazy, under the lock */
+	bool implicit_done;
 
 	char *ent_xml;
 	size_t ent_xml_len;
@@ -71,6 +81,7 @@ struct msign_info_slice {
 };
 
 struct msign_info {
+	pthread_mutex_t lock; /* the lazy digests */
 	struct msign_image *img;
 	char *format;
 	uint32_t default_slice;
@@ -81,12 +92,27 @@ static const struct msign_diag no_error;
 
 /* ---- building ------------------------------------------------------------ */
 
+/* The CodeDirectory's digest, computed once (caller holds the lock). */
+static int cd_hash_locked(struct msign_info_cd *c)
+{
+	if (c->hashed)
+		return 0;
+	int r = msign_hash(c->cd.hash_type, c->cd.blob, c->cd.len,
+			   c->cd.cdhash, &c->cd.cdhash_len);
+	if (r == 0)
+		c->hashed = true;
+	return r;
+}
+
 /* Append the " or "-joined cdhash clauses of one signature to *buf. */
 static int dr_add_cdhashes(char **buf, size_t *used, size_t *cap,
-			   const struct msign_sig *sig)
+			   struct msign_info_slice *is)
 {
 	static const char hexd[] = "0123456789abcdef";
-	for (uint32_t i = 0; i < sig->ncds; i++) {
+	for (uint32_t i = 0; i < is->sig.ncds; i++) {
+		if (cd_hash_locked(&is->cds[i]) != 0)
+			return MSIGN_E_CRYPTO;
+		const uint8_t *h = is->cds[i].cd.cdhash;
 		size_t need = *used + 64;
 		if (need > *cap) {
 			size_t ncap = need * 2;
@@ -98,8 +124,8 @@ static int dr_add_cdhashes(char **buf, size_t *used, size_t *cap,
 		}
 		char hex[41];
 		for (int k = 0; k < 20; k++) {
-			hex[2 * k] = hexd[sig->cds[i].cdhash[k] >> 4];
-			hex[2 * k + 1] = hexd[sig->cds[i].cdhash[k] & 0xf];
+			hex[2 * k] = hexd[h[k] >> 4];
+			hex[2 * k + 1] = hexd[h[k] & 0xf];
 		}
 		hex[40] = '\0';
 		*used += (size_t)snprintf(*buf + *used, *cap - *used,
@@ -113,9 +139,9 @@ static int dr_add_cdhashes(char **buf, size_t *used, size_t *cap,
  * signer's anchor and leaf for a CMS signature; for other code its
  * CDHashes, this slice's first, then every other signed slice's in
  * Format= order. */
-static char *implicit_dr(const struct msign_info *info, uint32_t idx)
+static char *implicit_dr(struct msign_info *info, uint32_t idx)
 {
-	const struct msign_info_slice *is = &info->slices[idx];
+	struct msign_info_slice *is = &info->slices[idx];
 	if (is->has_cms) {
 		char *out = NULL;
 		const struct msign_codedir *cd = &is->sig.cds[is->sig.best];
@@ -128,15 +154,15 @@ static char *implicit_dr(const struct msign_info *info, uint32_t idx)
 	if (buf == NULL)
 		return NULL;
 	buf[0] = '\0';
-	if (dr_add_cdhashes(&buf, &used, &cap, &is->sig) != 0)
+	if (dr_add_cdhashes(&buf, &used, &cap, is) != 0)
 		goto fail;
 	uint32_t order[MSIGN_MAX_SLICES];
 	msign_image_sorted(info->img, order);
 	for (uint32_t i = 0; i < info->img->nslices; i++) {
-		const struct msign_info_slice *o = &info->slices[order[i]];
-		if (order[i] == idx || o->sig_err != 0)
+		struct msign_info_slice *o = &info->slices[order[i]];
+		if (order[i] == idx || o->s->err != 0 || o->sig_err != 0)
 			continue;
-		if (dr_add_cdhashes(&buf, &used, &cap, &o->sig) != 0)
+		if (dr_add_cdhashes(&buf, &used, &cap, o) != 0)
 			goto fail;
 	}
 	return buf;
@@ -254,12 +280,13 @@ static int load_entitlements(struct msign_info_slice *is)
 }
 
 /* Facts of one signed slice that need no other slice. */
-static int load_sig(struct msign_info_slice *is)
+static int load_sig(struct msign_info *info, struct msign_info_slice *is)
 {
 	struct msign_sig *sig = &is->sig;
-	for (uint32_t i = 0; i < sig->ncds; i++)
+	for (uint32_t i = 0; i < sig->ncds; i++) {
 		is->cds[i].cd = sig->cds[i];
-	is->has_cms_digest = msign_sig_cms_digest(sig, is->cms_digest) == 0;
+		is->cds[i].info = info;
+	}
 	const struct msign_codedir *cd = &sig->cds[sig->best];
 	if (cd->flags & MSIGN_CS_ADHOC)
 		is->kind = MSIGN_SIG_ADHOC;
@@ -317,6 +344,7 @@ static void free_slice(struct msign_info_slice *is)
 		msign_cms_info_free(&is->cms);
 	free(is->req_text);
 	free(is->dr);
+	free(is->implicit);
 	free(is->ent_xml);
 	for (uint32_t i = 0; i < is->nents; i++) {
 		free(is->ents[i].key);
@@ -335,6 +363,7 @@ void msign_info_free(msign_info *info)
 	free(info->slices);
 	free(info->format);
 	msign_image_free(info->img);
+	pthread_mutex_destroy(&info->lock);
 	free(info);
 }
 
@@ -346,6 +375,11 @@ int msign_info_adopt(struct msign_image *img, msign_info **out,
 		msign_image_free(img);
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 	}
+	if (pthread_mutex_init(&info->lock, NULL) != 0) {
+		free(info);
+		msign_image_free(img);
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	}
 	info->img = img;
 	info->slices = calloc(img->nslices, sizeof(*info->slices));
 	info->format = msign_image_format(img);
@@ -354,6 +388,7 @@ int msign_info_adopt(struct msign_image *img, msign_info **out,
 	info->default_slice = msign_image_default_slice(img);
 	for (uint32_t i = 0; i < img->nslices; i++) {
 		struct msign_info_slice *is = &info->slices[i];
+		is->info = info;
 		is->s = &img->slices[i];
 		char lbl[sizeof(is->arch)];
 		snprintf(is->arch, sizeof(is->arch), "%s",
@@ -361,23 +396,17 @@ int msign_info_adopt(struct msign_image *img, msign_info **out,
 					  lbl, sizeof(lbl)));
 		if (is->s->err != 0)
 			continue;
-		is->sig_err = msign_sig_parse(is->s, &is->sig, &is->sig_diag);
+		is->sig_err = msign_sig_parse_ex(is->s, &is->sig,
+						 MSIGN_SIG_NO_CDHASH,
+						 &is->sig_diag);
 		if (is->sig_err == MSIGN_E_NOMEM)
 			goto nomem;
 		if (is->sig_err == MSIGN_E_NOT_SIGNED)
 			msign_diag_clear(&is->sig_diag);
 		else if (is->sig_err != 0)
 			is->sig_diag.file_off += is->s->off; /* slice-relative */
-		else if (load_sig(is) != 0)
+		else if (load_sig(info, is) != 0)
 			goto nomem;
-	}
-	/* Needs every slice's CodeDirectories (ad-hoc code). */
-	for (uint32_t i = 0; i < img->nslices; i++) {
-		struct msign_info_slice *is = &info->slices[i];
-		if (is->s->err != 0 || is->sig_err != 0 || is->dr != NULL)
-			continue;
-		is->dr = implicit_dr(info, i);
-		is->dr_implicit = is->dr != NULL;
 	}
 	*out = info;
 	return 0;
@@ -559,10 +588,30 @@ const msign_info_cd *msign_slice_chosen_cd(const msign_info_slice *s)
 
 bool msign_slice_cms_digest(const msign_info_slice *s, uint8_t out[32])
 {
-	if (sig_of(s) == NULL || !s->has_cms_digest)
+	if (sig_of(s) == NULL || s->sig.ncds == 0)
 		return false;
-	memcpy(out, s->cms_digest, 32);
-	return true;
+	struct msign_info *info = s->info;
+	struct msign_info_slice *w = (struct msign_info_slice *)s; /* lazy part */
+	pthread_mutex_lock(&info->lock);
+	if (!w->cms_digest_done) {
+		/* SHA-256 of the lowest hash type's CD: its CDHash when that
+		 * CD is itself SHA-256, so a large CD is hashed once. */
+		struct msign_info_cd *low = &w->cds[w->sig.lowest];
+		if (low->cd.hash_type == MSIGN_CS_HASHTYPE_SHA256) {
+			w->has_cms_digest = cd_hash_locked(low) == 0;
+			if (w->has_cms_digest)
+				memcpy(w->cms_digest, low->cd.cdhash, 32);
+		} else {
+			w->has_cms_digest = msign_sha256(low->cd.blob, low->cd.len,
+							 w->cms_digest) == 0;
+		}
+		w->cms_digest_done = true;
+	}
+	bool have = w->has_cms_digest;
+	pthread_mutex_unlock(&info->lock);
+	if (have)
+		memcpy(out, s->cms_digest, 32);
+	return have;
 }
 
 enum msign_sig_kind msign_slice_sig_kind(const msign_info_slice *s)
@@ -658,8 +707,24 @@ const char *msign_slice_designated_requirement(const msign_info_slice *s,
 					       bool *implicit)
 {
 	if (implicit != NULL)
-		*implicit = sig_of(s) && s->dr_implicit;
-	return sig_of(s) ? s->dr : NULL;
+		*implicit = false;
+	if (sig_of(s) == NULL)
+		return NULL;
+	if (s->dr != NULL)
+		return s->dr; /* explicit, fixed at open */
+	struct msign_info *info = s->info;
+	struct msign_info_slice *w = (struct msign_info_slice *)s; /* lazy part */
+	pthread_mutex_lock(&info->lock);
+	if (!w->implicit_done) {
+		/* Needs every slice's CDHashes (ad-hoc code). */
+		w->implicit = implicit_dr(info, (uint32_t)(w - info->slices));
+		w->implicit_done = true;
+	}
+	const char *dr = w->implicit;
+	pthread_mutex_unlock(&info->lock);
+	if (implicit != NULL)
+		*implicit = dr != NULL;
+	return dr;
 }
 
 const char *msign_slice_entitlements_xml(const msign_info_slice *s,
@@ -800,9 +865,13 @@ bool msign_cd_runtime(const msign_info_cd *cd, uint32_t *version)
 
 const uint8_t *msign_cd_cdhash(const msign_info_cd *cd, size_t *len)
 {
+	struct msign_info_cd *w = (struct msign_info_cd *)cd; /* lazy part */
+	pthread_mutex_lock(&cd->info->lock);
+	bool have = cd_hash_locked(w) == 0;
+	pthread_mutex_unlock(&cd->info->lock);
 	if (len != NULL)
-		*len = cd->cd.cdhash_len;
-	return cd->cd.cdhash;
+		*len = have ? cd->cd.cdhash_len : 0;
+	return have ? cd->cd.cdhash : NULL;
 }
 
 const uint8_t *msign_cd_slot_hash(const msign_info_cd *cd, int64_t n)
