@@ -41,10 +41,19 @@ enum msign_err {
 
 #define MSIGN_DIAG_MSG_LEN 256
 
-/* Filled by the parser that first detects a problem; later layers leave it. */
+/* Filled by the parser that first detects a problem; later layers leave it.
+ * Clear it (msign_diag_clear) before the call that may fill it. */
 struct msign_diag {
 	int code;          /* enum msign_err, 0 when unset */
-	uint64_t file_off; /* where, relative to the window the parser saw */
+	/* Where, in bytes from the start of the file, also inside a slice of
+	 * a universal file or inside a signature: every function that takes
+	 * a file, an image or a slice reports file offsets. The few that
+	 * take a bare buffer (a blob's bytes) report offsets in that buffer;
+	 * their header says so. 0 when the error is not about a place. */
+	uint64_t file_off;
+	/* The precise reason: one sentence naming the numbers, NUL-terminated.
+	 * It may quote bytes of the file, control characters included:
+	 * escape it before printing. */
 	char msg[MSIGN_DIAG_MSG_LEN];
 	/* Not an error: after a successful write, MSIGN_LOST_* bits (sign.h)
 	 * naming what of the file's owner and attributes could not be kept. */

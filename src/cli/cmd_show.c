@@ -323,7 +323,6 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 	r = msign_sig_parse(f->s, &f->sig, &d);
 	if (r == MSIGN_E_NOT_SIGNED)
 		return load_fail(f, MSG_UNSIGNED, NULL);
-	d.file_off += f->s->off; /* signature parsers report slice offsets */
 	if (r != 0)
 		return load_fail(f, MSG_SIGFORMAT, &d);
 	f->sig_ok = true;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/cur.h"
+#include "base/diag.h"
 #include "write/write.h"
 #include "write/strip.h"
 #include "hash/hash.h"
@@ -147,12 +148,10 @@ int msign_strip_plan(const struct msign_image *img, const char *arch,
 				*d = s->diag;
 			return s->err;
 		}
+		bool fresh = msign_diag_fresh(d); /* st_check: slice offsets */
 		int r = st_check(s, &ss->new_size, d);
-		if (r) {
-			if (d != NULL && img->is_fat)
-				d->file_off += s->off; /* a file offset */
-			return r;
-		}
+		if (r)
+			return msign_diag_rebase(d, fresh, s->off, r);
 		ss->was_signed = s->has_codesig;
 		res->changed = res->changed || s->has_codesig;
 	}
