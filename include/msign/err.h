@@ -37,6 +37,10 @@ enum msign_err {
 	MSIGN_E_ARG = -15,        /* caller passed a bad argument */
 	MSIGN_E_INTERNAL = -16,   /* a broken invariant of libmsign: a bug;
 				   * returned, since a library must not abort */
+	/* New codes go here, at the end, each one lower than the last. */
+	MSIGN_E_LAYOUT = -17,     /* a signature that is sound but not where
+				   * Apple's tools put it (e.g. not at the end
+				   * of the file): codesign refuses to edit it */
 };
 
 #define MSIGN_DIAG_MSG_LEN 256

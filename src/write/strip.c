@@ -59,7 +59,7 @@ static int st_check(const struct msign_slice *s, uint64_t *new_size,
 				      cmdsize, CS_CMD_LEN);
 	uint64_t end = (uint64_t)s->cs_dataoff + s->cs_datasize;
 	if (end > s->size || s->size - end > SIG_END_SLACK)
-		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_cmd_off,
+		return msign_diag_set(d, MSIGN_E_LAYOUT, s->cs_cmd_off,
 				      "LC_CODE_SIGNATURE does not point to end of file");
 	uint64_t n = s->cs_dataoff;
 	if (s->has_symtab) {
