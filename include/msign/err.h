@@ -2,7 +2,12 @@
  *
  * Every library function returns 0 or a negative enum msign_err; it never
  * prints and never exits. A parser that fails also fills an optional
- * struct msign_diag with the file offset and a sentence naming the numbers. */
+ * struct msign_diag with the file offset and a sentence naming the numbers.
+ *
+ * Three things, one error: the code says what kind of failure it is (a
+ * caller decides by it, never by the text); msign_strerror(code) is a
+ * short, stable sentence for a user; d->msg is the precise reason, one
+ * sentence that names the numbers (not stable: do not match on it). */
 #ifndef MSIGN_ERR_H
 #define MSIGN_ERR_H
 
@@ -64,6 +69,9 @@ struct msign_diag {
 	uint32_t lost;
 };
 
+/* A short sentence for code, as a user should read it ("the file is
+ * truncated"): stable, no trailing period. Every enum msign_err value has
+ * one; another number gives "unknown error". */
 const char *msign_strerror(int code);
 
 /* Record code/offset/message in d (may be NULL) unless d already holds an
