@@ -79,7 +79,9 @@ static void put_escaped(FILE *f, const char *str, bool space)
 }
 
 /* One stderr line for a file or a slice that could not be read: the
- * error's name and the library's reason (which may quote file bytes). */
+ * error's sentence and the library's reason (which may quote file bytes).
+ * A file that cannot be opened or read says only why, as codesign does
+ * ("PATH: No such file or directory"): the reason is the system's. */
 static void report(const char *path, const char *arch, int r,
 		   const struct msign_diag *d)
 {
@@ -87,7 +89,8 @@ static void report(const char *path, const char *arch, int r,
 	put_escaped(stderr, path, false);
 	if (arch != NULL)
 		fprintf(stderr, ": %s", arch);
-	fprintf(stderr, ": %s", msign_strerror(r));
+	if (r != MSIGN_E_IO || d->msg[0] == '\0')
+		fprintf(stderr, ": %s", msign_strerror(r));
 	if (d->msg[0] != '\0') {
 		fputs(": ", stderr);
 		put_escaped(stderr, d->msg, false);

@@ -2,7 +2,12 @@
  *
  * Every library function returns 0 or a negative enum msign_err; it never
  * prints and never exits. A parser that fails also fills an optional
- * struct msign_diag with the file offset and a sentence naming the numbers. */
+ * struct msign_diag with the file offset and a sentence naming the numbers.
+ *
+ * Three things, one error: the code says what kind of failure it is (a
+ * caller decides by it, never by the text); msign_strerror(code) is a
+ * short, stable sentence for a user; d->msg is the precise reason, one
+ * sentence that names the numbers (not stable: do not match on it). */
 #ifndef MSIGN_ERR_H
 #define MSIGN_ERR_H
 
@@ -37,20 +42,36 @@ enum msign_err {
 	MSIGN_E_ARG = -15,        /* caller passed a bad argument */
 	MSIGN_E_INTERNAL = -16,   /* a broken invariant of libmsign: a bug;
 				   * returned, since a library must not abort */
+	/* New codes go here, at the end, each one lower than the last. */
+	MSIGN_E_LAYOUT = -17,     /* a signature that is sound but not where
+				   * Apple's tools put it (e.g. not at the end
+				   * of the file): codesign refuses to edit it */
 };
 
 #define MSIGN_DIAG_MSG_LEN 256
 
-/* Filled by the parser that first detects a problem; later layers leave it. */
+/* Filled by the parser that first detects a problem; later layers leave it.
+ * Clear it (msign_diag_clear) before the call that may fill it. */
 struct msign_diag {
 	int code;          /* enum msign_err, 0 when unset */
-	uint64_t file_off; /* where, relative to the window the parser saw */
+	/* Where, in bytes from the start of the file, also inside a slice of
+	 * a universal file or inside a signature: every function that takes
+	 * a file, an image or a slice reports file offsets. The few that
+	 * take a bare buffer (a blob's bytes) report offsets in that buffer;
+	 * their header says so. 0 when the error is not about a place. */
+	uint64_t file_off;
+	/* The precise reason: one sentence naming the numbers, NUL-terminated.
+	 * It may quote bytes of the file, control characters included:
+	 * escape it before printing. */
 	char msg[MSIGN_DIAG_MSG_LEN];
 	/* Not an error: after a successful write, MSIGN_LOST_* bits (sign.h)
 	 * naming what of the file's owner and attributes could not be kept. */
 	uint32_t lost;
 };
 
+/* A short sentence for code, as a user should read it ("the file is
+ * truncated"): stable, no trailing period. Every enum msign_err value has
+ * one; another number gives "unknown error". */
 const char *msign_strerror(int code);
 
 /* Record code/offset/message in d (may be NULL) unless d already holds an

@@ -5,27 +5,31 @@
 
 #include "msign/err.h"
 
+/* What a user reads for each code: a short sentence, no trailing period,
+ * stable (scripts and translations may key on it); the precise reason is
+ * the diagnostic's msg. */
 static const struct {
 	int code;
 	const char *text;
 } err_table[] = {
 	{ MSIGN_OK, "success" },
-	{ MSIGN_E_TRUNCATED, "data truncated" },
-	{ MSIGN_E_BAD_MAGIC, "bad magic number" },
-	{ MSIGN_E_BAD_RANGE, "offset or length out of range" },
-	{ MSIGN_E_OVERFLOW, "integer overflow" },
+	{ MSIGN_E_TRUNCATED, "the file is truncated" },
+	{ MSIGN_E_BAD_MAGIC, "not the expected structure (bad magic number)" },
+	{ MSIGN_E_BAD_RANGE, "an offset or length points outside its container" },
+	{ MSIGN_E_OVERFLOW, "a size or offset in the file is too large" },
 	{ MSIGN_E_UNSUPPORTED, "unsupported format or version" },
-	{ MSIGN_E_CRYPTO, "cryptographic or CMS error" },
-	{ MSIGN_E_PLIST, "invalid property list" },
-	{ MSIGN_E_VERIFY, "hash mismatch" },
+	{ MSIGN_E_CRYPTO, "a cryptographic operation failed or the CMS signature is unreadable" },
+	{ MSIGN_E_PLIST, "the property list (entitlements or Info.plist) is invalid" },
+	{ MSIGN_E_VERIFY, "a hash does not match: the code or signature has been modified" },
 	{ MSIGN_E_NOMEM, "out of memory" },
-	{ MSIGN_E_IO, "input/output error" },
-	{ MSIGN_E_LIMIT, "hard limit exceeded" },
+	{ MSIGN_E_IO, "the file cannot be read or written" },
+	{ MSIGN_E_LIMIT, "a count in the file exceeds what msign accepts" },
 	{ MSIGN_E_NOT_SIGNED, "code object is not signed at all" },
-	{ MSIGN_E_NOT_FOUND, "not found" },
-	{ MSIGN_E_INVALID, "invalid structure" },
+	{ MSIGN_E_NOT_FOUND, "the requested architecture or item is not present" },
+	{ MSIGN_E_INVALID, "the file's structure is inconsistent" },
 	{ MSIGN_E_ARG, "invalid argument" },
-	{ MSIGN_E_INTERNAL, "internal error (a bug in libmsign)" },
+	{ MSIGN_E_INTERNAL, "internal error in libmsign (a bug; please report it)" },
+	{ MSIGN_E_LAYOUT, "the signature is not where Apple's tools put it" },
 };
 
 const char *msign_strerror(int code)

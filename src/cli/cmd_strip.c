@@ -56,7 +56,7 @@ static int strip_fail(const char *path, int r, const struct msign_diag *d)
 	}
 	/* Apple's own wording where it has one, else the container message. */
 	if (r == MSIGN_E_UNSUPPORTED || r == MSIGN_E_NOT_FOUND ||
-	    strstr(d->msg, "LC_CODE_SIGNATURE does not point") != NULL) {
+	    r == MSIGN_E_LAYOUT) {
 		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d->msg));
 		return 1;
 	}

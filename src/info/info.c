@@ -279,7 +279,8 @@ static int load_entitlements(struct msign_info_slice *is)
 	return load_ent_dict(is);
 }
 
-/* Facts of one signed slice that need no other slice. */
+/* Facts of one signed slice that need no other slice. The blob parsers
+ * see one blob: their offsets are moved to the file here. */
 static int load_sig(struct msign_info *info, struct msign_info_slice *is)
 {
 	struct msign_sig *sig = &is->sig;
@@ -403,9 +404,7 @@ int msign_info_adopt(struct msign_image *img, msign_info **out,
 			goto nomem;
 		if (is->sig_err == MSIGN_E_NOT_SIGNED)
 			msign_diag_clear(&is->sig_diag);
-		else if (is->sig_err != 0)
-			is->sig_diag.file_off += is->s->off; /* slice-relative */
-		else if (load_sig(info, is) != 0)
+		else if (is->sig_err == 0 && load_sig(info, is) != 0)
 			goto nomem;
 	}
 	*out = info;

@@ -15,6 +15,7 @@
 #include <errno.h>
 
 #include "base/cur.h"
+#include "base/diag.h"
 #include "macho/macho.h"
 
 #define FAT_HEADER_LEN 8u
@@ -410,12 +411,13 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 				      &sd);
 		if (r == 0 && (r = img_load_parts(img, s->off, &tmp, d)) != 0)
 			return r;
-		sd.file_off += s->off; /* report file offsets, not slice ones */
 		if (r == 0 && tmp.cputype != s->cputype) {
 			r = msign_diag_set(&sd, MSIGN_E_INVALID, 4,
 					   "slice cputype %d differs from the fat header's %d",
 					   tmp.cputype, s->cputype);
 		}
+		/* sd was clear: its offset is the slice's; report the file's */
+		msign_diag_rebase(&sd, true, s->off, r);
 		/* The fat header's identity (names, order) wins, as in lipo. */
 		tmp.off = s->off;
 		tmp.align = s->align;

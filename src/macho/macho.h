@@ -91,7 +91,8 @@ struct msign_slice {
 	uint64_t first_section_off; /* lowest non-zero section offset, or 0 */
 
 	/* A fat slice that fails to parse does not sink the whole file: its
-	 * error is kept here and reported when the slice is used. */
+	 * error is kept here and reported when the slice is used
+	 * (diag.file_off is a file offset, like every image function's). */
 	int err;
 	struct msign_diag diag;
 };
@@ -130,7 +131,10 @@ int msign_image_open_fd(int fd, struct msign_image **out,
 int msign_input_open(const char *path, struct msign_diag *d);
 void msign_image_free(struct msign_image *img);
 
-/* Parse one thin Mach-O in [data, data+len) into s (used by the above). */
+/* Parse one thin Mach-O in [data, data+len) into s (used by the above).
+ * The one parser here that does not see the file: d->file_off is relative
+ * to data, and a caller that knows where data lies in the file adds that
+ * (msign_image_* report file offsets, the slices' diag included). */
 int msign_slice_parse(const uint8_t *data, size_t len, struct msign_slice *s,
 		      struct msign_diag *d);
 

@@ -41,7 +41,8 @@ struct msign_cms_info {
 	uint8_t cdhashes[MSIGN_MAX_CDS][20];
 };
 
-/* Parse a CMS SignedData (BER, indefinite lengths allowed). */
+/* Parse a CMS SignedData (BER, indefinite lengths allowed). d->file_off
+ * is relative to der, when it names a place at all. */
 int msign_cms_parse(const uint8_t *der, size_t len,
 		    struct msign_cms_info *info, struct msign_diag *d);
 void msign_cms_info_free(struct msign_cms_info *info);

@@ -33,7 +33,9 @@ struct msign_codedir {
 	uint32_t cdhash_len;
 };
 
-/* Validate a CodeDirectory blob once at the boundary. */
+/* Validate a CodeDirectory blob once at the boundary. It sees the blob
+ * only: d->file_off is relative to blob (msign_sig_parse, which knows
+ * where the blob lies, reports file offsets). */
 int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
 			struct msign_codedir *cd, struct msign_diag *d);
 /* The same without computing cdhash (left zero, cdhash_len 0). */
@@ -84,7 +86,8 @@ struct msign_sig {
 
 /* Locate and validate the slice's signature: LC_CODE_SIGNATURE within the
  * slice and __LINKEDIT, SuperBlob header, index, each blob's range and
- * header, every CodeDirectory. MSIGN_E_NOT_SIGNED when there is none. */
+ * header, every CodeDirectory. MSIGN_E_NOT_SIGNED when there is none.
+ * d->file_off is a file offset: s->off is added to the slice's. */
 int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 		    struct msign_diag *d);
 /* flags for msign_sig_parse_ex */

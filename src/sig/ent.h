@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include "msign/err.h"
 
-/* ---- entitlements and plists (entitlements.c) --------------------------- */
+/* ---- entitlements and plists (entitlements.c) --------------------------- *
+ * These see one buffer: d->file_off is relative to it, and a caller that
+ * knows where the buffer lies in the file adds that. */
 
 /* DER entitlements (payload of 0xfade7172, with or without the
  * [APPLICATION 16] wrapper) to an XML plist (malloc'd, NUL-terminated). */

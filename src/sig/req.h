@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include "msign/err.h"
 
-/* ---- requirements (requirements.c) ------------------------------------ */
+/* ---- requirements (requirements.c) ------------------------------------ *
+ * These see one blob: d->file_off is relative to blob, and a caller that
+ * knows where the blob lies in the file adds that. */
 
 #define MSIGN_REQ_MAX_DEPTH 1024 /* nesting of and/or/not: or-chains nest right-deep */
 #define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/cur.h"
+#include "base/diag.h"
 #include "sig/codesign.h"
 #include "sig/req.h"
 #include "sig/cms.h"
@@ -115,22 +116,24 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 		     struct msign_diag *d)
 {
 	struct msign_codedir cd;
+	uint64_t at = (uint64_t)s->cs_dataoff + b->off; /* the blob in the slice */
+	bool fresh = msign_diag_fresh(d);
 	int r = flags & MSIGN_SIG_NO_CDHASH
 			? msign_codedir_parse_nohash(b->data, b->len, b->type, &cd, d)
 			: msign_codedir_parse(b->data, b->len, b->type, &cd, d);
 	if (r)
-		return r;
+		return msign_diag_rebase(d, fresh, at, r);
 	/* A codeLimit past the signature is tampering, not a broken
 	 * container (display goes on, verify reports it); past the slice it
 	 * cannot describe this file at all. */
 	if (msign_codedir_limit(&cd) > s->size)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, b->off + 32,
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at + 32,
 				      "codeLimit %llu past the %llu-byte slice",
 				      (unsigned long long)msign_codedir_limit(&cd),
 				      (unsigned long long)s->size);
 	for (uint32_t i = 0; i < sig->ncds; i++)
 		if (sig->cds[i].hash_type == cd.hash_type)
-			return msign_diag_set(d, MSIGN_E_INVALID, b->off,
+			return msign_diag_set(d, MSIGN_E_INVALID, at,
 					      "two CodeDirectories with hash type %u",
 					      cd.hash_type);
 	/* Keep the array sorted by ascending hash type. */
@@ -226,8 +229,9 @@ int msign_sig_parse(const struct msign_slice *s, struct msign_sig *sig,
 	return msign_sig_parse_ex(s, sig, 0, d);
 }
 
-int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
-		       unsigned flags, struct msign_diag *d)
+/* Offsets in d are the slice's here; msign_sig_parse_ex adds s->off. */
+static int sb_parse(const struct msign_slice *s, struct msign_sig *sig,
+		    unsigned flags, struct msign_diag *d)
 {
 	memset(sig, 0, sizeof(*sig));
 	if (!s->has_codesig)
@@ -238,8 +242,9 @@ int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
 		return r;
 	for (uint32_t i = 0; i < sig->nblobs; i++) {
 		struct msign_blob *b = &sig->blobs[i];
+		bool fresh = msign_diag_fresh(d); /* sb_entry: SuperBlob offsets */
 		if ((r = sb_entry(&c, i, b, d)))
-			return r;
+			return msign_diag_rebase(d, fresh, s->cs_dataoff, r);
 		if (!sb_is_cd_slot(b->type))
 			sb_classify(sig, b);
 	}
@@ -252,4 +257,11 @@ int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
 		    sb_hash_rank(sig->cds[sig->best].hash_type))
 			sig->best = (int)i;
 	return 0;
+}
+
+int msign_sig_parse_ex(const struct msign_slice *s, struct msign_sig *sig,
+		       unsigned flags, struct msign_diag *d)
+{
+	bool fresh = msign_diag_fresh(d);
+	return msign_diag_rebase(d, fresh, s->off, sb_parse(s, sig, flags, d));
 }

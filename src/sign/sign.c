@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/cur.h"
+#include "base/diag.h"
 #include "sign/sign_int.h"
 
 #define LC_CODE_SIGNATURE_LEN 16u
@@ -169,7 +170,7 @@ static int sg_unsigned_header(struct sg_run *run, uint32_t i,
 	/* Signing rewrites the slice up to the end of __LINKEDIT; anything
 	 * after it would be dropped (cctools refuses such files too). */
 	if (x->base_len < run->sres.slices[i].new_size)
-		return msign_diag_set(d, MSIGN_E_INVALID, s->off + x->base_len,
+		return msign_diag_set(d, MSIGN_E_INVALID, x->base_len,
 				      "the __LINKEDIT segment does not cover the end of the file (can't be processed): %llu bytes after it at offset %llu would be lost",
 				      (unsigned long long)(run->sres.slices[i].new_size - x->base_len),
 				      (unsigned long long)(s->off + x->base_len));
@@ -507,8 +508,9 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 						      "is already signed");
 			}
 		}
+		bool fresh = msign_diag_fresh(d); /* slice offsets, made the file's */
 		if ((r = sg_unsigned_header(run, i, d)))
-			return r;
+			return msign_diag_rebase(d, fresh, x->s->off, r);
 	}
 	uint32_t main = only >= 0 ? (uint32_t)only : msign_image_default_slice(img);
 	const struct sg_slice *m = &run->sl[main];
@@ -566,9 +568,11 @@ static int sg_begin(struct sg_run *run, const struct msign_image *img,
 		struct sg_slice *x = &run->sl[i];
 		if (!x->target)
 			continue;
+		bool fresh = msign_diag_fresh(d); /* slice offsets, made the file's */
 		if ((r = sg_slice_layout(run, x, d)) == 0 &&
 		    (r = sg_new_header(run, x, d)) == 0)
 			r = sg_slice_write(x);
+		msign_diag_rebase(d, fresh, x->s->off, r);
 	}
 	if (r == 0)
 		r = sg_layout_file(run, plan, d);

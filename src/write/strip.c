@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/cur.h"
+#include "base/diag.h"
 #include "write/write.h"
 #include "write/strip.h"
 #include "hash/hash.h"
@@ -58,7 +59,7 @@ static int st_check(const struct msign_slice *s, uint64_t *new_size,
 				      cmdsize, CS_CMD_LEN);
 	uint64_t end = (uint64_t)s->cs_dataoff + s->cs_datasize;
 	if (end > s->size || s->size - end > SIG_END_SLACK)
-		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_cmd_off,
+		return msign_diag_set(d, MSIGN_E_LAYOUT, s->cs_cmd_off,
 				      "LC_CODE_SIGNATURE does not point to end of file");
 	uint64_t n = s->cs_dataoff;
 	if (s->has_symtab) {
@@ -147,12 +148,10 @@ int msign_strip_plan(const struct msign_image *img, const char *arch,
 				*d = s->diag;
 			return s->err;
 		}
+		bool fresh = msign_diag_fresh(d); /* st_check: slice offsets */
 		int r = st_check(s, &ss->new_size, d);
-		if (r) {
-			if (d != NULL && img->is_fat)
-				d->file_off += s->off; /* a file offset */
-			return r;
-		}
+		if (r)
+			return msign_diag_rebase(d, fresh, s->off, r);
 		ss->was_signed = s->has_codesig;
 		res->changed = res->changed || s->has_codesig;
 	}

@@ -118,6 +118,36 @@ printf 'garbage' > "$evil"
 extra name.notmacho 1 "$tmp/x\nAuthority=Apple Root CA: object file format unrecognized, invalid, or unsuitable
 msign: bad Mach-O magic 0x67617262 (at offset 0)" "$msign" show "$evil"
 unset out
+
+# Offsets in messages are the file's, also inside the second slice of a
+# universal file: computed here from the fat header, LC_CODE_SIGNATURE and
+# the SuperBlob index with od, not by msign.
+u32() { # FILE OFFSET be|le
+	od -An -tu1 -j "$2" -N4 "$1" | awk -v o="$3" '{
+		if (o == "be") print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4
+		else print $4 * 16777216 + $3 * 65536 + $2 * 256 + $1 }'
+}
+uni=$tmp/universal
+cp fixtures/universal "$uni"
+soff=$(u32 "$uni" 36 be)       # fat_arch 1 (arm64): offset
+at=$((soff + 32)) lc=0
+n=$(u32 "$uni" $((soff + 16)) le)
+while [ "$n" -gt 0 ]; do
+	[ "$(u32 "$uni" "$at" le)" = 29 ] && lc=$at # LC_CODE_SIGNATURE
+	at=$((at + $(u32 "$uni" $((at + 4)) le))) n=$((n - 1))
+done
+sb=$((soff + $(u32 "$uni" $((lc + 8)) le)))
+cd=$((sb + $(u32 "$uni" $((sb + 16)) be))) # index entry 0: slot 0, the CD
+hoff=$((cd + 16))                           # its hashOffset
+printf '\177\377\377\377' | dd of="$uni" bs=1 seek="$hoff" conv=notrunc 2>/dev/null
+extra offset.fat.show 1 "$uni: invalid or unsupported format for signature
+msign: hashOffset 2147483647 outside CodeDirectory length 264 (at offset $hoff)" \
+	"$msign" show --arch arm64 "$uni"
+extra offset.fat.verify 1 "$uni: invalid or unsupported format for signature
+In architecture: arm64
+msign: slice arm64 at offset $soff: hashOffset 2147483647 outside CodeDirectory length 264 (at offset $hoff)" \
+	"$msign" verify "$uni"
+
 sh tests/cli/facts.sh "$msign" > "$tmp/facts" 2>&1
 fr=$?
 cat "$tmp/facts"

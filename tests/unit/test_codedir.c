@@ -8,11 +8,13 @@
 #include <openssl/sha.h>
 
 #include "builder.h"
+#include "universal.h"
 #include "sig/codesign.h"
 #include "sig/req.h"
 #include "sig/cms.h"
 #include "sig/ent.h"
 #include "hash/hash.h"
+#include "fixture.h"
 
 static uint8_t file[TB_FILE_LEN];
 static struct msign_sig sig;
@@ -196,6 +198,70 @@ static void t_slot_access(void **st)
 	assert_int_equal(msign_hashtype_size(4), 48);
 }
 
+/* The signature of the second slice of fixtures/universal, damaged: the
+ * error names the damaged field by its offset in the file (slice offset +
+ * dataoff + blob offset + field), whichever parser found it. */
+static void t_fat_file_offsets(void **st)
+{
+	(void)st;
+	size_t len;
+	uint8_t *f = load("universal", &len);
+	uint64_t off = uv_slice_off(f, 1);
+	uint64_t lc = uv_cmd_off(f, off, 0x1d);
+	uint64_t sb = uv_sb_off(f, off);
+	uint64_t cd = uv_blob_off(f, sb, 0);
+	assert_true(off > 0 && lc > off && sb > off && cd > sb && cd + 64 < len);
+	uint8_t *keep = malloc(len);
+	assert_non_null(keep);
+	memcpy(keep, f, len);
+	const struct {
+		const char *what;
+		uint64_t at;   /* the damaged field, in the file */
+		uint32_t value;
+		int code;
+	} cases[] = {
+		{ "SuperBlob magic", sb, 0xfade0cc1, MSIGN_E_BAD_MAGIC },
+		{ "SuperBlob count", sb + 8, 0x7fffffff, MSIGN_E_LIMIT },
+		{ "CodeDirectory magic", cd, 0xfade0c01, MSIGN_E_BAD_MAGIC },
+		{ "CodeDirectory version", cd + 8, 0x10000, MSIGN_E_UNSUPPORTED },
+		{ "hashOffset", cd + 16, 0x7fffffff, MSIGN_E_BAD_RANGE },
+		{ "identOffset", cd + 20, 0xffff0000, MSIGN_E_BAD_RANGE },
+		{ "nCodeSlots", cd + 28, 0x00100000, MSIGN_E_BAD_RANGE },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(f, keep, len);
+		tb_be32(f + cases[i].at, cases[i].value);
+		struct msign_image *img = NULL;
+		struct msign_diag d;
+		msign_diag_clear(&d);
+		assert_int_equal(msign_image_parse(f, len, &img, &d), 0);
+		assert_int_equal(img->slices[1].err, 0);
+		assert_int_equal(img->slices[1].off, off);
+		int r = msign_sig_parse(&img->slices[1], &sig, &d);
+		if (r != cases[i].code || d.file_off != cases[i].at)
+			fail_msg("%s: got %d at %llu (%s), want %d at %llu",
+				 cases[i].what, r, (unsigned long long)d.file_off,
+				 d.msg, cases[i].code,
+				 (unsigned long long)cases[i].at);
+		/* the other slice, undamaged, still parses */
+		msign_diag_clear(&d);
+		assert_int_equal(msign_sig_parse(&img->slices[0], &sig, &d), 0);
+		msign_image_free(img);
+	}
+	/* LC_CODE_SIGNATURE pointing past the slice: the command is named */
+	memcpy(f, keep, len);
+	tb_le32(f + lc + 8, 0x7fff0000);
+	struct msign_image *img = NULL;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_image_parse(f, len, &img, &d), 0);
+	assert_int_equal(msign_sig_parse(&img->slices[1], &sig, &d), MSIGN_E_BAD_RANGE);
+	assert_int_equal(d.file_off, lc);
+	msign_image_free(img);
+	free(keep);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +271,7 @@ int main(void)
 		cmocka_unit_test(t_not_signed_and_outside),
 		cmocka_unit_test(t_cd_slots),
 		cmocka_unit_test(t_slot_access),
+		cmocka_unit_test(t_fat_file_offsets),
 	};
 	return cmocka_run_group_tests_name("codedir", tests, NULL, NULL);
 }

@@ -7,8 +7,10 @@
 #include <cmocka.h>
 
 #include "builder.h"
+#include "universal.h"
 #include "base/cur.h"
 #include "macho/macho.h"
+#include "fixture.h"
 
 static uint8_t file[TB_FILE_LEN];
 
@@ -188,6 +190,53 @@ static void t_fat_errors(void **st)
 	assert_int_equal(msign_image_parse(fat, n, &img, &d), MSIGN_E_BAD_RANGE);
 }
 
+/* A damaged second slice of fixtures/universal: the slice's error names
+ * the damaged field by its offset in the file, not in the slice. */
+static void t_fat_file_offsets(void **st)
+{
+	(void)st;
+	size_t len;
+	uint8_t *f = load("universal", &len);
+	uint64_t off = uv_slice_off(f, 1);
+	assert_true(off > 0 && off != uv_slice_off(f, 0) && off + 32 < len);
+	uint8_t *keep = malloc(len);
+	assert_non_null(keep);
+	memcpy(keep, f, len);
+	const struct {
+		const char *what;
+		uint64_t at;      /* the damaged field, in the file */
+		uint32_t value;
+		int code;
+		uint64_t report;  /* the offset the error must name */
+	} cases[] = {
+		/* the slice's own cputype against the fat header's (arm64) */
+		{ "cputype", off + 4, 0x01000007, MSIGN_E_INVALID, off + 4 },
+		{ "ncmds", off + 16, 0xffffffff, MSIGN_E_LIMIT, off + 16 },
+		{ "sizeofcmds", off + 20, 0x7fffffff, MSIGN_E_BAD_RANGE, off + 20 },
+		/* a load command's size: the command that holds it is named */
+		{ "cmdsize", off + 32 + 4, 0, MSIGN_E_BAD_RANGE, off + 32 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(f, keep, len);
+		tb_le32(f + cases[i].at, cases[i].value);
+		struct msign_image *img = NULL;
+		struct msign_diag d;
+		msign_diag_clear(&d);
+		assert_int_equal(msign_image_parse(f, len, &img, &d), 0);
+		assert_int_equal(d.code, 0); /* the container is fine */
+		assert_int_equal(img->slices[0].err, 0);
+		const struct msign_slice *s = &img->slices[1];
+		if (s->err != cases[i].code || s->diag.file_off != cases[i].report)
+			fail_msg("%s: got %d at %llu (%s), want %d at %llu",
+				 cases[i].what, s->err,
+				 (unsigned long long)s->diag.file_off, s->diag.msg,
+				 cases[i].code, (unsigned long long)cases[i].report);
+		msign_image_free(img);
+	}
+	free(keep);
+	free(f);
+}
+
 static void t_arch_names(void **st)
 {
 	(void)st;
@@ -218,6 +267,7 @@ int main(void)
 		cmocka_unit_test(t_thin_errors),
 		cmocka_unit_test(t_fat),
 		cmocka_unit_test(t_fat_errors),
+		cmocka_unit_test(t_fat_file_offsets),
 		cmocka_unit_test(t_arch_names),
 	};
 	return cmocka_run_group_tests_name("macho", tests, NULL, NULL);

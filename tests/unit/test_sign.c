@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "builder.h"
+#include "universal.h"
 #include "write/write.h"
 #include "write/strip.h"
 #include "hash/hash.h"
@@ -353,6 +354,43 @@ static void t_refusals(void **st)
 
 /* ---- the hashing engine --------------------------------------------------- */
 
+/* Signing the second slice of a universal file that has no room for
+ * LC_CODE_SIGNATURE: the error names sizeofcmds by its offset in the
+ * file, not in the slice. */
+static void t_fat_file_offsets(void **st)
+{
+	(void)st;
+	size_t len;
+	uint8_t *in = load("universal.unsigned", &len);
+	uint64_t off = uv_slice_off(in, 1);
+	uint32_t ncmds = uv_le32(in + off + 16), sizeofcmds = uv_le32(in + off + 20);
+	uint64_t at = off + 32 + sizeofcmds;
+	assert_int_equal(uv_cmd_off(in, off, 0x7fff), 0);
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_parse(in, len, &img, NULL), 0);
+	uint64_t first = off + img->slices[1].first_section_off;
+	msign_image_free(img);
+	/* an unknown command filling the padding up to the first section */
+	uint32_t pad = (uint32_t)(first - at) & ~7u;
+	assert_true(pad >= 8);
+	tb_le32(in + at, 0x7fff);
+	tb_le32(in + at + 4, pad);
+	tb_le32(in + off + 16, ncmds + 1);
+	tb_le32(in + off + 20, sizeofcmds + pad);
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_image_parse(in, len, &img, &d), 0);
+	struct msign_plan plan;
+	msign_plan_init(&plan);
+	struct msign_sign_opts o = { .identifier = "x", .arch = "arm64" };
+	assert_int_equal(msign_sign_plan(img, &o, &plan, &res, &d), MSIGN_E_INVALID);
+	assert_int_equal(d.code, MSIGN_E_INVALID);
+	assert_int_equal(d.file_off, off + 20);
+	msign_plan_free(&plan);
+	msign_image_free(img);
+	free(in);
+}
+
 static void t_hashpool_pieces(void **st)
 {
 	(void)st;
@@ -553,6 +591,7 @@ int main(void)
 		cmocka_unit_test(t_old_platform),
 		cmocka_unit_test(t_runtime_and_flags),
 		cmocka_unit_test(t_refusals),
+		cmocka_unit_test(t_fat_file_offsets),
 		cmocka_unit_test(t_hashpool_pieces),
 		cmocka_unit_test(t_hashpool_threads),
 	};

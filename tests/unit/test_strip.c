@@ -85,7 +85,7 @@ static void t_refusals(void **st)
 	tb_build(file);
 	tb_le32(file + 32 + 144 + 12, TB_SB_LEN - 8); /* ends 8 before EOF */
 	free(strip_mem(file, TB_FILE_LEN, &n, &res, &rc));
-	assert_int_equal(rc, MSIGN_E_INVALID);
+	assert_int_equal(rc, MSIGN_E_LAYOUT);
 	tb_build(file);
 	tb_le32(file + 32 + 144 + 12, TB_SB_LEN - 7); /* 7 bytes: tolerated */
 	free(strip_mem(file, TB_FILE_LEN, &n, &res, &rc));
