@@ -51,14 +51,10 @@ struct msign_diag {
 	uint32_t lost;
 };
 
+/* A short English text for code ("hash mismatch"), never NULL. */
 const char *msign_strerror(int code);
 
-/* Record code/offset/message in d (may be NULL) unless d already holds an
- * error, and return code so callers can `return msign_diag_set(...)`. */
-int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
-		   const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
+/* Zero d (may be NULL), as before a call that fills it. */
 void msign_diag_clear(struct msign_diag *d);
 
 #if defined(__GNUC__)

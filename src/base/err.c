@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "msign/err.h"
+#include "base/diag.h"
 
 static const struct {
 	int code;
