@@ -647,9 +647,9 @@ static int sg_fill_file(const struct msign_image *img, struct msign_plan *plan,
 	return sg_end(&c->run, plan, d);
 }
 
-int msign_sign_file(const char *in_path, const char *out_path,
-		    const struct msign_sign_opts *o,
-		    struct msign_sign_result *res, struct msign_diag *d)
+int msign_sign_run(const char *in_path, const char *out_path,
+		   const struct msign_sign_opts *o,
+		   struct msign_sign_result *res, struct msign_diag *d)
 {
 	memset(res, 0, sizeof(*res));
 	struct sg_check c = { .o = o, .res = res };
