@@ -37,6 +37,10 @@ enum msign_err {
 	MSIGN_E_ARG = -15,        /* caller passed a bad argument */
 	MSIGN_E_INTERNAL = -16,   /* a broken invariant of libmsign: a bug;
 				   * returned, since a library must not abort */
+
+	/* writing files (msign/sign.h) */
+	MSIGN_E_ALREADY_SIGNED = -17, /* signing without force: a slice to
+				       * be signed has a signature already */
 };
 
 #define MSIGN_DIAG_MSG_LEN 256

@@ -26,6 +26,7 @@ static const struct {
 	{ MSIGN_E_INVALID, "invalid structure" },
 	{ MSIGN_E_ARG, "invalid argument" },
 	{ MSIGN_E_INTERNAL, "internal error (a bug in libmsign)" },
+	{ MSIGN_E_ALREADY_SIGNED, "is already signed" },
 };
 
 const char *msign_strerror(int code)

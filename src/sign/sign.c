@@ -503,7 +503,7 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 			run->res->replaced = true;
 			if (!o->force) {
 				run->res->already_signed = true;
-				return msign_diag_set(d, MSIGN_E_INVALID, 0,
+				return msign_diag_set(d, MSIGN_E_ALREADY_SIGNED, 0,
 						      "is already signed");
 			}
 		}
