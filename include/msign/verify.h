@@ -52,7 +52,8 @@ enum msign_verify_kind {
  *                   MSIGN_E_NOT_FOUND (no slice named arch), MSIGN_E_ARG
  *                   (a NULL path, an unknown flag), MSIGN_E_CRYPTO; *kind
  *                   is not written.
- * A d->msg of MSIGN_E_IO is "PATH: why". */
+ * When path cannot be opened or read, d->msg is the system's reason ("No
+ * such file or directory"): the caller knows the path. */
 int msign_verify_file(const char *path, const char *arch, unsigned flags,
 		      int *kind, struct msign_diag *d);
 

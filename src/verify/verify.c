@@ -549,11 +549,6 @@ int msign_verify_file(const char *path, const char *arch, unsigned flags,
 				      "msign_verify_file: unknown flags 0x%x", flags);
 	struct msign_image *img = NULL;
 	int r = msign_image_open(path, &img, d);
-	if (r == MSIGN_E_IO && d != NULL) { /* "PATH: why", as msign_info_open */
-		struct msign_diag why = *d;
-		msign_diag_clear(d);
-		msign_diag_set(d, r, why.file_off, "%s: %s", path, why.msg);
-	}
 	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM)
 		return vf_done(r, d);
 	if (r != 0) { /* the container itself: codesign's "format unrecognized" */

@@ -251,7 +251,7 @@ static void t_verify_refusals(void **st)
 	assert_int_equal(msign_verify_file(gone, NULL, 0, &kind, &d), MSIGN_E_IO);
 	assert_int_equal(kind, -1);
 	assert_int_equal(d.code, MSIGN_E_IO);
-	assert_true(strncmp(d.msg, gone, strlen(gone)) == 0);
+	assert_string_equal(d.msg, "No such file or directory");
 	copy_fixture("hello_arm64", a);
 	assert_int_equal(msign_verify_file(a, "x86_64", 0, &kind, &d), MSIGN_E_NOT_FOUND);
 	assert_int_equal(msign_verify_file(a, NULL, 0x80, &kind, &d), MSIGN_E_ARG);
