@@ -46,6 +46,8 @@ enum msign_err {
 	MSIGN_E_LAYOUT = -17,     /* a signature that is sound but not where
 				   * Apple's tools put it (e.g. not at the end
 				   * of the file): codesign refuses to edit it */
+	MSIGN_E_ALREADY_SIGNED = -18, /* signing without force: a slice to
+				       * be signed has a signature already */
 };
 
 #define MSIGN_DIAG_MSG_LEN 256
@@ -74,12 +76,7 @@ struct msign_diag {
  * one; another number gives "unknown error". */
 const char *msign_strerror(int code);
 
-/* Record code/offset/message in d (may be NULL) unless d already holds an
- * error, and return code so callers can `return msign_diag_set(...)`. */
-int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
-		   const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
+/* Zero d (may be NULL), as before a call that fills it. */
 void msign_diag_clear(struct msign_diag *d);
 
 #if defined(__GNUC__)

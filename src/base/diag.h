@@ -1,4 +1,7 @@
-/* Diagnostics carry file offsets (msign/err.h). A parser that sees only a
+/* msign: how libmsign's own code writes a struct msign_diag (internal: a
+ * caller of the library reads diagnostics, msign/err.h, and clears them).
+ *
+ * Diagnostics carry file offsets. A parser that sees only a
  * window of the file (a slice, a SuperBlob, one blob) reports offsets
  * inside that window; the function that knows where the window lies moves
  * them, once, where the window's parser returns:
@@ -16,6 +19,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "msign/err.h"
+
+/* Record code/offset/message in d (may be NULL) unless d already holds an
+ * error, and return code so callers can `return msign_diag_set(...)`. */
+int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
+		   const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 static inline bool msign_diag_fresh(const struct msign_diag *d)
 {

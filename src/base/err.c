@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "msign/err.h"
+#include "base/diag.h"
 
 /* What a user reads for each code: a short sentence, no trailing period,
  * stable (scripts and translations may key on it); the precise reason is
@@ -30,6 +30,7 @@ static const struct {
 	{ MSIGN_E_ARG, "invalid argument" },
 	{ MSIGN_E_INTERNAL, "internal error in libmsign (a bug; please report it)" },
 	{ MSIGN_E_LAYOUT, "the signature is not where Apple's tools put it" },
+	{ MSIGN_E_ALREADY_SIGNED, "the file is already signed (replacing it needs force)" },
 };
 
 const char *msign_strerror(int code)

@@ -217,7 +217,7 @@ static int sign_one(const char *path, struct sign_cli *c)
 	if (any_signed && c->o.force)
 		fprintf(stderr, "%s: replacing existing signature\n", cli_esc(path));
 	static struct msign_sign_result res;
-	r = msign_sign_file(path, c->output ? c->output : path, &c->o, &res, &d);
+	r = msign_sign_run(path, c->output ? c->output : path, &c->o, &res, &d);
 	if (r != 0 || res.already_signed)
 		free(format);
 	if (res.already_signed) {

@@ -96,7 +96,7 @@ static int strip_one(const char *path, const char *out, const char *arch)
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	static struct msign_strip_result res;
-	int r = msign_strip_file(path, out ? out : path, arch, &res, &d);
+	int r = msign_strip_run(path, out ? out : path, arch, &res, &d);
 	if (r)
 		return strip_fail(path, r, &d);
 	if (d.lost != 0) { /* written all the same: exit 0 */

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "msign/err.h"
+#include "base/diag.h"
 
 #define MSIGN_MAX_SLICES 64     /* fat archs we accept */
 #define MSIGN_MAX_LOAD_CMDS 65536

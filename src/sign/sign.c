@@ -504,7 +504,7 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 			run->res->replaced = true;
 			if (!o->force) {
 				run->res->already_signed = true;
-				return msign_diag_set(d, MSIGN_E_INVALID, 0,
+				return msign_diag_set(d, MSIGN_E_ALREADY_SIGNED, 0,
 						      "is already signed");
 			}
 		}
@@ -651,9 +651,9 @@ static int sg_fill_file(const struct msign_image *img, struct msign_plan *plan,
 	return sg_end(&c->run, plan, d);
 }
 
-int msign_sign_file(const char *in_path, const char *out_path,
-		    const struct msign_sign_opts *o,
-		    struct msign_sign_result *res, struct msign_diag *d)
+int msign_sign_run(const char *in_path, const char *out_path,
+		   const struct msign_sign_opts *o,
+		   struct msign_sign_result *res, struct msign_diag *d)
 {
 	memset(res, 0, sizeof(*res));
 	struct sg_check c = { .o = o, .res = res };

@@ -57,8 +57,8 @@ int msign_sign_plan(const struct msign_image *img,
 		    const struct msign_sign_opts *o, struct msign_plan *plan,
 		    struct msign_sign_result *res, struct msign_diag *d);
 /* Sign in_path into out_path (may be the same path), atomically. */
-int msign_sign_file(const char *in_path, const char *out_path,
-		    const struct msign_sign_opts *o,
-		    struct msign_sign_result *res, struct msign_diag *d);
+int msign_sign_run(const char *in_path, const char *out_path,
+		   const struct msign_sign_opts *o,
+		   struct msign_sign_result *res, struct msign_diag *d);
 
 #endif

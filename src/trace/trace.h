@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "msign/err.h"
+#include "base/diag.h"
 
 #ifdef __cplusplus
 extern "C" {

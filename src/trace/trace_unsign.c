@@ -170,7 +170,7 @@ static int adhoc_arm64(const char *path, const char *base,
 		so.file_name = base;
 		so.arch = arch[i];
 		so.force = true;
-		r = msign_sign_file(path, path, &so, &res, d);
+		r = msign_sign_run(path, path, &so, &res, d);
 	}
 	return r;
 }
@@ -186,7 +186,7 @@ int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
 				      dir, base);
 	}
 	struct msign_strip_result res;
-	int r = msign_strip_file(target, copy, NULL, &res, d);
+	int r = msign_strip_run(target, copy, NULL, &res, d);
 	if (r != 0) {
 		(void)unlink(copy);
 		copy[0] = '\0';

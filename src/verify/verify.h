@@ -6,24 +6,14 @@
 #include <stdint.h>
 #include "macho/macho.h"
 #include "msign/err.h"
+#include "msign/verify.h"
 
 /* ---- verification (verify.c) ---------------------------------------------
  * codesign --verify at hash level: every CodeDirectory's code pages and
  * present special slots, the CMS messageDigest (and cdhashes) against the
- * CodeDirectories; certificate trust is not evaluated. */
-enum msign_verify_kind {
-	MSIGN_VERIFY_VALID = 0,
-	MSIGN_VERIFY_NOT_SIGNED,  /* code object is not signed at all */
-	MSIGN_VERIFY_BAD_MACHO,   /* object file format unrecognized, ... */
-	MSIGN_VERIFY_BAD_FORMAT,  /* invalid or unsupported format for signature */
-	MSIGN_VERIFY_BAD_VERSION, /* unsupported type or version of signature */
-	MSIGN_VERIFY_MODIFIED,    /* invalid signature (code or signature ...) */
-	MSIGN_VERIFY_INFO_PLIST,  /* invalid Info.plist (plist or signature ...) */
-	MSIGN_VERIFY_ENT_BLOB,    /* invalid entitlements blob */
-	MSIGN_VERIFY_ENT_PLIST,   /* invalid entitlement plist */
-	MSIGN_VERIFY_STRICT,      /* --strict: a layout rule is broken */
-};
-
+ * CodeDirectories; certificate trust is not evaluated. The kinds of
+ * failure (enum msign_verify_kind, msign_verify_message) and the whole-file
+ * msign_verify_file are public: msign/verify.h. */
 struct msign_verify_opts {
 	unsigned threads; /* 0: online CPUs */
 	bool strict;
@@ -53,7 +43,5 @@ struct msign_verify_result {
 int msign_verify_image(const struct msign_image *img,
 		       const struct msign_verify_opts *o,
 		       struct msign_verify_result *res, struct msign_diag *d);
-/* Name of a kind as codesign prints it. */
-const char *msign_verify_message(int kind);
 
 #endif

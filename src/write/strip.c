@@ -227,9 +227,9 @@ static int st_plan_file(const struct msign_image *img, struct msign_plan *plan,
 	return msign_plan_copy(plan, 0, 0, img->len);
 }
 
-int msign_strip_file(const char *in_path, const char *out_path,
-		     const char *arch, struct msign_strip_result *res,
-		     struct msign_diag *d)
+int msign_strip_run(const char *in_path, const char *out_path,
+		    const char *arch, struct msign_strip_result *res,
+		    struct msign_diag *d)
 {
 	struct st_file f = { arch, strcmp(in_path, out_path) == 0, res };
 	return msign_edit_file(in_path, out_path, st_plan_file, NULL, &f,

@@ -26,8 +26,8 @@ int msign_strip_plan(const struct msign_image *img, const char *arch,
 		     struct msign_plan *plan, struct msign_strip_result *res,
 		     struct msign_diag *d);
 /* Convenience: strip in_path into out_path (may be the same path). */
-int msign_strip_file(const char *in_path, const char *out_path,
-		     const char *arch, struct msign_strip_result *res,
-		     struct msign_diag *d);
+int msign_strip_run(const char *in_path, const char *out_path,
+		    const char *arch, struct msign_strip_result *res,
+		    struct msign_diag *d);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "macho/macho.h"
 #include "msign/err.h"
+#include "msign/sign.h"
 
 /* ---- edit plans (write.c) ----------------------------------------------
  * An output file described as ranges copied from the input plus byte
@@ -71,16 +72,8 @@ typedef int (*msign_check_fn)(const uint8_t *data, size_t len, void *arg,
  * and reported in d->lost as MSIGN_LOST_* bits, the call still succeeding.
  * The rename gives dst_path a new inode: another hard link to the old file
  * keeps the old bytes. A symbolic link at dst_path is followed by the
- * kernel (its protected_symlinks rule holds) and its target replaced. */
-#define MSIGN_LOST_OWNER (1u << 0)
-#define MSIGN_LOST_GROUP (1u << 1)
-#define MSIGN_LOST_SETID (1u << 2) /* set-user-ID / set-group-ID bits */
-#define MSIGN_LOST_XATTR (1u << 3)
-#define MSIGN_LOST_ACL   (1u << 4)
-/* "owner, set-id bits": the names of the bits in lost, comma separated,
- * into buf (snprintf's rules); returns the length wanted. */
-size_t msign_write_lost_text(uint32_t lost, char *buf, size_t len);
-
+ * kernel (its protected_symlinks rule holds) and its target replaced.
+ * The MSIGN_LOST_* bits and msign_write_lost_text are public (msign/sign.h). */
 
 /* Compute a plan for an image; MSIGN_PLAN_UNCHANGED (positive) means the
  * output would equal the input and nothing is to be written. */

@@ -3,7 +3,8 @@
 #   sh tests/install/run.sh build
 # make install DESTDIR=$tmp PREFIX=/usr; the installed library exports
 # exactly the functions its installed headers declare and imports no
-# printing, exiting or signal function; examples/cdhashes.c is built
+# printing, exiting or signal function; each installed header compiles
+# on its own; examples/cdhashes.c is built
 # against that tree through pkg-config, linked dynamically and against
 # libmsign.a, and run on every fixture and every corpus file, its lines
 # compared with what the installed `msign show -v3 --arch A` prints for
@@ -85,10 +86,19 @@ if readelf -d "$lib/libmsign.so" | grep -q jansson ||
 	no "libmsign or msign.pc needs jansson"
 else ok; fi
 
+CC=${CC:-cc}
+# Each installed header compiles on its own (C11, pedantic): none leans on
+# another being included first, or on the source tree's include/.
+for h in "$inc"/*.h; do
+	printf '#include <msign/%s>\nint msign_header_alone;\n' "${h##*/}" > "$tmp/alone.c"
+	if $CC -std=c11 -Wall -Wextra -Werror -pedantic -I"$dest/usr/include" \
+		-fsyntax-only "$tmp/alone.c" 2>"$tmp/cc.err"; then ok; else
+		no "msign/${h##*/} alone:"; head -5 "$tmp/cc.err"; fi
+done
+
 # ---- examples/cdhashes.c against the installed tree --------------------
 export PKG_CONFIG_SYSROOT_DIR="$dest"
 export PKG_CONFIG_LIBDIR="$lib/pkgconfig:$(pkg-config --variable pc_path pkg-config)"
-CC=${CC:-cc}
 cflags=$(pkg-config --cflags msign) && libs=$(pkg-config --libs msign) &&
 	slibs=$(pkg-config --static --libs msign) || no "pkg-config msign"
 # -Iinclude must not be what makes it build: only the DESTDIR's headers.

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "base/diag.h"
 #include "msign/err.h"
 
 #define MAX_CODES 256

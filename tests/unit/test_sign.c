@@ -191,7 +191,7 @@ static void t_force_and_idempotence(void **st)
 	struct msign_sign_opts o = { .file_name = "dir/hello.x86" };
 	uint8_t *out = sign_mem(in, len, &o, &n1, &res, &rc);
 	assert_null(out);
-	assert_int_equal(rc, MSIGN_E_INVALID);
+	assert_int_equal(rc, MSIGN_E_ALREADY_SIGNED);
 	assert_true(res.already_signed);
 	o.force = true;
 	out = sign_mem(in, len, &o, &n1, &res, &rc);

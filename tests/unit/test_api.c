@@ -1,0 +1,364 @@
+/* The public writing and verifying API (msign/sign.h, msign/verify.h), on
+ * files, through nothing but what those headers declare: what a program
+ * linked against libmsign can do. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "msign/err.h"
+#include "msign/sign.h"
+#include "msign/verify.h"
+#include "fixture.h"
+
+#define UNSIGNED "hello_arm64.unsigned"
+#define LC_SEGMENT_64 0x19u
+
+static char dir[256];
+
+static int api_setup(void **st)
+{
+	(void)st;
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/msign-api.XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int api_teardown(void **st)
+{
+	(void)st;
+	static const char *names[] = { "a", "b", "c" };
+	char p[300];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		(void)unlink(p);
+	}
+	return rmdir(dir);
+}
+
+static const char *tmp(const char *name)
+{
+	static char p[4][300];
+	static unsigned k;
+	char *s = p[k++ % 4];
+	snprintf(s, sizeof(p[0]), "%s/%s", dir, name);
+	return s;
+}
+
+static void put(const char *path, const uint8_t *data, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static uint8_t *get(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	uint8_t *buf = malloc(MAX_FIXTURE);
+	assert_non_null(buf);
+	*len = fread(buf, 1, MAX_FIXTURE, fp);
+	fclose(fp);
+	return buf;
+}
+
+static void copy_fixture(const char *name, const char *to)
+{
+	size_t len;
+	uint8_t *buf = load(name, &len);
+	put(to, buf, len);
+	free(buf);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	size_t na, nb;
+	uint8_t *x = get(a, &na), *y = get(b, &nb);
+	bool same = na == nb && memcmp(x, y, na) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* The test's own walk of a thin little-endian 64-bit Mach-O's segments:
+ * the offset of segment seg's command, and of section sect's bytes. */
+static size_t seg_cmd(const uint8_t *f, size_t len, const char *seg)
+{
+	uint32_t ncmds = le32(f + 16);
+	size_t at = 32;
+	for (uint32_t i = 0; i < ncmds && at + 8 <= len; i++) {
+		if (le32(f + at) == LC_SEGMENT_64 && strncmp((const char *)f + at + 8, seg, 16) == 0)
+			return at;
+		at += le32(f + at + 4);
+	}
+	fail_msg("no segment %s", seg);
+	return 0;
+}
+
+static size_t sect_off(const uint8_t *f, size_t len, const char *seg,
+		       const char *sect)
+{
+	size_t at = seg_cmd(f, len, seg);
+	uint32_t nsects = le32(f + at + 64);
+	for (uint32_t i = 0; i < nsects; i++) {
+		const uint8_t *s = f + at + 72 + (size_t)i * 80;
+		if (strncmp((const char *)s, sect, 16) == 0)
+			return le32(s + 48);
+	}
+	fail_msg("no section %s,%s", seg, sect);
+	return 0;
+}
+
+static msign_sign_options *opts_hello(void)
+{
+	msign_sign_options *o = msign_sign_options_new();
+	assert_non_null(o);
+	assert_int_equal(msign_sign_options_set_identifier(o, "com.example.hello"), 0);
+	assert_int_equal(msign_sign_options_set_flags(o, MSIGN_CS_RUNTIME), 0);
+	return o;
+}
+
+static void verify_ok(const char *path)
+{
+	struct msign_diag d;
+	int kind = -1;
+	assert_int_equal(msign_verify_file(path, NULL, 0, &kind, &d), 0);
+	assert_int_equal(kind, MSIGN_VERIFY_VALID);
+	assert_int_equal(d.code, 0);
+	kind = -1;
+	assert_int_equal(msign_verify_file(path, "arm64", MSIGN_VERIFY_F_STRICT,
+					   &kind, NULL), 0);
+	assert_int_equal(kind, MSIGN_VERIFY_VALID);
+}
+
+static void t_sign_verify_strip(void **st)
+{
+	(void)st;
+	const char *a = tmp("a"), *b = tmp("b"), *c = tmp("c");
+	copy_fixture(UNSIGNED, a);
+	msign_sign_options *o = opts_hello();
+	struct msign_diag d;
+	/* to another file: the input is left as it was */
+	assert_int_equal(msign_sign_file(a, b, o, &d), 0);
+	assert_int_equal(d.code, 0);
+	copy_fixture(UNSIGNED, c);
+	assert_true(same_file(a, c));
+	verify_ok(b);
+	/* in place */
+	assert_int_equal(msign_sign_file(a, a, o, &d), 0);
+	verify_ok(a);
+	assert_true(same_file(a, b));
+
+	/* again without force: refused, the file untouched */
+	assert_int_equal(msign_sign_file(a, a, o, &d), MSIGN_E_ALREADY_SIGNED);
+	assert_int_equal(d.code, MSIGN_E_ALREADY_SIGNED);
+	assert_true(d.msg[0] != '\0');
+	assert_true(same_file(a, b));
+	assert_string_not_equal(msign_strerror(MSIGN_E_ALREADY_SIGNED),
+				msign_strerror(12345));
+	assert_int_equal(msign_sign_options_set_force(o, true), 0);
+	assert_int_equal(msign_sign_file(a, a, o, &d), 0);
+	verify_ok(a);
+	assert_true(same_file(a, b)); /* re-signing gives the same bytes */
+	msign_sign_options_free(o);
+
+	/* strip: the unsigned file back, except __LINKEDIT's vmsize, which
+	 * keeps signing's growth as codesign's allocator does (README, msign
+	 * strip) */
+	assert_int_equal(msign_strip_file(a, a, NULL, &d), 0);
+	assert_int_equal(d.code, 0);
+	size_t n, nu, ns;
+	uint8_t *got = get(a, &n);
+	uint8_t *want = load(UNSIGNED, &nu);
+	uint8_t *sig = get(b, &ns);
+	assert_int_equal(n, nu);
+	size_t le = seg_cmd(want, nu, "__LINKEDIT") + 32; /* vmsize */
+	assert_memory_equal(got, want, le);
+	assert_memory_equal(got + le, sig + le, 8);
+	assert_memory_not_equal(got + le, want + le, 8);
+	assert_memory_equal(got + le + 8, want + le + 8, n - le - 8);
+	free(sig);
+	free(want);
+	free(got);
+	/* and of that file, strip(sign()) gives it back exactly */
+	assert_int_equal(msign_sign_file(a, b, NULL, &d), 0);
+	verify_ok(b);
+	assert_int_equal(msign_strip_file(b, c, NULL, &d), 0);
+	assert_true(same_file(a, c));
+	/* nothing to remove: a success, an exact copy */
+	assert_int_equal(msign_strip_file(a, c, NULL, &d), 0);
+	assert_true(same_file(a, c));
+	assert_int_equal(msign_strip_file(a, c, "x86_64", &d), MSIGN_E_NOT_FOUND);
+	assert_int_equal(d.code, MSIGN_E_NOT_FOUND);
+}
+
+static void t_tampered(void **st)
+{
+	(void)st;
+	const char *a = tmp("a");
+	copy_fixture(UNSIGNED, a);
+	msign_sign_options *o = opts_hello();
+	struct msign_diag d;
+	assert_int_equal(msign_sign_file(a, a, o, &d), 0);
+	msign_sign_options_free(o);
+	size_t n;
+	uint8_t *f = get(a, &n);
+	size_t at = sect_off(f, n, "__TEXT", "__text");
+	assert_true(at > 0 && at < n);
+	f[at] ^= 0x01;
+	put(a, f, n);
+	free(f);
+	int kind = -1;
+	assert_int_equal(msign_verify_file(a, NULL, 0, &kind, &d), MSIGN_E_VERIFY);
+	assert_int_equal(kind, MSIGN_VERIFY_MODIFIED);
+	assert_int_equal(d.code, MSIGN_E_VERIFY);
+	assert_non_null(strstr(d.msg, "does not match its hash"));
+	assert_int_equal(d.file_off, 0); /* a thin file's one slice */
+	assert_string_equal(msign_verify_message(kind),
+			    "invalid signature (code or signature have been modified)");
+}
+
+static void t_verify_refusals(void **st)
+{
+	(void)st;
+	struct msign_diag d;
+	int kind = -1;
+	const char *a = tmp("a");
+	copy_fixture(UNSIGNED, a);
+	assert_int_equal(msign_verify_file(a, NULL, 0, &kind, &d), MSIGN_E_VERIFY);
+	assert_int_equal(kind, MSIGN_VERIFY_NOT_SIGNED);
+	copy_fixture("README.md", a); /* no Mach-O at all */
+	kind = -1;
+	assert_int_equal(msign_verify_file(a, NULL, 0, &kind, &d), MSIGN_E_VERIFY);
+	assert_int_equal(kind, MSIGN_VERIFY_BAD_MACHO);
+	assert_int_equal(d.code, MSIGN_E_VERIFY);
+	/* could not run: *kind not written */
+	const char *gone = tmp("nonexistent");
+	kind = -1;
+	assert_int_equal(msign_verify_file(gone, NULL, 0, &kind, &d), MSIGN_E_IO);
+	assert_int_equal(kind, -1);
+	assert_int_equal(d.code, MSIGN_E_IO);
+	assert_string_equal(d.msg, "No such file or directory");
+	copy_fixture("hello_arm64", a);
+	assert_int_equal(msign_verify_file(a, "x86_64", 0, &kind, &d), MSIGN_E_NOT_FOUND);
+	assert_int_equal(msign_verify_file(a, NULL, 0x80, &kind, &d), MSIGN_E_ARG);
+	assert_int_equal(msign_verify_file(NULL, NULL, 0, &kind, &d), MSIGN_E_ARG);
+	assert_int_equal(kind, -1);
+	assert_int_equal(msign_verify_file(a, NULL, 0, NULL, NULL), 0);
+}
+
+static void t_bad_options(void **st)
+{
+	(void)st;
+	msign_sign_options *o = msign_sign_options_new();
+	assert_non_null(o);
+	static const char ent[] = "<plist><dict/></plist>";
+	assert_int_equal(msign_sign_options_set_flags(o, MSIGN_CS_ADHOC), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_flags(o, MSIGN_CS_LINKER_SIGNED), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_flags(o, MSIGN_CS_RUNTIME | 0x4u), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_flags(o, MSIGN_SIGN_FLAGS), 0);
+	assert_int_equal(msign_sign_options_set_hash_types(o, 1u << 7), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_hash_types(o, MSIGN_SIGN_HASH_SHA1 |
+							      MSIGN_SIGN_HASH_SHA384), 0);
+	assert_int_equal(msign_sign_options_set_page_size(o, 1000), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_page_size(o, 256), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_page_size(o, 1u << 25), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_page_size(o, 4096), 0);
+	assert_int_equal(msign_sign_options_set_identifier(o, ""), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_identifier(o, "a\nb"), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_identifier_prefix(o, "x\033"), MSIGN_E_ARG);
+	char longid[1025];
+	memset(longid, 'a', sizeof(longid) - 1);
+	longid[1024] = '\0';
+	assert_int_equal(msign_sign_options_set_identifier(o, longid), MSIGN_E_ARG);
+	longid[1023] = '\0';
+	assert_int_equal(msign_sign_options_set_identifier(o, longid), 0);
+	assert_int_equal(msign_sign_options_set_identifier(o, NULL), 0);
+	assert_int_equal(msign_sign_options_set_entitlements(o, ent, 0), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_entitlements(o, ent, (1u << 20) + 1),
+			 MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_entitlements(o, ent, strlen(ent)), 0);
+	assert_int_equal(msign_sign_options_set_arch(o, ""), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_identifier(NULL, "x"), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_force(NULL, true), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_threads(NULL, 1), MSIGN_E_ARG);
+	msign_sign_options_free(o);
+	msign_sign_options_free(NULL);
+
+	/* Values that do not go together fail when signing; nothing written. */
+	const char *a = tmp("a"), *b = tmp("b");
+	copy_fixture(UNSIGNED, a);
+	copy_fixture(UNSIGNED, b);
+	struct msign_diag d;
+	o = msign_sign_options_new();
+	assert_non_null(o);
+	assert_int_equal(msign_sign_options_set_linker_signed(o, true), 0);
+	assert_int_equal(msign_sign_options_set_flags(o, MSIGN_CS_RUNTIME), 0);
+	assert_int_equal(msign_sign_file(a, a, o, &d), MSIGN_E_ARG);
+	assert_int_equal(d.code, MSIGN_E_ARG);
+	assert_true(same_file(a, b));
+	assert_int_equal(msign_sign_options_set_flags(o, 0), 0);
+	assert_int_equal(msign_sign_options_set_arch(o, "x86_64"), 0);
+	assert_int_equal(msign_sign_file(a, a, o, &d), MSIGN_E_NOT_FOUND);
+	assert_int_equal(msign_sign_options_set_arch(o, NULL), 0);
+	assert_int_equal(msign_sign_file(NULL, a, o, &d), MSIGN_E_ARG);
+	assert_true(same_file(a, b));
+	/* the same handle, now consistent: a linker signature that verifies */
+	assert_int_equal(msign_sign_file(a, a, o, &d), 0);
+	verify_ok(a);
+	msign_sign_options_free(o);
+}
+
+static void t_entitlements_and_lost(void **st)
+{
+	(void)st;
+	const char *a = tmp("a");
+	copy_fixture(UNSIGNED, a);
+	static const char ent[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<plist version=\"1.0\"><dict>"
+		"<key>com.apple.security.get-task-allow</key><true/>"
+		"</dict></plist>\n";
+	msign_sign_options *o = opts_hello();
+	assert_int_equal(msign_sign_options_set_entitlements(o, ent, strlen(ent)), 0);
+	assert_int_equal(msign_sign_options_set_threads(o, 2), 0);
+	struct msign_diag d;
+	assert_int_equal(msign_sign_file(a, a, o, &d), 0);
+	verify_ok(a);
+	/* not a dictionary: refused when signing */
+	assert_int_equal(msign_sign_options_set_entitlements(o, "<plist><array/></plist>", 23), 0);
+	assert_int_equal(msign_sign_options_set_force(o, true), 0);
+	assert_int_equal(msign_sign_file(a, a, o, &d), MSIGN_E_PLIST);
+	msign_sign_options_free(o);
+
+	char buf[64];
+	assert_int_equal(msign_write_lost_text(0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	msign_write_lost_text(MSIGN_LOST_OWNER | MSIGN_LOST_SETID, buf, sizeof(buf));
+	assert_string_equal(buf, "owner, set-id bits");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_sign_verify_strip),
+		cmocka_unit_test(t_tampered),
+		cmocka_unit_test(t_verify_refusals),
+		cmocka_unit_test(t_bad_options),
+		cmocka_unit_test(t_entitlements_and_lost),
+	};
+	return cmocka_run_group_tests_name("api", tests, api_setup, api_teardown);
+}
