@@ -14,12 +14,12 @@ extern "C" {
 /* The Makefile reads these (file names, msign.pc, soname) and stops when
  * the string is not MAJOR.MINOR.PATCH: change the four together. */
 #define MSIGN_VERSION_MAJOR 0
-#define MSIGN_VERSION_MINOR 1
+#define MSIGN_VERSION_MINOR 2
 #define MSIGN_VERSION_PATCH 0
-#define MSIGN_VERSION_STRING "0.1.0"
+#define MSIGN_VERSION_STRING "0.2.0"
 /* The soname is libmsign.so.MSIGN_ABI: raised by every release that
  * changes or removes a function or a public struct's layout. */
-#define MSIGN_ABI 0
+#define MSIGN_ABI 1
 
 /* "MAJOR.MINOR.PATCH" of the library the program runs with, which may be
  * newer than the headers it was compiled with. */
