@@ -119,6 +119,20 @@ readelf -d "$tmp/cdh-static" 2>/dev/null | grep -q "NEEDED.*libmsign" &&
 LD_LIBRARY_PATH=$lib ldd "$tmp/cdh-dyn" 2>/dev/null | grep -q "libmsign.so.$abi => $lib/" && ok ||
 	no "cdh-dyn does not load $lib/libmsign.so.$abi"
 
+# docs/api.md's examples compile against the installed headers as they
+# stand (each ```c block that includes <msign/...>, on its own; they
+# define static functions only).
+awk -v dir="$tmp" '/^```c$/ { n++; f = dir "/api" n ".c"; on = 1; next }
+	/^```$/ { on = 0 } on { print > f }' docs/api.md
+nblocks=$(ls "$tmp"/api*.c 2>/dev/null | wc -l)
+[ "$nblocks" -ge 3 ] && ok || no "docs/api.md: $nblocks C examples, want at least 3"
+for f in "$tmp"/api*.c; do
+	grep -q '^#include <msign/' "$f" || continue
+	# shellcheck disable=SC2086
+	if $CC -std=c11 -Wall -Wextra -Werror -Wno-unused-function -c -o "$f.o" "$f" $cflags \
+		2>"$tmp/cc.err"; then ok; else no "docs/api.md example $(basename "$f"):"; cat "$tmp/cc.err"; fi
+done
+
 # What `msign show` says about each file, as cdhashes would print it
 # (tests/install/want.py: one process for all files), then cdhashes'
 # output, its stderr line count and exit status compared with that: one
