@@ -171,7 +171,8 @@ const uint8_t *msign_slice_entitlements_der(const msign_info_slice *s,
 int msign_slice_entitlements_status(const msign_info_slice *s,
 				    const struct msign_diag **d);
 /* The top-level entitlement keys (the parsed dictionary), in plist order,
- * and the value of a key: */
+ * and the value of a key. None are listed when the XML does not parse or
+ * holds a NUL byte (a key could not be read whole). */
 uint32_t msign_slice_entitlement_count(const msign_info_slice *s);
 const char *msign_slice_entitlement_key(const msign_info_slice *s,
 					uint32_t i);
@@ -188,7 +189,8 @@ enum msign_ent_type msign_slice_entitlement_type(const msign_info_slice *s,
 						 const char *key);
 /* true when key is a boolean true (e.g. com.apple.security.get-task-allow). */
 bool msign_slice_entitlement_bool(const msign_info_slice *s, const char *key);
-/* A string value, or NULL when key is absent or not a string. */
+/* A string value, or NULL when key is absent, not a string, or a string
+ * with a NUL byte. */
 const char *msign_slice_entitlement_string(const msign_info_slice *s,
 					   const char *key);
 

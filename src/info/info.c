@@ -171,15 +171,15 @@ fail:
 	return NULL;
 }
 
+/* Not plist_get_string_val: libplist 2.2 asserts (aborts) on a string
+ * holding a NUL byte, which a hostile plist can carry. */
 static char *dup_plist_string(plist_t node)
 {
-	char *v = NULL;
-	plist_get_string_val(node, &v);
-	if (v == NULL)
+	uint64_t len = 0;
+	const char *v = plist_get_string_ptr(node, &len);
+	if (v == NULL || len > INFO_ENT_MAX_LEN || memchr(v, 0, (size_t)len))
 		return NULL;
-	char *out = strdup(v); /* ours to free with free() */
-	free(v);
-	return out;
+	return strndup(v, (size_t)len);
 }
 
 /* The top-level keys of the entitlements dictionary. A plist that does
@@ -188,8 +188,11 @@ static char *dup_plist_string(plist_t node)
  * form does not convert (as codesign -d). */
 static int load_ent_dict(struct msign_info_slice *is)
 {
+	/* A NUL byte in the text would cut a key short in libplist's parser
+	 * ("a\0b" read as "a"): such a dictionary is not listed at all. */
 	if (is->ent_xml == NULL || is->ent_xml_len == 0 ||
-	    is->ent_xml_len > INFO_ENT_MAX_LEN)
+	    is->ent_xml_len > INFO_ENT_MAX_LEN ||
+	    memchr(is->ent_xml, 0, is->ent_xml_len) != NULL)
 		return 0;
 	plist_t root = NULL;
 	plist_from_memory(is->ent_xml, (uint32_t)is->ent_xml_len, &root);
@@ -232,9 +235,7 @@ static int load_ent_dict(struct msign_info_slice *is)
 		}
 		case PLIST_STRING:
 			e->type = MSIGN_ENT_STRING;
-			e->str = dup_plist_string(val);
-			if (e->str == NULL)
-				rc = MSIGN_E_NOMEM;
+			e->str = dup_plist_string(val); /* NULL: see above */
 			break;
 		case PLIST_UINT: e->type = MSIGN_ENT_INTEGER; break;
 		case PLIST_ARRAY: e->type = MSIGN_ENT_ARRAY; break;

@@ -114,6 +114,44 @@ static void test_entitlement_values(void **state)
 	msign_info_free(info);
 }
 
+/* A NUL byte inside the entitlements XML (here in a string value): the
+ * library must not reach libplist's assertion on such strings, and lists
+ * no keys rather than keys cut short at the NUL. */
+static void test_entitlements_nul(void **state)
+{
+	(void)state;
+	char path[512];
+	const char *dir = getenv("MSIGN_FIXTURES");
+	snprintf(path, sizeof(path), "%s/cms_arm64", dir ? dir : "fixtures");
+	FILE *in = fopen(path, "rb");
+	assert_non_null(in);
+	static uint8_t buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	/* the XML blob's first <string>: put a NUL right after it */
+	const char *tag = "<string>";
+	uint8_t *at = memmem(buf, n, tag, strlen(tag));
+	assert_non_null(at);
+	at[strlen(tag) + 3] = 0;
+	char tmpl[] = "/tmp/msign-info-nul-XXXXXX";
+	int fd = mkstemp(tmpl);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+	msign_info *info = NULL;
+	assert_int_equal(msign_info_open(tmpl, &info, NULL), 0);
+	const msign_info_slice *s = msign_info_slice_at(info, 0);
+	size_t len;
+	const char *xml = msign_slice_entitlements_xml(s, &len);
+	assert_non_null(xml);
+	assert_true(strlen(xml) < len); /* the NUL is in the text */
+	assert_int_equal(msign_slice_entitlement_count(s), 0);
+	assert_int_equal(msign_slice_entitlement_type(s, "com.apple.security.app-sandbox"),
+			 MSIGN_ENT_ABSENT);
+	msign_info_free(info);
+	unlink(tmpl);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -197,6 +235,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_unsigned),
 		cmocka_unit_test(test_entitlement_values),
+		cmocka_unit_test(test_entitlements_nul),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_threads),
 	};
