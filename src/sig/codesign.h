@@ -15,6 +15,40 @@
 #define MSIGN_MAX_CDS 6         /* primary + 5 alternates */
 #define MSIGN_MAX_HASH_LEN 64
 
+/* ---- wire layout ---------------------------------------------------------
+ * Byte offsets of the fields msign decodes and writes, after xnu's
+ * cs_blobs.h (all big-endian): the parsers and the signer use these names,
+ * so each offset is written down once. */
+
+/* Every blob: magic, then its length, header included. */
+#define MSIGN_BLOB_OFF_MAGIC 0u
+#define MSIGN_BLOB_OFF_LEN 4u
+#define MSIGN_BLOB_HEADER_LEN 8u
+
+/* CodeDirectory. Fields after spare2 exist from the version noted. */
+#define MSIGN_CD_OFF_VERSION 8u
+#define MSIGN_CD_OFF_FLAGS 12u
+#define MSIGN_CD_OFF_HASH_OFF 16u
+#define MSIGN_CD_OFF_IDENT_OFF 20u
+#define MSIGN_CD_OFF_NSPECIAL 24u
+#define MSIGN_CD_OFF_NCODE 28u
+#define MSIGN_CD_OFF_CODE_LIMIT 32u
+#define MSIGN_CD_OFF_HASH_SIZE 36u       /* u8 */
+#define MSIGN_CD_OFF_HASH_TYPE 37u       /* u8 */
+#define MSIGN_CD_OFF_PLATFORM 38u        /* u8 */
+#define MSIGN_CD_OFF_PAGE_LOG2 39u       /* u8 */
+#define MSIGN_CD_OFF_SPARE2 40u
+#define MSIGN_CD_OFF_SCATTER_OFF 44u     /* SUPPORTSSCATTER */
+#define MSIGN_CD_OFF_TEAM_OFF 48u        /* SUPPORTSTEAMID */
+#define MSIGN_CD_OFF_SPARE3 52u          /* SUPPORTSCODELIMIT64 */
+#define MSIGN_CD_OFF_CODE_LIMIT64 56u    /* u64 */
+#define MSIGN_CD_OFF_EXEC_SEG_BASE 64u   /* SUPPORTSEXECSEG, u64 */
+#define MSIGN_CD_OFF_EXEC_SEG_LIMIT 72u  /* u64 */
+#define MSIGN_CD_OFF_EXEC_SEG_FLAGS 80u  /* u64 */
+#define MSIGN_CD_OFF_RUNTIME 88u         /* SUPPORTSRUNTIME */
+#define MSIGN_CD_OFF_PRE_ENCRYPT_OFF 92u
+#define MSIGN_CD_BASE_LEN 44u            /* the header through spare2 */
+
 /* A validated CodeDirectory: every offset checked against its length. */
 struct msign_codedir {
 	const uint8_t *blob; /* whole CD blob */
@@ -40,6 +74,9 @@ int msign_codedir_parse(const uint8_t *blob, size_t len, uint32_t slot,
 int msign_codedir_parse_nohash(const uint8_t *blob, size_t len,
 			       uint32_t slot, struct msign_codedir *cd,
 			       struct msign_diag *d);
+/* Bytes of the fixed header a CodeDirectory of this version has (the
+ * identifier and the hashes follow it). */
+uint32_t msign_codedir_header_len(uint32_t version);
 /* Pointer to slot n's hash (n < 0: special slots), or NULL if outside. */
 const uint8_t *msign_codedir_slot(const struct msign_codedir *cd, int64_t n);
 /* 0 when the slot hash is all zero (meaning absent). */

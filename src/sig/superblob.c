@@ -124,7 +124,8 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 	 * container (display goes on, verify reports it); past the slice it
 	 * cannot describe this file at all. */
 	if (msign_codedir_limit(&cd) > s->size)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, b->off + 32,
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE,
+				      b->off + MSIGN_CD_OFF_CODE_LIMIT,
 				      "codeLimit %llu past the %llu-byte slice",
 				      (unsigned long long)msign_codedir_limit(&cd),
 				      (unsigned long long)s->size);

@@ -13,13 +13,6 @@
 #define SB_HEADER_LEN 12u
 #define SB_INDEX_LEN 8u
 
-/* Header lengths by version (see codedir.c). */
-#define CD_SCATTER_LEN 48u
-#define CD_TEAM_LEN 52u
-#define CD_LIMIT64_LEN 64u
-#define CD_EXECSEG_LEN 88u
-#define CD_RUNTIME_LEN 96u
-
 #define EXECSEG_ALLOW_UNSIGNED 0x10u
 #define EXECSEG_DEBUGGER 0x20u
 #define EXECSEG_JIT 0x40u
@@ -41,22 +34,13 @@ uint32_t sg_cd_version(const struct sg_cd *cd)
 	return MSIGN_CS_SUPPORTSSCATTER;
 }
 
-static uint32_t sg_cd_header_len(uint32_t version)
-{
-	if (version >= MSIGN_CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
-	if (version >= MSIGN_CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
-	if (version >= MSIGN_CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
-	if (version >= MSIGN_CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
-	return CD_SCATTER_LEN;
-}
-
 int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 {
 	cd->hash_size = msign_hashtype_size(cd->hash_type);
 	size_t id_len = strlen(cd->ident) + 1;
 	if (cd->pad_ident)
 		id_len = (id_len + 15) & ~(size_t)15;
-	uint64_t hdr = sg_cd_header_len(cd->version);
+	uint64_t hdr = msign_codedir_header_len(cd->version);
 	uint64_t hash_off = hdr + id_len + (uint64_t)nspecial * cd->hash_size;
 	uint64_t len = hash_off + (uint64_t)cd->ncode * cd->hash_size;
 	if (cd->hash_size == 0 || len > UINT32_MAX / 2)
@@ -70,35 +54,36 @@ int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 		uint8_t *dst)
 {
-	msign_put_be32(dst + 0, MSIGN_CSMAGIC_CODEDIRECTORY);
-	msign_put_be32(dst + 4, cd->len);
-	msign_put_be32(dst + 8, cd->version);
-	msign_put_be32(dst + 12, cd->flags);
-	msign_put_be32(dst + 16, cd->hash_off);
-	msign_put_be32(dst + 20, cd->ident_off);
-	msign_put_be32(dst + 24, sp->count);
-	msign_put_be32(dst + 28, cd->ncode);
-	msign_put_be32(dst + 32, cd->code_limit);
-	dst[36] = (uint8_t)cd->hash_size;
-	dst[37] = cd->hash_type;
-	dst[38] = 0; /* platform: Apple's own binaries only */
-	dst[39] = cd->page_log2;
-	msign_put_be32(dst + 40, 0); /* spare2 */
-	msign_put_be32(dst + 44, 0); /* scatterOffset: none */
+	msign_put_be32(dst + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_CODEDIRECTORY);
+	msign_put_be32(dst + MSIGN_BLOB_OFF_LEN, cd->len);
+	msign_put_be32(dst + MSIGN_CD_OFF_VERSION, cd->version);
+	msign_put_be32(dst + MSIGN_CD_OFF_FLAGS, cd->flags);
+	msign_put_be32(dst + MSIGN_CD_OFF_HASH_OFF, cd->hash_off);
+	msign_put_be32(dst + MSIGN_CD_OFF_IDENT_OFF, cd->ident_off);
+	msign_put_be32(dst + MSIGN_CD_OFF_NSPECIAL, sp->count);
+	msign_put_be32(dst + MSIGN_CD_OFF_NCODE, cd->ncode);
+	msign_put_be32(dst + MSIGN_CD_OFF_CODE_LIMIT, cd->code_limit);
+	dst[MSIGN_CD_OFF_HASH_SIZE] = (uint8_t)cd->hash_size;
+	dst[MSIGN_CD_OFF_HASH_TYPE] = cd->hash_type;
+	dst[MSIGN_CD_OFF_PLATFORM] = 0; /* platform: Apple's own binaries only */
+	dst[MSIGN_CD_OFF_PAGE_LOG2] = cd->page_log2;
+	msign_put_be32(dst + MSIGN_CD_OFF_SPARE2, 0);
+	msign_put_be32(dst + MSIGN_CD_OFF_SCATTER_OFF, 0); /* none */
 	if (cd->version >= MSIGN_CS_SUPPORTSTEAMID)
-		msign_put_be32(dst + 48, 0); /* teamOffset: ad-hoc has none */
+		msign_put_be32(dst + MSIGN_CD_OFF_TEAM_OFF, 0); /* ad-hoc has none */
 	if (cd->version >= MSIGN_CS_SUPPORTSCODELIMIT64) {
-		msign_put_be32(dst + 52, 0);  /* spare3 */
-		msign_put_be64(dst + 56, 0);  /* codeLimit64: limit fits 32 bits */
+		msign_put_be32(dst + MSIGN_CD_OFF_SPARE3, 0);
+		/* the limit fits 32 bits */
+		msign_put_be64(dst + MSIGN_CD_OFF_CODE_LIMIT64, 0);
 	}
 	if (cd->version >= MSIGN_CS_SUPPORTSEXECSEG) {
-		msign_put_be64(dst + 64, cd->exec_base);
-		msign_put_be64(dst + 72, cd->exec_limit);
-		msign_put_be64(dst + 80, cd->exec_flags);
+		msign_put_be64(dst + MSIGN_CD_OFF_EXEC_SEG_BASE, cd->exec_base);
+		msign_put_be64(dst + MSIGN_CD_OFF_EXEC_SEG_LIMIT, cd->exec_limit);
+		msign_put_be64(dst + MSIGN_CD_OFF_EXEC_SEG_FLAGS, cd->exec_flags);
 	}
 	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME) {
-		msign_put_be32(dst + 88, cd->runtime);
-		msign_put_be32(dst + 92, 0); /* preEncryptOffset */
+		msign_put_be32(dst + MSIGN_CD_OFF_RUNTIME, cd->runtime);
+		msign_put_be32(dst + MSIGN_CD_OFF_PRE_ENCRYPT_OFF, 0);
 	}
 	memcpy(dst + cd->ident_off, cd->ident, strlen(cd->ident) + 1);
 	/* Slot -n sits n hashes before hashOffset. */
