@@ -16,6 +16,7 @@
 
 #include "base/cur.h"
 #include "macho/macho.h"
+#include "sig/codesign.h" /* the SuperBlob header, to load a signature */
 
 #define FAT_HEADER_LEN 8u
 #define FAT_ARCH_LEN 20u
@@ -223,7 +224,6 @@ static int fat_read_arch(const struct msign_cur *c, bool fat64, uint32_t i,
  * memory; code pages are hashed from the file descriptor (hashpool.c). */
 
 #define IMG_SLICE_PEEK 32u /* a mach_header_64 */
-#define SB_PEEK 12u        /* magic, length, count */
 #define IMG_PAGE 4096u
 #define IMG_POPULATE_MIN (256u << 10)
 
@@ -341,13 +341,14 @@ static int img_load_parts(struct msign_image *img, uint64_t off,
 	int r = 0;
 	if (s->has_codesig && msign_range_ok(s->size, s->cs_dataoff, s->cs_datasize)) {
 		uint64_t at = off + s->cs_dataoff, n = s->cs_datasize;
-		r = img_load(img, at, n < SB_PEEK ? n : SB_PEEK, d);
+		uint64_t head = n < MSIGN_SB_HEADER_LEN ? n : MSIGN_SB_HEADER_LEN;
+		r = img_load(img, at, head, d);
 		uint32_t sb_len = 0;
-		struct msign_cur c = msign_cur_make(img->data + at, n < SB_PEEK ? n : SB_PEEK);
-		if (r == 0 && msign_cur_peek_be32(&c, 4, &sb_len) == 0 &&
-		    sb_len > SB_PEEK && sb_len < n)
+		struct msign_cur c = msign_cur_make(img->data + at, (size_t)head);
+		if (r == 0 && msign_cur_peek_be32(&c, MSIGN_BLOB_OFF_LEN, &sb_len) == 0 &&
+		    sb_len > MSIGN_SB_HEADER_LEN && sb_len < n)
 			n = sb_len; /* nothing past the SuperBlob is parsed */
-		if (r == 0 && n > SB_PEEK)
+		if (r == 0 && n > MSIGN_SB_HEADER_LEN)
 			r = img_load(img, at, n, d);
 	}
 	if (r == 0 && s->has_info_plist &&

@@ -25,6 +25,14 @@
 #define MSIGN_BLOB_OFF_LEN 4u
 #define MSIGN_BLOB_HEADER_LEN 8u
 
+/* SuperBlob: magic, length, count, then count index entries {type,
+ * offset}. A requirement set (0xfade0c01) is a SuperBlob of this shape. */
+#define MSIGN_SB_OFF_COUNT 8u
+#define MSIGN_SB_HEADER_LEN 12u
+#define MSIGN_SB_INDEX_OFF_TYPE 0u
+#define MSIGN_SB_INDEX_OFF_OFFSET 4u
+#define MSIGN_SB_INDEX_LEN 8u
+
 /* CodeDirectory. Fields after spare2 exist from the version noted. */
 #define MSIGN_CD_OFF_VERSION 8u
 #define MSIGN_CD_OFF_FLAGS 12u
@@ -94,6 +102,16 @@ struct msign_blob {
 	uint32_t len;
 	uint32_t off;   /* offset inside the SuperBlob */
 };
+
+/* A blob's contents after its header (sb_entry checked that it has one). */
+static inline const uint8_t *msign_blob_payload(const struct msign_blob *b)
+{
+	return b->data + MSIGN_BLOB_HEADER_LEN;
+}
+static inline uint32_t msign_blob_payload_len(const struct msign_blob *b)
+{
+	return b->len - MSIGN_BLOB_HEADER_LEN;
+}
 
 /* Everything show needs from one slice's signature. */
 struct msign_sig {

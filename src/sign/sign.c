@@ -271,10 +271,9 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	for (uint32_t k = 1; k < x->ncds; k++)
 		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES + k - 1,
 				      NULL, x->cds[k].len);
-	static const uint8_t empty_cms[8] = { 0xfa, 0xde, 0x0b, 0x01, 0, 0, 0, 8 };
 	if (!o->linker_signed)
-		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_SIGNATURESLOT, empty_cms,
-				      sizeof(empty_cms));
+		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_SIGNATURESLOT, run->blobs.cms,
+				      sizeof(run->blobs.cms));
 	if (r || (r = sg_sb_layout(&x->sb)) != 0)
 		return msign_diag_set(d, r, 0, "signature too large");
 	if (x->sb.size > UINT32_MAX / 2 - dataoff)

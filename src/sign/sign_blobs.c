@@ -9,10 +9,6 @@
 #include "base/cur.h"
 #include "sign/sign_int.h"
 
-#define BLOB_HEADER_LEN 8u
-#define SB_HEADER_LEN 12u
-#define SB_INDEX_LEN 8u
-
 #define EXECSEG_ALLOW_UNSIGNED 0x10u
 #define EXECSEG_DEBUGGER 0x20u
 #define EXECSEG_JIT 0x40u
@@ -115,7 +111,7 @@ int sg_sb_add(struct sg_sb *sb, uint32_t type, const uint8_t *data,
 
 int sg_sb_layout(struct sg_sb *sb)
 {
-	uint64_t at = SB_HEADER_LEN + (uint64_t)sb->count * SB_INDEX_LEN;
+	uint64_t at = MSIGN_SB_HEADER_LEN + (uint64_t)sb->count * MSIGN_SB_INDEX_LEN;
 	if (sb->lld)
 		at = (at + 7) & ~(uint64_t)7;
 	for (uint32_t i = 0; i < sb->count; i++) {
@@ -134,13 +130,13 @@ int sg_sb_layout(struct sg_sb *sb)
 
 void sg_sb_write(const struct sg_sb *sb, uint8_t *dst)
 {
-	msign_put_be32(dst, MSIGN_CSMAGIC_EMBEDDED_SIGNATURE);
-	msign_put_be32(dst + 4, sb->len_total);
-	msign_put_be32(dst + 8, sb->count);
+	msign_put_be32(dst + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_EMBEDDED_SIGNATURE);
+	msign_put_be32(dst + MSIGN_BLOB_OFF_LEN, sb->len_total);
+	msign_put_be32(dst + MSIGN_SB_OFF_COUNT, sb->count);
 	for (uint32_t i = 0; i < sb->count; i++) {
-		uint8_t *e = dst + SB_HEADER_LEN + (size_t)i * SB_INDEX_LEN;
-		msign_put_be32(e, sb->type[i]);
-		msign_put_be32(e + 4, sb->off[i]);
+		uint8_t *e = dst + MSIGN_SB_HEADER_LEN + (size_t)i * MSIGN_SB_INDEX_LEN;
+		msign_put_be32(e + MSIGN_SB_INDEX_OFF_TYPE, sb->type[i]);
+		msign_put_be32(e + MSIGN_SB_INDEX_OFF_OFFSET, sb->off[i]);
 		if (sb->data[i] != NULL)
 			memcpy(dst + sb->off[i], sb->data[i], sb->len[i]);
 	}
@@ -153,14 +149,14 @@ static int sg_blob_wrap(uint32_t magic, const void *payload, size_t len,
 {
 	if (len > UINT32_MAX / 2)
 		return MSIGN_E_LIMIT;
-	uint8_t *b = malloc(len + BLOB_HEADER_LEN);
+	uint8_t *b = malloc(len + MSIGN_BLOB_HEADER_LEN);
 	if (b == NULL)
 		return MSIGN_E_NOMEM;
-	msign_put_be32(b, magic);
-	msign_put_be32(b + 4, (uint32_t)(len + BLOB_HEADER_LEN));
-	memcpy(b + BLOB_HEADER_LEN, payload, len);
+	msign_put_be32(b + MSIGN_BLOB_OFF_MAGIC, magic);
+	msign_put_be32(b + MSIGN_BLOB_OFF_LEN, (uint32_t)(len + MSIGN_BLOB_HEADER_LEN));
+	memcpy(b + MSIGN_BLOB_HEADER_LEN, payload, len);
 	*out = b;
-	*out_len = (uint32_t)(len + BLOB_HEADER_LEN);
+	*out_len = (uint32_t)(len + MSIGN_BLOB_HEADER_LEN);
 	return 0;
 }
 
@@ -240,9 +236,11 @@ int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
 		  struct msign_diag *d)
 {
 	memset(b, 0, sizeof(*b));
-	msign_put_be32(b->reqs, MSIGN_CSMAGIC_REQUIREMENTS);
-	msign_put_be32(b->reqs + 4, sizeof(b->reqs));
-	msign_put_be32(b->reqs + 8, 0);
+	msign_put_be32(b->reqs + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENTS);
+	msign_put_be32(b->reqs + MSIGN_BLOB_OFF_LEN, sizeof(b->reqs));
+	msign_put_be32(b->reqs + MSIGN_SB_OFF_COUNT, 0);
+	msign_put_be32(b->cms + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_BLOBWRAPPER);
+	msign_put_be32(b->cms + MSIGN_BLOB_OFF_LEN, sizeof(b->cms));
 	if (o->ent_xml == NULL)
 		return 0;
 	uint8_t *der = NULL;

@@ -214,15 +214,15 @@ static int vf_strict(struct vf_ctx *c)
 static int vf_cms(struct vf_ctx *c)
 {
 	const struct msign_sig *sig = c->sig;
-	if (sig->cms == NULL || sig->cms->len <= 8)
+	if (sig->cms == NULL || sig->cms->len <= MSIGN_BLOB_HEADER_LEN)
 		return 0;
 	c->res->cms = true;
 	struct msign_cms_info ci;
 	struct msign_diag cd_diag;
 	memset(&ci, 0, sizeof(ci));
 	msign_diag_clear(&cd_diag);
-	if (msign_cms_parse(sig->cms->data + 8, sig->cms->len - 8, &ci,
-			    &cd_diag) != 0)
+	if (msign_cms_parse(msign_blob_payload(sig->cms),
+			    msign_blob_payload_len(sig->cms), &ci, &cd_diag) != 0)
 		return vf_fail(c, MSIGN_VERIFY_BAD_FORMAT, "CMS signature: %s",
 			       cd_diag.msg);
 	/* The CMS signs the CodeDirectory in slot 0 (the lowest hash). */
@@ -329,8 +329,9 @@ static int vf_entitlements(struct vf_ctx *c)
 {
 	const struct msign_blob *x = c->sig->ent_xml, *dr = c->sig->ent_der;
 	uint32_t n;
-	if (x != NULL && msign_plist_count_entries(x->data + 8, x->len - 8, &n,
-						   NULL) != 0)
+	if (x != NULL && msign_plist_count_entries(msign_blob_payload(x),
+						   msign_blob_payload_len(x),
+						   &n, NULL) != 0)
 		return vf_fail(c, MSIGN_VERIFY_ENT_PLIST,
 			       "the entitlements (slot 5) are not a plist dictionary");
 	if (x == NULL || dr == NULL)
@@ -340,14 +341,17 @@ static int vf_entitlements(struct vf_ctx *c)
 	char *xml = NULL;
 	size_t xml_len = 0;
 	int r = 0;
-	if (msign_ent_xml_to_der((const char *)x->data + 8, x->len - 8, &want,
-				 &want_len, NULL) != 0)
+	if (msign_ent_xml_to_der((const char *)msign_blob_payload(x),
+				 msign_blob_payload_len(x), &want, &want_len,
+				 NULL) != 0)
 		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
 			    "the entitlements (slot 5) have no DER form");
-	else if (want_len == dr->len - 8 && memcmp(want, dr->data + 8, want_len) == 0)
+	else if (want_len == msign_blob_payload_len(dr) &&
+		 memcmp(want, msign_blob_payload(dr), want_len) == 0)
 		r = 0;
-	else if (msign_ent_der_to_xml(dr->data + 8, dr->len - 8, &xml, &xml_len,
-				      NULL) != 0 ||
+	else if (msign_ent_der_to_xml(msign_blob_payload(dr),
+				      msign_blob_payload_len(dr), &xml,
+				      &xml_len, NULL) != 0 ||
 		 msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0)
 		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
 			    "the DER entitlements (slot 7) cannot be decoded");
@@ -396,7 +400,8 @@ static int vf_hash(struct vf_ctx *c, struct msign_diag *d)
 	struct vf_hashes *h = c->h;
 	h->n = 0;
 	/* Only the CMS checks use the CDHashes. */
-	bool need_cdhash = sig->cms != NULL && sig->cms->len > 8;
+	bool need_cdhash = sig->cms != NULL &&
+			   sig->cms->len > MSIGN_BLOB_HEADER_LEN;
 	for (uint32_t k = 0; need_cdhash && k < sig->ncds; k++) {
 		struct msign_codedir *cd = &sig->cds[k];
 		struct msign_hash_job *j = &h->jobs[h->n++];
@@ -473,11 +478,13 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 	res->cms = false;
 	res->pseudo = false;
 	if (sig->requirements != NULL) {
-		/* A designated requirement is entry type 3 of the set. */
+		/* A designated requirement is an entry of its type in the set. */
+		const struct msign_blob *rq = sig->requirements;
 		for (uint32_t i = 0; i < sig->req_count && i < 64; i++) {
-			size_t at = 12 + (size_t)i * 8;
-			if (at + 8 <= sig->requirements->len &&
-			    msign_be32(sig->requirements->data + at) == 3)
+			size_t at = MSIGN_SB_HEADER_LEN + (size_t)i * MSIGN_SB_INDEX_LEN;
+			if (at + MSIGN_SB_INDEX_LEN <= rq->len &&
+			    msign_be32(rq->data + at + MSIGN_SB_INDEX_OFF_TYPE) ==
+				    MSIGN_REQ_TYPE_DESIGNATED)
 				res->explicit_dr = true;
 		}
 	}
