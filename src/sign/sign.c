@@ -19,7 +19,6 @@
 #include "base/cur.h"
 #include "sign/sign_int.h"
 
-#define LC_CODE_SIGNATURE_LEN 16u
 #define SIG_ALIGN 16u
 #define PAGE_4K_LOG2 12u
 #define PAGE_16K_LOG2 14u
@@ -182,7 +181,7 @@ static bool sg_plist_in_place(const struct sg_slice *x)
 {
 	const struct msign_slice *s = x->s;
 	uint64_t hdr_end = (uint64_t)x->hs->header_size + x->hs->sizeofcmds +
-			   LC_CODE_SIGNATURE_LEN;
+			   MSIGN_LINKEDIT_DATA_LEN;
 	if (hdr_end < x->hdr_len)
 		hdr_end = x->hdr_len;
 	return s->has_info_plist && s->info_plist_off >= hdr_end &&
@@ -301,15 +300,15 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 	const struct msign_segment *le = &hs->segments[hs->linkedit_seg];
 	if (room == 0 || room > le->fileoff)
 		room = le->fileoff;
-	if (cmds_end + LC_CODE_SIGNATURE_LEN > room)
-		return msign_diag_set(d, MSIGN_E_INVALID, 20,
+	if (cmds_end + MSIGN_LINKEDIT_DATA_LEN > room)
+		return msign_diag_set(d, MSIGN_E_INVALID, MSIGN_MH_OFF_SIZEOFCMDS,
 				      "no room for LC_CODE_SIGNATURE: load commands end at %zu, first section at %llu (relink with -headerpad)",
 				      cmds_end, (unsigned long long)room);
-	size_t len = cmds_end + LC_CODE_SIGNATURE_LEN;
+	size_t len = cmds_end + MSIGN_LINKEDIT_DATA_LEN;
 	if (len < x->hdr_len)
 		len = x->hdr_len;
 	if (len > room)
-		return msign_diag_set(d, MSIGN_E_INVALID, 20,
+		return msign_diag_set(d, MSIGN_E_INVALID, MSIGN_MH_OFF_SIZEOFCMDS,
 				      "load commands (%zu bytes) overlap the first section at %llu",
 				      len, (unsigned long long)room);
 	uint8_t *h = calloc(1, len);
@@ -318,27 +317,29 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 	memcpy(h, x->hdr, x->hdr_len);
 	bool be = hs->big_endian;
 	uint32_t dataoff = x->res->dataoff, datasize = x->res->datasize;
-	msign_put_u32(h + cmds_end, be, MSIGN_LC_CODE_SIGNATURE);
-	msign_put_u32(h + cmds_end + 4, be, LC_CODE_SIGNATURE_LEN);
-	msign_put_u32(h + cmds_end + 8, be, dataoff);
-	msign_put_u32(h + cmds_end + 12, be, datasize);
-	msign_put_u32(h + 16, be, hs->ncmds + 1);
-	msign_put_u32(h + 20, be, hs->sizeofcmds + LC_CODE_SIGNATURE_LEN);
+	uint8_t *lc = h + cmds_end;
+	msign_put_u32(lc + MSIGN_LC_OFF_CMD, be, MSIGN_LC_CODE_SIGNATURE);
+	msign_put_u32(lc + MSIGN_LC_OFF_CMDSIZE, be, MSIGN_LINKEDIT_DATA_LEN);
+	msign_put_u32(lc + MSIGN_LINKEDIT_DATA_OFF_DATAOFF, be, dataoff);
+	msign_put_u32(lc + MSIGN_LINKEDIT_DATA_OFF_DATASIZE, be, datasize);
+	msign_put_u32(h + MSIGN_MH_OFF_NCMDS, be, hs->ncmds + 1);
+	msign_put_u32(h + MSIGN_MH_OFF_SIZEOFCMDS, be,
+		      hs->sizeofcmds + MSIGN_LINKEDIT_DATA_LEN);
 	uint64_t filesize = (uint64_t)dataoff + datasize - le->fileoff;
 	uint64_t vmsize = le->vmsize;
 	if (run->o->linker_signed)
 		vmsize = filesize;
 	else if (filesize > vmsize)
 		vmsize = sg_round(filesize, sg_segalign(s->cputype));
-	size_t at = (size_t)le->cmd_off;
+	uint8_t *seg = h + (size_t)le->cmd_off;
 	if (hs->is64) {
-		msign_put_u64(h + at + 32, be, vmsize);
-		msign_put_u64(h + at + 48, be, filesize);
+		msign_put_u64(seg + MSIGN_SEG64_OFF_VMSIZE, be, vmsize);
+		msign_put_u64(seg + MSIGN_SEG64_OFF_FILESIZE, be, filesize);
 	} else {
 		if (vmsize > UINT32_MAX)
 			vmsize = filesize;
-		msign_put_u32(h + at + 28, be, (uint32_t)vmsize);
-		msign_put_u32(h + at + 36, be, (uint32_t)filesize);
+		msign_put_u32(seg + MSIGN_SEG32_OFF_VMSIZE, be, (uint32_t)vmsize);
+		msign_put_u32(seg + MSIGN_SEG32_OFF_FILESIZE, be, (uint32_t)filesize);
 	}
 	x->newhdr = h;
 	x->newhdr_len = len;
