@@ -77,6 +77,12 @@ struct msign_hash_job {
 	uint64_t first_bad; /* lowest such page, UINT64_MAX when none */
 };
 
+/* The job that checks every code page of cd against slice s of img, so
+ * that verify and show's count of bad pages hash the same bytes. */
+void msign_hash_job_codedir(struct msign_hash_job *j,
+			    const struct msign_image *img,
+			    const struct msign_slice *s,
+			    const struct msign_codedir *cd);
 /* Online CPUs (at least 1). */
 unsigned msign_hash_default_threads(void);
 /* Run every job; threads 0 means msign_hash_default_threads(). Small

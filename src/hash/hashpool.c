@@ -77,6 +77,22 @@ struct msign_piece msign_image_piece(const struct msign_image *img,
 	return p;
 }
 
+void msign_hash_job_codedir(struct msign_hash_job *j,
+			    const struct msign_image *img,
+			    const struct msign_slice *s,
+			    const struct msign_codedir *cd)
+{
+	uint64_t limit = msign_codedir_limit(cd);
+	memset(j, 0, sizeof(*j));
+	j->npieces = 1;
+	j->pieces[0] = msign_image_piece(img, s->data, limit);
+	j->limit = limit;
+	j->page_log2 = cd->page_log2;
+	j->hash_type = cd->hash_type;
+	j->expect = msign_codedir_slot(cd, 0);
+	j->npages = cd->ncode;
+}
+
 static void hp_fail(struct hp_run *run, int err, int read_errno)
 {
 	int none = 0;
@@ -258,8 +274,7 @@ static int hp_prepare(struct hp_run *run, uint64_t *bytes,
 					      "hash job %u is malformed", i);
 		uint64_t psize = j->page_log2 ? (uint64_t)1 << j->page_log2
 					      : (j->limit ? j->limit : 1);
-		uint64_t want = j->page_log2 ? (j->limit + psize - 1) >> j->page_log2
-					     : (j->limit > 0);
+		uint64_t want = msign_codedir_pages(j->limit, j->page_log2);
 		if ((uint64_t)j->first_page + j->npages > want)
 			return msign_diag_set(d, MSIGN_E_ARG, 0,
 					      "hash job %u asks for pages past its limit", i);
@@ -358,18 +373,11 @@ int msign_codedir_count_bad_pages(const struct msign_image *img,
 				      (unsigned long long)s->size);
 	/* Pages that start at or past codeLimit hash nothing of the file:
 	 * they count as mismatched. */
-	uint64_t have = cd->page_log2 ? (limit + ((uint64_t)1 << cd->page_log2) - 1) >>
-					       cd->page_log2
-				      : (limit > 0);
+	uint64_t have = msign_codedir_pages(limit, cd->page_log2);
 	struct msign_hash_job j;
-	memset(&j, 0, sizeof(j));
-	j.npieces = 1;
-	j.pieces[0] = msign_image_piece(img, s->data, limit);
-	j.limit = limit;
-	j.page_log2 = cd->page_log2;
-	j.hash_type = cd->hash_type;
-	j.expect = msign_codedir_slot(cd, 0);
-	j.npages = have < cd->ncode ? (uint32_t)have : cd->ncode;
+	msign_hash_job_codedir(&j, img, s, cd);
+	if (have < j.npages)
+		j.npages = (uint32_t)have;
 	int r = j.npages ? msign_hash_run(&j, 1, 0, d) : 0;
 	if (r == 0)
 		*bad = (uint32_t)j.nbad + (cd->ncode - j.npages);

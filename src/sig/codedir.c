@@ -100,12 +100,7 @@ static int cd_check_limit(const struct msign_codedir *cd,
 		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, MSIGN_CD_OFF_PAGE_LOG2,
 				      "page size 2^%u not supported", cd->page_log2);
 	uint64_t limit = msign_codedir_limit(cd);
-	uint64_t expect;
-	if (cd->page_log2 == 0)
-		expect = limit > 0 ? 1 : 0;
-	else
-		expect = (limit >> cd->page_log2) +
-			 ((limit & (((uint64_t)1 << cd->page_log2) - 1)) != 0);
+	uint64_t expect = msign_codedir_pages(limit, cd->page_log2);
 	if (expect != cd->ncode)
 		return msign_diag_set(d, MSIGN_E_INVALID, MSIGN_CD_OFF_NCODE,
 				      "nCodeSlots %u inconsistent with codeLimit %llu (page size 2^%u wants %llu)",
@@ -213,6 +208,15 @@ bool msign_codedir_slot_present(const struct msign_codedir *cd, int64_t n)
 		if (h[i] != 0)
 			return true;
 	return false;
+}
+
+/* Shifted, never rounded up by addition: limit may be near 2^64. */
+uint64_t msign_codedir_pages(uint64_t limit, uint32_t page_log2)
+{
+	if (page_log2 == 0)
+		return limit > 0;
+	return (limit >> page_log2) +
+	       ((limit & (((uint64_t)1 << page_log2) - 1)) != 0);
 }
 
 uint64_t msign_codedir_limit(const struct msign_codedir *cd)

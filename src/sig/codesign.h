@@ -89,6 +89,10 @@ uint32_t msign_codedir_header_len(uint32_t version);
 const uint8_t *msign_codedir_slot(const struct msign_codedir *cd, int64_t n);
 /* 0 when the slot hash is all zero (meaning absent). */
 bool msign_codedir_slot_present(const struct msign_codedir *cd, int64_t n);
+/* Pages that cover limit bytes: pages of 2^page_log2, or with page_log2 0
+ * one page (none for limit 0). The rule for nCodeSlots, and for every
+ * range of pages the hasher is given. */
+uint64_t msign_codedir_pages(uint64_t limit, uint32_t page_log2);
 /* The code limit that applies (codeLimit64 when set). */
 uint64_t msign_codedir_limit(const struct msign_codedir *cd);
 const char *msign_hashtype_name(uint8_t type); /* "sha256" or NULL */

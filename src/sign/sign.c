@@ -197,7 +197,7 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	const struct msign_slice *s = x->s;
 	uint64_t dataoff = sg_round(x->base_len, SIG_ALIGN);
 	uint32_t lg = sg_page_log2(s, o);
-	uint64_t ncode = (dataoff + ((uint64_t)1 << lg) - 1) >> lg;
+	uint64_t ncode = msign_codedir_pages(dataoff, lg);
 	if (dataoff > UINT32_MAX / 2)
 		return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
 				      "slice of %llu bytes is too large for an embedded signature",

@@ -370,21 +370,13 @@ static uint32_t vf_jobs(const struct vf_ctx *c, const struct msign_codedir *cd,
 			struct msign_hash_job *j)
 {
 	const struct msign_slice *s = c->s;
-	uint64_t limit = msign_codedir_limit(cd);
 	struct msign_hash_job base;
-	memset(&base, 0, sizeof(base));
-	base.npieces = 1;
-	base.pieces[0] = msign_image_piece(c->img, s->data, limit);
-	base.limit = limit;
-	base.page_log2 = cd->page_log2;
-	base.hash_type = cd->hash_type;
-	base.expect = msign_codedir_slot(cd, 0);
-	base.npages = cd->ncode;
+	msign_hash_job_codedir(&base, c->img, s, cd);
 	j[0] = base;
 	if (!c->o->quick || cd->page_log2 == 0)
 		return cd->ncode > 0 ? 1 : 0;
 	uint64_t hdr_end = (uint64_t)s->header_size + s->sizeofcmds;
-	uint64_t head = (hdr_end + ((uint64_t)1 << cd->page_log2) - 1) >> cd->page_log2;
+	uint64_t head = msign_codedir_pages(hdr_end, cd->page_log2);
 	if (head + QUICK_TAIL_PAGES >= cd->ncode)
 		return cd->ncode > 0 ? 1 : 0;
 	j[0].npages = (uint32_t)head;
