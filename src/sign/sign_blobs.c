@@ -160,32 +160,6 @@ static int sg_blob_wrap(uint32_t magic, const void *payload, size_t len,
 	return 0;
 }
 
-/* A DER tag and length at the cursor; the content follows. */
-static int sg_der_tl(struct msign_cur *c, uint8_t *tag, size_t *len)
-{
-	uint8_t t, l;
-	if (msign_cur_get_u8(c, &t) || msign_cur_get_u8(c, &l))
-		return MSIGN_E_TRUNCATED;
-	size_t n = l;
-	if (l & 0x80) {
-		uint8_t k = l & 0x7f;
-		if (k == 0 || k > 4)
-			return MSIGN_E_UNSUPPORTED;
-		n = 0;
-		for (uint8_t i = 0; i < k; i++) {
-			uint8_t b;
-			if (msign_cur_get_u8(c, &b))
-				return MSIGN_E_TRUNCATED;
-			n = n << 8 | b;
-		}
-	}
-	if (n > msign_cur_left(c))
-		return MSIGN_E_TRUNCATED;
-	*tag = t;
-	*len = n;
-	return 0;
-}
-
 /* Apple's signer turns these boolean entitlements into executable-segment
  * flags (as rcodesign documents). Keys are read off our own canonical DER:
  * [APPLICATION 16] { INTEGER 1, [CONTEXT 16] { SEQUENCE { key, value } } }. */
@@ -204,29 +178,31 @@ static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
 		{ "com.apple.private.amfi.can-execute-cdhash", EXECSEG_CAN_EXEC_CDHASH },
 	};
 	struct msign_cur c = msign_cur_make(der, len), dict, seq;
-	uint8_t tag;
-	size_t n;
+	struct msign_der_tl tl, k, v;
 	uint64_t flags = 0;
-	if (sg_der_tl(&c, &tag, &n) || tag != 0x70 ||
-	    sg_der_tl(&c, &tag, &n) || tag != 0x02 || msign_cur_skip(&c, n) ||
-	    sg_der_tl(&c, &tag, &n) || tag != 0xb0 ||
-	    msign_cur_sub(&c, c.off, n, &dict))
+	if (msign_der_tl(&c, c.len, &tl, NULL) || tl.tag != MSIGN_DER_APP16 ||
+	    msign_der_tl(&c, c.len, &tl, NULL) || tl.tag != MSIGN_DER_INTEGER ||
+	    msign_cur_skip(&c, tl.len) ||
+	    msign_der_tl(&c, c.len, &tl, NULL) || tl.tag != MSIGN_DER_CTX16 ||
+	    msign_cur_sub(&c, c.off, tl.len, &dict))
 		return 0;
 	while (msign_cur_left(&dict) > 0) {
-		if (sg_der_tl(&dict, &tag, &n) || tag != 0x30 ||
-		    msign_cur_sub(&dict, dict.off, n, &seq) ||
-		    msign_cur_skip(&dict, n))
+		if (msign_der_tl(&dict, dict.len, &tl, NULL) ||
+		    tl.tag != MSIGN_DER_SEQUENCE ||
+		    msign_cur_sub(&dict, dict.off, tl.len, &seq) ||
+		    msign_cur_skip(&dict, tl.len))
 			return flags;
 		const uint8_t *key, *val;
-		size_t klen, vlen;
-		if (sg_der_tl(&seq, &tag, &klen) || tag != 0x0c ||
-		    msign_cur_get_bytes(&seq, klen, &key) ||
-		    sg_der_tl(&seq, &tag, &vlen) || tag != 0x01 || vlen != 1 ||
+		if (msign_der_tl(&seq, seq.len, &k, NULL) ||
+		    k.tag != MSIGN_DER_UTF8 ||
+		    msign_cur_get_bytes(&seq, k.len, &key) ||
+		    msign_der_tl(&seq, seq.len, &v, NULL) ||
+		    v.tag != MSIGN_DER_BOOLEAN || v.len != 1 ||
 		    msign_cur_get_bytes(&seq, 1, &val) || val[0] == 0)
 			continue; /* not a true boolean */
 		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-			if (strlen(map[i].key) == klen &&
-			    memcmp(map[i].key, key, klen) == 0)
+			if (strlen(map[i].key) == k.len &&
+			    memcmp(map[i].key, key, k.len) == 0)
 				flags |= map[i].flag;
 	}
 	return flags;
