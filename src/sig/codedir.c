@@ -18,7 +18,6 @@
 #define CD_EXECSEG_LEN 88u
 #define CD_RUNTIME_LEN 96u
 #define CD_LINKAGE_LEN 108u
-#define CD_MAX_PAGE_LOG2 24u /* 16 MiB pages: far beyond any real signer */
 
 /* The one table of header lengths by version: the parser checks a CD
  * against it and the signer lays its CDs out with it. */
@@ -96,7 +95,8 @@ static int cd_check_limit(const struct msign_codedir *cd,
 			  struct msign_diag *d)
 {
 	if (cd->page_log2 != 0 &&
-	    (cd->page_log2 < 9 || cd->page_log2 > CD_MAX_PAGE_LOG2))
+	    (cd->page_log2 < MSIGN_CD_PAGE_LOG2_MIN ||
+	     cd->page_log2 > MSIGN_CD_PAGE_LOG2_MAX))
 		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, MSIGN_CD_OFF_PAGE_LOG2,
 				      "page size 2^%u not supported", cd->page_log2);
 	uint64_t limit = msign_codedir_limit(cd);

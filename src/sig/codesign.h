@@ -14,6 +14,12 @@
 #define MSIGN_MAX_BLOBS 64      /* SuperBlob index entries we accept */
 #define MSIGN_MAX_CDS 6         /* primary + 5 alternates */
 #define MSIGN_MAX_HASH_LEN 64
+/* A CDHash as Apple lists and compares it: the digest's first 20 bytes. */
+#define MSIGN_CDHASH_LEN 20u
+/* Page sizes a CodeDirectory may use besides 0 (one page): 512 B to 16 MiB,
+ * far beyond any real signer. */
+#define MSIGN_CD_PAGE_LOG2_MIN 9u
+#define MSIGN_CD_PAGE_LOG2_MAX 24u
 
 /* ---- wire layout ---------------------------------------------------------
  * Byte offsets of the fields msign decodes and writes, after xnu's

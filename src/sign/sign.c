@@ -22,8 +22,6 @@
 #define SIG_ALIGN 16u
 #define PAGE_4K_LOG2 12u
 #define PAGE_16K_LOG2 14u
-#define PAGE_MIN_LOG2 9u
-#define PAGE_MAX_LOG2 24u
 #define QUICK_CHECK_ALL (8u << 20) /* outputs this small are verified fully */
 
 /* One slice of the run. */
@@ -109,8 +107,8 @@ static uint32_t sg_page_log2(const struct msign_slice *s,
 static int sg_check_opts(const struct msign_sign_opts *o, struct msign_diag *d)
 {
 	uint32_t p = o->page_size;
-	if (p != 0 && ((p & (p - 1)) != 0 || p < (1u << PAGE_MIN_LOG2) ||
-		       p > (1u << PAGE_MAX_LOG2)))
+	if (p != 0 && ((p & (p - 1)) != 0 || p < (1u << MSIGN_CD_PAGE_LOG2_MIN) ||
+		       p > (1u << MSIGN_CD_PAGE_LOG2_MAX)))
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "page size %u is not a power of two from 512 to 16 MiB", p);
 	uint32_t known = 1u << MSIGN_CS_HASHTYPE_SHA1 | 1u << MSIGN_CS_HASHTYPE_SHA256 |

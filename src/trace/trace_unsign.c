@@ -24,11 +24,6 @@
 #include "verify/verify.h"
 #include "trace/trace.h"
 
-/* xnu's cs_blobs.h; codesign.h has the flags show needs, these are the
- * ones that make a process restricted. */
-#ifndef CS_RESTRICT
-#define CS_RESTRICT 0x800u
-#endif
 #define GET_TASK_ALLOW "com.apple.security.get-task-allow"
 
 /* ---- what the target is --------------------------------------------------- */
@@ -88,7 +83,7 @@ static enum msign_trace_target classify_slice(const struct msign_slice *sl)
 				return MSIGN_TRACE_TARGET_PLATFORM;
 		}
 	}
-	if ((cd->flags & CS_RESTRICT) != 0 ||
+	if ((cd->flags & MSIGN_CS_RESTRICT) != 0 ||
 	    ((cd->flags & MSIGN_CS_RUNTIME) != 0 && !allows_task(&sig)))
 		return MSIGN_TRACE_TARGET_RESTRICTED;
 	return MSIGN_TRACE_TARGET_SIGNED;

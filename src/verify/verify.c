@@ -26,7 +26,6 @@
 #include "sig/ent.h"
 #include "sig/req.h"
 
-#define CD_HASH_TRUNC 20u
 #define QUICK_TAIL_PAGES 1u
 
 /* One slice's hash run: each CodeDirectory's CDHash when a CMS signature
@@ -249,7 +248,7 @@ static int vf_cms(struct vf_ctx *c)
 		bool found = false;
 		for (uint32_t i = 0; i < ci.ncdhashes && i < MSIGN_MAX_CDS; i++)
 			found = found || memcmp(ci.cdhashes[i], sig->cds[k].cdhash,
-						CD_HASH_TRUNC) == 0;
+						MSIGN_CDHASH_LEN) == 0;
 		vf_cd_name(&sig->cds[k], name, sizeof(name));
 		if (!found)
 			r = vf_fail(c, MSIGN_VERIFY_MODIFIED,
