@@ -9,9 +9,18 @@
 #include "msign/err.h"
 #include "sig/codesign.h"
 
+struct evp_md_st; /* OpenSSL's EVP_MD, for the files that include evp.h */
+/* OpenSSL's digest for a CS_HASHTYPE_*, fetched for many digests (free it
+ * with EVP_MD_free). MSIGN_E_UNSUPPORTED for an unknown type,
+ * MSIGN_E_CRYPTO when OpenSSL has no such digest. */
+int msign_hash_md(uint8_t hash_type, struct evp_md_st **md,
+		  struct msign_diag *d);
 /* Hash helpers (OpenSSL EVP). out must hold MSIGN_MAX_HASH_LEN. */
 int msign_hash(uint8_t hash_type, const uint8_t *data, size_t len,
 	       uint8_t *out, uint32_t *out_len);
+/* Digest by OpenSSL NID (for the CMS messageDigest); out holds 64 bytes. */
+int msign_hash_nid(int nid, const uint8_t *data, size_t len, uint8_t *out,
+		   uint32_t *out_len);
 /* SHA-256 of data, as used by CMSDigest. */
 int msign_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 /* Number of code pages whose hash differs from the file (for --json). */
@@ -68,14 +77,17 @@ struct msign_hash_job {
 	uint64_t first_bad; /* lowest such page, UINT64_MAX when none */
 };
 
+/* The job that checks every code page of cd against slice s of img, so
+ * that verify and show's count of bad pages hash the same bytes. */
+void msign_hash_job_codedir(struct msign_hash_job *j,
+			    const struct msign_image *img,
+			    const struct msign_slice *s,
+			    const struct msign_codedir *cd);
 /* Online CPUs (at least 1). */
 unsigned msign_hash_default_threads(void);
 /* Run every job; threads 0 means msign_hash_default_threads(). Small
  * workloads run on the calling thread. */
 int msign_hash_run(struct msign_hash_job *jobs, uint32_t njobs,
 		   unsigned threads, struct msign_diag *d);
-/* Digest by OpenSSL NID (for the CMS messageDigest); out holds 64 bytes. */
-int msign_hash_nid(int nid, const uint8_t *data, size_t len, uint8_t *out,
-		   uint32_t *out_len);
 
 #endif

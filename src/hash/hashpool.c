@@ -29,7 +29,7 @@
 #define READ_BYTES (1u << 16) /* per pread: the copy stays in L2 (bench/sign.sh) */
 #define INLINE_BYTES (2u << 20)  /* below this, threads cost more than they give */
 #define MAX_THREADS 256u
-#define MAX_HASH_TYPE 4
+#define MAX_HASH_TYPE MSIGN_CS_HASHTYPE_SHA384 /* the highest there is */
 
 static const uint8_t hp_zeros[16384];
 
@@ -77,15 +77,20 @@ struct msign_piece msign_image_piece(const struct msign_image *img,
 	return p;
 }
 
-static const char *hp_md_name(uint8_t type)
+void msign_hash_job_codedir(struct msign_hash_job *j,
+			    const struct msign_image *img,
+			    const struct msign_slice *s,
+			    const struct msign_codedir *cd)
 {
-	switch (type) {
-	case MSIGN_CS_HASHTYPE_SHA1: return "SHA1";
-	case MSIGN_CS_HASHTYPE_SHA256:
-	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return "SHA256";
-	case MSIGN_CS_HASHTYPE_SHA384: return "SHA384";
-	default: return NULL;
-	}
+	uint64_t limit = msign_codedir_limit(cd);
+	memset(j, 0, sizeof(*j));
+	j->npieces = 1;
+	j->pieces[0] = msign_image_piece(img, s->data, limit);
+	j->limit = limit;
+	j->page_log2 = cd->page_log2;
+	j->hash_type = cd->hash_type;
+	j->expect = msign_codedir_slot(cd, 0);
+	j->npages = cd->ncode;
 }
 
 static void hp_fail(struct hp_run *run, int err, int read_errno)
@@ -264,13 +269,12 @@ static int hp_prepare(struct hp_run *run, uint64_t *bytes,
 		if (j->npieces > MSIGN_HASH_MAX_PIECES || covered != j->limit ||
 		    bad_piece ||
 		    j->page_log2 > 30 || j->hash_type > MAX_HASH_TYPE ||
-		    hp_md_name(j->hash_type) == NULL)
+		    msign_hashtype_size(j->hash_type) == 0)
 			return msign_diag_set(d, MSIGN_E_ARG, 0,
 					      "hash job %u is malformed", i);
 		uint64_t psize = j->page_log2 ? (uint64_t)1 << j->page_log2
 					      : (j->limit ? j->limit : 1);
-		uint64_t want = j->page_log2 ? (j->limit + psize - 1) >> j->page_log2
-					     : (j->limit > 0);
+		uint64_t want = msign_codedir_pages(j->limit, j->page_log2);
 		if ((uint64_t)j->first_page + j->npages > want)
 			return msign_diag_set(d, MSIGN_E_ARG, 0,
 					      "hash job %u asks for pages past its limit", i);
@@ -279,14 +283,10 @@ static int hp_prepare(struct hp_run *run, uint64_t *bytes,
 		run->chunk_first[i] = q;
 		q += (j->npages + per - 1) / per;
 		*bytes += j->npages * psize;
-		if (run->md[j->hash_type] == NULL) {
-			run->md[j->hash_type] = EVP_MD_fetch(NULL,
-				hp_md_name(j->hash_type), NULL);
-			if (run->md[j->hash_type] == NULL)
-				return msign_diag_set(d, MSIGN_E_CRYPTO, 0,
-						      "OpenSSL has no %s",
-						      hp_md_name(j->hash_type));
-		}
+		int r;
+		if (run->md[j->hash_type] == NULL &&
+		    (r = msign_hash_md(j->hash_type, &run->md[j->hash_type], d)))
+			return r;
 	}
 	run->chunk_first[run->njobs] = q;
 	return 0;
@@ -359,19 +359,6 @@ out_free:
 	return r;
 }
 
-int msign_hash_nid(int nid, const uint8_t *data, size_t len, uint8_t *out,
-		   uint32_t *out_len)
-{
-	const EVP_MD *md = EVP_get_digestbynid(nid);
-	unsigned int n = 0;
-	if (md == NULL)
-		return MSIGN_E_UNSUPPORTED;
-	if (EVP_Digest(data, len, out, &n, md, NULL) != 1)
-		return MSIGN_E_CRYPTO;
-	*out_len = n;
-	return 0;
-}
-
 int msign_codedir_count_bad_pages(const struct msign_image *img,
 				  const struct msign_codedir *cd,
 				  const struct msign_slice *s,
@@ -386,18 +373,11 @@ int msign_codedir_count_bad_pages(const struct msign_image *img,
 				      (unsigned long long)s->size);
 	/* Pages that start at or past codeLimit hash nothing of the file:
 	 * they count as mismatched. */
-	uint64_t have = cd->page_log2 ? (limit + ((uint64_t)1 << cd->page_log2) - 1) >>
-					       cd->page_log2
-				      : (limit > 0);
+	uint64_t have = msign_codedir_pages(limit, cd->page_log2);
 	struct msign_hash_job j;
-	memset(&j, 0, sizeof(j));
-	j.npieces = 1;
-	j.pieces[0] = msign_image_piece(img, s->data, limit);
-	j.limit = limit;
-	j.page_log2 = cd->page_log2;
-	j.hash_type = cd->hash_type;
-	j.expect = msign_codedir_slot(cd, 0);
-	j.npages = have < cd->ncode ? (uint32_t)have : cd->ncode;
+	msign_hash_job_codedir(&j, img, s, cd);
+	if (have < j.npages)
+		j.npages = (uint32_t)have;
 	int r = j.npages ? msign_hash_run(&j, 1, 0, d) : 0;
 	if (r == 0)
 		*bad = (uint32_t)j.nbad + (cd->ncode - j.npages);

@@ -17,10 +17,8 @@
 #include "base/cur.h"
 #include "base/diag.h"
 #include "macho/macho.h"
+#include "sig/codesign.h" /* the SuperBlob header, to load a signature */
 
-#define FAT_HEADER_LEN 8u
-#define FAT_ARCH_LEN 20u
-#define FAT_ARCH64_LEN 32u
 #define FAT_MAX_ALIGN 30u /* 1 GiB: anything larger is not a real layout */
 #define CPU_SUBTYPE_MASK 0xff000000u
 
@@ -172,24 +170,30 @@ uint32_t msign_image_default_slice(const struct msign_image *img)
 	return 0;
 }
 
+/* The fat header and n arch entries (n <= MSIGN_MAX_SLICES: no overflow). */
+static size_t fat_header_len(bool fat64, uint32_t n)
+{
+	return MSIGN_FAT_HEADER_LEN +
+	       (size_t)n * (fat64 ? MSIGN_FAT_ARCH64_LEN : MSIGN_FAT_ARCH32_LEN);
+}
+
 static int fat_read_arch(const struct msign_cur *c, bool fat64, uint32_t i,
 			 struct msign_slice *s, struct msign_diag *d)
 {
-	size_t at = FAT_HEADER_LEN + (size_t)i * (fat64 ? FAT_ARCH64_LEN
-							 : FAT_ARCH_LEN);
+	size_t at = fat_header_len(fat64, i); /* entry i follows i entries */
 	uint32_t ct, st, align;
 	uint64_t off, size;
-	msign_cur_peek_be32(c, at, &ct);
-	msign_cur_peek_be32(c, at + 4, &st);
+	msign_cur_peek_be32(c, at + MSIGN_FAT_ARCH_OFF_CPUTYPE, &ct);
+	msign_cur_peek_be32(c, at + MSIGN_FAT_ARCH_OFF_CPUSUBTYPE, &st);
 	if (fat64) {
-		msign_cur_peek_be64(c, at + 8, &off);
-		msign_cur_peek_be64(c, at + 16, &size);
-		msign_cur_peek_be32(c, at + 24, &align);
+		msign_cur_peek_be64(c, at + MSIGN_FAT_ARCH_OFF_OFFSET, &off);
+		msign_cur_peek_be64(c, at + MSIGN_FAT_ARCH64_OFF_SIZE, &size);
+		msign_cur_peek_be32(c, at + MSIGN_FAT_ARCH64_OFF_ALIGN, &align);
 	} else {
 		uint32_t o32, s32;
-		msign_cur_peek_be32(c, at + 8, &o32);
-		msign_cur_peek_be32(c, at + 12, &s32);
-		msign_cur_peek_be32(c, at + 16, &align);
+		msign_cur_peek_be32(c, at + MSIGN_FAT_ARCH_OFF_OFFSET, &o32);
+		msign_cur_peek_be32(c, at + MSIGN_FAT_ARCH32_OFF_SIZE, &s32);
+		msign_cur_peek_be32(c, at + MSIGN_FAT_ARCH32_OFF_ALIGN, &align);
 		off = o32;
 		size = s32;
 	}
@@ -223,8 +227,7 @@ static int fat_read_arch(const struct msign_cur *c, bool fat64, uint32_t i,
  * __info_plist section. The rest stays untouched zero pages, which cost no
  * memory; code pages are hashed from the file descriptor (hashpool.c). */
 
-#define IMG_SLICE_PEEK 32u /* a mach_header_64 */
-#define SB_PEEK 12u        /* magic, length, count */
+#define IMG_SLICE_PEEK MSIGN_MH_HEADER64_LEN /* either mach header */
 #define IMG_PAGE 4096u
 #define IMG_POPULATE_MIN (256u << 10)
 
@@ -322,12 +325,12 @@ static int img_load_slice(struct msign_image *img, uint64_t off, uint64_t size,
 		return r;
 	struct msign_cur c = msign_cur_make(img->data + off, IMG_SLICE_PEEK);
 	uint32_t magic = 0, ncmds_len = 0;
-	msign_cur_peek_be32(&c, 0, &magic);
+	msign_cur_peek_be32(&c, MSIGN_MH_OFF_MAGIC, &magic);
 	bool be = magic == MSIGN_MH_MAGIC || magic == MSIGN_MH_MAGIC_64;
-	bool le = magic == 0xcefaedfeu || magic == 0xcffaedfeu;
+	bool le = magic == MSIGN_MH_CIGAM || magic == MSIGN_MH_CIGAM_64;
 	if (!be && !le)
 		return 0; /* the parser reports the magic */
-	msign_cur_peek_u32(&c, 20, be, &ncmds_len);
+	msign_cur_peek_u32(&c, MSIGN_MH_OFF_SIZEOFCMDS, be, &ncmds_len);
 	uint64_t n = (uint64_t)IMG_SLICE_PEEK + ncmds_len;
 	return img_load(img, off, n < size ? n : size, d);
 }
@@ -342,13 +345,14 @@ static int img_load_parts(struct msign_image *img, uint64_t off,
 	int r = 0;
 	if (s->has_codesig && msign_range_ok(s->size, s->cs_dataoff, s->cs_datasize)) {
 		uint64_t at = off + s->cs_dataoff, n = s->cs_datasize;
-		r = img_load(img, at, n < SB_PEEK ? n : SB_PEEK, d);
+		uint64_t head = n < MSIGN_SB_HEADER_LEN ? n : MSIGN_SB_HEADER_LEN;
+		r = img_load(img, at, head, d);
 		uint32_t sb_len = 0;
-		struct msign_cur c = msign_cur_make(img->data + at, n < SB_PEEK ? n : SB_PEEK);
-		if (r == 0 && msign_cur_peek_be32(&c, 4, &sb_len) == 0 &&
-		    sb_len > SB_PEEK && sb_len < n)
+		struct msign_cur c = msign_cur_make(img->data + at, (size_t)head);
+		if (r == 0 && msign_cur_peek_be32(&c, MSIGN_BLOB_OFF_LEN, &sb_len) == 0 &&
+		    sb_len > MSIGN_SB_HEADER_LEN && sb_len < n)
 			n = sb_len; /* nothing past the SuperBlob is parsed */
-		if (r == 0 && n > SB_PEEK)
+		if (r == 0 && n > MSIGN_SB_HEADER_LEN)
 			r = img_load(img, at, n, d);
 	}
 	if (r == 0 && s->has_info_plist &&
@@ -361,16 +365,15 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 {
 	struct msign_cur c = msign_cur_make(img->data, img->len);
 	uint32_t n;
-	if (msign_cur_peek_be32(&c, 4, &n))
+	if (msign_cur_peek_be32(&c, MSIGN_FAT_OFF_NARCH, &n))
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
 				      "file of %zu bytes too short for a fat header",
 				      img->len);
 	if (n == 0 || n > MSIGN_MAX_SLICES)
-		return msign_diag_set(d, MSIGN_E_LIMIT, 4,
+		return msign_diag_set(d, MSIGN_E_LIMIT, MSIGN_FAT_OFF_NARCH,
 				      "fat header claims %u architectures (1 to %d accepted)",
 				      n, MSIGN_MAX_SLICES);
-	size_t hdr_len = FAT_HEADER_LEN +
-			 (size_t)n * (img->fat64 ? FAT_ARCH64_LEN : FAT_ARCH_LEN);
+	size_t hdr_len = fat_header_len(img->fat64, n);
 	if (hdr_len > img->len)
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
 				      "fat header with %u architectures needs %zu bytes but the file has %zu",
@@ -412,7 +415,7 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 		if (r == 0 && (r = img_load_parts(img, s->off, &tmp, d)) != 0)
 			return r;
 		if (r == 0 && tmp.cputype != s->cputype) {
-			r = msign_diag_set(&sd, MSIGN_E_INVALID, 4,
+			r = msign_diag_set(&sd, MSIGN_E_INVALID, MSIGN_MH_OFF_CPUTYPE,
 					   "slice cputype %d differs from the fat header's %d",
 					   tmp.cputype, s->cputype);
 		}
@@ -448,8 +451,7 @@ size_t msign_fat_header_len(const struct msign_image *img)
 {
 	if (!img->is_fat)
 		return 0;
-	return FAT_HEADER_LEN + (size_t)img->nslices *
-					(img->fat64 ? FAT_ARCH64_LEN : FAT_ARCH_LEN);
+	return fat_header_len(img->fat64, img->nslices);
 }
 
 /* Parse img->data; when img->fd >= 0 the bytes are read in (img_load_*)
@@ -458,12 +460,12 @@ static int img_parse(struct msign_image *img, struct msign_diag *d)
 {
 	const uint8_t *data = img->data;
 	size_t len = img->len;
-	int r = img_load(img, 0, FAT_HEADER_LEN + MSIGN_MAX_SLICES * FAT_ARCH64_LEN, d);
+	int r = img_load(img, 0, fat_header_len(true, MSIGN_MAX_SLICES), d);
 	if (r)
 		return r;
 	struct msign_cur c = msign_cur_make(data, len);
 	uint32_t magic = 0;
-	if (msign_cur_peek_be32(&c, 0, &magic))
+	if (msign_cur_peek_be32(&c, MSIGN_MH_OFF_MAGIC, &magic))
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, 0,
 				      "file of %zu bytes is too short for a Mach-O header",
 				      len);

@@ -19,6 +19,8 @@
 
 #define MSIGN_MH_MAGIC 0xfeedfaceu
 #define MSIGN_MH_MAGIC_64 0xfeedfacfu
+#define MSIGN_MH_CIGAM 0xcefaedfeu    /* a little-endian file's magic, read big-endian */
+#define MSIGN_MH_CIGAM_64 0xcffaedfeu
 #define MSIGN_FAT_MAGIC 0xcafebabeu
 #define MSIGN_FAT_MAGIC_64 0xcafebabfu
 
@@ -49,6 +51,93 @@
 #define MSIGN_LC_VERSION_MIN_WATCHOS 0x30
 #define MSIGN_LC_BUILD_VERSION 0x32
 
+/* ---- wire layout ---------------------------------------------------------
+ * Byte offsets of the fields msign decodes and writes, after
+ * <mach-o/loader.h> and <mach-o/fat.h>: the parser, strip and the signer
+ * use these names, so each offset is written down once. The fat header is
+ * big-endian; everything else is in the slice's byte order. */
+
+/* fat_header, then nfat_arch entries of fat_arch or fat_arch_64 */
+#define MSIGN_FAT_OFF_NARCH 4u
+#define MSIGN_FAT_HEADER_LEN 8u
+#define MSIGN_FAT_ARCH_OFF_CPUTYPE 0u
+#define MSIGN_FAT_ARCH_OFF_CPUSUBTYPE 4u
+#define MSIGN_FAT_ARCH_OFF_OFFSET 8u     /* u32, or u64 in fat_arch_64 */
+#define MSIGN_FAT_ARCH32_OFF_SIZE 12u
+#define MSIGN_FAT_ARCH32_OFF_ALIGN 16u
+#define MSIGN_FAT_ARCH32_LEN 20u
+#define MSIGN_FAT_ARCH64_OFF_SIZE 16u
+#define MSIGN_FAT_ARCH64_OFF_ALIGN 24u
+#define MSIGN_FAT_ARCH64_LEN 32u
+
+/* mach_header, mach_header_64 (the same fields; _64 adds reserved) */
+#define MSIGN_MH_OFF_MAGIC 0u
+#define MSIGN_MH_OFF_CPUTYPE 4u
+#define MSIGN_MH_OFF_CPUSUBTYPE 8u
+#define MSIGN_MH_OFF_FILETYPE 12u
+#define MSIGN_MH_OFF_NCMDS 16u
+#define MSIGN_MH_OFF_SIZEOFCMDS 20u
+#define MSIGN_MH_OFF_FLAGS 24u
+#define MSIGN_MH_HEADER32_LEN 28u
+#define MSIGN_MH_HEADER64_LEN 32u
+
+/* Every load command starts with cmd and cmdsize. */
+#define MSIGN_LC_OFF_CMD 0u
+#define MSIGN_LC_OFF_CMDSIZE 4u
+#define MSIGN_LC_HEADER_LEN 8u
+
+/* segment_command_64 and segment_command */
+#define MSIGN_SEG_OFF_SEGNAME 8u
+#define MSIGN_SEG64_OFF_VMADDR 24u
+#define MSIGN_SEG64_OFF_VMSIZE 32u
+#define MSIGN_SEG64_OFF_FILEOFF 40u
+#define MSIGN_SEG64_OFF_FILESIZE 48u
+#define MSIGN_SEG64_OFF_NSECTS 64u
+#define MSIGN_SEG64_LEN 72u
+#define MSIGN_SEG32_OFF_VMADDR 24u
+#define MSIGN_SEG32_OFF_VMSIZE 28u
+#define MSIGN_SEG32_OFF_FILEOFF 32u
+#define MSIGN_SEG32_OFF_FILESIZE 36u
+#define MSIGN_SEG32_OFF_NSECTS 48u
+#define MSIGN_SEG32_LEN 56u
+
+/* section_64 and section, after their segment command */
+#define MSIGN_SECT_OFF_SECTNAME 0u
+#define MSIGN_SECT_OFF_SEGNAME 16u
+#define MSIGN_SECT64_OFF_SIZE 40u
+#define MSIGN_SECT64_OFF_OFFSET 48u
+#define MSIGN_SECT64_OFF_FLAGS 64u
+#define MSIGN_SECT64_LEN 80u
+#define MSIGN_SECT32_OFF_SIZE 36u
+#define MSIGN_SECT32_OFF_OFFSET 40u
+#define MSIGN_SECT32_OFF_FLAGS 56u
+#define MSIGN_SECT32_LEN 68u
+
+/* linkedit_data_command (LC_CODE_SIGNATURE) */
+#define MSIGN_LINKEDIT_DATA_OFF_DATAOFF 8u
+#define MSIGN_LINKEDIT_DATA_OFF_DATASIZE 12u
+#define MSIGN_LINKEDIT_DATA_LEN 16u
+
+/* symtab_command */
+#define MSIGN_SYMTAB_OFF_SYMOFF 8u
+#define MSIGN_SYMTAB_OFF_NSYMS 12u
+#define MSIGN_SYMTAB_OFF_STROFF 16u
+#define MSIGN_SYMTAB_OFF_STRSIZE 20u
+#define MSIGN_SYMTAB_LEN 24u
+
+/* uuid_command */
+#define MSIGN_UUID_OFF_UUID 8u
+#define MSIGN_UUID_LEN 24u
+
+/* build_version_command (its tools follow) and version_min_command */
+#define MSIGN_BUILD_VERSION_OFF_PLATFORM 8u
+#define MSIGN_BUILD_VERSION_OFF_MINOS 12u
+#define MSIGN_BUILD_VERSION_OFF_SDK 16u
+#define MSIGN_BUILD_VERSION_LEN 24u
+#define MSIGN_VERSION_MIN_OFF_VERSION 8u
+#define MSIGN_VERSION_MIN_OFF_SDK 12u
+#define MSIGN_VERSION_MIN_LEN 16u
+
 /* A segment as msign needs it; offsets relative to the slice. */
 struct msign_segment {
 	char name[17];
@@ -65,7 +154,7 @@ struct msign_slice {
 	int32_t cputype, cpusubtype; /* from the mach header */
 	bool is64, big_endian;
 	uint32_t filetype, ncmds, sizeofcmds, flags;
-	uint32_t header_size; /* 28 or 32 */
+	uint32_t header_size; /* MSIGN_MH_HEADER32_LEN or MSIGN_MH_HEADER64_LEN */
 
 	bool has_codesig;
 	uint64_t cs_cmd_off; /* LC_CODE_SIGNATURE command offset */

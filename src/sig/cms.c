@@ -305,12 +305,13 @@ static int cms_cdhash_plist(const ASN1_OCTET_STRING *os,
 		uint64_t len = 0;
 		const char *p = plist_get_node_type(item) == PLIST_DATA
 					? plist_get_data_ptr(item, &len) : NULL;
-		if (p == NULL || len < 20) {
+		if (p == NULL || len < MSIGN_CDHASH_LEN) {
 			r = msign_diag_set(d, MSIGN_E_CRYPTO, 0,
-					   "cdhashes entry %u is not data of at least 20 bytes", i);
+					   "cdhashes entry %u is not data of at least %u bytes",
+					   i, MSIGN_CDHASH_LEN);
 			goto out;
 		}
-		memcpy(info->cdhashes[i], p, 20);
+		memcpy(info->cdhashes[i], p, MSIGN_CDHASH_LEN);
 	}
 	info->ncdhashes = count;
 out:

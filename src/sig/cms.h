@@ -38,7 +38,7 @@ struct msign_cms_info {
 	uint32_t message_digest_len;
 	int digest_nid;        /* OpenSSL NID of the signer's digest */
 	uint32_t ncdhashes;    /* from the 1.2.840.113635.100.9.1 plist */
-	uint8_t cdhashes[MSIGN_MAX_CDS][20];
+	uint8_t cdhashes[MSIGN_MAX_CDS][MSIGN_CDHASH_LEN];
 };
 
 /* Parse a CMS SignedData (BER, indefinite lengths allowed). d->file_off

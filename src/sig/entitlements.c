@@ -36,14 +36,6 @@
 #define ENT_MAX_ELEMS 100000u      /* DER elements decoded per blob */
 #define PLIST_MAX_LEN (16u << 20)  /* Info.plist */
 
-#define TAG_BOOLEAN 0x01
-#define TAG_INTEGER 0x02
-#define TAG_UTF8 0x0c
-#define TAG_SEQUENCE 0x30
-#define TAG_SET 0x31
-#define TAG_APP16 0x70 /* [APPLICATION 16] constructed */
-#define TAG_CTX16 0xb0 /* [CONTEXT 16] constructed */
-
 /* ---- DER reading --------------------------------------------------------- */
 
 struct ent_dec {
@@ -52,55 +44,58 @@ struct ent_dec {
 	struct msign_diag *d;
 };
 
-struct der_tl {
-	uint8_t tag;
-	size_t off;  /* of the tag byte */
-	size_t len;  /* of the contents */
-	size_t end;  /* offset just past the contents */
-};
-
-/* One tag and definite length, whose contents must end by `end`. */
-static int der_tl(struct ent_dec *x, size_t end, struct der_tl *tl)
+/* The one DER element-header reader: the signer reads its own canonical
+ * DER with it too (sign_blobs.c). */
+int msign_der_tl(struct msign_cur *c, size_t end, struct msign_der_tl *tl,
+		 struct msign_diag *d)
 {
 	uint8_t b, n;
-	tl->off = x->c.off;
+	if (end > c->len)
+		end = c->len;
+	tl->off = c->off;
 	/* compare before reading: the bytes past `end` belong to a sibling */
-	if (x->c.off > end || end - x->c.off < 2 ||
-	    msign_cur_get_u8(&x->c, &tl->tag) < 0 || msign_cur_get_u8(&x->c, &b) < 0)
-		return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
+	if (c->off > end || end - c->off < 2 ||
+	    msign_cur_get_u8(c, &tl->tag) < 0 || msign_cur_get_u8(c, &b) < 0)
+		return msign_diag_set(d, MSIGN_E_PLIST, tl->off,
 				      "DER element header truncated at offset %zu", tl->off);
 	if ((tl->tag & 0x1f) == 0x1f)
-		return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
+		return msign_diag_set(d, MSIGN_E_PLIST, tl->off,
 				      "multi-byte DER tag 0x%02x at offset %zu", tl->tag, tl->off);
 	tl->len = b;
 	if (b == 0x80)
-		return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
+		return msign_diag_set(d, MSIGN_E_PLIST, tl->off,
 				      "indefinite length at offset %zu (DER needs definite)",
 				      tl->off);
 	if (b > 0x80) {
 		n = b & 0x7f;
 		if (n > 4)
-			return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
+			return msign_diag_set(d, MSIGN_E_PLIST, tl->off,
 					      "%u-byte length at offset %zu", n, tl->off);
 		tl->len = 0;
 		for (uint8_t i = 0; i < n; i++) {
-			if (msign_cur_get_u8(&x->c, &b) < 0)
-				return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
+			if (msign_cur_get_u8(c, &b) < 0)
+				return msign_diag_set(d, MSIGN_E_PLIST, tl->off,
 						      "DER length truncated at offset %zu", tl->off);
 			tl->len = tl->len << 8 | b;
 		}
 	}
-	if (x->c.off > end || tl->len > end - x->c.off)
-		return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
+	if (c->off > end || tl->len > end - c->off)
+		return msign_diag_set(d, MSIGN_E_PLIST, tl->off,
 				      "DER element at offset %zu has length %zu but only %zu bytes remain",
-				      tl->off, tl->len, x->c.off > end ? 0 : end - x->c.off);
-	tl->end = x->c.off + tl->len;
+				      tl->off, tl->len, c->off > end ? 0 : end - c->off);
+	tl->end = c->off + tl->len;
 	return 0;
+}
+
+/* One element of the input, whose contents must end by `end`. */
+static int der_tl(struct ent_dec *x, size_t end, struct msign_der_tl *tl)
+{
+	return msign_der_tl(&x->c, end, tl, x->d);
 }
 
 static bool ent_is_dict_tag(uint8_t tag)
 {
-	return tag == TAG_CTX16 || tag == TAG_SET;
+	return tag == MSIGN_DER_CTX16 || tag == MSIGN_DER_SET;
 }
 
 /* Well-formed UTF-8 without NUL: libplist takes C strings and writes the
@@ -130,7 +125,7 @@ static bool ent_utf8_ok(const uint8_t *s, size_t n)
 }
 
 /* A malloc'd C string from a UTF8String's contents. */
-static int ent_string(struct ent_dec *x, const struct der_tl *tl, char **out)
+static int ent_string(struct ent_dec *x, const struct msign_der_tl *tl, char **out)
 {
 	const uint8_t *p;
 	*out = NULL;
@@ -148,11 +143,11 @@ static int ent_string(struct ent_dec *x, const struct der_tl *tl, char **out)
 	return 0;
 }
 
-static int ent_scalar(struct ent_dec *x, const struct der_tl *tl, plist_t *out)
+static int ent_scalar(struct ent_dec *x, const struct msign_der_tl *tl, plist_t *out)
 {
 	const uint8_t *p;
 	char *s;
-	if (tl->tag == TAG_UTF8) {
+	if (tl->tag == MSIGN_DER_UTF8) {
 		int r = ent_string(x, tl, &s);
 		if (r == 0)
 			*out = plist_new_string(s);
@@ -162,7 +157,7 @@ static int ent_scalar(struct ent_dec *x, const struct der_tl *tl, plist_t *out)
 	if (tl->len == 0 || msign_cur_get_bytes(&x->c, tl->len, &p) < 0)
 		return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
 				      "empty value with tag 0x%02x at offset %zu", tl->tag, tl->off);
-	if (tl->tag == TAG_BOOLEAN) {
+	if (tl->tag == MSIGN_DER_BOOLEAN) {
 		if (tl->len != 1)
 			return msign_diag_set(x->d, MSIGN_E_PLIST, tl->off,
 					      "BOOLEAN of %zu bytes at offset %zu", tl->len, tl->off);
@@ -184,7 +179,7 @@ static int ent_scalar(struct ent_dec *x, const struct der_tl *tl, plist_t *out)
 
 static int ent_value(struct ent_dec *x, size_t end, unsigned depth, plist_t *out);
 
-static int ent_array(struct ent_dec *x, const struct der_tl *tl, unsigned depth,
+static int ent_array(struct ent_dec *x, const struct msign_der_tl *tl, unsigned depth,
 		     plist_t *out)
 {
 	plist_t arr = plist_new_array();
@@ -224,16 +219,16 @@ static void ent_kv_free(struct ent_kv *kv, size_t n)
 /* SEQUENCE { UTF8String key, value } with nothing after the value. */
 static int ent_entry(struct ent_dec *x, size_t end, unsigned depth, struct ent_kv *kv)
 {
-	struct der_tl seq, key;
+	struct msign_der_tl seq, key;
 	int r = der_tl(x, end, &seq);
 	kv->off = seq.off;
-	if (r == 0 && seq.tag != TAG_SEQUENCE)
+	if (r == 0 && seq.tag != MSIGN_DER_SEQUENCE)
 		r = msign_diag_set(x->d, MSIGN_E_PLIST, seq.off,
 				   "dictionary entry at offset %zu has tag 0x%02x, not SEQUENCE",
 				   seq.off, seq.tag);
 	if (r == 0)
 		r = der_tl(x, seq.end, &key);
-	if (r == 0 && key.tag != TAG_UTF8)
+	if (r == 0 && key.tag != MSIGN_DER_UTF8)
 		r = msign_diag_set(x->d, MSIGN_E_PLIST, key.off,
 				   "dictionary key at offset %zu has tag 0x%02x, not UTF8String",
 				   key.off, key.tag);
@@ -248,7 +243,7 @@ static int ent_entry(struct ent_dec *x, size_t end, unsigned depth, struct ent_k
 	return r;
 }
 
-static int ent_dict(struct ent_dec *x, const struct der_tl *tl, unsigned depth,
+static int ent_dict(struct ent_dec *x, const struct msign_der_tl *tl, unsigned depth,
 		    plist_t *out)
 {
 	struct ent_kv *kv = NULL;
@@ -290,7 +285,7 @@ static int ent_dict(struct ent_dec *x, const struct der_tl *tl, unsigned depth,
 
 static int ent_value(struct ent_dec *x, size_t end, unsigned depth, plist_t *out)
 {
-	struct der_tl tl;
+	struct msign_der_tl tl;
 	*out = NULL;
 	if (depth > ENT_MAX_DEPTH)
 		return msign_diag_set(x->d, MSIGN_E_LIMIT, x->c.off,
@@ -303,14 +298,14 @@ static int ent_value(struct ent_dec *x, size_t end, unsigned depth, plist_t *out
 	if (r < 0)
 		return r;
 	switch (tl.tag) {
-	case TAG_BOOLEAN:
-	case TAG_INTEGER:
-	case TAG_UTF8:
+	case MSIGN_DER_BOOLEAN:
+	case MSIGN_DER_INTEGER:
+	case MSIGN_DER_UTF8:
 		return ent_scalar(x, &tl, out);
-	case TAG_SEQUENCE:
+	case MSIGN_DER_SEQUENCE:
 		return ent_array(x, &tl, depth, out);
-	case TAG_CTX16:
-	case TAG_SET:
+	case MSIGN_DER_CTX16:
+	case MSIGN_DER_SET:
 		return ent_dict(x, &tl, depth, out);
 	default:
 		return msign_diag_set(x->d, MSIGN_E_PLIST, tl.off,
@@ -323,16 +318,16 @@ static int ent_decode(struct ent_dec *x, plist_t *root)
 {
 	size_t len = x->c.len;
 	size_t end = len;
-	struct der_tl tl, ver;
+	struct msign_der_tl tl, ver;
 	uint8_t tag = 0;
 	(void)msign_cur_peek_u8(&x->c, 0, &tag);
-	if (tag == TAG_APP16) {
+	if (tag == MSIGN_DER_APP16) {
 		int r = der_tl(x, len, &tl);
 		if (r == 0)
 			r = der_tl(x, tl.end, &ver);
 		if (r < 0)
 			return r;
-		if (ver.tag != TAG_INTEGER || ver.len != 1 ||
+		if (ver.tag != MSIGN_DER_INTEGER || ver.len != 1 ||
 		    msign_cur_get_u8(&x->c, &tag) < 0 || tag != 1)
 			return msign_diag_set(x->d, MSIGN_E_UNSUPPORTED, ver.off,
 					      "DER entitlements version at offset %zu is not INTEGER 1",
@@ -583,8 +578,8 @@ static int enc_write_dict(struct ent_enc *e, plist_t node, unsigned depth,
 		r = enc_tlv(e, kv[i].val, kv[i].key, depth + 1, &vlen);
 		if (r < 0)
 			break;
-		der_put_tl(buf, off, TAG_SEQUENCE, der_tlv_size(klen) + vlen);
-		der_put_tl(buf, off, TAG_UTF8, klen);
+		der_put_tl(buf, off, MSIGN_DER_SEQUENCE, der_tlv_size(klen) + vlen);
+		der_put_tl(buf, off, MSIGN_DER_UTF8, klen);
 		memcpy(buf + *off, kv[i].key, klen);
 		*off += klen;
 		r = enc_write(e, kv[i].val, kv[i].key, depth + 1, buf, off);
@@ -607,28 +602,28 @@ static int enc_write(struct ent_enc *e, plist_t node, const char *key,
 		return r;
 	switch (plist_get_node_type(node)) {
 	case PLIST_BOOLEAN:
-		der_put_tl(buf, off, TAG_BOOLEAN, 1);
+		der_put_tl(buf, off, MSIGN_DER_BOOLEAN, 1);
 		buf[(*off)++] = plist_bool_val_is_true(node) ? 0xff : 0x00;
 		return 0;
 	case PLIST_UINT:
 		(void)enc_int(e, node, key, &v);
-		der_put_tl(buf, off, TAG_INTEGER, clen);
+		der_put_tl(buf, off, MSIGN_DER_INTEGER, clen);
 		for (size_t i = clen; i > 0; i--)
 			buf[(*off)++] = (uint8_t)((uint64_t)v >> (8 * (i - 1)));
 		return 0;
 	case PLIST_STRING:
 		s = plist_get_string_ptr(node, &slen);
-		der_put_tl(buf, off, TAG_UTF8, clen);
+		der_put_tl(buf, off, MSIGN_DER_UTF8, clen);
 		memcpy(buf + *off, s, clen);
 		*off += clen;
 		return 0;
 	case PLIST_ARRAY:
-		der_put_tl(buf, off, TAG_SEQUENCE, clen);
+		der_put_tl(buf, off, MSIGN_DER_SEQUENCE, clen);
 		for (uint32_t i = 0; r == 0 && i < plist_array_get_size(node); i++)
 			r = enc_write(e, plist_array_get_item(node, i), key, depth + 1, buf, off);
 		return r;
 	default: /* PLIST_DICT: enc_content rejected everything else */
-		der_put_tl(buf, off, TAG_CTX16, clen);
+		der_put_tl(buf, off, MSIGN_DER_CTX16, clen);
 		return enc_write_dict(e, node, depth, buf, off);
 	}
 }
@@ -662,8 +657,8 @@ int msign_ent_xml_to_der(const char *xml, size_t len, uint8_t **der,
 	if (r == 0 && buf == NULL)
 		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%zu bytes)", total);
 	if (r == 0) {
-		der_put_tl(buf, &off, TAG_APP16, body);
-		der_put_tl(buf, &off, TAG_INTEGER, 1);
+		der_put_tl(buf, &off, MSIGN_DER_APP16, body);
+		der_put_tl(buf, &off, MSIGN_DER_INTEGER, 1);
 		buf[off++] = 1;
 		r = enc_write(&e, root, "", 0, buf, &off);
 	}

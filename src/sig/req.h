@@ -13,6 +13,7 @@
 
 #define MSIGN_REQ_MAX_DEPTH 1024 /* nesting of and/or/not: or-chains nest right-deep */
 #define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */
+#define MSIGN_REQ_TYPE_DESIGNATED 3u /* a requirement set's entry type */
 
 /* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.
  * *out is malloc'd, NUL-terminated, no trailing newline. */

@@ -28,9 +28,8 @@
 /* Layout of the two blobs (requirement.h). */
 #define REQ_HDR_LEN 12u        /* magic, length, kind */
 #define REQ_KIND_EXPR 1u       /* exprForm: the only kind with a program */
-#define REQSET_HDR_LEN 12u     /* magic, length, count */
-#define REQSET_ENTRY_LEN 8u    /* type, offset */
-#define REQ_TYPE_DESIGNATED 3u
+/* A set is a SuperBlob (codesign.h): MSIGN_SB_HEADER_LEN, then an index
+ * entry of MSIGN_SB_INDEX_LEN bytes a requirement. */
 
 /* Expression opcodes (requirement.h ExprOp). */
 enum {
@@ -672,22 +671,24 @@ static int blob_open(const struct msign_cur *win, uint64_t base, uint32_t want,
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, base,
 				      "%s needs a %u-byte header but only %zu bytes are present",
 				      what, REQ_HDR_LEN, win->len);
-	if (msign_cur_peek_be32(win, 0, &magic) != 0 ||
-	    msign_cur_peek_be32(win, 4, &len) != 0)
+	if (msign_cur_peek_be32(win, MSIGN_BLOB_OFF_MAGIC, &magic) != 0 ||
+	    msign_cur_peek_be32(win, MSIGN_BLOB_OFF_LEN, &len) != 0)
 		return MSIGN_E_TRUNCATED; /* unreachable: length checked */
 	if (magic != want)
 		return msign_diag_set(d, MSIGN_E_BAD_MAGIC, base,
 				      "%s magic 0x%08" PRIx32 " is not 0x%08" PRIx32,
 				      what, magic, want);
 	if (len < REQ_HDR_LEN)
-		return msign_diag_set(d, MSIGN_E_INVALID, base + 4,
+		return msign_diag_set(d, MSIGN_E_INVALID,
+				      base + MSIGN_BLOB_OFF_LEN,
 				      "%s length %" PRIu32 " is shorter than its %u-byte header",
 				      what, len, REQ_HDR_LEN);
 	if (msign_cur_sub(win, 0, len, blob) != 0)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, base + 4,
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE,
+				      base + MSIGN_BLOB_OFF_LEN,
 				      "%s length %" PRIu32 " exceeds the %zu bytes available",
 				      what, len, win->len);
-	blob->off = 8;
+	blob->off = MSIGN_BLOB_HEADER_LEN;
 	return 0;
 }
 
@@ -704,7 +705,8 @@ static int req_text(const struct msign_cur *win, uint64_t base,
 	if (rc != 0)
 		return rc;
 	if (kind != REQ_KIND_EXPR)
-		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, base + 8,
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED,
+				      base + MSIGN_BLOB_HEADER_LEN,
 				      "requirement kind %" PRIu32 " is not %u (expression)",
 				      kind, REQ_KIND_EXPR);
 	return rq_expr(&r, SL_TOP, 0);
@@ -763,15 +765,15 @@ static int reqset_entry(struct msign_cur *set, uint32_t i, uint32_t count,
 	uint32_t type, off;
 	if (msign_cur_get_be32(set, &type) != 0 || msign_cur_get_be32(set, &off) != 0)
 		return MSIGN_E_TRUNCATED; /* unreachable: count checked */
-	/* The index ends at 12 + 8 * count, which the count check kept in range. */
-	uint64_t index_end = REQSET_HDR_LEN + (uint64_t)REQSET_ENTRY_LEN * count;
+	/* The index ends after count entries; the count check kept that in range. */
+	uint64_t index_end = MSIGN_SB_HEADER_LEN + (uint64_t)MSIGN_SB_INDEX_LEN * count;
 	if (off < index_end)
-		return msign_diag_set(d, MSIGN_E_INVALID, at + 4,
+		return msign_diag_set(d, MSIGN_E_INVALID, at + MSIGN_SB_INDEX_OFF_OFFSET,
 				      "requirement %" PRIu32 " offset %" PRIu32 " lies inside the %" PRIu64 "-byte index",
 				      i, off, index_end);
 	struct msign_cur win;
 	if (off > set->len || msign_cur_sub(set, off, set->len - off, &win) != 0)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at + 4,
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at + MSIGN_SB_INDEX_OFF_OFFSET,
 				      "requirement %" PRIu32 " offset %" PRIu32 " is beyond the set's %zu bytes",
 				      i, off, set->len);
 	const char *name = msign_req_type_name(type);
@@ -782,13 +784,13 @@ static int reqset_entry(struct msign_cur *set, uint32_t i, uint32_t count,
 	size_t start = t->len;
 	if (rc == 0)
 		rc = req_text(&win, off, t, d);
-	if (rc == 0 && type == REQ_TYPE_DESIGNATED && !*designated) {
+	if (rc == 0 && type == MSIGN_REQ_TYPE_DESIGNATED && !*designated) {
 		dr[0] = start;
 		dr[1] = t->len;
 	}
 	if (rc == 0)
 		rc = text_put(t, "\n", 1, d, off);
-	if (type == REQ_TYPE_DESIGNATED)
+	if (type == MSIGN_REQ_TYPE_DESIGNATED)
 		*designated = true;
 	return rc;
 }
@@ -821,10 +823,10 @@ int msign_reqset_decompile_dr(const uint8_t *blob, size_t len, char **out,
 	if (msign_cur_get_be32(&set, &n) != 0)
 		return MSIGN_E_TRUNCATED; /* unreachable: header checked */
 	/* Check the count by division: the index must fit after the header. */
-	if (n > (set.len - REQSET_HDR_LEN) / REQSET_ENTRY_LEN)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, 8,
+	if (n > (set.len - MSIGN_SB_HEADER_LEN) / MSIGN_SB_INDEX_LEN)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE, MSIGN_SB_OFF_COUNT,
 				      "requirement set count %" PRIu32 " needs %" PRIu64 " index bytes but the set has %zu after its header",
-				      n, (uint64_t)n * REQSET_ENTRY_LEN, set.len - REQSET_HDR_LEN);
+				      n, (uint64_t)n * MSIGN_SB_INDEX_LEN, set.len - MSIGN_SB_HEADER_LEN);
 	struct rq_text t = { NULL, 0, 0 };
 	bool designated = false;
 	size_t dr[2] = { 0, 0 };

@@ -17,10 +17,6 @@
 #include "sig/ent.h"
 #include "hash/hash.h"
 
-#define SB_HEADER_LEN 12u
-#define SB_INDEX_LEN 8u
-#define BLOB_HEADER_LEN 8u
-
 static void sb_note(struct msign_sig *sig, int code, const char *msg)
 {
 	if (sig->blob_err != 0)
@@ -56,26 +52,29 @@ static int sb_header(struct msign_cur *c, struct msign_sig *sig,
 		     uint32_t base_off, struct msign_diag *d)
 {
 	uint32_t magic, len, count;
-	if (msign_cur_peek_be32(c, 0, &magic) ||
-	    msign_cur_peek_be32(c, 4, &len) ||
-	    msign_cur_peek_be32(c, 8, &count))
+	if (msign_cur_peek_be32(c, MSIGN_BLOB_OFF_MAGIC, &magic) ||
+	    msign_cur_peek_be32(c, MSIGN_BLOB_OFF_LEN, &len) ||
+	    msign_cur_peek_be32(c, MSIGN_SB_OFF_COUNT, &count))
 		return msign_diag_set(d, MSIGN_E_TRUNCATED, base_off,
 				      "signature of %zu bytes is too small for a SuperBlob",
 				      c->len);
 	if (magic != MSIGN_CSMAGIC_EMBEDDED_SIGNATURE)
 		return msign_diag_set(d, MSIGN_E_BAD_MAGIC, base_off,
 				      "bad SuperBlob magic 0x%08x", magic);
-	if (len < SB_HEADER_LEN || len > c->len)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, base_off + 4,
+	if (len < MSIGN_SB_HEADER_LEN || len > c->len)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE,
+				      base_off + MSIGN_BLOB_OFF_LEN,
 				      "SuperBlob length %u outside the %zu-byte signature",
 				      len, c->len);
 	c->len = len;
 	if (count > MSIGN_MAX_BLOBS)
-		return msign_diag_set(d, MSIGN_E_LIMIT, base_off + 8,
+		return msign_diag_set(d, MSIGN_E_LIMIT,
+				      base_off + MSIGN_SB_OFF_COUNT,
 				      "SuperBlob count %u exceeds the limit of %d",
 				      count, MSIGN_MAX_BLOBS);
-	if ((len - SB_HEADER_LEN) / SB_INDEX_LEN < count)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, base_off + 8,
+	if ((len - MSIGN_SB_HEADER_LEN) / MSIGN_SB_INDEX_LEN < count)
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE,
+				      base_off + MSIGN_SB_OFF_COUNT,
 				      "SuperBlob index of %u entries does not fit in length %u",
 				      count, len);
 	sig->sb = c->base;
@@ -87,15 +86,16 @@ static int sb_header(struct msign_cur *c, struct msign_sig *sig,
 static int sb_entry(const struct msign_cur *c, uint32_t i,
 		    struct msign_blob *b, struct msign_diag *d)
 {
-	size_t at = SB_HEADER_LEN + (size_t)i * SB_INDEX_LEN;
-	msign_cur_peek_be32(c, at, &b->type);   /* index fits: checked */
-	msign_cur_peek_be32(c, at + 4, &b->off);
-	if (msign_cur_peek_be32(c, b->off, &b->magic) ||
-	    msign_cur_peek_be32(c, (size_t)b->off + 4, &b->len))
+	size_t at = MSIGN_SB_HEADER_LEN + (size_t)i * MSIGN_SB_INDEX_LEN;
+	/* index fits: checked */
+	msign_cur_peek_be32(c, at + MSIGN_SB_INDEX_OFF_TYPE, &b->type);
+	msign_cur_peek_be32(c, at + MSIGN_SB_INDEX_OFF_OFFSET, &b->off);
+	if (msign_cur_peek_be32(c, (size_t)b->off + MSIGN_BLOB_OFF_MAGIC, &b->magic) ||
+	    msign_cur_peek_be32(c, (size_t)b->off + MSIGN_BLOB_OFF_LEN, &b->len))
 		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at,
 				      "blob %u (type 0x%x) offset %u past SuperBlob length %zu",
 				      i, b->type, b->off, c->len);
-	if (b->len < BLOB_HEADER_LEN || !msign_range_ok(c->len, b->off, b->len))
+	if (b->len < MSIGN_BLOB_HEADER_LEN || !msign_range_ok(c->len, b->off, b->len))
 		return msign_diag_set(d, MSIGN_E_BAD_RANGE, b->off,
 				      "blob %u (type 0x%x) length %u at offset %u exceeds SuperBlob length %zu",
 				      i, b->type, b->len, b->off, c->len);
@@ -127,7 +127,8 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 	 * container (display goes on, verify reports it); past the slice it
 	 * cannot describe this file at all. */
 	if (msign_codedir_limit(&cd) > s->size)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE, at + 32,
+		return msign_diag_set(d, MSIGN_E_BAD_RANGE,
+				      at + MSIGN_CD_OFF_CODE_LIMIT,
 				      "codeLimit %llu past the %llu-byte slice",
 				      (unsigned long long)msign_codedir_limit(&cd),
 				      (unsigned long long)s->size);
@@ -213,8 +214,9 @@ static void sb_classify(struct msign_sig *sig, const struct msign_blob *b)
 			sb_note(sig, MSIGN_E_BAD_MAGIC, msg);
 		} else if (*dest[k] == NULL) {
 			*dest[k] = b;
-			if (b->type == MSIGN_CSSLOT_REQUIREMENTS && b->len >= 12)
-				sig->req_count = msign_be32(b->data + 8);
+			if (b->type == MSIGN_CSSLOT_REQUIREMENTS &&
+			    b->len >= MSIGN_SB_HEADER_LEN)
+				sig->req_count = msign_be32(b->data + MSIGN_SB_OFF_COUNT);
 		}
 		return;
 	}

@@ -20,12 +20,9 @@
 #include "base/diag.h"
 #include "sign/sign_int.h"
 
-#define LC_CODE_SIGNATURE_LEN 16u
 #define SIG_ALIGN 16u
 #define PAGE_4K_LOG2 12u
 #define PAGE_16K_LOG2 14u
-#define PAGE_MIN_LOG2 9u
-#define PAGE_MAX_LOG2 24u
 #define QUICK_CHECK_ALL (8u << 20) /* outputs this small are verified fully */
 
 /* One slice of the run. */
@@ -111,8 +108,8 @@ static uint32_t sg_page_log2(const struct msign_slice *s,
 static int sg_check_opts(const struct msign_sign_opts *o, struct msign_diag *d)
 {
 	uint32_t p = o->page_size;
-	if (p != 0 && ((p & (p - 1)) != 0 || p < (1u << PAGE_MIN_LOG2) ||
-		       p > (1u << PAGE_MAX_LOG2)))
+	if (p != 0 && ((p & (p - 1)) != 0 || p < (1u << MSIGN_CD_PAGE_LOG2_MIN) ||
+		       p > (1u << MSIGN_CD_PAGE_LOG2_MAX)))
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "page size %u is not a power of two from 512 to 16 MiB", p);
 	uint32_t known = 1u << MSIGN_CS_HASHTYPE_SHA1 | 1u << MSIGN_CS_HASHTYPE_SHA256 |
@@ -183,7 +180,7 @@ static bool sg_plist_in_place(const struct sg_slice *x)
 {
 	const struct msign_slice *s = x->s;
 	uint64_t hdr_end = (uint64_t)x->hs->header_size + x->hs->sizeofcmds +
-			   LC_CODE_SIGNATURE_LEN;
+			   MSIGN_LINKEDIT_DATA_LEN;
 	if (hdr_end < x->hdr_len)
 		hdr_end = x->hdr_len;
 	return s->has_info_plist && s->info_plist_off >= hdr_end &&
@@ -199,7 +196,7 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	const struct msign_slice *s = x->s;
 	uint64_t dataoff = sg_round(x->base_len, SIG_ALIGN);
 	uint32_t lg = sg_page_log2(s, o);
-	uint64_t ncode = (dataoff + ((uint64_t)1 << lg) - 1) >> lg;
+	uint64_t ncode = msign_codedir_pages(dataoff, lg);
 	if (dataoff > UINT32_MAX / 2)
 		return msign_diag_set(d, MSIGN_E_OVERFLOW, 0,
 				      "slice of %llu bytes is too large for an embedded signature",
@@ -272,10 +269,9 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	for (uint32_t k = 1; k < x->ncds; k++)
 		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES + k - 1,
 				      NULL, x->cds[k].len);
-	static const uint8_t empty_cms[8] = { 0xfa, 0xde, 0x0b, 0x01, 0, 0, 0, 8 };
 	if (!o->linker_signed)
-		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_SIGNATURESLOT, empty_cms,
-				      sizeof(empty_cms));
+		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_SIGNATURESLOT, run->blobs.cms,
+				      sizeof(run->blobs.cms));
 	if (r || (r = sg_sb_layout(&x->sb)) != 0)
 		return msign_diag_set(d, r, 0, "signature too large");
 	if (x->sb.size > UINT32_MAX / 2 - dataoff)
@@ -303,15 +299,15 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 	const struct msign_segment *le = &hs->segments[hs->linkedit_seg];
 	if (room == 0 || room > le->fileoff)
 		room = le->fileoff;
-	if (cmds_end + LC_CODE_SIGNATURE_LEN > room)
-		return msign_diag_set(d, MSIGN_E_INVALID, 20,
+	if (cmds_end + MSIGN_LINKEDIT_DATA_LEN > room)
+		return msign_diag_set(d, MSIGN_E_INVALID, MSIGN_MH_OFF_SIZEOFCMDS,
 				      "no room for LC_CODE_SIGNATURE: load commands end at %zu, first section at %llu (relink with -headerpad)",
 				      cmds_end, (unsigned long long)room);
-	size_t len = cmds_end + LC_CODE_SIGNATURE_LEN;
+	size_t len = cmds_end + MSIGN_LINKEDIT_DATA_LEN;
 	if (len < x->hdr_len)
 		len = x->hdr_len;
 	if (len > room)
-		return msign_diag_set(d, MSIGN_E_INVALID, 20,
+		return msign_diag_set(d, MSIGN_E_INVALID, MSIGN_MH_OFF_SIZEOFCMDS,
 				      "load commands (%zu bytes) overlap the first section at %llu",
 				      len, (unsigned long long)room);
 	uint8_t *h = calloc(1, len);
@@ -320,27 +316,29 @@ static int sg_new_header(struct sg_run *run, struct sg_slice *x,
 	memcpy(h, x->hdr, x->hdr_len);
 	bool be = hs->big_endian;
 	uint32_t dataoff = x->res->dataoff, datasize = x->res->datasize;
-	msign_put_u32(h + cmds_end, be, MSIGN_LC_CODE_SIGNATURE);
-	msign_put_u32(h + cmds_end + 4, be, LC_CODE_SIGNATURE_LEN);
-	msign_put_u32(h + cmds_end + 8, be, dataoff);
-	msign_put_u32(h + cmds_end + 12, be, datasize);
-	msign_put_u32(h + 16, be, hs->ncmds + 1);
-	msign_put_u32(h + 20, be, hs->sizeofcmds + LC_CODE_SIGNATURE_LEN);
+	uint8_t *lc = h + cmds_end;
+	msign_put_u32(lc + MSIGN_LC_OFF_CMD, be, MSIGN_LC_CODE_SIGNATURE);
+	msign_put_u32(lc + MSIGN_LC_OFF_CMDSIZE, be, MSIGN_LINKEDIT_DATA_LEN);
+	msign_put_u32(lc + MSIGN_LINKEDIT_DATA_OFF_DATAOFF, be, dataoff);
+	msign_put_u32(lc + MSIGN_LINKEDIT_DATA_OFF_DATASIZE, be, datasize);
+	msign_put_u32(h + MSIGN_MH_OFF_NCMDS, be, hs->ncmds + 1);
+	msign_put_u32(h + MSIGN_MH_OFF_SIZEOFCMDS, be,
+		      hs->sizeofcmds + MSIGN_LINKEDIT_DATA_LEN);
 	uint64_t filesize = (uint64_t)dataoff + datasize - le->fileoff;
 	uint64_t vmsize = le->vmsize;
 	if (run->o->linker_signed)
 		vmsize = filesize;
 	else if (filesize > vmsize)
 		vmsize = sg_round(filesize, sg_segalign(s->cputype));
-	size_t at = (size_t)le->cmd_off;
+	uint8_t *seg = h + (size_t)le->cmd_off;
 	if (hs->is64) {
-		msign_put_u64(h + at + 32, be, vmsize);
-		msign_put_u64(h + at + 48, be, filesize);
+		msign_put_u64(seg + MSIGN_SEG64_OFF_VMSIZE, be, vmsize);
+		msign_put_u64(seg + MSIGN_SEG64_OFF_FILESIZE, be, filesize);
 	} else {
 		if (vmsize > UINT32_MAX)
 			vmsize = filesize;
-		msign_put_u32(h + at + 28, be, (uint32_t)vmsize);
-		msign_put_u32(h + at + 36, be, (uint32_t)filesize);
+		msign_put_u32(seg + MSIGN_SEG32_OFF_VMSIZE, be, (uint32_t)vmsize);
+		msign_put_u32(seg + MSIGN_SEG32_OFF_FILESIZE, be, (uint32_t)filesize);
 	}
 	x->newhdr = h;
 	x->newhdr_len = len;

@@ -9,17 +9,6 @@
 #include "base/cur.h"
 #include "sign/sign_int.h"
 
-#define BLOB_HEADER_LEN 8u
-#define SB_HEADER_LEN 12u
-#define SB_INDEX_LEN 8u
-
-/* Header lengths by version (see codedir.c). */
-#define CD_SCATTER_LEN 48u
-#define CD_TEAM_LEN 52u
-#define CD_LIMIT64_LEN 64u
-#define CD_EXECSEG_LEN 88u
-#define CD_RUNTIME_LEN 96u
-
 #define EXECSEG_ALLOW_UNSIGNED 0x10u
 #define EXECSEG_DEBUGGER 0x20u
 #define EXECSEG_JIT 0x40u
@@ -41,22 +30,13 @@ uint32_t sg_cd_version(const struct sg_cd *cd)
 	return MSIGN_CS_SUPPORTSSCATTER;
 }
 
-static uint32_t sg_cd_header_len(uint32_t version)
-{
-	if (version >= MSIGN_CS_SUPPORTSRUNTIME) return CD_RUNTIME_LEN;
-	if (version >= MSIGN_CS_SUPPORTSEXECSEG) return CD_EXECSEG_LEN;
-	if (version >= MSIGN_CS_SUPPORTSCODELIMIT64) return CD_LIMIT64_LEN;
-	if (version >= MSIGN_CS_SUPPORTSTEAMID) return CD_TEAM_LEN;
-	return CD_SCATTER_LEN;
-}
-
 int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 {
 	cd->hash_size = msign_hashtype_size(cd->hash_type);
 	size_t id_len = strlen(cd->ident) + 1;
 	if (cd->pad_ident)
 		id_len = (id_len + 15) & ~(size_t)15;
-	uint64_t hdr = sg_cd_header_len(cd->version);
+	uint64_t hdr = msign_codedir_header_len(cd->version);
 	uint64_t hash_off = hdr + id_len + (uint64_t)nspecial * cd->hash_size;
 	uint64_t len = hash_off + (uint64_t)cd->ncode * cd->hash_size;
 	if (cd->hash_size == 0 || len > UINT32_MAX / 2)
@@ -70,35 +50,36 @@ int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 		uint8_t *dst)
 {
-	msign_put_be32(dst + 0, MSIGN_CSMAGIC_CODEDIRECTORY);
-	msign_put_be32(dst + 4, cd->len);
-	msign_put_be32(dst + 8, cd->version);
-	msign_put_be32(dst + 12, cd->flags);
-	msign_put_be32(dst + 16, cd->hash_off);
-	msign_put_be32(dst + 20, cd->ident_off);
-	msign_put_be32(dst + 24, sp->count);
-	msign_put_be32(dst + 28, cd->ncode);
-	msign_put_be32(dst + 32, cd->code_limit);
-	dst[36] = (uint8_t)cd->hash_size;
-	dst[37] = cd->hash_type;
-	dst[38] = 0; /* platform: Apple's own binaries only */
-	dst[39] = cd->page_log2;
-	msign_put_be32(dst + 40, 0); /* spare2 */
-	msign_put_be32(dst + 44, 0); /* scatterOffset: none */
+	msign_put_be32(dst + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_CODEDIRECTORY);
+	msign_put_be32(dst + MSIGN_BLOB_OFF_LEN, cd->len);
+	msign_put_be32(dst + MSIGN_CD_OFF_VERSION, cd->version);
+	msign_put_be32(dst + MSIGN_CD_OFF_FLAGS, cd->flags);
+	msign_put_be32(dst + MSIGN_CD_OFF_HASH_OFF, cd->hash_off);
+	msign_put_be32(dst + MSIGN_CD_OFF_IDENT_OFF, cd->ident_off);
+	msign_put_be32(dst + MSIGN_CD_OFF_NSPECIAL, sp->count);
+	msign_put_be32(dst + MSIGN_CD_OFF_NCODE, cd->ncode);
+	msign_put_be32(dst + MSIGN_CD_OFF_CODE_LIMIT, cd->code_limit);
+	dst[MSIGN_CD_OFF_HASH_SIZE] = (uint8_t)cd->hash_size;
+	dst[MSIGN_CD_OFF_HASH_TYPE] = cd->hash_type;
+	dst[MSIGN_CD_OFF_PLATFORM] = 0; /* platform: Apple's own binaries only */
+	dst[MSIGN_CD_OFF_PAGE_LOG2] = cd->page_log2;
+	msign_put_be32(dst + MSIGN_CD_OFF_SPARE2, 0);
+	msign_put_be32(dst + MSIGN_CD_OFF_SCATTER_OFF, 0); /* none */
 	if (cd->version >= MSIGN_CS_SUPPORTSTEAMID)
-		msign_put_be32(dst + 48, 0); /* teamOffset: ad-hoc has none */
+		msign_put_be32(dst + MSIGN_CD_OFF_TEAM_OFF, 0); /* ad-hoc has none */
 	if (cd->version >= MSIGN_CS_SUPPORTSCODELIMIT64) {
-		msign_put_be32(dst + 52, 0);  /* spare3 */
-		msign_put_be64(dst + 56, 0);  /* codeLimit64: limit fits 32 bits */
+		msign_put_be32(dst + MSIGN_CD_OFF_SPARE3, 0);
+		/* the limit fits 32 bits */
+		msign_put_be64(dst + MSIGN_CD_OFF_CODE_LIMIT64, 0);
 	}
 	if (cd->version >= MSIGN_CS_SUPPORTSEXECSEG) {
-		msign_put_be64(dst + 64, cd->exec_base);
-		msign_put_be64(dst + 72, cd->exec_limit);
-		msign_put_be64(dst + 80, cd->exec_flags);
+		msign_put_be64(dst + MSIGN_CD_OFF_EXEC_SEG_BASE, cd->exec_base);
+		msign_put_be64(dst + MSIGN_CD_OFF_EXEC_SEG_LIMIT, cd->exec_limit);
+		msign_put_be64(dst + MSIGN_CD_OFF_EXEC_SEG_FLAGS, cd->exec_flags);
 	}
 	if (cd->version >= MSIGN_CS_SUPPORTSRUNTIME) {
-		msign_put_be32(dst + 88, cd->runtime);
-		msign_put_be32(dst + 92, 0); /* preEncryptOffset */
+		msign_put_be32(dst + MSIGN_CD_OFF_RUNTIME, cd->runtime);
+		msign_put_be32(dst + MSIGN_CD_OFF_PRE_ENCRYPT_OFF, 0);
 	}
 	memcpy(dst + cd->ident_off, cd->ident, strlen(cd->ident) + 1);
 	/* Slot -n sits n hashes before hashOffset. */
@@ -130,7 +111,7 @@ int sg_sb_add(struct sg_sb *sb, uint32_t type, const uint8_t *data,
 
 int sg_sb_layout(struct sg_sb *sb)
 {
-	uint64_t at = SB_HEADER_LEN + (uint64_t)sb->count * SB_INDEX_LEN;
+	uint64_t at = MSIGN_SB_HEADER_LEN + (uint64_t)sb->count * MSIGN_SB_INDEX_LEN;
 	if (sb->lld)
 		at = (at + 7) & ~(uint64_t)7;
 	for (uint32_t i = 0; i < sb->count; i++) {
@@ -149,13 +130,13 @@ int sg_sb_layout(struct sg_sb *sb)
 
 void sg_sb_write(const struct sg_sb *sb, uint8_t *dst)
 {
-	msign_put_be32(dst, MSIGN_CSMAGIC_EMBEDDED_SIGNATURE);
-	msign_put_be32(dst + 4, sb->len_total);
-	msign_put_be32(dst + 8, sb->count);
+	msign_put_be32(dst + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_EMBEDDED_SIGNATURE);
+	msign_put_be32(dst + MSIGN_BLOB_OFF_LEN, sb->len_total);
+	msign_put_be32(dst + MSIGN_SB_OFF_COUNT, sb->count);
 	for (uint32_t i = 0; i < sb->count; i++) {
-		uint8_t *e = dst + SB_HEADER_LEN + (size_t)i * SB_INDEX_LEN;
-		msign_put_be32(e, sb->type[i]);
-		msign_put_be32(e + 4, sb->off[i]);
+		uint8_t *e = dst + MSIGN_SB_HEADER_LEN + (size_t)i * MSIGN_SB_INDEX_LEN;
+		msign_put_be32(e + MSIGN_SB_INDEX_OFF_TYPE, sb->type[i]);
+		msign_put_be32(e + MSIGN_SB_INDEX_OFF_OFFSET, sb->off[i]);
 		if (sb->data[i] != NULL)
 			memcpy(dst + sb->off[i], sb->data[i], sb->len[i]);
 	}
@@ -168,40 +149,14 @@ static int sg_blob_wrap(uint32_t magic, const void *payload, size_t len,
 {
 	if (len > UINT32_MAX / 2)
 		return MSIGN_E_LIMIT;
-	uint8_t *b = malloc(len + BLOB_HEADER_LEN);
+	uint8_t *b = malloc(len + MSIGN_BLOB_HEADER_LEN);
 	if (b == NULL)
 		return MSIGN_E_NOMEM;
-	msign_put_be32(b, magic);
-	msign_put_be32(b + 4, (uint32_t)(len + BLOB_HEADER_LEN));
-	memcpy(b + BLOB_HEADER_LEN, payload, len);
+	msign_put_be32(b + MSIGN_BLOB_OFF_MAGIC, magic);
+	msign_put_be32(b + MSIGN_BLOB_OFF_LEN, (uint32_t)(len + MSIGN_BLOB_HEADER_LEN));
+	memcpy(b + MSIGN_BLOB_HEADER_LEN, payload, len);
 	*out = b;
-	*out_len = (uint32_t)(len + BLOB_HEADER_LEN);
-	return 0;
-}
-
-/* A DER tag and length at the cursor; the content follows. */
-static int sg_der_tl(struct msign_cur *c, uint8_t *tag, size_t *len)
-{
-	uint8_t t, l;
-	if (msign_cur_get_u8(c, &t) || msign_cur_get_u8(c, &l))
-		return MSIGN_E_TRUNCATED;
-	size_t n = l;
-	if (l & 0x80) {
-		uint8_t k = l & 0x7f;
-		if (k == 0 || k > 4)
-			return MSIGN_E_UNSUPPORTED;
-		n = 0;
-		for (uint8_t i = 0; i < k; i++) {
-			uint8_t b;
-			if (msign_cur_get_u8(c, &b))
-				return MSIGN_E_TRUNCATED;
-			n = n << 8 | b;
-		}
-	}
-	if (n > msign_cur_left(c))
-		return MSIGN_E_TRUNCATED;
-	*tag = t;
-	*len = n;
+	*out_len = (uint32_t)(len + MSIGN_BLOB_HEADER_LEN);
 	return 0;
 }
 
@@ -223,29 +178,31 @@ static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
 		{ "com.apple.private.amfi.can-execute-cdhash", EXECSEG_CAN_EXEC_CDHASH },
 	};
 	struct msign_cur c = msign_cur_make(der, len), dict, seq;
-	uint8_t tag;
-	size_t n;
+	struct msign_der_tl tl, k, v;
 	uint64_t flags = 0;
-	if (sg_der_tl(&c, &tag, &n) || tag != 0x70 ||
-	    sg_der_tl(&c, &tag, &n) || tag != 0x02 || msign_cur_skip(&c, n) ||
-	    sg_der_tl(&c, &tag, &n) || tag != 0xb0 ||
-	    msign_cur_sub(&c, c.off, n, &dict))
+	if (msign_der_tl(&c, c.len, &tl, NULL) || tl.tag != MSIGN_DER_APP16 ||
+	    msign_der_tl(&c, c.len, &tl, NULL) || tl.tag != MSIGN_DER_INTEGER ||
+	    msign_cur_skip(&c, tl.len) ||
+	    msign_der_tl(&c, c.len, &tl, NULL) || tl.tag != MSIGN_DER_CTX16 ||
+	    msign_cur_sub(&c, c.off, tl.len, &dict))
 		return 0;
 	while (msign_cur_left(&dict) > 0) {
-		if (sg_der_tl(&dict, &tag, &n) || tag != 0x30 ||
-		    msign_cur_sub(&dict, dict.off, n, &seq) ||
-		    msign_cur_skip(&dict, n))
+		if (msign_der_tl(&dict, dict.len, &tl, NULL) ||
+		    tl.tag != MSIGN_DER_SEQUENCE ||
+		    msign_cur_sub(&dict, dict.off, tl.len, &seq) ||
+		    msign_cur_skip(&dict, tl.len))
 			return flags;
 		const uint8_t *key, *val;
-		size_t klen, vlen;
-		if (sg_der_tl(&seq, &tag, &klen) || tag != 0x0c ||
-		    msign_cur_get_bytes(&seq, klen, &key) ||
-		    sg_der_tl(&seq, &tag, &vlen) || tag != 0x01 || vlen != 1 ||
+		if (msign_der_tl(&seq, seq.len, &k, NULL) ||
+		    k.tag != MSIGN_DER_UTF8 ||
+		    msign_cur_get_bytes(&seq, k.len, &key) ||
+		    msign_der_tl(&seq, seq.len, &v, NULL) ||
+		    v.tag != MSIGN_DER_BOOLEAN || v.len != 1 ||
 		    msign_cur_get_bytes(&seq, 1, &val) || val[0] == 0)
 			continue; /* not a true boolean */
 		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-			if (strlen(map[i].key) == klen &&
-			    memcmp(map[i].key, key, klen) == 0)
+			if (strlen(map[i].key) == k.len &&
+			    memcmp(map[i].key, key, k.len) == 0)
 				flags |= map[i].flag;
 	}
 	return flags;
@@ -255,9 +212,11 @@ int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
 		  struct msign_diag *d)
 {
 	memset(b, 0, sizeof(*b));
-	msign_put_be32(b->reqs, MSIGN_CSMAGIC_REQUIREMENTS);
-	msign_put_be32(b->reqs + 4, sizeof(b->reqs));
-	msign_put_be32(b->reqs + 8, 0);
+	msign_put_be32(b->reqs + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENTS);
+	msign_put_be32(b->reqs + MSIGN_BLOB_OFF_LEN, sizeof(b->reqs));
+	msign_put_be32(b->reqs + MSIGN_SB_OFF_COUNT, 0);
+	msign_put_be32(b->cms + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_BLOBWRAPPER);
+	msign_put_be32(b->cms + MSIGN_BLOB_OFF_LEN, sizeof(b->cms));
 	if (o->ent_xml == NULL)
 		return 0;
 	uint8_t *der = NULL;

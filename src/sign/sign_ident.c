@@ -19,8 +19,6 @@
 
 #include "sign/sign_int.h"
 
-#define MH_HEADER32_LEN 28u
-
 static const char *si_basename(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -73,24 +71,24 @@ static int si_identification(const struct msign_slice *main,
 		size_t cmds = hs->sizeofcmds; /* not the zeroed tail strip leaves */
 		if (hdr_len < (size_t)main->header_size + cmds)
 			return MSIGN_E_INVALID;
-		uint8_t *buf = malloc(MH_HEADER32_LEN + cmds);
+		uint8_t *buf = malloc(MSIGN_MH_HEADER32_LEN + cmds);
 		if (buf == NULL)
 			return MSIGN_E_NOMEM;
-		memcpy(buf, hdr, MH_HEADER32_LEN);
-		memcpy(buf + MH_HEADER32_LEN, hdr + main->header_size, cmds);
+		memcpy(buf, hdr, MSIGN_MH_HEADER32_LEN);
+		memcpy(buf + MSIGN_MH_HEADER32_LEN, hdr + main->header_size, cmds);
 		if (hs->linkedit_seg >= 0) {
 			size_t at = (size_t)hs->segments[hs->linkedit_seg].cmd_off -
-				    main->header_size + MH_HEADER32_LEN;
+				    main->header_size + MSIGN_MH_HEADER32_LEN;
 			if (hs->is64) {
-				memset(buf + at + 32, 0, 8); /* vmsize */
-				memset(buf + at + 48, 0, 8); /* filesize */
+				memset(buf + at + MSIGN_SEG64_OFF_VMSIZE, 0, 8);
+				memset(buf + at + MSIGN_SEG64_OFF_FILESIZE, 0, 8);
 			} else {
-				memset(buf + at + 28, 0, 4);
-				memset(buf + at + 36, 0, 4);
+				memset(buf + at + MSIGN_SEG32_OFF_VMSIZE, 0, 4);
+				memset(buf + at + MSIGN_SEG32_OFF_FILESIZE, 0, 4);
 			}
 		}
 		uint32_t hl;
-		int r = msign_hash(MSIGN_CS_HASHTYPE_SHA1, buf, MH_HEADER32_LEN + cmds,
+		int r = msign_hash(MSIGN_CS_HASHTYPE_SHA1, buf, MSIGN_MH_HEADER32_LEN + cmds,
 				   id, &hl);
 		free(buf);
 		if (r)

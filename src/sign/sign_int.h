@@ -59,7 +59,8 @@ void sg_sb_write(const struct sg_sb *sb, uint8_t *dst);
 
 /* Blobs shared by every slice of one signing run. */
 struct sg_blobs {
-	uint8_t reqs[12];      /* empty requirement set */
+	uint8_t reqs[MSIGN_SB_HEADER_LEN];  /* empty requirement set */
+	uint8_t cms[MSIGN_BLOB_HEADER_LEN]; /* empty CMS wrapper (ad hoc) */
 	uint8_t *ent_xml;      /* 0xfade7171 blob, or NULL */
 	uint32_t ent_xml_len;
 	uint8_t *ent_der;      /* 0xfade7172 blob, or NULL */

@@ -24,11 +24,6 @@
 #include "verify/verify.h"
 #include "trace/trace.h"
 
-/* xnu's cs_blobs.h; codesign.h has the flags show needs, these are the
- * ones that make a process restricted. */
-#ifndef CS_RESTRICT
-#define CS_RESTRICT 0x800u
-#endif
 #define GET_TASK_ALLOW "com.apple.security.get-task-allow"
 
 /* ---- what the target is --------------------------------------------------- */
@@ -48,10 +43,10 @@ static bool leaf_is_apple_software(const struct msign_cms_info *ci)
 static bool allows_task(const struct msign_sig *sig)
 {
 	const struct msign_blob *b = sig->ent_xml;
-	if (b == NULL || b->len <= 8)
+	if (b == NULL || b->len <= MSIGN_BLOB_HEADER_LEN)
 		return false;
-	const char *x = (const char *)b->data + 8;
-	size_t n = b->len - 8;
+	const char *x = (const char *)msign_blob_payload(b);
+	size_t n = msign_blob_payload_len(b);
 	const char *k = memmem(x, n, GET_TASK_ALLOW "</key>",
 			       sizeof(GET_TASK_ALLOW "</key>") - 1);
 	if (k == NULL)
@@ -76,10 +71,11 @@ static enum msign_trace_target classify_slice(const struct msign_slice *sl)
 	const struct msign_codedir *cd = &sig.cds[sig.best];
 	if (cd->platform != 0)
 		return MSIGN_TRACE_TARGET_PLATFORM;
-	if (sig.cms != NULL && sig.cms->len > 8) {
+	if (sig.cms != NULL && sig.cms->len > MSIGN_BLOB_HEADER_LEN) {
 		struct msign_cms_info ci;
 		memset(&ci, 0, sizeof(ci));
-		if (msign_cms_parse(sig.cms->data + 8, sig.cms->len - 8, &ci,
+		if (msign_cms_parse(msign_blob_payload(sig.cms),
+				    msign_blob_payload_len(sig.cms), &ci,
 				    NULL) == 0) {
 			bool apple = leaf_is_apple_software(&ci);
 			msign_cms_info_free(&ci);
@@ -87,7 +83,7 @@ static enum msign_trace_target classify_slice(const struct msign_slice *sl)
 				return MSIGN_TRACE_TARGET_PLATFORM;
 		}
 	}
-	if ((cd->flags & CS_RESTRICT) != 0 ||
+	if ((cd->flags & MSIGN_CS_RESTRICT) != 0 ||
 	    ((cd->flags & MSIGN_CS_RUNTIME) != 0 && !allows_task(&sig)))
 		return MSIGN_TRACE_TARGET_RESTRICTED;
 	return MSIGN_TRACE_TARGET_SIGNED;

@@ -26,7 +26,6 @@
 #include "sig/ent.h"
 #include "sig/req.h"
 
-#define CD_HASH_TRUNC 20u
 #define QUICK_TAIL_PAGES 1u
 
 /* One slice's hash run: each CodeDirectory's CDHash when a CMS signature
@@ -214,15 +213,15 @@ static int vf_strict(struct vf_ctx *c)
 static int vf_cms(struct vf_ctx *c)
 {
 	const struct msign_sig *sig = c->sig;
-	if (sig->cms == NULL || sig->cms->len <= 8)
+	if (sig->cms == NULL || sig->cms->len <= MSIGN_BLOB_HEADER_LEN)
 		return 0;
 	c->res->cms = true;
 	struct msign_cms_info ci;
 	struct msign_diag cd_diag;
 	memset(&ci, 0, sizeof(ci));
 	msign_diag_clear(&cd_diag);
-	if (msign_cms_parse(sig->cms->data + 8, sig->cms->len - 8, &ci,
-			    &cd_diag) != 0)
+	if (msign_cms_parse(msign_blob_payload(sig->cms),
+			    msign_blob_payload_len(sig->cms), &ci, &cd_diag) != 0)
 		return vf_fail(c, MSIGN_VERIFY_BAD_FORMAT, "CMS signature: %s",
 			       cd_diag.msg);
 	/* The CMS signs the CodeDirectory in slot 0 (the lowest hash). */
@@ -249,7 +248,7 @@ static int vf_cms(struct vf_ctx *c)
 		bool found = false;
 		for (uint32_t i = 0; i < ci.ncdhashes && i < MSIGN_MAX_CDS; i++)
 			found = found || memcmp(ci.cdhashes[i], sig->cds[k].cdhash,
-						CD_HASH_TRUNC) == 0;
+						MSIGN_CDHASH_LEN) == 0;
 		vf_cd_name(&sig->cds[k], name, sizeof(name));
 		if (!found)
 			r = vf_fail(c, MSIGN_VERIFY_MODIFIED,
@@ -329,8 +328,9 @@ static int vf_entitlements(struct vf_ctx *c)
 {
 	const struct msign_blob *x = c->sig->ent_xml, *dr = c->sig->ent_der;
 	uint32_t n;
-	if (x != NULL && msign_plist_count_entries(x->data + 8, x->len - 8, &n,
-						   NULL) != 0)
+	if (x != NULL && msign_plist_count_entries(msign_blob_payload(x),
+						   msign_blob_payload_len(x),
+						   &n, NULL) != 0)
 		return vf_fail(c, MSIGN_VERIFY_ENT_PLIST,
 			       "the entitlements (slot 5) are not a plist dictionary");
 	if (x == NULL || dr == NULL)
@@ -340,14 +340,17 @@ static int vf_entitlements(struct vf_ctx *c)
 	char *xml = NULL;
 	size_t xml_len = 0;
 	int r = 0;
-	if (msign_ent_xml_to_der((const char *)x->data + 8, x->len - 8, &want,
-				 &want_len, NULL) != 0)
+	if (msign_ent_xml_to_der((const char *)msign_blob_payload(x),
+				 msign_blob_payload_len(x), &want, &want_len,
+				 NULL) != 0)
 		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
 			    "the entitlements (slot 5) have no DER form");
-	else if (want_len == dr->len - 8 && memcmp(want, dr->data + 8, want_len) == 0)
+	else if (want_len == msign_blob_payload_len(dr) &&
+		 memcmp(want, msign_blob_payload(dr), want_len) == 0)
 		r = 0;
-	else if (msign_ent_der_to_xml(dr->data + 8, dr->len - 8, &xml, &xml_len,
-				      NULL) != 0 ||
+	else if (msign_ent_der_to_xml(msign_blob_payload(dr),
+				      msign_blob_payload_len(dr), &xml,
+				      &xml_len, NULL) != 0 ||
 		 msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0)
 		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
 			    "the DER entitlements (slot 7) cannot be decoded");
@@ -366,21 +369,13 @@ static uint32_t vf_jobs(const struct vf_ctx *c, const struct msign_codedir *cd,
 			struct msign_hash_job *j)
 {
 	const struct msign_slice *s = c->s;
-	uint64_t limit = msign_codedir_limit(cd);
 	struct msign_hash_job base;
-	memset(&base, 0, sizeof(base));
-	base.npieces = 1;
-	base.pieces[0] = msign_image_piece(c->img, s->data, limit);
-	base.limit = limit;
-	base.page_log2 = cd->page_log2;
-	base.hash_type = cd->hash_type;
-	base.expect = msign_codedir_slot(cd, 0);
-	base.npages = cd->ncode;
+	msign_hash_job_codedir(&base, c->img, s, cd);
 	j[0] = base;
 	if (!c->o->quick || cd->page_log2 == 0)
 		return cd->ncode > 0 ? 1 : 0;
 	uint64_t hdr_end = (uint64_t)s->header_size + s->sizeofcmds;
-	uint64_t head = (hdr_end + ((uint64_t)1 << cd->page_log2) - 1) >> cd->page_log2;
+	uint64_t head = msign_codedir_pages(hdr_end, cd->page_log2);
 	if (head + QUICK_TAIL_PAGES >= cd->ncode)
 		return cd->ncode > 0 ? 1 : 0;
 	j[0].npages = (uint32_t)head;
@@ -396,7 +391,8 @@ static int vf_hash(struct vf_ctx *c, struct msign_diag *d)
 	struct vf_hashes *h = c->h;
 	h->n = 0;
 	/* Only the CMS checks use the CDHashes. */
-	bool need_cdhash = sig->cms != NULL && sig->cms->len > 8;
+	bool need_cdhash = sig->cms != NULL &&
+			   sig->cms->len > MSIGN_BLOB_HEADER_LEN;
 	for (uint32_t k = 0; need_cdhash && k < sig->ncds; k++) {
 		struct msign_codedir *cd = &sig->cds[k];
 		struct msign_hash_job *j = &h->jobs[h->n++];
@@ -473,11 +469,13 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 	res->cms = false;
 	res->pseudo = false;
 	if (sig->requirements != NULL) {
-		/* A designated requirement is entry type 3 of the set. */
+		/* A designated requirement is an entry of its type in the set. */
+		const struct msign_blob *rq = sig->requirements;
 		for (uint32_t i = 0; i < sig->req_count && i < 64; i++) {
-			size_t at = 12 + (size_t)i * 8;
-			if (at + 8 <= sig->requirements->len &&
-			    msign_be32(sig->requirements->data + at) == 3)
+			size_t at = MSIGN_SB_HEADER_LEN + (size_t)i * MSIGN_SB_INDEX_LEN;
+			if (at + MSIGN_SB_INDEX_LEN <= rq->len &&
+			    msign_be32(rq->data + at + MSIGN_SB_INDEX_OFF_TYPE) ==
+				    MSIGN_REQ_TYPE_DESIGNATED)
 				res->explicit_dr = true;
 		}
 	}

@@ -22,7 +22,6 @@
 
 #define SIG_END_SLACK 7u   /* Apple tolerates this much after the blob */
 #define STRTAB_PAD_MAX 12u /* string-table padding removed with it */
-#define CS_CMD_LEN 16u     /* Apple removes exactly this much */
 
 static bool st_signable(uint32_t filetype)
 {
@@ -36,7 +35,7 @@ static int st_check(const struct msign_slice *s, uint64_t *new_size,
 		    struct msign_diag *d)
 {
 	if (!st_signable(s->filetype))
-		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 12,
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, MSIGN_MH_OFF_FILETYPE,
 				      "mach-o filetype (%u) does not support code signing",
 				      s->filetype);
 	if (s->linkedit_seg < 0)
@@ -52,11 +51,13 @@ static int st_check(const struct msign_slice *s, uint64_t *new_size,
 		return 0;
 	uint32_t cmdsize;
 	struct msign_cur c = msign_cur_make(s->data, (size_t)s->size);
-	if (msign_cur_peek_u32(&c, (size_t)s->cs_cmd_off + 4, s->big_endian,
-			       &cmdsize) != 0 || cmdsize != CS_CMD_LEN)
+	/* Apple removes exactly a linkedit_data_command. */
+	if (msign_cur_peek_u32(&c, (size_t)s->cs_cmd_off + MSIGN_LC_OFF_CMDSIZE,
+			       s->big_endian, &cmdsize) != 0 ||
+	    cmdsize != MSIGN_LINKEDIT_DATA_LEN)
 		return msign_diag_set(d, MSIGN_E_INVALID, s->cs_cmd_off,
 				      "LC_CODE_SIGNATURE cmdsize %u, expected %u",
-				      cmdsize, CS_CMD_LEN);
+				      cmdsize, MSIGN_LINKEDIT_DATA_LEN);
 	uint64_t end = (uint64_t)s->cs_dataoff + s->cs_datasize;
 	if (end > s->size || s->size - end > SIG_END_SLACK)
 		return msign_diag_set(d, MSIGN_E_LAYOUT, s->cs_cmd_off,
@@ -91,20 +92,23 @@ static int st_header(const struct msign_slice *s, uint64_t new_size,
 	bool be = s->big_endian;
 	uint32_t cmdsize;
 	struct msign_cur c = msign_cur_make(h, len);
-	msign_cur_peek_u32(&c, (size_t)s->cs_cmd_off + 4, be, &cmdsize);
+	msign_cur_peek_u32(&c, (size_t)s->cs_cmd_off + MSIGN_LC_OFF_CMDSIZE, be,
+			   &cmdsize);
 	size_t at = (size_t)s->cs_cmd_off, tail = len - at - cmdsize;
 	memmove(h + at, h + at + cmdsize, tail);
 	memset(h + len - cmdsize, 0, cmdsize);
-	msign_put_u32(h + 16, be, s->ncmds - 1);
-	msign_put_u32(h + 20, be, s->sizeofcmds - cmdsize);
+	msign_put_u32(h + MSIGN_MH_OFF_NCMDS, be, s->ncmds - 1);
+	msign_put_u32(h + MSIGN_MH_OFF_SIZEOFCMDS, be, s->sizeofcmds - cmdsize);
 	const struct msign_segment *le = &s->segments[s->linkedit_seg];
 	size_t le_at = (size_t)le->cmd_off;
 	if (le_at > at)
 		le_at -= cmdsize; /* it moved up with the others */
 	if (s->is64)
-		msign_put_u64(h + le_at + 48, be, new_size - le->fileoff);
+		msign_put_u64(h + le_at + MSIGN_SEG64_OFF_FILESIZE, be,
+			      new_size - le->fileoff);
 	else
-		msign_put_u32(h + le_at + 36, be, (uint32_t)(new_size - le->fileoff));
+		msign_put_u32(h + le_at + MSIGN_SEG32_OFF_FILESIZE, be,
+			      (uint32_t)(new_size - le->fileoff));
 	*hdr = h;
 	*hdr_len = len;
 	return 0;

@@ -210,21 +210,22 @@ int msign_plan_fat_header(struct msign_plan *p, const struct msign_image *img,
 			  const uint64_t *off, const uint64_t *size)
 {
 	size_t len = msign_fat_header_len(img); /* checked at parse */
-	size_t ent = img->fat64 ? 32 : 20;      /* fat_arch(_64) */
+	size_t ent = img->fat64 ? MSIGN_FAT_ARCH64_LEN : MSIGN_FAT_ARCH32_LEN;
 	uint8_t *h = malloc(len ? len : 1);
 	if (h == NULL)
 		return MSIGN_E_NOMEM;
 	memcpy(h, img->data, len); /* magic, count, cputypes, aligns */
 	for (uint32_t i = 0; i < img->nslices; i++) {
-		uint8_t *a = h + 8 + i * ent;
+		uint8_t *a = h + MSIGN_FAT_HEADER_LEN + i * ent;
+		uint32_t align = msign_fat_align(&img->slices[i]);
 		if (img->fat64) {
-			msign_put_be64(a + 8, off[i]);
-			msign_put_be64(a + 16, size[i]);
-			msign_put_be32(a + 24, msign_fat_align(&img->slices[i]));
+			msign_put_be64(a + MSIGN_FAT_ARCH_OFF_OFFSET, off[i]);
+			msign_put_be64(a + MSIGN_FAT_ARCH64_OFF_SIZE, size[i]);
+			msign_put_be32(a + MSIGN_FAT_ARCH64_OFF_ALIGN, align);
 		} else {
-			msign_put_be32(a + 8, (uint32_t)off[i]);
-			msign_put_be32(a + 12, (uint32_t)size[i]);
-			msign_put_be32(a + 16, msign_fat_align(&img->slices[i]));
+			msign_put_be32(a + MSIGN_FAT_ARCH_OFF_OFFSET, (uint32_t)off[i]);
+			msign_put_be32(a + MSIGN_FAT_ARCH32_OFF_SIZE, (uint32_t)size[i]);
+			msign_put_be32(a + MSIGN_FAT_ARCH32_OFF_ALIGN, align);
 		}
 	}
 	return msign_plan_patch_adopt(p, 0, h, len);
