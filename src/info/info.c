@@ -257,23 +257,23 @@ static int load_entitlements(struct msign_info_slice *is)
 {
 	const struct msign_blob *x = is->sig.ent_xml;
 	if (x != NULL) {
-		size_t n = x->len - 8;
+		size_t n = msign_blob_payload_len(x);
 		is->ent_xml = malloc(n + 1);
 		if (is->ent_xml == NULL)
 			return MSIGN_E_NOMEM;
-		memcpy(is->ent_xml, x->data + 8, n);
+		memcpy(is->ent_xml, msign_blob_payload(x), n);
 		is->ent_xml[n] = '\0';
 		is->ent_xml_len = n;
 	} else if (is->sig.ent_der != NULL) {
-		int r = msign_ent_der_to_xml(is->sig.ent_der->data + 8,
-					     is->sig.ent_der->len - 8,
+		int r = msign_ent_der_to_xml(msign_blob_payload(is->sig.ent_der),
+					     msign_blob_payload_len(is->sig.ent_der),
 					     &is->ent_xml, &is->ent_xml_len,
 					     &is->ent_diag);
 		if (r == MSIGN_E_NOMEM)
 			return r;
 		if (r != 0) {
 			is->ent_diag.file_off += is->s->off + is->s->cs_dataoff +
-						 is->sig.ent_der->off + 8;
+						 is->sig.ent_der->off + MSIGN_BLOB_HEADER_LEN;
 			return 0;
 		}
 	}
@@ -292,19 +292,20 @@ static int load_sig(struct msign_info *info, struct msign_info_slice *is)
 	const struct msign_codedir *cd = &sig->cds[sig->best];
 	if (cd->flags & MSIGN_CS_ADHOC)
 		is->kind = MSIGN_SIG_ADHOC;
-	else if (sig->cms != NULL && sig->cms->len > 8)
+	else if (sig->cms != NULL && sig->cms->len > MSIGN_BLOB_HEADER_LEN)
 		is->kind = MSIGN_SIG_CMS;
 	else
 		is->kind = MSIGN_SIG_NONE;
-	if (sig->cms != NULL && sig->cms->len > 8) {
-		int r = msign_cms_parse(sig->cms->data + 8, sig->cms->len - 8,
+	if (sig->cms != NULL && sig->cms->len > MSIGN_BLOB_HEADER_LEN) {
+		int r = msign_cms_parse(msign_blob_payload(sig->cms),
+					msign_blob_payload_len(sig->cms),
 					&is->cms, &is->cms_diag);
 		if (r == MSIGN_E_NOMEM)
 			return r;
 		is->has_cms = r == 0;
 		if (r != 0)
 			is->cms_diag.file_off += is->s->off + is->s->cs_dataoff +
-						 sig->cms->off + 8;
+						 sig->cms->off + MSIGN_BLOB_HEADER_LEN;
 		for (uint32_t i = 0; is->has_cms && i < is->cms.ncerts; i++)
 			is->certs[i].c = is->cms.chain[i];
 	}
@@ -626,7 +627,7 @@ bool msign_slice_cms_present(const msign_info_slice *s)
 
 uint32_t msign_slice_cms_size(const msign_info_slice *s)
 {
-	return sig_of(s) && s->sig.cms != NULL ? s->sig.cms->len - 8 : 0;
+	return sig_of(s) && s->sig.cms != NULL ? msign_blob_payload_len(s->sig.cms) : 0;
 }
 
 int msign_slice_cms_status(const msign_info_slice *s,
@@ -741,8 +742,8 @@ const uint8_t *msign_slice_entitlements_der(const msign_info_slice *s,
 {
 	const struct msign_blob *b = sig_of(s) ? s->sig.ent_der : NULL;
 	if (len != NULL)
-		*len = b != NULL ? b->len - 8 : 0;
-	return b != NULL ? b->data + 8 : NULL;
+		*len = b != NULL ? msign_blob_payload_len(b) : 0;
+	return b != NULL ? msign_blob_payload(b) : NULL;
 }
 
 int msign_slice_entitlements_status(const msign_info_slice *s,
