@@ -11,9 +11,11 @@
  *
  * Handles: msign_info is owned by the caller (msign_info_free). Slice,
  * CodeDirectory and certificate handles, and every pointer an accessor
- * returns, belong to the msign_info and live until msign_info_free. A
- * handle is never modified after open: one msign_info may be read from
- * any number of threads at once. docs/api.md is the guide. */
+ * returns, belong to the msign_info and live until msign_info_free. What
+ * a handle says is fixed at open; the digests (CDHashes, CMSDigest, the
+ * implicit designated requirement) are computed on first use under a lock
+ * inside the handle, so one msign_info may be read from any number of
+ * threads at once. docs/api.md is the guide. */
 #ifndef MSIGN_INFO_H
 #define MSIGN_INFO_H
 
@@ -39,14 +41,17 @@ typedef struct msign_info_cert msign_info_cert; /* one certificate */
 
 /* ---- the file ------------------------------------------------------------ */
 
-/* Read path. 0 and *out set, or a negative MSIGN_E_* with d filled (d may
- * be NULL): MSIGN_E_IO when the file cannot be opened or read (d->msg is
- * the system's reason, "No such file or directory"), MSIGN_E_NOMEM, or the code of the container's damage (not
- * a Mach-O, a fat header pointing outside the file, ...). A slice or a
+/* Read path. 0 and *out set, or a negative MSIGN_E_*, with d filled when
+ * it says more (d may be NULL): MSIGN_E_IO when the file cannot be opened
+ * or read (d->msg is the system's reason, "No such file or directory"),
+ * MSIGN_E_NOMEM, MSIGN_E_LIMIT for a file larger than msign maps, or the
+ * code of the container's damage (not a Mach-O, a fat header pointing
+ * outside the file, ...). A slice or a
  * signature that is damaged does not fail the open: its status says so. */
 int msign_info_open(const char *path, msign_info **out, struct msign_diag *d);
 /* The same from a descriptor open for reading (not closed; the handle
- * keeps its own duplicate while it reads). */
+ * keeps a duplicate of its own until msign_info_free, for
+ * msign_info_cd_pages_mismatched). */
 int msign_info_open_fd(int fd, msign_info **out, struct msign_diag *d);
 void msign_info_free(msign_info *info);
 
@@ -90,9 +95,11 @@ bool msign_slice_build_version(const msign_info_slice *s, uint32_t *platform,
 
 /* 0: signed, and the signature's structure is sound (hashes are not
  * checked here: that is msign_verify_file). MSIGN_E_NOT_SIGNED: no
- * LC_CODE_SIGNATURE. Another negative code: damaged; *d says how, its
- * file_off relative to the file. The signature accessors below answer
- * 0, NULL or false unless the status is 0. */
+ * LC_CODE_SIGNATURE, or a signature without a CodeDirectory in slot 0
+ * (codesign's "not signed at all"; *d says which). Another negative code:
+ * damaged; *d says how, its file_off relative to the file. The signature
+ * accessors below answer 0, NULL or false unless the status is 0
+ * (msign_slice_sig_offset and _size too). */
 int msign_slice_sig_status(const msign_info_slice *s,
 			   const struct msign_diag **d);
 /* LC_CODE_SIGNATURE's dataoff and datasize (relative to the slice). */
@@ -143,9 +150,11 @@ bool msign_slice_timestamp(const msign_info_slice *s, time_t *t);
 const uint8_t *msign_slice_message_digest(const msign_info_slice *s,
 					  size_t *len);
 
-/* The requirement set blob (NULL when none), its entry count, and its
- * text, one "<type> => <expression>\n" line per entry (NULL when none).
- * 0 or the set's damage from msign_slice_requirements_status. */
+/* The requirement set blob (NULL when none), its entry count (the set's
+ * count field, as codesign -d prints it, also when the set is damaged),
+ * and its text, one "<type> => <expression>\n" line per entry ("" for an
+ * empty set, NULL when there is no set or it is damaged). 0 or the set's
+ * damage from msign_slice_requirements_status. */
 const uint8_t *msign_slice_requirements(const msign_info_slice *s,
 					size_t *len);
 uint32_t msign_slice_requirement_count(const msign_info_slice *s);
@@ -155,8 +164,9 @@ int msign_slice_requirements_status(const msign_info_slice *s,
 /* The designated requirement's expression (no "designated => "): the
  * explicit one, or the one codesign derives when there is none (*implicit
  * true): the signer's anchor and leaf for a CMS signature, the CDHashes
- * of every signed slice for ad-hoc code. NULL when it cannot be derived
- * (a damaged requirement set or CMS). */
+ * of every signed slice for other code. NULL when none can be given: the
+ * requirement set or the CMS is damaged (a damaged set may hide an
+ * explicit one), or out of memory. */
 const char *msign_slice_designated_requirement(const msign_info_slice *s,
 					       bool *implicit);
 
@@ -167,12 +177,15 @@ const char *msign_slice_entitlements_xml(const msign_info_slice *s,
 /* The DER entitlements blob's payload (NULL when none). */
 const uint8_t *msign_slice_entitlements_der(const msign_info_slice *s,
 					    size_t *len);
-/* 0, or the entitlements' damage (a DER blob that does not convert). */
+/* 0, or the entitlements' damage: a DER blob that does not convert, when
+ * there is no XML blob (with both, the XML is what is shown and the DER
+ * blob is not decoded). */
 int msign_slice_entitlements_status(const msign_info_slice *s,
 				    const struct msign_diag **d);
-/* The top-level entitlement keys (the parsed dictionary), in plist order,
- * and the value of a key. None are listed when the XML does not parse or
- * holds a NUL byte (a key could not be read whole). */
+/* The top-level entitlement keys (the parsed dictionary, libplist's
+ * reading: a duplicate key keeps its last value), in plist order, and the
+ * value of a key. None are listed when the XML does not parse, holds a
+ * NUL byte (a key could not be read whole) or exceeds 16 MiB. */
 uint32_t msign_slice_entitlement_count(const msign_info_slice *s);
 const char *msign_slice_entitlement_key(const msign_info_slice *s,
 					uint32_t i);
@@ -203,7 +216,9 @@ bool msign_slice_info_plist(const msign_info_slice *s, uint32_t *entries);
 const uint8_t *msign_slice_launch_constraint(const msign_info_slice *s,
 					     unsigned which, size_t *len);
 /* 0, or the damage of a blob that does not stop the signature being
- * displayed (a blob whose header or length is wrong). */
+ * displayed: a known slot whose blob has another magic (*d's file_off is
+ * the blob's start). A blob whose length is wrong is fatal instead:
+ * msign_slice_sig_status. */
 int msign_slice_blob_status(const msign_info_slice *s,
 			    const struct msign_diag **d);
 
@@ -235,7 +250,8 @@ const uint8_t *msign_cd_cdhash(const msign_info_cd *cd, size_t *len);
  * or NULL when n is out of range. */
 const uint8_t *msign_cd_slot_hash(const msign_info_cd *cd, int64_t n);
 /* Hash the code pages this CodeDirectory covers and count those whose
- * hash differs (reads the file: the only accessor that does). */
+ * hash differs (reads the file: the only accessor that does).
+ * MSIGN_E_ARG unless s is a slice of info and cd one of s's. */
 int msign_info_cd_pages_mismatched(const msign_info *info,
 				   const msign_info_slice *s,
 				   const msign_info_cd *cd, uint32_t *bad,

@@ -46,9 +46,12 @@ static void verify_slice_kind(const msign_info_slice *s,
 	k->cms = msign_slice_cms_size(s) > 0;
 	k->cms_unchecked = k->cms && msign_slice_cms_status(s, NULL) == 0 &&
 			   msign_slice_message_digest(s, NULL) == NULL;
+	/* A damaged requirement set counts as an explicit requirement: it is
+	 * not evaluated, so not said to be satisfied. */
 	bool implicit;
-	k->explicit_dr = msign_slice_designated_requirement(s, &implicit) != NULL &&
-			 !implicit;
+	k->explicit_dr = (msign_slice_designated_requirement(s, &implicit) != NULL &&
+			  !implicit) ||
+			 msign_slice_requirements_status(s, NULL) != 0;
 }
 
 static void verify_report_thin(const char *path, const struct verify_kind *k)

@@ -244,6 +244,8 @@ static int load_sig(struct msign_info *info, struct msign_info_slice *is)
 	}
 	if (sig->blob_err != 0) {
 		is->blob_diag.code = sig->blob_err;
+		is->blob_diag.file_off = is->s->off + is->s->cs_dataoff +
+					 sig->blob_err_off;
 		snprintf(is->blob_diag.msg, sizeof(is->blob_diag.msg), "%s",
 			 sig->blob_err_msg);
 	}
@@ -337,9 +339,9 @@ int msign_info_adopt(struct msign_image *img, msign_info **out,
 						 &is->sig_diag);
 		if (is->sig_err == MSIGN_E_NOMEM)
 			goto nomem;
-		if (is->sig_err == MSIGN_E_NOT_SIGNED)
-			msign_diag_clear(&is->sig_diag);
-		else if (is->sig_err == 0 && load_sig(info, is) != 0)
+		/* NOT_SIGNED keeps its reason: no LC_CODE_SIGNATURE, or a
+		 * signature without a CodeDirectory in slot 0. */
+		if (is->sig_err == 0 && load_sig(info, is) != 0)
 			goto nomem;
 	}
 	*out = info;

@@ -249,6 +249,10 @@ const char *msign_slice_designated_requirement(const msign_info_slice *s,
 		return NULL;
 	if (s->dr != NULL)
 		return s->dr; /* explicit, fixed at open */
+	/* A damaged set may hide an explicit one, and a damaged CMS names no
+	 * signer: neither gets a requirement derived in its place. */
+	if (s->req_diag.code != 0 || s->cms_diag.code != 0)
+		return NULL;
 	struct msign_info *info = s->info;
 	struct msign_info_slice *w = (struct msign_info_slice *)s; /* lazy part */
 	pthread_mutex_lock(&info->lock);
@@ -424,6 +428,13 @@ int msign_info_cd_pages_mismatched(const msign_info *info,
 	if (info == NULL || s == NULL || cd == NULL || bad == NULL)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "msign_info_cd_pages_mismatched: NULL argument");
+	/* The three handles must be one file's, slice's and CD's. */
+	bool mine = false;
+	for (uint32_t i = 0; sig_of(s) != NULL && i < s->sig.ncds; i++)
+		mine = mine || cd == &s->cds[i];
+	if (s->info != info || !mine)
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "msign_info_cd_pages_mismatched: the slice or CodeDirectory is not this file's");
 	return msign_codedir_count_bad_pages(info->img, &cd->cd, s->s, bad, d);
 }
 

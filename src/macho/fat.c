@@ -5,6 +5,7 @@
  * header, and must not overlap each other. A slice whose Mach-O is broken
  * keeps its error in the slice; the container is still usable. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,9 +119,35 @@ void msign_image_sorted(const struct msign_image *img, uint32_t *order)
 	}
 }
 
+/* "(cputype:subtype)" as msign_arch_label prints an unknown arch. */
+static bool fat_label_parse(const char *name, int32_t *ct, int32_t *st)
+{
+	char tail;
+	long a, b;
+	if (name[0] != '(' ||
+	    sscanf(name, "(%ld:%ld)%c", &a, &b, &tail) != 2 ||
+	    a < INT32_MIN || a > INT32_MAX || b < INT32_MIN || b > INT32_MAX)
+		return false;
+	char canon[32];
+	snprintf(canon, sizeof(canon), "(%ld:%ld)", a, b);
+	if (strcmp(canon, name) != 0) /* no spaces, signs or zeros of its own */
+		return false;
+	*ct = (int32_t)a;
+	*st = (int32_t)b;
+	return true;
+}
+
 int msign_image_find_arch(const struct msign_image *img, const char *name)
 {
 	int32_t ct, st;
+	if (fat_label_parse(name, &ct, &st)) {
+		/* the label's numbers are the header's, subtype bits and all */
+		for (uint32_t i = 0; i < img->nslices; i++)
+			if (img->slices[i].cputype == ct &&
+			    img->slices[i].cpusubtype == st)
+				return (int)i;
+		return -1;
+	}
 	if (!msign_arch_from_name(name, &ct, &st))
 		return -1;
 	for (uint32_t i = 0; i < img->nslices; i++) {

@@ -146,6 +146,7 @@ struct msign_sig {
 
 	/* A damaged blob that is not fatal for show, described here. */
 	int blob_err;
+	uint32_t blob_err_off; /* the blob's offset in the SuperBlob */
 	char blob_err_msg[MSIGN_DIAG_MSG_LEN];
 };
 

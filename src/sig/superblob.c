@@ -17,11 +17,14 @@
 #include "sig/ent.h"
 #include "hash/hash.h"
 
-static void sb_note(struct msign_sig *sig, int code, const char *msg)
+/* off: the blob's offset in the SuperBlob. */
+static void sb_note(struct msign_sig *sig, int code, uint32_t off,
+		    const char *msg)
 {
 	if (sig->blob_err != 0)
 		return;
 	sig->blob_err = code;
+	sig->blob_err_off = off;
 	snprintf(sig->blob_err_msg, sizeof(sig->blob_err_msg), "%s", msg);
 }
 
@@ -211,7 +214,7 @@ static void sb_classify(struct msign_sig *sig, const struct msign_blob *b)
 			snprintf(msg, sizeof(msg),
 				 "%s blob has magic 0x%08x, expected 0x%08x",
 				 kinds[k].what, b->magic, kinds[k].magic);
-			sb_note(sig, MSIGN_E_BAD_MAGIC, msg);
+			sb_note(sig, MSIGN_E_BAD_MAGIC, b->off, msg);
 		} else if (*dest[k] == NULL) {
 			*dest[k] = b;
 			if (b->type == MSIGN_CSSLOT_REQUIREMENTS &&

@@ -152,6 +152,109 @@ static void test_entitlements_nul(void **state)
 	unlink(tmpl);
 }
 
+/* A copy of a fixture with n bytes at off replaced; the path is static. */
+static const char *mutated(const char *fixture, size_t off, const void *bytes,
+			   size_t n)
+{
+	static char out[64];
+	char path[512];
+	const char *dir = getenv("MSIGN_FIXTURES");
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", fixture);
+	FILE *in = fopen(path, "rb");
+	assert_non_null(in);
+	static uint8_t buf[1 << 17];
+	size_t len = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	assert_true(off + n <= len);
+	memcpy(buf + off, bytes, n);
+	snprintf(out, sizeof(out), "/tmp/msign-info-mut-%d", (int)getpid());
+	FILE *o = fopen(out, "wb");
+	assert_non_null(o);
+	assert_int_equal(fwrite(buf, 1, len, o), len);
+	fclose(o);
+	return out;
+}
+
+/* Parts whose damage must not be papered over (review findings). */
+static void test_damage(void **state)
+{
+	(void)state;
+	static const uint8_t plugin[4] = { 0, 0, 0, 5 }, far[4] = { 0, 0, 0xff, 0xf0 },
+		alt[4] = { 0, 0, 0x10, 0 }, magic[4] = { 0xfa, 0xde, 0x71, 0x70 },
+		sub9[4] = { 9, 0, 0, 0 };
+	msign_info *info = NULL;
+	bool implicit = true;
+	/* A CMS that does not parse and no explicit DR (the set's entry made
+	 * a plugin requirement, at SuperBlob 16560 + set 428 + 12): no DR,
+	 * not the ad-hoc cdhash form. */
+	assert_int_equal(msign_info_open(mutated("bad_cms_garbage", 17000, plugin, 4),
+					 &info, NULL), 0);
+	const msign_info_slice *s = msign_info_slice_at(info, 0);
+	assert_int_not_equal(msign_slice_cms_status(s, NULL), 0);
+	assert_null(msign_slice_designated_requirement(s, &implicit));
+	assert_false(implicit);
+	msign_info_free(info);
+	/* A requirement set whose entry points outside it: its status says
+	 * so, and no DR is derived in its place. */
+	assert_int_equal(msign_info_open(mutated("cms_arm64", 17004, far, 4), &info, NULL), 0);
+	s = msign_info_slice_at(info, 0);
+	assert_int_not_equal(msign_slice_requirements_status(s, NULL), 0);
+	assert_null(msign_slice_designated_requirement(s, NULL));
+	msign_info_free(info);
+	/* No CodeDirectory in slot 0 (entry 0 retyped 0x1000): not signed,
+	 * with the reason kept. */
+	assert_int_equal(msign_info_open(mutated("hello_arm64", 16572, alt, 4), &info, NULL), 0);
+	const struct msign_diag *d = NULL;
+	assert_int_equal(msign_slice_sig_status(msign_info_slice_at(info, 0), &d),
+			 MSIGN_E_NOT_SIGNED);
+	assert_int_not_equal(d->msg[0], '\0');
+	msign_info_free(info);
+	/* A blob with the wrong magic: its status names its offset in the
+	 * file (the entitlements blob of mixed_universal's second slice). */
+	assert_int_equal(msign_info_open(mutated("hostile/mixed_universal", 33488, magic, 4),
+					 &info, NULL), 0);
+	bool seen = false;
+	for (uint32_t i = 0; i < msign_info_slice_count(info); i++) {
+		if (msign_slice_blob_status(msign_info_slice_at(info, i), &d) == 0)
+			continue;
+		assert_int_equal(d->code, MSIGN_E_BAD_MAGIC);
+		assert_int_equal(d->file_off, 33488);
+		seen = true;
+	}
+	assert_true(seen);
+	msign_info_free(info);
+	/* An arch without a name is found by the label show prints. */
+	assert_int_equal(msign_info_open(mutated("hello_arm64", 8, sub9, 4), &info, NULL), 0);
+	assert_string_equal(msign_slice_arch(msign_info_slice_at(info, 0)), "(16777228:9)");
+	assert_int_equal(msign_info_find_arch(info, "(16777228:9)"), 0);
+	assert_int_equal(msign_info_find_arch(info, "(16777228:09)"), -1);
+	assert_int_equal(msign_info_find_arch(info, "(16777228:9) "), -1);
+	msign_info_free(info);
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), "/tmp/msign-info-mut-%d", (int)getpid());
+	unlink(tmp);
+}
+
+/* pages_mismatched takes only one file's own slice and CD handles. */
+static void test_foreign_handles(void **state)
+{
+	(void)state;
+	msign_info *a = open_fixture("universal"), *b = open_fixture("hello_arm64");
+	const msign_info_slice *sa = msign_info_slice_at(a, 0), *sa1 = msign_info_slice_at(a, 1);
+	const msign_info_slice *sb = msign_info_slice_at(b, 0);
+	uint32_t bad = 99;
+	assert_int_equal(msign_info_cd_pages_mismatched(a, sa, msign_slice_cd(sa, 0), &bad, NULL), 0);
+	assert_int_equal(bad, 0);
+	assert_int_equal(msign_info_cd_pages_mismatched(a, sb, msign_slice_cd(sb, 0), &bad, NULL),
+			 MSIGN_E_ARG);
+	assert_int_equal(msign_info_cd_pages_mismatched(a, sa, msign_slice_cd(sa1, 0), &bad, NULL),
+			 MSIGN_E_ARG);
+	assert_int_equal(msign_info_cd_pages_mismatched(b, sb, msign_slice_cd(sa, 0), &bad, NULL),
+			 MSIGN_E_ARG);
+	msign_info_free(a);
+	msign_info_free(b);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -236,6 +339,8 @@ int main(void)
 		cmocka_unit_test(test_unsigned),
 		cmocka_unit_test(test_entitlement_values),
 		cmocka_unit_test(test_entitlements_nul),
+		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_foreign_handles),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_threads),
 	};
