@@ -11,7 +11,7 @@ DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 # What libmsign itself links (msign.pc's Requires.private); the command
 # adds jansson for --json.
-LIB_PKGS = libcrypto libplist-2.0
+LIB_PKGS = libcrypto libplist-2.0 libcurl
 PKGS = $(LIB_PKGS) jansson
 
 # One source for the version: include/msign/version.h. The build stops when
@@ -30,8 +30,8 @@ OPT ?= -O2 -g
 # Recursive (=) on purpose: expanded when a recipe runs, i.e. after the
 # deps target may have installed the packages on a fresh machine.
 DEPCFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEPLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0 -ljansson) -lpthread
-LIB_DEPLIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0) -lpthread
+DEPLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0 -lcurl -ljansson) -lpthread
+LIB_DEPLIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null || echo -lcrypto -lplist-2.0 -lcurl) -lpthread
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -fPIC $(VISIBILITY) -Iinclude -Isrc $(DEPCFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS) $(EXTRA_LDFLAGS)
