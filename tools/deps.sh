@@ -18,14 +18,15 @@ have() { command -v "$1" >/dev/null 2>&1; }
 linux=false
 [ "$(uname -s)" = Linux ] && linux=true
 
-# build: cc and make, pkg-config, and the three libraries the Makefile's
-# PKGS names.
+# build: cc and make, pkg-config, and the four libraries the Makefile's
+# PKGS names (libcurl: the RFC 3161 client, src/sign/tsa.c).
 have cc || need build-essential
 have make || need build-essential
 have pkg-config || need pkg-config
 have_pc libcrypto || need libssl-dev
 have_pc libplist-2.0 || need libplist-dev
 have_pc jansson || need libjansson-dev
+have_pc libcurl || need libcurl4-openssl-dev
 
 case $what in
 build) ;;

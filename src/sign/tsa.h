@@ -16,6 +16,9 @@ struct msign_tsa_opts {
 	const char *url;       /* NULL: MSIGN_TSA_APPLE_URL */
 	unsigned timeout_s;    /* per attempt; 0: 30 */
 	unsigned attempts;     /* 0: 3; a delay that doubles between them */
+	/* Added after the rest (so initialisers written for the first three
+	 * stay valid): the first delay between attempts; 0: 1000 ms. */
+	unsigned retry_delay_ms;
 };
 
 /* Ask the TSA for a token over SHA-256(data) (data: the SignerInfo's

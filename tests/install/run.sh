@@ -99,8 +99,18 @@ done
 # ---- examples/cdhashes.c against the installed tree --------------------
 export PKG_CONFIG_SYSROOT_DIR="$dest"
 export PKG_CONFIG_LIBDIR="$lib/pkgconfig:$(pkg-config --variable pc_path pkg-config)"
+# The static build links libmsign.a and, as shared libraries, what the .pc
+# names: Requires.private's modules with their own Libs, and Libs.private.
+# Not `pkg-config --static`: that also asks for the private libraries of
+# those modules (libcurl's list nghttp2, ssh2, ldap, ... whose -dev
+# packages Debian's libcurl4-openssl-dev does not pull in), which only a
+# fully static link needs.
 cflags=$(pkg-config --cflags msign) && libs=$(pkg-config --libs msign) &&
-	slibs=$(pkg-config --static --libs msign) || no "pkg-config msign"
+	priv=$(pkg-config --print-requires-private msign | tr '\n' ' ') &&
+	slibs="$(pkg-config --libs msign $priv) $(sed -n 's/^Libs.private: //p' "$lib/pkgconfig/msign.pc")" ||
+	no "pkg-config msign"
+# Requires.private is the Makefile's LIB_PKGS, libcurl among them
+case " $priv " in *" libcurl "*) ok ;; *) no "msign.pc Requires.private: '$priv'" ;; esac
 # -Iinclude must not be what makes it build: only the DESTDIR's headers.
 # shellcheck disable=SC2086
 if $CC -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -o "$tmp/cdh-dyn" examples/cdhashes.c $cflags $libs \
