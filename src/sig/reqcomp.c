@@ -230,9 +230,9 @@ static int lex_space(struct rc *r)
 
 /* The body of "...", H"..." or <...>: up to the closing byte, a backslash
  * escaping the next byte in strings. */
-static int lex_until(struct rc *r, char close, bool escapes, const char *what)
+static int lex_until(struct rc *r, size_t at, char close, bool escapes,
+		     const char *what)
 {
-	size_t at = r->pos - 1;
 	r->t.off = r->pos;
 	while (r->pos < r->len && r->s[r->pos] != close) {
 		if (escapes && r->s[r->pos] == '\\')
@@ -263,19 +263,19 @@ static int lex(struct rc *r)
 	if (c == '"') {
 		r->t.kind = T_STR;
 		r->pos++;
-		return lex_until(r, '"', true, "string");
+		return lex_until(r, r->pos - 1, '"', true, "string");
 	}
 	if (c == 'H' && n == '"') {
 		r->t.kind = T_HASH;
 		r->pos += 2;
-		return lex_until(r, '"', false, "hash constant");
+		return lex_until(r, r->pos - 2, '"', false, "hash constant");
 	}
 	/* A date as the decompiler prints it: <YYYY-... (a '<' before a
 	 * number otherwise needs a space). */
 	if (c == '<' && is_digit(n)) {
 		r->t.kind = T_DATE;
 		r->pos++;
-		return lex_until(r, '>', false, "date");
+		return lex_until(r, r->pos - 1, '>', false, "date");
 	}
 	if (is_word(c)) {
 		bool digits = true;
@@ -314,16 +314,22 @@ static bool tok_is(const struct rc *r, const char *word)
 	       memcmp(r->s + r->t.off, word, r->t.len) == 0;
 }
 
+/* Where the current token starts, its quote or bracket included. */
+static size_t tok_start(const struct rc *r)
+{
+	if (r->t.kind == T_HASH)
+		return r->t.off - 2;
+	return r->t.kind == T_STR || r->t.kind == T_DATE ? r->t.off - 1 : r->t.off;
+}
+
 /* The current token for a message: its first bytes, printable ASCII only. */
 static const char *tok_show(const struct rc *r, char *buf, size_t cap)
 {
 	if (r->t.kind == T_EOF)
 		return "the end of the text";
-	size_t off = r->t.off, n = r->t.len;
-	if (r->t.kind == T_STR || r->t.kind == T_HASH || r->t.kind == T_DATE) {
-		off = r->t.off - (r->t.kind == T_HASH ? 2 : 1);
-		n = r->t.len + (r->t.kind == T_HASH ? 3 : 2);
-	}
+	size_t off = tok_start(r), n = r->t.len + (r->t.off - off);
+	if (r->t.kind == T_STR || r->t.kind == T_HASH || r->t.kind == T_DATE)
+		n++; /* the closing byte */
 	size_t k = 0;
 	buf[k++] = '\'';
 	for (size_t i = 0; i < n && k + 5 < cap; i++) {
@@ -340,7 +346,7 @@ static const char *tok_show(const struct rc *r, char *buf, size_t cap)
 static int expected(struct rc *r, const char *what)
 {
 	char buf[48];
-	return rc_fail(r, r->t.off, MSIGN_E_INVALID, "expected %s but found %s", what,
+	return rc_fail(r, tok_start(r), MSIGN_E_INVALID, "expected %s but found %s", what,
 		       tok_show(r, buf, sizeof(buf)));
 }
 
@@ -349,6 +355,19 @@ static int expect(struct rc *r, enum tok_kind k, const char *what)
 	if (r->t.kind != k)
 		return expected(r, what);
 	return lex(r);
+}
+
+/* The kind of the token after the current one; T_EOF when it cannot be
+ * read (the error is found again when it is lexed for real). */
+static enum tok_kind peek_kind(struct rc *r)
+{
+	struct rc save = *r;
+	struct msign_diag scratch;
+	r->d = &scratch;
+	msign_diag_clear(&scratch);
+	enum tok_kind k = lex(r) == 0 ? r->t.kind : T_EOF;
+	*r = save;
+	return k;
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -528,7 +547,7 @@ static int date(struct rc *r)
 	}
 	int64_t t;
 	if (!parse_date(r->s + r->t.off, r->t.len, &t))
-		return rc_fail(r, r->t.off, MSIGN_E_INVALID,
+		return rc_fail(r, tok_start(r), MSIGN_E_INVALID,
 			       "date is not \"YYYY-MM-DD HH:MM:SS +0000\"");
 	uint64_t u = (uint64_t)t;
 	int rc = bytes_u32(r, &r->pool, (uint32_t)(u >> 32));
@@ -793,7 +812,8 @@ static int anchor(struct rc *r)
 			rc = bytes_u32(r, &r->pool, OP_APPLE_GENERIC_ANCHOR);
 			return rc != 0 ? rc : lex(r);
 		}
-		if (!tok_is_value(r))
+		/* A number followed by => is the next entry of a set. */
+		if (!tok_is_value(r) || (r->t.kind == T_NUM && peek_kind(r) == T_ARROW))
 			return bytes_u32(r, &r->pool, OP_APPLE_ANCHOR);
 		rc = bytes_u32(r, &r->pool, OP_NAMED_ANCHOR);
 		return rc != 0 ? rc : value(r, "an anchor name");
@@ -909,23 +929,10 @@ static void chain_add(struct rc *r, uint32_t n, uint32_t c)
 
 static int expr(struct rc *r, uint32_t *out);
 
-/* The kind of the token after the current one; T_EOF when it cannot be
- * read (the error is found again when it is lexed for real). */
-static enum tok_kind peek_kind(struct rc *r)
-{
-	struct rc save = *r;
-	struct msign_diag scratch;
-	r->d = &scratch;
-	msign_diag_clear(&scratch);
-	enum tok_kind k = lex(r) == 0 ? r->t.kind : T_EOF;
-	*r = save;
-	return k;
-}
-
 static int primary(struct rc *r, uint32_t *out)
 {
 	size_t at = r->t.off;
-	if (r->depth >= MSIGN_REQ_MAX_DEPTH)
+	if (r->depth > MSIGN_REQ_MAX_DEPTH) /* as the decompiler's count */
 		return rc_fail(r, at, MSIGN_E_LIMIT, "requirement nests deeper than %d levels",
 			       MSIGN_REQ_MAX_DEPTH);
 	int rc;
