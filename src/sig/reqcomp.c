@@ -2,7 +2,8 @@
  * csreq writes, the inverse of the decompiler in requirements.c (which is
  * the reference for every opcode and operand layout used here).
  *
- * Text is read once by a small lexer into tokens; a recursive-descent
+ * Text is read by the lexer of reqlex.c, which also encodes the operands
+ * (strings, hashes, numbers, dates); a recursive-descent
  * parser (or < and < primary, as in Apple's grammar) encodes each leaf's
  * opcode and operands into a pool and builds a tree only of and/or/not, so
  * chains can be laid out the way Apple's bytes are: the corpus shows
@@ -26,6 +27,7 @@
 #include "base/diag.h"
 #include "sig/codesign.h"
 #include "sig/req.h"
+#include "sig/reqcomp.h"
 #include "sig/reqlang.h"
 #include "msign/err.h"
 
@@ -50,516 +52,7 @@ enum {
 
 #define REQ_HDR_LEN 12u       /* magic, length, kind */
 #define REQ_KIND_EXPR 1u
-#define REQ_HASH_LEN 20u      /* H"..." constants: SHA-1 sized, as Apple's */
 #define REQ_SET_MAX 64u       /* entries in a set: there are five named types */
-/* 2001-01-01 (CFAbsoluteTime zero) in days after 1970-01-01. */
-#define CF_EPOCH_DAYS 11323
-
-/* ---- growable bytes ----------------------------------------------------- */
-
-/* Output is bounded by the text (at most a few bytes a text byte), so a
- * cap this size is never reached by input under MSIGN_REQ_MAX_TEXT_LEN. */
-#define RC_MAX_BYTES (64u * 1024u * 1024u)
-
-struct rc_bytes {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-struct rc;
-static int rc_fail(struct rc *r, size_t off, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* ---- tokens -------------------------------------------------------------- */
-
-enum tok_kind {
-	T_EOF, T_WORD, T_NUM, T_STR, T_HEXV, T_HASH, T_DATE,
-	T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_NOT, T_EQ, T_ARROW,
-	T_LT, T_GT, T_LE, T_GE, T_TILDE, T_STAR, T_MINUS,
-};
-
-struct tok {
-	enum tok_kind kind;
-	size_t off, len; /* the token's bytes in the text (inside quotes for
-			  * T_STR and T_HASH, inside <> for T_DATE) */
-};
-
-/* One node of the and/or/not tree; leaves point at their encoding. */
-enum node_kind { N_LEAF, N_NOT, N_AND, N_OR };
-
-struct node {
-	enum node_kind kind;
-	size_t src;            /* text offset, for errors */
-	size_t enc_off, enc_len; /* N_LEAF: bytes in the pool */
-	uint32_t first, last;  /* children (index + 1; 0 none) */
-	uint32_t next;         /* next sibling (index + 1; 0 none) */
-	uint32_t nkids;
-};
-
-struct rc {
-	const char *s;
-	size_t len;
-	size_t pos;            /* lexer: next byte to read */
-	struct tok t;          /* current token */
-	unsigned depth;        /* parse nesting */
-	uint32_t ops;          /* opcodes of the requirement being parsed */
-	struct rc_bytes pool;  /* leaf encodings */
-	struct node *nodes;
-	uint32_t nnodes, cap;
-	struct msign_diag *d;
-};
-
-/* "line L, column C: " then the message; offset in d->file_off. */
-static int rc_fail(struct rc *r, size_t off, int code, const char *fmt, ...)
-{
-	if (off > r->len)
-		off = r->len;
-	unsigned long line = 1, col = 1;
-	for (size_t i = 0; i < off; i++) {
-		if (r->s[i] == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	char msg[MSIGN_DIAG_MSG_LEN];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return msign_diag_set(r->d, code, off, "requirement text, line %lu column %lu: %s",
-			      line, col, msg);
-}
-
-static int bytes_reserve(struct rc *r, struct rc_bytes *b, size_t add)
-{
-	if (add > RC_MAX_BYTES - b->len)
-		return rc_fail(r, r->t.off, MSIGN_E_LIMIT,
-			       "the compiled requirement exceeds %u bytes", RC_MAX_BYTES);
-	if (b->len + add <= b->cap)
-		return 0;
-	size_t cap = b->cap != 0 ? b->cap : 256;
-	while (cap < b->len + add)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (p == NULL)
-		return rc_fail(r, r->t.off, MSIGN_E_NOMEM, "out of memory for %zu bytes", cap);
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int bytes_put(struct rc *r, struct rc_bytes *b, const void *p, size_t n)
-{
-	int rc = bytes_reserve(r, b, n);
-	if (rc == 0 && n != 0) {
-		memcpy(b->p + b->len, p, n);
-		b->len += n;
-	}
-	return rc;
-}
-
-static void be32_at(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static int bytes_u32(struct rc *r, struct rc_bytes *b, uint32_t v)
-{
-	uint8_t w[4];
-	be32_at(w, v);
-	return bytes_put(r, b, w, 4);
-}
-
-/* ---- lexer -------------------------------------------------------------- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_word(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '_' || c == '.';
-}
-
-static int hexval(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Whitespace, C comments and // comments (the decompiler's exists comment
- * is one: an empty match suffix means exists). */
-static int lex_space(struct rc *r)
-{
-	while (r->pos < r->len) {
-		char c = r->s[r->pos];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
-			r->pos++;
-		} else if (c == '/' && r->pos + 1 < r->len && r->s[r->pos + 1] == '*') {
-			size_t at = r->pos;
-			r->pos += 2;
-			for (;;) {
-				if (r->pos + 1 >= r->len)
-					return rc_fail(r, at, MSIGN_E_INVALID, "comment is not closed by */");
-				if (r->s[r->pos] == '*' && r->s[r->pos + 1] == '/')
-					break;
-				r->pos++;
-			}
-			r->pos += 2;
-		} else if (c == '/' && r->pos + 1 < r->len && r->s[r->pos + 1] == '/') {
-			while (r->pos < r->len && r->s[r->pos] != '\n')
-				r->pos++;
-		} else {
-			break;
-		}
-	}
-	return 0;
-}
-
-/* The body of "...", H"..." or <...>: up to the closing byte, a backslash
- * escaping the next byte in strings. */
-static int lex_until(struct rc *r, size_t at, char close, bool escapes,
-		     const char *what)
-{
-	r->t.off = r->pos;
-	while (r->pos < r->len && r->s[r->pos] != close) {
-		if (escapes && r->s[r->pos] == '\\')
-			r->pos++;
-		r->pos++;
-	}
-	if (r->pos >= r->len)
-		return rc_fail(r, at, MSIGN_E_INVALID, "%s is not terminated by %c", what, close);
-	r->t.len = r->pos - r->t.off;
-	r->pos++;
-	return 0;
-}
-
-static int lex(struct rc *r)
-{
-	int rc = lex_space(r);
-	if (rc != 0)
-		return rc;
-	r->t.off = r->pos;
-	r->t.len = 0;
-	if (r->pos >= r->len) {
-		r->t.kind = T_EOF;
-		return 0;
-	}
-	const char *s = r->s;
-	char c = s[r->pos];
-	char n = r->pos + 1 < r->len ? s[r->pos + 1] : '\0';
-	if (c == '"') {
-		r->t.kind = T_STR;
-		r->pos++;
-		return lex_until(r, r->pos - 1, '"', true, "string");
-	}
-	if (c == 'H' && n == '"') {
-		r->t.kind = T_HASH;
-		r->pos += 2;
-		return lex_until(r, r->pos - 2, '"', false, "hash constant");
-	}
-	/* A date as the decompiler prints it: <YYYY-... (a '<' before a
-	 * number otherwise needs a space). */
-	if (c == '<' && is_digit(n)) {
-		r->t.kind = T_DATE;
-		r->pos++;
-		return lex_until(r, r->pos - 1, '>', false, "date");
-	}
-	if (is_word(c)) {
-		bool digits = true;
-		while (r->pos < r->len && is_word(s[r->pos]))
-			digits &= is_digit(s[r->pos++]);
-		r->t.len = r->pos - r->t.off;
-		r->t.kind = digits ? T_NUM : T_WORD;
-		if (r->t.len >= 2 && c == '0' && (n == 'x' || n == 'X'))
-			r->t.kind = T_HEXV;
-		return 0;
-	}
-	static const struct { const char *s; enum tok_kind k; } punct[] = {
-		{ "=>", T_ARROW }, { "==", T_EQ }, { "<=", T_LE }, { ">=", T_GE },
-		{ "(", T_LPAREN }, { ")", T_RPAREN }, { "[", T_LBRACK },
-		{ "]", T_RBRACK }, { "!", T_NOT }, { "=", T_EQ }, { "<", T_LT },
-		{ ">", T_GT }, { "~", T_TILDE }, { "*", T_STAR }, { "-", T_MINUS },
-	};
-	for (size_t i = 0; i < sizeof(punct) / sizeof(punct[0]); i++) {
-		size_t k = strlen(punct[i].s);
-		if (k <= r->len - r->pos && memcmp(s + r->pos, punct[i].s, k) == 0) {
-			r->t.kind = punct[i].k;
-			r->t.len = k;
-			r->pos += k;
-			return 0;
-		}
-	}
-	if ((unsigned char)c >= 0x21 && (unsigned char)c < 0x7f)
-		return rc_fail(r, r->pos, MSIGN_E_INVALID, "unexpected character '%c'", c);
-	return rc_fail(r, r->pos, MSIGN_E_INVALID, "unexpected byte 0x%02x",
-		       (unsigned)(unsigned char)c);
-}
-
-static bool tok_is(const struct rc *r, const char *word)
-{
-	return r->t.kind == T_WORD && strlen(word) == r->t.len &&
-	       memcmp(r->s + r->t.off, word, r->t.len) == 0;
-}
-
-/* Where the current token starts, its quote or bracket included. */
-static size_t tok_start(const struct rc *r)
-{
-	if (r->t.kind == T_HASH)
-		return r->t.off - 2;
-	return r->t.kind == T_STR || r->t.kind == T_DATE ? r->t.off - 1 : r->t.off;
-}
-
-/* The current token for a message: its first bytes, printable ASCII only. */
-static const char *tok_show(const struct rc *r, char *buf, size_t cap)
-{
-	if (r->t.kind == T_EOF)
-		return "the end of the text";
-	size_t off = tok_start(r), n = r->t.len + (r->t.off - off);
-	if (r->t.kind == T_STR || r->t.kind == T_HASH || r->t.kind == T_DATE)
-		n++; /* the closing byte */
-	size_t k = 0;
-	buf[k++] = '\'';
-	for (size_t i = 0; i < n && k + 5 < cap; i++) {
-		char c = r->s[off + i];
-		buf[k++] = (c >= 0x20 && c < 0x7f) ? c : '?';
-	}
-	if (n > cap - 6)
-		buf[k++] = '.', buf[k++] = '.', buf[k++] = '.';
-	buf[k++] = '\'';
-	buf[k] = '\0';
-	return buf;
-}
-
-static int expected(struct rc *r, const char *what)
-{
-	char buf[48];
-	return rc_fail(r, tok_start(r), MSIGN_E_INVALID, "expected %s but found %s", what,
-		       tok_show(r, buf, sizeof(buf)));
-}
-
-static int expect(struct rc *r, enum tok_kind k, const char *what)
-{
-	if (r->t.kind != k)
-		return expected(r, what);
-	return lex(r);
-}
-
-/* The kind of the token after the current one; T_EOF when it cannot be
- * read (the error is found again when it is lexed for real). */
-static enum tok_kind peek_kind(struct rc *r)
-{
-	struct rc save = *r;
-	struct msign_diag scratch;
-	r->d = &scratch;
-	msign_diag_clear(&scratch);
-	enum tok_kind k = lex(r) == 0 ? r->t.kind : T_EOF;
-	*r = save;
-	return k;
-}
-
-/* ---- values ------------------------------------------------------------- */
-
-/* Whether the token can be a string value: a bare word that is not a
- * keyword, a number, "..." or 0x<hex>. */
-static bool tok_is_value(const struct rc *r)
-{
-	if (r->t.kind == T_WORD)
-		return !msign_req_is_keyword((const uint8_t *)r->s + r->t.off, r->t.len);
-	return r->t.kind == T_NUM || r->t.kind == T_STR || r->t.kind == T_HEXV;
-}
-
-/* Decode the current value token into out (appended, no length word). */
-static int value_bytes(struct rc *r, struct rc_bytes *out)
-{
-	const char *p = r->s + r->t.off;
-	size_t n = r->t.len;
-	if (r->t.kind == T_WORD || r->t.kind == T_NUM)
-		return bytes_put(r, out, p, n);
-	if (r->t.kind == T_STR) {
-		int rc = bytes_reserve(r, out, n);
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			if (p[i] == '\\')
-				i++; /* lex_until left a byte after every backslash */
-			out->p[out->len++] = (uint8_t)p[i];
-		}
-		return rc;
-	}
-	/* T_HEXV: 0x, then pairs of hex digits */
-	if ((n - 2) % 2 != 0)
-		return rc_fail(r, r->t.off, MSIGN_E_INVALID,
-			       "hex value has an odd number (%zu) of digits", n - 2);
-	int rc = bytes_reserve(r, out, (n - 2) / 2);
-	for (size_t i = 2; rc == 0 && i < n; i += 2) {
-		int hi = hexval(p[i]), lo = hexval(p[i + 1]);
-		if (hi < 0 || lo < 0)
-			return rc_fail(r, r->t.off + i + (hi >= 0), MSIGN_E_INVALID,
-				       "'%c' is not a hex digit", hi < 0 ? p[i] : p[i + 1]);
-		out->p[out->len++] = (uint8_t)(hi << 4 | lo);
-	}
-	return rc;
-}
-
-/* A data item into the pool: u32 length, bytes, zeros to a multiple of 4. */
-static int pool_data(struct rc *r, const uint8_t *p, size_t n)
-{
-	static const uint8_t zeros[3];
-	if (n > UINT32_MAX)
-		return rc_fail(r, r->t.off, MSIGN_E_LIMIT, "a value of %zu bytes is too long", n);
-	int rc = bytes_u32(r, &r->pool, (uint32_t)n);
-	if (rc == 0)
-		rc = bytes_put(r, &r->pool, p, n);
-	if (rc == 0)
-		rc = bytes_put(r, &r->pool, zeros, (4u - (n & 3u)) & 3u);
-	return rc;
-}
-
-/* The current token as a string value, into the pool; then the next token. */
-static int value(struct rc *r, const char *what)
-{
-	if (!tok_is_value(r)) {
-		if (r->t.kind == T_WORD)
-			return rc_fail(r, r->t.off, MSIGN_E_INVALID,
-				       "%.*s is a keyword: as %s write it in quotes",
-				       (int)(r->t.len < 32 ? r->t.len : 32), r->s + r->t.off, what);
-		return expected(r, what);
-	}
-	struct rc_bytes v = { NULL, 0, 0 };
-	int rc = value_bytes(r, &v);
-	if (rc == 0)
-		rc = pool_data(r, v.p, v.len);
-	free(v.p);
-	return rc != 0 ? rc : lex(r);
-}
-
-/* H"<40 hex digits>" into the pool. */
-static int hash(struct rc *r)
-{
-	if (r->t.kind != T_HASH)
-		return expected(r, "a hash constant H\"<hex>\"");
-	const char *p = r->s + r->t.off;
-	if (r->t.len != 2 * REQ_HASH_LEN)
-		return rc_fail(r, r->t.off, MSIGN_E_INVALID,
-			       "hash constant has %zu hex digits, not %u", r->t.len, 2 * REQ_HASH_LEN);
-	uint8_t h[REQ_HASH_LEN];
-	for (size_t i = 0; i < REQ_HASH_LEN; i++) {
-		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return rc_fail(r, r->t.off + 2 * i + (hi >= 0), MSIGN_E_INVALID,
-				       "'%c' is not a hex digit", hi < 0 ? p[2 * i] : p[2 * i + 1]);
-		h[i] = (uint8_t)(hi << 4 | lo);
-	}
-	int rc = pool_data(r, h, sizeof(h));
-	return rc != 0 ? rc : lex(r);
-}
-
-/* A decimal in [-2^31, 2^31) with an optional minus (slots, platforms). */
-static int int32_value(struct rc *r, const char *what, int32_t *v)
-{
-	size_t at = r->t.off;
-	bool neg = r->t.kind == T_MINUS;
-	int rc = neg ? lex(r) : 0;
-	if (rc != 0)
-		return rc;
-	if (r->t.kind != T_NUM)
-		return expected(r, what);
-	uint64_t x = 0;
-	for (size_t i = 0; i < r->t.len; i++) {
-		x = x * 10 + (uint64_t)(r->s[r->t.off + i] - '0');
-		if (x > (uint64_t)INT32_MAX + neg)
-			return rc_fail(r, at, MSIGN_E_INVALID, "%s is out of range", what);
-	}
-	*v = neg ? (int32_t)(-(int64_t)x) : (int32_t)x;
-	return lex(r);
-}
-
-/* Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), the inverse of requirements.c's rq_civil. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned dd)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* "YYYY-MM-DD HH:MM:SS" and an optional " +HHMM"/" -HHMM" at p[0, n): the
- * decompiler's form, always "+0000". Seconds after 2001-01-01 UTC. */
-static bool parse_date(const char *p, size_t n, int64_t *secs)
-{
-	static const char shape[] = "dddd-dd-dd dd:dd:dd";
-	size_t k = sizeof(shape) - 1;
-	if (n != k && n != k + 6)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char want = i < k ? shape[i] : "  dddd"[i - k];
-		if (i == k + 1)
-			want = (p[i] == '+' || p[i] == '-') ? p[i] : '+';
-		if (want == 'd' ? !is_digit(p[i]) : p[i] != want)
-			return false;
-	}
-#define NUM2(i) ((p[i] - '0') * 10 + (p[(i) + 1] - '0'))
-	int64_t y = NUM2(0) * 100 + NUM2(2);
-	unsigned mo = (unsigned)NUM2(5), dd = (unsigned)NUM2(8);
-	unsigned hh = (unsigned)NUM2(11), mi = (unsigned)NUM2(14), ss = (unsigned)NUM2(17);
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	if (mo < 1 || mo > 12 || dd < 1 || dd > mdays[mo - 1] || hh > 23 || mi > 59 || ss > 59)
-		return false;
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (mo == 2 && dd == 29 && !leap)
-		return false;
-	int64_t tz = 0;
-	if (n == k + 6) {
-		unsigned th = (unsigned)NUM2(k + 2), tm = (unsigned)NUM2(k + 4);
-		if (th > 23 || tm > 59)
-			return false;
-		tz = (p[k + 1] == '-' ? -1 : 1) * (int64_t)(th * 3600 + tm * 60);
-	}
-#undef NUM2
-	int64_t days = days_from_civil(y, mo, dd) - CF_EPOCH_DAYS;
-	*secs = days * 86400 + hh * 3600 + mi * 60 + ss - tz;
-	return true;
-}
-
-/* <date> or timestamp "date", as 8 big-endian bytes into the pool. */
-static int date(struct rc *r)
-{
-	if (tok_is(r, "timestamp")) {
-		int rc = lex(r);
-		if (rc != 0)
-			return rc;
-		if (r->t.kind != T_STR)
-			return expected(r, "a quoted date after timestamp");
-	}
-	int64_t t;
-	if (!parse_date(r->s + r->t.off, r->t.len, &t))
-		return rc_fail(r, tok_start(r), MSIGN_E_INVALID,
-			       "date is not \"YYYY-MM-DD HH:MM:SS +0000\"");
-	uint64_t u = (uint64_t)t;
-	int rc = bytes_u32(r, &r->pool, (uint32_t)(u >> 32));
-	if (rc == 0)
-		rc = bytes_u32(r, &r->pool, (uint32_t)u);
-	return rc != 0 ? rc : lex(r);
-}
-
-static bool tok_is_date(const struct rc *r)
-{
-	return r->t.kind == T_DATE || tok_is(r, "timestamp");
-}
 
 /* What follows a field: nothing or "exists", "absent", = [*]value[*], ~,
  * <, >, <=, >= with a string, or a comparison with a date. */
@@ -567,21 +60,21 @@ static int match(struct rc *r)
 {
 	int rc;
 	enum tok_kind k = r->t.kind;
-	if (tok_is(r, "exists") || tok_is(r, "absent")) {
-		rc = bytes_u32(r, &r->pool, tok_is(r, "exists") ? MATCH_EXISTS : MATCH_ABSENT);
-		return rc != 0 ? rc : lex(r);
+	if (msign_rqc_tok_is(r, "exists") || msign_rqc_tok_is(r, "absent")) {
+		rc = msign_rqc_bytes_u32(r, &r->pool, msign_rqc_tok_is(r, "exists") ? MATCH_EXISTS : MATCH_ABSENT);
+		return rc != 0 ? rc : msign_rqc_lex(r);
 	}
 	if (k != T_EQ && k != T_TILDE && k != T_LT && k != T_GT && k != T_LE && k != T_GE)
-		return bytes_u32(r, &r->pool, MATCH_EXISTS);
-	rc = lex(r);
+		return msign_rqc_bytes_u32(r, &r->pool, MATCH_EXISTS);
+	rc = msign_rqc_lex(r);
 	if (rc != 0)
 		return rc;
-	if (k != T_TILDE && tok_is_date(r)) {
+	if (k != T_TILDE && msign_rqc_tok_is_date(r)) {
 		uint32_t op = k == T_EQ ? MATCH_ON : k == T_LT ? MATCH_BEFORE :
 			      k == T_GT ? MATCH_AFTER : k == T_LE ? MATCH_ON_OR_BEFORE :
 			      MATCH_ON_OR_AFTER;
-		rc = bytes_u32(r, &r->pool, op);
-		return rc != 0 ? rc : date(r);
+		rc = msign_rqc_bytes_u32(r, &r->pool, op);
+		return rc != 0 ? rc : msign_rqc_date(r);
 	}
 	uint32_t op = k == T_TILDE ? MATCH_CONTAINS : k == T_LT ? MATCH_LESS :
 		      k == T_GT ? MATCH_GREATER : k == T_LE ? MATCH_LESS_EQUAL :
@@ -589,39 +82,39 @@ static int match(struct rc *r)
 	bool star_before = false;
 	if (k == T_EQ && r->t.kind == T_STAR) {
 		star_before = true;
-		rc = lex(r);
+		rc = msign_rqc_lex(r);
 		if (rc != 0)
 			return rc;
 	}
 	/* The operation word precedes the value: its slot is filled in once
 	 * a trailing * is seen. */
 	size_t op_at = r->pool.len;
-	rc = bytes_u32(r, &r->pool, op);
+	rc = msign_rqc_bytes_u32(r, &r->pool, op);
 	if (rc == 0)
-		rc = value(r, "the value to compare with");
+		rc = msign_rqc_value(r, "the value to compare with");
 	if (rc != 0)
 		return rc;
 	bool star_after = false;
 	if (k == T_EQ && r->t.kind == T_STAR) {
 		star_after = true;
-		rc = lex(r);
+		rc = msign_rqc_lex(r);
 	}
 	if (star_before)
 		op = star_after ? MATCH_CONTAINS : MATCH_ENDS_WITH;
 	else if (star_after)
 		op = MATCH_BEGINS_WITH;
-	be32_at(r->pool.p + op_at, op);
+	msign_rqc_be32_at(r->pool.p + op_at, op);
 	return rc;
 }
 
 /* [key] then the match, for info[ and entitlement[ (the '[' is current). */
 static int key_match(struct rc *r)
 {
-	int rc = expect(r, T_LBRACK, "'['");
+	int rc = msign_rqc_expect(r, T_LBRACK, "'['");
 	if (rc == 0)
-		rc = value(r, "a key");
+		rc = msign_rqc_value(r, "a key");
 	if (rc == 0)
-		rc = expect(r, T_RBRACK, "']' after the key");
+		rc = msign_rqc_expect(r, T_RBRACK, "']' after the key");
 	return rc != 0 ? rc : match(r);
 }
 
@@ -637,7 +130,7 @@ static int oid(struct rc *r, const uint8_t *p, size_t n, size_t at)
 		uint64_t arc = 0;
 		while (i < n && p[i] >= '0' && p[i] <= '9') {
 			if (arc > (UINT64_MAX - 9) / 10) {
-				rc = rc_fail(r, at, MSIGN_E_INVALID, "OID arc %zu is larger than 64 bits", arcs + 1);
+				rc = msign_rqc_rc_fail(r, at, MSIGN_E_INVALID, "OID arc %zu is larger than 64 bits", arcs + 1);
 				break;
 			}
 			arc = arc * 10 + (uint64_t)(p[i++] - '0');
@@ -645,7 +138,7 @@ static int oid(struct rc *r, const uint8_t *p, size_t n, size_t at)
 		if (rc != 0)
 			break;
 		if (i == start || (i < n && p[i] != '.')) {
-			rc = rc_fail(r, at, MSIGN_E_INVALID,
+			rc = msign_rqc_rc_fail(r, at, MSIGN_E_INVALID,
 				     "OID \"%.*s\" is not dotted decimal numbers", (int)(n < 64 ? n : 64),
 				     (const char *)p);
 			break;
@@ -654,7 +147,7 @@ static int oid(struct rc *r, const uint8_t *p, size_t n, size_t at)
 		arcs++;
 		if (arcs == 1) {
 			if (arc > 2)
-				rc = rc_fail(r, at, MSIGN_E_INVALID, "OID's first arc %" PRIu64 " is not 0, 1 or 2", arc);
+				rc = msign_rqc_rc_fail(r, at, MSIGN_E_INVALID, "OID's first arc %" PRIu64 " is not 0, 1 or 2", arc);
 			first = arc;
 			continue;
 		}
@@ -662,11 +155,11 @@ static int oid(struct rc *r, const uint8_t *p, size_t n, size_t at)
 			/* X.690 packs the first two arcs into one; the second
 			 * is below 40 unless the first is 2. */
 			if (first < 2 && arc >= 40) {
-				rc = rc_fail(r, at, MSIGN_E_INVALID, "OID's second arc %" PRIu64 " is not below 40", arc);
+				rc = msign_rqc_rc_fail(r, at, MSIGN_E_INVALID, "OID's second arc %" PRIu64 " is not below 40", arc);
 				break;
 			}
 			if (arc > UINT64_MAX - 80) {
-				rc = rc_fail(r, at, MSIGN_E_INVALID, "OID arc 2 is larger than 64 bits");
+				rc = msign_rqc_rc_fail(r, at, MSIGN_E_INVALID, "OID arc 2 is larger than 64 bits");
 				break;
 			}
 			arc += first * 40;
@@ -679,13 +172,13 @@ static int oid(struct rc *r, const uint8_t *p, size_t n, size_t at)
 		} while (arc != 0);
 		while (rc == 0 && k-- > 0) {
 			uint8_t byte = (uint8_t)(b[k] | (k != 0 ? 0x80 : 0));
-			rc = bytes_put(r, &der, &byte, 1);
+			rc = msign_rqc_bytes_put(r, &der, &byte, 1);
 		}
 	}
 	if (rc == 0 && arcs < 2)
-		rc = rc_fail(r, at, MSIGN_E_INVALID, "OID needs at least two arcs");
+		rc = msign_rqc_rc_fail(r, at, MSIGN_E_INVALID, "OID needs at least two arcs");
 	if (rc == 0)
-		rc = pool_data(r, der.p, der.len);
+		rc = msign_rqc_pool_data(r, der.p, der.len);
 	free(der.p);
 	return rc;
 }
@@ -702,7 +195,7 @@ static int cert_slot(struct rc *r, bool *trusted)
 	const char *p = r->s + r->t.off;
 	bool neg = r->t.kind == T_MINUS;
 	if (neg) {
-		int rc = lex(r);
+		int rc = msign_rqc_lex(r);
 		if (rc != 0)
 			return rc;
 		p = r->s + r->t.off;
@@ -714,7 +207,7 @@ static int cert_slot(struct rc *r, bool *trusted)
 	}
 	bool digits = n != 0 && n <= 10;
 	for (size_t i = 0; digits && i < n; i++)
-		digits = is_digit(p[i]);
+		digits = msign_rqc_is_digit(p[i]);
 	if (!neg && (r->t.kind == T_WORD || r->t.kind == T_NUM) &&
 	    ((n == 4 && memcmp(p, "leaf", 4) == 0) || (n == 4 && memcmp(p, "root", 4) == 0) ||
 	     (n == 6 && memcmp(p, "anchor", 6) == 0))) {
@@ -724,15 +217,15 @@ static int cert_slot(struct rc *r, bool *trusted)
 		for (size_t i = 0; i < n; i++)
 			x = x * 10 + (uint64_t)(p[i] - '0');
 		if (x > (uint64_t)INT32_MAX + neg)
-			return rc_fail(r, r->t.off, MSIGN_E_INVALID, "certificate slot is out of range");
+			return msign_rqc_rc_fail(r, r->t.off, MSIGN_E_INVALID, "certificate slot is out of range");
 		slot = neg ? (int32_t)(-(int64_t)x) : (int32_t)x;
 	} else {
 		*trusted = false;
-		return expected(r, "a certificate slot (leaf, root or a number)");
+		return msign_rqc_expected(r, "a certificate slot (leaf, root or a number)");
 	}
 	uint32_t v = (uint32_t)slot;
-	int rc = bytes_u32(r, &r->pool, v);
-	return rc != 0 ? rc : lex(r);
+	int rc = msign_rqc_bytes_u32(r, &r->pool, v);
+	return rc != 0 ? rc : msign_rqc_lex(r);
 }
 
 /* certificate <slot> ( [= ] H"..." | trusted | [field] match ). The
@@ -740,40 +233,40 @@ static int cert_slot(struct rc *r, bool *trusted)
 static int certificate(struct rc *r)
 {
 	size_t op_at = r->pool.len;
-	int rc = bytes_u32(r, &r->pool, OP_CERT_FIELD);
+	int rc = msign_rqc_bytes_u32(r, &r->pool, OP_CERT_FIELD);
 	bool trusted;
 	if (rc == 0)
-		rc = lex(r);
+		rc = msign_rqc_lex(r);
 	if (rc == 0)
 		rc = cert_slot(r, &trusted);
 	if (rc != 0)
 		return rc;
-	if (!trusted && tok_is(r, "trusted")) {
+	if (!trusted && msign_rqc_tok_is(r, "trusted")) {
 		trusted = true;
-		rc = lex(r);
+		rc = msign_rqc_lex(r);
 	}
 	if (trusted) {
-		be32_at(r->pool.p + op_at, OP_TRUSTED_CERT);
+		msign_rqc_be32_at(r->pool.p + op_at, OP_TRUSTED_CERT);
 		return rc;
 	}
 	if (r->t.kind == T_EQ || r->t.kind == T_HASH) {
-		be32_at(r->pool.p + op_at, OP_ANCHOR_HASH);
-		rc = r->t.kind == T_EQ ? lex(r) : 0;
-		return rc != 0 ? rc : hash(r);
+		msign_rqc_be32_at(r->pool.p + op_at, OP_ANCHOR_HASH);
+		rc = r->t.kind == T_EQ ? msign_rqc_lex(r) : 0;
+		return rc != 0 ? rc : msign_rqc_hash(r);
 	}
 	if (r->t.kind != T_LBRACK)
-		return expected(r, "'[', '=' or trusted after the certificate slot");
-	rc = lex(r);
+		return msign_rqc_expected(r, "'[', '=' or trusted after the certificate slot");
+	rc = msign_rqc_lex(r);
 	if (rc != 0)
 		return rc;
-	if (!tok_is_value(r))
-		return expected(r, "a certificate field name");
+	if (!msign_rqc_tok_is_value(r))
+		return msign_rqc_expected(r, "a certificate field name");
 	/* field.<oid>, policy.<oid> and timestamp.<oid> name OIDs (Apple's
 	 * parser decides on the name, quoted or not); any other name is a
 	 * field such as subject.CN. */
 	struct rc_bytes name = { NULL, 0, 0 };
 	size_t at = r->t.off;
-	rc = value_bytes(r, &name);
+	rc = msign_rqc_value_bytes(r, &name);
 	static const struct { const char *prefix; uint32_t op; } oids[] = {
 		{ "field.", OP_CERT_GENERIC }, { "policy.", OP_CERT_POLICY },
 		{ "timestamp.", OP_CERT_FIELD_DATE },
@@ -782,54 +275,54 @@ static int certificate(struct rc *r)
 	for (size_t i = 0; rc == 0 && i < sizeof(oids) / sizeof(oids[0]); i++) {
 		size_t k = strlen(oids[i].prefix);
 		if (name.len >= k && memcmp(name.p, oids[i].prefix, k) == 0) {
-			be32_at(r->pool.p + op_at, oids[i].op);
+			msign_rqc_be32_at(r->pool.p + op_at, oids[i].op);
 			rc = oid(r, name.p + k, name.len - k, at);
 			done = true;
 			break;
 		}
 	}
 	if (rc == 0 && !done)
-		rc = pool_data(r, name.p, name.len);
+		rc = msign_rqc_pool_data(r, name.p, name.len);
 	free(name.p);
 	if (rc == 0)
-		rc = lex(r);
+		rc = msign_rqc_lex(r);
 	if (rc == 0)
-		rc = expect(r, T_RBRACK, "']' after the certificate field");
+		rc = msign_rqc_expect(r, T_RBRACK, "']' after the certificate field");
 	return rc != 0 ? rc : match(r);
 }
 
 /* anchor apple [generic | <name>] | anchor trusted | anchor [=] H"..." */
 static int anchor(struct rc *r)
 {
-	int rc = lex(r);
+	int rc = msign_rqc_lex(r);
 	if (rc != 0)
 		return rc;
-	if (tok_is(r, "apple")) {
-		rc = lex(r);
+	if (msign_rqc_tok_is(r, "apple")) {
+		rc = msign_rqc_lex(r);
 		if (rc != 0)
 			return rc;
-		if (tok_is(r, "generic")) {
-			rc = bytes_u32(r, &r->pool, OP_APPLE_GENERIC_ANCHOR);
-			return rc != 0 ? rc : lex(r);
+		if (msign_rqc_tok_is(r, "generic")) {
+			rc = msign_rqc_bytes_u32(r, &r->pool, OP_APPLE_GENERIC_ANCHOR);
+			return rc != 0 ? rc : msign_rqc_lex(r);
 		}
 		/* A number followed by => is the next entry of a set. */
-		if (!tok_is_value(r) || (r->t.kind == T_NUM && peek_kind(r) == T_ARROW))
-			return bytes_u32(r, &r->pool, OP_APPLE_ANCHOR);
-		rc = bytes_u32(r, &r->pool, OP_NAMED_ANCHOR);
-		return rc != 0 ? rc : value(r, "an anchor name");
+		if (!msign_rqc_tok_is_value(r) || (r->t.kind == T_NUM && msign_rqc_peek_kind(r) == T_ARROW))
+			return msign_rqc_bytes_u32(r, &r->pool, OP_APPLE_ANCHOR);
+		rc = msign_rqc_bytes_u32(r, &r->pool, OP_NAMED_ANCHOR);
+		return rc != 0 ? rc : msign_rqc_value(r, "an anchor name");
 	}
-	if (tok_is(r, "trusted")) {
-		rc = bytes_u32(r, &r->pool, OP_TRUSTED_CERTS);
-		return rc != 0 ? rc : lex(r);
+	if (msign_rqc_tok_is(r, "trusted")) {
+		rc = msign_rqc_bytes_u32(r, &r->pool, OP_TRUSTED_CERTS);
+		return rc != 0 ? rc : msign_rqc_lex(r);
 	}
 	if (r->t.kind != T_EQ && r->t.kind != T_HASH)
-		return expected(r, "apple, trusted or a hash after anchor");
-	rc = bytes_u32(r, &r->pool, OP_ANCHOR_HASH);
+		return msign_rqc_expected(r, "apple, trusted or a hash after anchor");
+	rc = msign_rqc_bytes_u32(r, &r->pool, OP_ANCHOR_HASH);
 	if (rc == 0)
-		rc = bytes_u32(r, &r->pool, UINT32_MAX); /* slot -1: the anchor */
+		rc = msign_rqc_bytes_u32(r, &r->pool, UINT32_MAX); /* slot -1: the anchor */
 	if (rc == 0 && r->t.kind == T_EQ)
-		rc = lex(r);
-	return rc != 0 ? rc : hash(r);
+		rc = msign_rqc_lex(r);
+	return rc != 0 ? rc : msign_rqc_hash(r);
 }
 
 /* The leaves: every opcode that is not and/or/not. */
@@ -841,45 +334,45 @@ static int leaf(struct rc *r)
 		{ "legacy", OP_LEGACY_DEVID },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (tok_is(r, words[i].word)) {
-			int rc = bytes_u32(r, &r->pool, words[i].op);
-			return rc != 0 ? rc : lex(r);
+		if (msign_rqc_tok_is(r, words[i].word)) {
+			int rc = msign_rqc_bytes_u32(r, &r->pool, words[i].op);
+			return rc != 0 ? rc : msign_rqc_lex(r);
 		}
 	int rc;
-	if (tok_is(r, "identifier") || tok_is(r, "cdhash") || tok_is(r, "platform")) {
+	if (msign_rqc_tok_is(r, "identifier") || msign_rqc_tok_is(r, "cdhash") || msign_rqc_tok_is(r, "platform")) {
 		char w = r->s[r->t.off];
-		rc = bytes_u32(r, &r->pool, w == 'i' ? OP_IDENT : w == 'c' ? OP_CDHASH : OP_PLATFORM);
+		rc = msign_rqc_bytes_u32(r, &r->pool, w == 'i' ? OP_IDENT : w == 'c' ? OP_CDHASH : OP_PLATFORM);
 		if (rc == 0)
-			rc = lex(r);
+			rc = msign_rqc_lex(r);
 		if (rc == 0 && r->t.kind == T_EQ) /* Apple's optional "=" */
-			rc = lex(r);
+			rc = msign_rqc_lex(r);
 		if (rc != 0)
 			return rc;
 		if (w == 'i')
-			return value(r, "an identifier");
+			return msign_rqc_value(r, "an identifier");
 		if (w == 'c')
-			return hash(r);
+			return msign_rqc_hash(r);
 		int32_t platform = 0;
-		rc = int32_value(r, "a platform number", &platform);
-		return rc != 0 ? rc : bytes_u32(r, &r->pool, (uint32_t)platform);
+		rc = msign_rqc_int32_value(r, "a platform number", &platform);
+		return rc != 0 ? rc : msign_rqc_bytes_u32(r, &r->pool, (uint32_t)platform);
 	}
-	if (tok_is(r, "info") || tok_is(r, "entitlement")) {
-		rc = bytes_u32(r, &r->pool, tok_is(r, "info") ? OP_INFO_KEY_FIELD : OP_ENTITLEMENT_FIELD);
+	if (msign_rqc_tok_is(r, "info") || msign_rqc_tok_is(r, "entitlement")) {
+		rc = msign_rqc_bytes_u32(r, &r->pool, msign_rqc_tok_is(r, "info") ? OP_INFO_KEY_FIELD : OP_ENTITLEMENT_FIELD);
 		if (rc == 0)
-			rc = lex(r);
+			rc = msign_rqc_lex(r);
 		return rc != 0 ? rc : key_match(r);
 	}
-	if (tok_is(r, "anchor"))
+	if (msign_rqc_tok_is(r, "anchor"))
 		return anchor(r);
-	if (tok_is(r, "certificate") || tok_is(r, "cert"))
+	if (msign_rqc_tok_is(r, "certificate") || msign_rqc_tok_is(r, "cert"))
 		return certificate(r);
-	if (r->t.kind == T_WORD && !tok_is_value(r))
-		return rc_fail(r, r->t.off, MSIGN_E_INVALID, "keyword %.*s cannot start a requirement",
+	if (r->t.kind == T_WORD && !msign_rqc_tok_is_value(r))
+		return msign_rqc_rc_fail(r, r->t.off, MSIGN_E_INVALID, "keyword %.*s cannot start a requirement",
 			       (int)(r->t.len < 32 ? r->t.len : 32), r->s + r->t.off);
 	if (r->t.kind == T_WORD)
-		return rc_fail(r, r->t.off, MSIGN_E_INVALID, "unknown keyword %.*s",
+		return msign_rqc_rc_fail(r, r->t.off, MSIGN_E_INVALID, "unknown keyword %.*s",
 			       (int)(r->t.len < 32 ? r->t.len : 32), r->s + r->t.off);
-	return expected(r, "a requirement");
+	return msign_rqc_expected(r, "a requirement");
 }
 
 /* ---- the and/or/not tree ------------------------------------------------- */
@@ -890,7 +383,7 @@ static int node_new(struct rc *r, enum node_kind kind, size_t src, uint32_t *out
 		uint32_t cap = r->cap != 0 ? r->cap * 2 : 64;
 		struct node *p = realloc(r->nodes, (size_t)cap * sizeof(*p));
 		if (p == NULL)
-			return rc_fail(r, src, MSIGN_E_NOMEM, "out of memory for %" PRIu32 " nodes", cap);
+			return msign_rqc_rc_fail(r, src, MSIGN_E_NOMEM, "out of memory for %" PRIu32 " nodes", cap);
 		r->nodes = p;
 		r->cap = cap;
 	}
@@ -904,7 +397,7 @@ static int node_new(struct rc *r, enum node_kind kind, size_t src, uint32_t *out
 static int count_op(struct rc *r, size_t src)
 {
 	if (++r->ops > MSIGN_REQ_MAX_OPS)
-		return rc_fail(r, src, MSIGN_E_LIMIT, "requirement has more than %d opcodes",
+		return msign_rqc_rc_fail(r, src, MSIGN_E_LIMIT, "requirement has more than %d opcodes",
 			       MSIGN_REQ_MAX_OPS);
 	return 0;
 }
@@ -933,16 +426,16 @@ static int primary(struct rc *r, uint32_t *out)
 {
 	size_t at = r->t.off;
 	if (r->depth > MSIGN_REQ_MAX_DEPTH) /* as the decompiler's count */
-		return rc_fail(r, at, MSIGN_E_LIMIT, "requirement nests deeper than %d levels",
+		return msign_rqc_rc_fail(r, at, MSIGN_E_LIMIT, "requirement nests deeper than %d levels",
 			       MSIGN_REQ_MAX_DEPTH);
 	int rc;
-	if (r->t.kind == T_NOT || tok_is(r, "not")) {
+	if (r->t.kind == T_NOT || msign_rqc_tok_is(r, "not")) {
 		uint32_t n, c;
 		rc = node_new(r, N_NOT, at, &n);
 		if (rc == 0)
 			rc = count_op(r, at);
 		if (rc == 0)
-			rc = lex(r);
+			rc = msign_rqc_lex(r);
 		r->depth++;
 		if (rc == 0)
 			rc = primary(r, &c);
@@ -955,31 +448,31 @@ static int primary(struct rc *r, uint32_t *out)
 		return rc;
 	}
 	if (r->t.kind == T_LPAREN) {
-		rc = lex(r);
+		rc = msign_rqc_lex(r);
 		if (rc != 0)
 			return rc;
 		/* (name) is named code; otherwise a parenthesised expression.
 		 * A value cannot start an expression, so one token decides,
 		 * and "( name )" needs the ')' after it. */
-		if (tok_is_value(r) && (!tok_is(r, "not") || peek_kind(r) == T_RPAREN)) {
+		if (msign_rqc_tok_is_value(r) && (!msign_rqc_tok_is(r, "not") || msign_rqc_peek_kind(r) == T_RPAREN)) {
 			size_t enc = r->pool.len;
 			rc = node_new(r, N_LEAF, at, out);
 			if (rc == 0)
 				rc = count_op(r, at);
 			if (rc == 0)
-				rc = bytes_u32(r, &r->pool, OP_NAMED_CODE);
+				rc = msign_rqc_bytes_u32(r, &r->pool, OP_NAMED_CODE);
 			if (rc == 0)
-				rc = value(r, "a code name");
+				rc = msign_rqc_value(r, "a code name");
 			if (rc == 0) {
 				r->nodes[*out].enc_off = enc;
 				r->nodes[*out].enc_len = r->pool.len - enc;
 			}
-			return rc != 0 ? rc : expect(r, T_RPAREN, "')' after the code name");
+			return rc != 0 ? rc : msign_rqc_expect(r, T_RPAREN, "')' after the code name");
 		}
 		r->depth++;
 		rc = expr(r, out);
 		r->depth--;
-		return rc != 0 ? rc : expect(r, T_RPAREN, "')'");
+		return rc != 0 ? rc : msign_rqc_expect(r, T_RPAREN, "')'");
 	}
 	size_t enc = r->pool.len;
 	rc = node_new(r, N_LEAF, at, out);
@@ -1000,7 +493,7 @@ static int chain(struct rc *r, enum node_kind kind, uint32_t *out)
 	const char *word = kind == N_AND ? "and" : "or";
 	uint32_t c;
 	int rc = kind == N_AND ? primary(r, &c) : chain(r, N_AND, &c);
-	if (rc != 0 || !tok_is(r, word)) {
+	if (rc != 0 || !msign_rqc_tok_is(r, word)) {
 		*out = c;
 		return rc;
 	}
@@ -1009,10 +502,10 @@ static int chain(struct rc *r, enum node_kind kind, uint32_t *out)
 	if (rc != 0)
 		return rc;
 	chain_add(r, n, c);
-	while (rc == 0 && tok_is(r, word)) {
+	while (rc == 0 && msign_rqc_tok_is(r, word)) {
 		rc = count_op(r, r->t.off);
 		if (rc == 0)
-			rc = lex(r);
+			rc = msign_rqc_lex(r);
 		if (rc == 0)
 			rc = kind == N_AND ? primary(r, &c) : chain(r, N_AND, &c);
 		if (rc == 0)
@@ -1033,12 +526,12 @@ static int emit(struct rc *r, struct rc_bytes *out, uint32_t n, unsigned depth)
 {
 	const struct node *p = &r->nodes[n];
 	if (depth > MSIGN_REQ_MAX_DEPTH)
-		return rc_fail(r, p->src, MSIGN_E_LIMIT,
+		return msign_rqc_rc_fail(r, p->src, MSIGN_E_LIMIT,
 			       "requirement nests deeper than %d levels", MSIGN_REQ_MAX_DEPTH);
 	if (p->kind == N_LEAF)
-		return bytes_put(r, out, r->pool.p + p->enc_off, p->enc_len);
+		return msign_rqc_bytes_put(r, out, r->pool.p + p->enc_off, p->enc_len);
 	if (p->kind == N_NOT) {
-		int rc = bytes_u32(r, out, OP_NOT);
+		int rc = msign_rqc_bytes_u32(r, out, OP_NOT);
 		return rc != 0 ? rc : emit(r, out, p->first - 1, depth + 1);
 	}
 	uint32_t count = p->nkids;
@@ -1046,7 +539,7 @@ static int emit(struct rc *r, struct rc_bytes *out, uint32_t n, unsigned depth)
 	if (p->kind == N_OR) {
 		/* or(or(a, b), c): every operator first, a and b deepest. */
 		for (uint32_t i = 0; rc == 0 && i + 1 < count; i++)
-			rc = bytes_u32(r, out, OP_OR);
+			rc = msign_rqc_bytes_u32(r, out, OP_OR);
 		uint32_t i = 0;
 		for (uint32_t k = p->first; rc == 0 && k != 0; k = r->nodes[k - 1].next, i++)
 			rc = emit(r, out, k - 1, depth + (count - (i == 0 ? 1 : i)));
@@ -1057,7 +550,7 @@ static int emit(struct rc *r, struct rc_bytes *out, uint32_t n, unsigned depth)
 	for (uint32_t k = p->first; rc == 0 && k != 0; k = r->nodes[k - 1].next, i++) {
 		bool last = i + 1 == count;
 		if (!last)
-			rc = bytes_u32(r, out, OP_AND);
+			rc = msign_rqc_bytes_u32(r, out, OP_AND);
 		if (rc == 0)
 			rc = emit(r, out, k - 1, depth + (last ? i : i + 1));
 	}
@@ -1076,15 +569,15 @@ static int requirement(struct rc *r, struct rc_bytes *out)
 	if (rc != 0)
 		return rc;
 	size_t start = out->len;
-	rc = bytes_u32(r, out, MSIGN_CSMAGIC_REQUIREMENT);
+	rc = msign_rqc_bytes_u32(r, out, MSIGN_CSMAGIC_REQUIREMENT);
 	if (rc == 0)
-		rc = bytes_u32(r, out, 0); /* length, below */
+		rc = msign_rqc_bytes_u32(r, out, 0); /* length, below */
 	if (rc == 0)
-		rc = bytes_u32(r, out, REQ_KIND_EXPR);
+		rc = msign_rqc_bytes_u32(r, out, REQ_KIND_EXPR);
 	if (rc == 0)
 		rc = emit(r, out, root, 0);
 	if (rc == 0)
-		be32_at(out->p + start + 4, (uint32_t)(out->len - start));
+		msign_rqc_be32_at(out->p + start + 4, (uint32_t)(out->len - start));
 	return rc;
 }
 
@@ -1105,17 +598,17 @@ static int rc_start(struct rc *r, const char *text, size_t len, uint8_t **blob,
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
 				      "requirement text of %zu bytes exceeds the %u-byte limit",
 				      len, MSIGN_REQ_MAX_TEXT_LEN);
-	return lex(r);
+	return msign_rqc_lex(r);
 }
 
 static int rc_finish(struct rc *r, int rc, struct rc_bytes *out, uint8_t **blob,
 		     size_t *blob_len)
 {
 	if (rc == 0 && r->t.kind != T_EOF)
-		rc = r->t.kind == T_WORD && tok_is_value(r)
-			     ? rc_fail(r, r->t.off, MSIGN_E_INVALID, "unknown keyword %.*s",
+		rc = r->t.kind == T_WORD && msign_rqc_tok_is_value(r)
+			     ? msign_rqc_rc_fail(r, r->t.off, MSIGN_E_INVALID, "unknown keyword %.*s",
 				       (int)(r->t.len < 32 ? r->t.len : 32), r->s + r->t.off)
-			     : expected(r, "and, or or the end of the requirement");
+			     : msign_rqc_expected(r, "and, or or the end of the requirement");
 	free(r->pool.p);
 	free(r->nodes);
 	if (rc != 0) {
@@ -1135,7 +628,7 @@ static bool at_set(const struct rc *r)
 		return true;
 	static const char *const types[] = { "host", "guest", "designated", "library", "plugin" };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (tok_is(r, types[i]))
+		if (msign_rqc_tok_is(r, types[i]))
 			return true;
 	return r->t.kind == T_NUM;
 }
@@ -1183,20 +676,20 @@ static int set_type(struct rc *r, uint32_t *type)
 {
 	static const char *const types[] = { "host", "guest", "designated", "library", "plugin" };
 	for (uint32_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (tok_is(r, types[i])) {
+		if (msign_rqc_tok_is(r, types[i])) {
 			*type = i + 1;
-			return lex(r);
+			return msign_rqc_lex(r);
 		}
 	if (r->t.kind != T_NUM)
-		return expected(r, "a requirement type (host, guest, designated, library, plugin or a number)");
+		return msign_rqc_expected(r, "a requirement type (host, guest, designated, library, plugin or a number)");
 	uint64_t x = 0;
 	for (size_t i = 0; i < r->t.len; i++) {
 		x = x * 10 + (uint64_t)(r->s[r->t.off + i] - '0');
 		if (x > UINT32_MAX)
-			return rc_fail(r, r->t.off, MSIGN_E_INVALID, "requirement type is out of range");
+			return msign_rqc_rc_fail(r, r->t.off, MSIGN_E_INVALID, "requirement type is out of range");
 	}
 	*type = (uint32_t)x;
-	return lex(r);
+	return msign_rqc_lex(r);
 }
 
 /* "<type> => <expr>" until the end; the set laid out as Apple's
@@ -1210,7 +703,7 @@ static int set_body(struct rc *r, struct rc_bytes *out)
 	/* No entry is the empty set codesign writes for ad-hoc signatures. */
 	while (rc == 0 && r->t.kind != T_EOF) {
 		if (n == REQ_SET_MAX) {
-			rc = rc_fail(r, r->t.off, MSIGN_E_LIMIT, "requirement set has more than %u entries",
+			rc = msign_rqc_rc_fail(r, r->t.off, MSIGN_E_LIMIT, "requirement set has more than %u entries",
 				     REQ_SET_MAX);
 			break;
 		}
@@ -1218,10 +711,10 @@ static int set_body(struct rc *r, struct rc_bytes *out)
 		rc = set_type(r, &e[n].type);
 		for (uint32_t i = 0; rc == 0 && i < n; i++)
 			if (e[i].type == e[n].type)
-				rc = rc_fail(r, e[n].src, MSIGN_E_INVALID,
+				rc = msign_rqc_rc_fail(r, e[n].src, MSIGN_E_INVALID,
 					     "requirement type %" PRIu32 " is given twice", e[n].type);
 		if (rc == 0)
-			rc = expect(r, T_ARROW, "'=>' after the requirement type");
+			rc = msign_rqc_expect(r, T_ARROW, "'=>' after the requirement type");
 		e[n].off = reqs.len;
 		if (rc == 0)
 			rc = requirement(r, &reqs);
@@ -1232,22 +725,22 @@ static int set_body(struct rc *r, struct rc_bytes *out)
 		qsort(e, n, sizeof(e[0]), entry_cmp);
 	size_t total = MSIGN_SB_HEADER_LEN + (size_t)MSIGN_SB_INDEX_LEN * n + reqs.len;
 	if (rc == 0 && total > UINT32_MAX)
-		rc = rc_fail(r, 0, MSIGN_E_LIMIT, "requirement set of %zu bytes is too large", total);
+		rc = msign_rqc_rc_fail(r, 0, MSIGN_E_LIMIT, "requirement set of %zu bytes is too large", total);
 	if (rc == 0)
-		rc = bytes_u32(r, out, MSIGN_CSMAGIC_REQUIREMENTS);
+		rc = msign_rqc_bytes_u32(r, out, MSIGN_CSMAGIC_REQUIREMENTS);
 	if (rc == 0)
-		rc = bytes_u32(r, out, (uint32_t)total);
+		rc = msign_rqc_bytes_u32(r, out, (uint32_t)total);
 	if (rc == 0)
-		rc = bytes_u32(r, out, n);
+		rc = msign_rqc_bytes_u32(r, out, n);
 	size_t at = MSIGN_SB_HEADER_LEN + (size_t)MSIGN_SB_INDEX_LEN * n;
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
-		rc = bytes_u32(r, out, e[i].type);
+		rc = msign_rqc_bytes_u32(r, out, e[i].type);
 		if (rc == 0)
-			rc = bytes_u32(r, out, (uint32_t)at);
+			rc = msign_rqc_bytes_u32(r, out, (uint32_t)at);
 		at += e[i].len;
 	}
 	for (uint32_t i = 0; rc == 0 && i < n; i++)
-		rc = bytes_put(r, out, reqs.p + e[i].off, e[i].len);
+		rc = msign_rqc_bytes_put(r, out, reqs.p + e[i].off, e[i].len);
 	free(reqs.p);
 	return rc;
 }
