@@ -67,7 +67,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 # checks that report, and adds up the counts for the last line of make
 # check: "check: N passed, N failed". A new suite: a target, and its name
 # in one of these lists.
-SUITES = unit cli-test golden-test info-test trace-test sign-test strip-test write-test safety-test tsa-test fuzz-replay
+SUITES = unit cli-test golden-test info-test trace-test sign-test strip-test write-test safety-test tsa-test csreq-test fuzz-replay
 # install-test once: it installs into a DESTDIR and builds against it,
 # which says nothing more under ASan.
 PLAIN_SUITES = harness-test install-test
@@ -86,7 +86,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
-	harness-test install-test write-test safety-test golden-test info-test tsa-test test-bins demo bench fuzz install uninstall clean deps FORCE
+	harness-test install-test write-test safety-test golden-test info-test tsa-test csreq-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -164,6 +164,15 @@ $(B)/tests/tsa_client: tests/tsa/tsa_client.c $(B)/libmsign.a
 tsa-test: $(B)/tests/tsa_client
 	@sh tests/tsa/run.sh $(B)
 
+# The requirement compiler against the corpus's signed requirement sets;
+# reqsets reads them through the library's internal reader.
+$(B)/tests/reqsets: tests/csreq/reqsets.c $(B)/libmsign.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
+
+csreq-test: $(B)/msign $(B)/tests/reqsets
+	@sh tests/csreq/run.sh $(B)
+
 golden-test: $(B)/msign
 	@sh tests/golden/run.sh $(B)/msign
 
@@ -190,7 +199,7 @@ $(B)/tests/harness-replay: tests/harness_target.c fuzz/replay_main.c $(B)/libmsi
 	$(CC) $(CFLAGS_ALL) -o $@ $< fuzz/replay_main.c $(B)/libmsign.a $(LDFLAGS_ALL) $(DEPLIBS)
 
 # Everything the suites run, built in parallel before they start.
-test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY) $(B)/tests/info-dump $(B)/tests/tsa_client
+test-bins: all $(UNIT_BIN) $(FUZZ_REPLAY) $(B)/tests/info-dump $(B)/tests/tsa_client $(B)/tests/reqsets
 
 # The suites once more under AddressSanitizer + UBSan, in build-asan/.
 asan-check:

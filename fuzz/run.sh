@@ -11,13 +11,20 @@ CC=${FUZZ_CC:-clang}
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc"
 libs="$(pkg-config --libs libcrypto libplist-2.0 jansson) -lpthread"
 mkdir -p "$out"
+# The library's sources (the Makefile's LIB_SRC): src/ holds only folders.
+lib_src=$(ls src/*/*.c | grep -v -e '^src/cli/' -e '^src/trace/')
 for t in fuzz/fuzz_*.c; do
 	name=$(basename "$t" .c); name=${name#fuzz_}
 	# shellcheck disable=SC2086
-	$CC $flags -o "$out/fuzz_$name" "$t" src/*.c $libs
+	$CC $flags -o "$out/fuzz_$name" "$t" $lib_src $libs
 	mkdir -p "$out/corpus/$name"
+	# fuzz_csreq reads requirement text: its words, not Mach-O magics,
+	# and no Mach-O fixtures as seeds.
+	dict=fuzz/macho.dict seeds=fixtures
+	[ "$name" = csreq ] && dict=fuzz/csreq.dict seeds=
 	echo "fuzz: $name for ${secs}s" >&2
+	# shellcheck disable=SC2086
 	"$out/fuzz_$name" -max_total_time="$secs" -jobs="$jobs" -workers="$jobs" \
-		-dict=fuzz/macho.dict -artifact_prefix="$out/" -max_len=262144 \
-		"$out/corpus/$name" "fuzz/corpus/$name" fixtures
+		-dict="$dict" -artifact_prefix="$out/" -max_len=262144 \
+		"$out/corpus/$name" "fuzz/corpus/$name" $seeds
 done

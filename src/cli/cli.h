@@ -18,6 +18,7 @@ int cmd_strip(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_csreq(int argc, char **argv);
 
 #define EXIT_USAGE 2
 

@@ -16,6 +16,7 @@ static const struct command {
 	{ "sign", cmd_sign, "ad-hoc sign (codesign -s -, or as ld64/lld do)" },
 	{ "verify", cmd_verify, "check signatures at hash level (codesign --verify)" },
 	{ "trace", cmd_trace, "trace system calls (dtruss; strace on Linux)" },
+	{ "csreq", cmd_csreq, "compile and print code requirements (csreq)" },
 };
 
 static void usage(FILE *out)

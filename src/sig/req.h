@@ -33,4 +33,25 @@ int msign_reqset_decompile_dr(const uint8_t *blob, size_t len, char **out,
 			      uint32_t *count, bool *has_designated,
 			      char **designated_expr, struct msign_diag *d);
 
+/* ---- the compiler (reqcomp.c): Apple's text to the binary form ---------- *
+ * The inverse of the decompiler above: what these write, msign_req_decompile
+ * and msign_reqset_decompile print back as text that compiles to the same
+ * bytes. Errors are one sentence naming the line and column; d->file_off is
+ * the byte offset of the problem in text. */
+
+#define MSIGN_REQ_MAX_TEXT_LEN (1024u * 1024u) /* bytes of text compiled */
+/* flag: text may also be a requirement set ("designated => ..."); the
+ * result's magic says which one it is. */
+#define MSIGN_REQ_COMPILE_ANY 0x1u
+
+/* Compile one requirement expression (e.g. `identifier "com.x" and anchor
+ * apple`) to a requirement blob (0xfade0c00, kind 1). *blob is malloc'd. */
+int msign_req_compile(const char *text, size_t len, unsigned flags,
+		      uint8_t **blob, size_t *blob_len, struct msign_diag *d);
+/* Compile a requirement set: one or more "<type> => <expression>", type a
+ * name (host, guest, designated, library, plugin) or a number, to a set
+ * blob (0xfade0c01) with its entries in ascending type order. */
+int msign_reqset_compile(const char *text, size_t len, unsigned flags,
+			 uint8_t **blob, size_t *blob_len, struct msign_diag *d);
+
 #endif

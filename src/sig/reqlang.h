@@ -18,4 +18,8 @@ enum msign_req_quoting {
 enum msign_req_quoting msign_req_value_quoting(const uint8_t *p, size_t n,
 					       bool dot_ok);
 
+/* One of the language's reserved words (the empty string included): the
+ * decompiler quotes such a value, the compiler (reqcomp.c) refuses it bare. */
+bool msign_req_is_keyword(const uint8_t *p, size_t n);
+
 #endif

@@ -232,7 +232,7 @@ static bool rq_isprint_or_space(uint8_t c)
 	return (c > ' ' && c < 0x7f) || c == ' ' || c == '\t';
 }
 
-static bool rq_is_keyword(const uint8_t *p, size_t n)
+bool msign_req_is_keyword(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < sizeof(req_keywords) / sizeof(req_keywords[0]); i++)
 		if (strlen(req_keywords[i]) == n && memcmp(req_keywords[i], p, n) == 0)
@@ -262,7 +262,7 @@ enum msign_req_quoting msign_req_value_quoting(const uint8_t *p, size_t n,
 			return MODE_HEX;
 		}
 	}
-	if (mode == MODE_SIMPLE && rq_is_keyword(p, n))
+	if (mode == MODE_SIMPLE && msign_req_is_keyword(p, n))
 		mode = MODE_QUOTED;
 	return mode;
 }
