@@ -341,7 +341,7 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 {
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
 	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
-	       OPT_TIME, OPT_TSA };
+	       OPT_TIME, OPT_TSA, OPT_PW_ARGV };
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
 		{ "identifier", required_argument, NULL, 'i' },
@@ -367,6 +367,9 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		{ "p12-password-file", required_argument, NULL, OPT_P12_PW },
 		{ "signing-time", required_argument, NULL, OPT_TIME },
 		{ "timestamp", optional_argument, NULL, OPT_TSA },
+		/* spelled out so that getopt does not take it for an
+		 * abbreviation of --p12-password-file, and refused */
+		{ "p12-password", required_argument, NULL, OPT_PW_ARGV },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ent_path = NULL;
@@ -412,6 +415,9 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		case OPT_CHAIN: c->src.chain_path = optarg; break;
 		case OPT_P12: c->src.p12_path = optarg; break;
 		case OPT_P12_PW: c->p12_password_file = optarg; break;
+		case OPT_PW_ARGV:
+			bad = "a password is never taken from the command line (--p12-password-file FILE or MSIGN_P12_PASSWORD)";
+			break;
 		case OPT_TIME:
 			if (sign_time(optarg, &c->o.signing_time) != 0)
 				bad = "--signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC)";
