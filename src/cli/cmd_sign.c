@@ -51,7 +51,8 @@ static void sign_usage(FILE *out)
 		"      --p12 FILE           key and certificates from a PKCS#12 file instead\n"
 		"      --p12-password-file FILE  its password (first line); else the\n"
 		"                           environment's MSIGN_P12_PASSWORD; else empty\n"
-		"      --signing-time T     signingTime, YYYY-MM-DDTHH:MM:SSZ (default: now)\n"
+		"      --signing-time T     signingTime, YYYY-MM-DDTHH:MM:SSZ (default: now),\n"
+		"                           or none: no signingTime attribute\n"
 		"      --timestamp[=URL]    RFC 3161 timestamp (default URL: Apple's);\n"
 		"                           failing to get one fails the signing\n"
 		"      --timestamp=none     no timestamp (the default)\n"
@@ -149,9 +150,13 @@ static int sign_number(const char *arg, uint32_t lo, uint32_t hi, uint32_t *out)
 	return 0;
 }
 
-/* YYYY-MM-DDTHH:MM:SSZ, UTC; signingTime is a UTCTime, years 1950-2049. */
+/* none, or YYYY-MM-DDTHH:MM:SSZ, UTC; signingTime is a UTCTime, years 1950-2049. */
 static int sign_time(const char *arg, int64_t *out)
 {
+	if (strcmp(arg, "none") == 0) {
+		*out = MSIGN_SIGN_TIME_NONE;
+		return 0;
+	}
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
 	int n = 0;
@@ -420,7 +425,7 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 			break;
 		case OPT_TIME:
 			if (sign_time(optarg, &c->o.signing_time) != 0)
-				bad = "--signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC)";
+				bad = "--signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC) or none";
 			break;
 		case OPT_TSA:
 			c->timestamp = optarg == NULL || strcmp(optarg, "none") != 0;

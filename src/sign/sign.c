@@ -617,6 +617,7 @@ static int sg_cms(struct sg_run *run, struct sg_slice *x, struct msign_diag *d)
 	struct msign_cms_in in = {
 		.cd = x->sig + x->sb.off[0], .cd_len = x->cds[0].len,
 		.cds = cds, .ncds = k, .signing_time = run->signing_time,
+		.no_signing_time = run->signing_time == MSIGN_SIGN_TIME_NONE,
 		.tsa = run->o->tsa,
 	};
 	uint8_t *cms = NULL;

@@ -18,6 +18,7 @@
  * the output will hold. Universal files are laid out again as lipo does. */
 #define MSIGN_SIGN_PAGE_DEFAULT 0 /* 16 KiB for arm64*, else 4 KiB */
 #define MSIGN_SIGN_TIME_NOW INT64_MIN /* signing_time: the time of the run */
+#define MSIGN_SIGN_TIME_NONE (INT64_MIN + 1) /* signing_time: no attribute */
 
 struct msign_sign_identity; /* sign_cms.h */
 struct msign_tsa_opts;      /* tsa.h */
@@ -37,7 +38,7 @@ struct msign_sign_opts {
 	unsigned threads;       /* 0: online CPUs */
 	/* Certificate signing (spec section 3); identity NULL: ad hoc. */
 	const struct msign_sign_identity *identity;
-	int64_t signing_time;   /* seconds since 1970 UTC, or MSIGN_SIGN_TIME_NOW */
+	int64_t signing_time;   /* seconds since 1970 UTC, MSIGN_SIGN_TIME_NOW or _NONE */
 	const struct msign_tsa_opts *tsa; /* NULL: no timestamp */
 	/* A requirement set blob (0xfade0c01) to embed as it is. NULL: with
 	 * an identity, the Developer ID designated requirement built for

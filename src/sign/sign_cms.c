@@ -491,6 +491,80 @@ static int sc_timestamp(CMS_SignerInfo *si, const struct msign_tsa_opts *tsa,
 	return r;
 }
 
+/* DER order of SET OF: the encodings compared as octet strings. */
+struct sc_enc {
+	unsigned char *p;
+	int n;
+};
+
+static int sc_enc_cmp(const void *a, const void *b)
+{
+	const struct sc_enc *x = a, *y = b;
+	int r = memcmp(x->p, y->p, (size_t)(x->n < y->n ? x->n : y->n));
+	return r != 0 ? r : (x->n > y->n) - (x->n < y->n);
+}
+
+/* --signing-time none: OpenSSL 3.0 always stamps a signingTime (3.2 has
+ * CMS_NO_SIGNING_TIME), so it is taken out again and the remaining
+ * attributes, DER-encoded as the SET OF they go out as, are signed anew. */
+static int sc_resign_without_time(const struct msign_sign_identity *id,
+				  CMS_SignerInfo *si, struct msign_diag *d)
+{
+	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+	if (idx >= 0)
+		X509_ATTRIBUTE_free(CMS_signed_delete_attr(si, idx));
+	int count = CMS_signed_get_attr_count(si);
+	if (count <= 0 || count > 16)
+		return msign_diag_set(d, MSIGN_E_INTERNAL, 0, "%d signed attributes", count);
+	struct sc_enc enc[16];
+	size_t body = 0;
+	int r = 0, i;
+	for (i = 0; i < count; i++) {
+		enc[i].p = NULL;
+		enc[i].n = i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &enc[i].p);
+		if (enc[i].n <= 0) {
+			r = sc_ossl(d, MSIGN_E_CRYPTO, "cannot encode the signed attributes");
+			break;
+		}
+		body += (size_t)enc[i].n;
+	}
+	unsigned char *buf = NULL, *sig = NULL;
+	size_t hdr = body < 0x80 ? 2 : body < 0x100 ? 3 : body < 0x10000 ? 4 : 0;
+	if (r == 0 && hdr == 0)
+		r = msign_diag_set(d, MSIGN_E_LIMIT, 0, "signed attributes too large");
+	if (r == 0 && (buf = malloc(hdr + body)) == NULL)
+		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	if (r == 0) {
+		qsort(enc, (size_t)count, sizeof(enc[0]), sc_enc_cmp);
+		buf[0] = 0x31;
+		if (hdr == 2)
+			buf[1] = (uint8_t)body;
+		else if (hdr == 3)
+			buf[1] = 0x81, buf[2] = (uint8_t)body;
+		else
+			buf[1] = 0x82, buf[2] = (uint8_t)(body >> 8), buf[3] = (uint8_t)body;
+		size_t at = hdr;
+		for (int k = 0; k < count; k++) {
+			memcpy(buf + at, enc[k].p, (size_t)enc[k].n);
+			at += (size_t)enc[k].n;
+		}
+		EVP_MD_CTX *m = EVP_MD_CTX_new();
+		size_t sig_len = 0;
+		if (m == NULL || EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, id->key) != 1 ||
+		    EVP_DigestSign(m, NULL, &sig_len, buf, at) != 1 ||
+		    (sig = malloc(sig_len)) == NULL ||
+		    EVP_DigestSign(m, sig, &sig_len, buf, at) != 1 || sig_len > INT32_MAX ||
+		    !ASN1_STRING_set(CMS_SignerInfo_get0_signature(si), sig, (int)sig_len))
+			r = sc_ossl(d, MSIGN_E_CRYPTO, "cannot sign");
+		EVP_MD_CTX_free(m);
+	}
+	for (int k = 0; k < i; k++)
+		OPENSSL_free(enc[k].p);
+	free(buf);
+	free(sig);
+	return r;
+}
+
 static int sc_build(const struct msign_sign_identity *id,
 		    const struct msign_cms_in *in, CMS_ContentInfo *cms,
 		    struct msign_diag *d)
@@ -502,8 +576,10 @@ static int sc_build(const struct msign_sign_identity *id,
 	for (int i = 0; i < sk_X509_num(id->chain); i++)
 		if (!CMS_add1_cert(cms, sk_X509_value(id->chain, i)))
 			return sc_ossl(d, MSIGN_E_CRYPTO, "cannot add a certificate");
-	/* Added before CMS_final, or OpenSSL would stamp the current time. */
-	ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)in->signing_time);
+	/* Added before CMS_final, or OpenSSL would stamp the current time
+	 * (without one, a fixed time all the same: it is taken out below). */
+	ASN1_TIME *t = ASN1_TIME_set(NULL, in->no_signing_time ? 0
+							       : (time_t)in->signing_time);
 	int ok = t != NULL && CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime,
 							  t->type, t, -1);
 	ASN1_TIME_free(t);
@@ -528,6 +604,9 @@ static int sc_build(const struct msign_sign_identity *id,
 	BIO_free(content);
 	if (!ok || !sc_apple_algs(id, si))
 		return sc_ossl(d, MSIGN_E_CRYPTO, "cannot sign");
+	int r = in->no_signing_time ? sc_resign_without_time(id, si, d) : 0;
+	if (r)
+		return r;
 	return in->tsa != NULL ? sc_timestamp(si, in->tsa, d) : 0;
 }
 

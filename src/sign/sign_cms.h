@@ -46,6 +46,7 @@ struct msign_cms_in {
 	const struct msign_cms_cd *cds; /* every CD, in slot order */
 	uint32_t ncds;
 	int64_t signing_time;   /* seconds since 1970, UTC */
+	bool no_signing_time;   /* no signingTime attribute at all */
 	const struct msign_tsa_opts *tsa; /* NULL: no timestamp */
 };
 

@@ -14,7 +14,8 @@
       the certificates the CMS carries, in its order, one hex line each
   cms.py plist CMS CD...
       exit 0 when the 1.2.840.113635.100.9.1 plist holds exactly the
-      first 20 bytes of SHA-256 of each CD, in order, as Apple writes it
+      first 20 bytes of each CD's hash (by its own hashType), in order,
+      as Apple writes it
 """
 import base64
 import hashlib
@@ -134,7 +135,9 @@ def plist(cms, cds):
             '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n'
             '<plist version="1.0">\n<dict>\n\t<key>cdhashes</key>\n\t<array>\n')
     for cd in cds:
-        h = hashlib.sha256(open(cd, 'rb').read()).digest()[:20]
+        b = open(cd, 'rb').read()
+        algo = {1: 'sha1', 2: 'sha256', 3: 'sha256', 4: 'sha384'}[b[37]]  # hashType
+        h = hashlib.new(algo, b).digest()[:20]
         want += '\t\t<data>\n\t\t%s\n\t\t</data>\n' % base64.b64encode(h).decode()
     want += '\t</array>\n</dict>\n</plist>\n'
     if a < 0 or got != want.encode():

@@ -177,6 +177,31 @@ check "no runtime: CD 0x20400 with team, no adhoc flag" show_has "$tmp/r1" \
 "$msign" sign -s "$CN" $ID --signing-time 2024-05-03T13:41:48Z --output "$tmp/r3" $FX/hello_arm64.unsigned
 check "another signing time: other bytes" sh -c "! cmp -s '$tmp/r1' '$tmp/r3'"
 
+sign_none() {
+	"$msign" sign -s "$CN" $ID --signing-time none --output "$1" $FX/hello_arm64.unsigned
+}
+check "--signing-time none" sign_none "$tmp/n1"
+sign_none "$tmp/n2"
+check "--signing-time none: identical bytes" cmp -s "$tmp/n1" "$tmp/n2"
+check "--signing-time none: CMS verifies" cms_verifies "$tmp/n1" 0
+$H outline "$tmp/x.cms" | grep OBJECT | sed -n '/contentType/,/100.9.1/p' | tr -s ' ' > "$tmp/n.attrs"
+printf '%s\n' " OBJECT contentType def" " OBJECT pkcs7-data def" " OBJECT messageDigest def" \
+	" OBJECT 1.2.840.113635.100.9.2 def" " OBJECT sha256 def" " OBJECT 1.2.840.113635.100.9.1 def" > "$tmp/n.want"
+check "--signing-time none: no signingTime attribute" cmp -s "$tmp/n.want" "$tmp/n.attrs"
+check "--signing-time none: msign verify" "$msign" verify "$tmp/n1"
+
+# ---- 3b. two CodeDirectories: both in the plist and in CDHashes2 ---------------
+check "sign --digest sha1,sha256" "$msign" sign -s "$CN" $ID --digest sha1,sha256 \
+	--output "$tmp/two" $FX/hello_arm64.unsigned
+check "two CDs: CMS over the SHA-1 CD in slot 0 verifies" cms_verifies "$tmp/two" 0
+check "two CDs: cdhashes plist" $H plist "$tmp/x.cms" "$tmp/x.cd0" "$tmp/x.cd1"
+sha1cd=$(python3 -c 'import hashlib,sys; print(hashlib.sha1(open(sys.argv[1],"rb").read()).hexdigest().upper())' "$tmp/x.cd0")
+sha2cd=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest().upper())' "$tmp/x.cd1")
+openssl asn1parse -inform DER -in "$tmp/x.cms" > "$tmp/two.asn1"
+check "two CDs: CDHashes2 holds SHA-1 and SHA-256 of their CDs" sh -c \
+	"grep -q ':$sha1cd\$' '$tmp/two.asn1' && grep -q ':$sha2cd\$' '$tmp/two.asn1'"
+check "two CDs: msign verify" "$msign" verify "$tmp/two"
+
 # ---- 4. universal, linker-signed -------------------------------------------------
 check "sign universal" "$msign" sign -s "Test Name" $ID --output "$tmp/uni" $FX/universal.unsigned
 check "universal: slice 0 CMS verifies" cms_verifies "$tmp/uni" 0
@@ -228,7 +253,7 @@ expect "identity without a key" 2 "msign sign: -s IDENTITY needs --key and --cer
 	"$msign" sign -s "Test Name" --output "$tmp/e" $FX/hello_arm64.unsigned
 expect "identity and --linker-signed" 2 "msign sign: --linker-signed is ad hoc (-s -)" \
 	"$msign" sign -s "Test Name" $ID --linker-signed --output "$tmp/e" $FX/hello_arm64.unsigned
-expect "bad --signing-time" 2 "msign sign: --signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC)" \
+expect "bad --signing-time" 2 "msign sign: --signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC) or none" \
 	"$msign" sign -s "Test Name" $ID --signing-time 2024-02-30T00:00:00Z $FX/hello_arm64.unsigned
 expect "no password on the command line" 2 "msign sign: a password is never taken from the command line (--p12-password-file FILE or MSIGN_P12_PASSWORD)" \
 	"$msign" sign -s "Test Name" --p12 "$P/id.p12" --p12-password=x $FX/hello_arm64.unsigned
