@@ -59,31 +59,45 @@ static int sc_ossl(struct msign_diag *d, int code, const char *what)
 	return msign_diag_set(d, code, 0, "%s (%s)", what, buf);
 }
 
-/* A file into a memory BIO, at most SC_FILE_MAX bytes. */
-static BIO *sc_read(const char *path, struct msign_diag *d)
+/* A file read whole (at most SC_FILE_MAX bytes), and a read-only BIO
+ * over those bytes: no copy of key material is made that sc_close would
+ * not wipe. */
+struct sc_file {
+	char *buf;
+	size_t len;
+	BIO *bio;
+};
+
+static void sc_close(struct sc_file *f)
 {
+	BIO_free(f->bio);
+	if (f->buf != NULL)
+		OPENSSL_cleanse(f->buf, f->len);
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
+}
+
+static int sc_open(const char *path, struct sc_file *f, struct msign_diag *d)
+{
+	memset(f, 0, sizeof(*f));
 	FILE *fp = fopen(path, "rb");
 	if (fp == NULL)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "%s: cannot open", path), NULL;
-	char *buf = malloc(SC_FILE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, SC_FILE_MAX + 1, fp) : 0;
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s: cannot open", path);
+	f->buf = malloc(SC_FILE_MAX + 1);
+	f->len = f->buf ? fread(f->buf, 1, SC_FILE_MAX + 1, fp) : 0;
 	bool err = ferror(fp) != 0;
 	fclose(fp);
-	BIO *b = NULL;
-	if (buf == NULL)
-		msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-	else if (err || n > SC_FILE_MAX)
-		msign_diag_set(d, MSIGN_E_IO, 0, "%s: %s", path,
-			       err ? "read error" : "larger than 1 MiB");
-	else if ((b = BIO_new(BIO_s_mem())) == NULL || BIO_write(b, buf, (int)n) != (int)n) {
-		BIO_free(b);
-		b = NULL;
-		sc_ossl(d, MSIGN_E_NOMEM, "out of memory");
-	}
-	if (buf != NULL)
-		OPENSSL_cleanse(buf, SC_FILE_MAX + 1 > n ? n : SC_FILE_MAX);
-	free(buf);
-	return b;
+	int r = 0;
+	if (f->buf == NULL)
+		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	else if (err || f->len > SC_FILE_MAX)
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "%s: %s", path,
+				   err ? "read error" : "larger than 1 MiB");
+	else if ((f->bio = BIO_new_mem_buf(f->buf, (int)f->len)) == NULL)
+		r = sc_ossl(d, MSIGN_E_NOMEM, "out of memory");
+	if (r)
+		sc_close(f);
+	return r;
 }
 
 /* Never a prompt: an encrypted PEM key is refused, not asked for. */
@@ -97,21 +111,22 @@ static int sc_no_password(char *buf, int size, int rw, void *u)
 static int sc_read_certs(const char *path, STACK_OF(X509) *pool,
 			 struct msign_diag *d)
 {
-	BIO *b = sc_read(path, d);
-	if (b == NULL)
-		return d ? d->code : MSIGN_E_IO;
+	struct sc_file f;
+	int r = sc_open(path, &f, d);
+	if (r)
+		return r;
 	int n = 0;
 	X509 *x;
-	while ((x = PEM_read_bio_X509(b, NULL, sc_no_password, NULL)) != NULL) {
+	while ((x = PEM_read_bio_X509(f.bio, NULL, sc_no_password, NULL)) != NULL) {
 		if (n++ >= (int)SC_MAX_CERTS || !sk_X509_push(pool, x)) {
 			X509_free(x);
-			BIO_free(b);
+			sc_close(&f);
 			return msign_diag_set(d, MSIGN_E_LIMIT, 0,
 					      "%s: more than %u certificates", path, SC_MAX_CERTS);
 		}
 	}
 	ERR_clear_error(); /* the end of the file reads as "no start line" */
-	BIO_free(b);
+	sc_close(&f);
 	if (n == 0)
 		return msign_diag_set(d, MSIGN_E_CRYPTO, 0,
 				      "%s: no PEM certificate", path);
@@ -120,11 +135,12 @@ static int sc_read_certs(const char *path, STACK_OF(X509) *pool,
 
 static int sc_read_key(const char *path, EVP_PKEY **key, struct msign_diag *d)
 {
-	BIO *b = sc_read(path, d);
-	if (b == NULL)
-		return d ? d->code : MSIGN_E_IO;
-	*key = PEM_read_bio_PrivateKey(b, NULL, sc_no_password, NULL);
-	BIO_free(b);
+	struct sc_file f;
+	int r = sc_open(path, &f, d);
+	if (r)
+		return r;
+	*key = PEM_read_bio_PrivateKey(f.bio, NULL, sc_no_password, NULL);
+	sc_close(&f);
 	if (*key == NULL)
 		return sc_ossl(d, MSIGN_E_CRYPTO, "cannot read the private key (PEM, not encrypted)");
 	return 0;
@@ -133,11 +149,12 @@ static int sc_read_key(const char *path, EVP_PKEY **key, struct msign_diag *d)
 static int sc_read_p12(const char *path, const char *password, EVP_PKEY **key,
 		       STACK_OF(X509) *pool, struct msign_diag *d)
 {
-	BIO *b = sc_read(path, d);
-	if (b == NULL)
-		return d ? d->code : MSIGN_E_IO;
-	PKCS12 *p12 = d2i_PKCS12_bio(b, NULL);
-	BIO_free(b);
+	struct sc_file f;
+	int r = sc_open(path, &f, d);
+	if (r)
+		return r;
+	PKCS12 *p12 = d2i_PKCS12_bio(f.bio, NULL);
+	sc_close(&f);
 	if (p12 == NULL)
 		return sc_ossl(d, MSIGN_E_CRYPTO, "not a PKCS#12 file");
 	X509 *cert = NULL;
@@ -147,7 +164,6 @@ static int sc_read_p12(const char *path, const char *password, EVP_PKEY **key,
 	if (!ok)
 		return sc_ossl(d, MSIGN_E_CRYPTO,
 			       "cannot read the PKCS#12 file (wrong password?)");
-	int r = 0;
 	if (cert != NULL && !sk_X509_push(pool, cert)) {
 		X509_free(cert);
 		r = MSIGN_E_NOMEM;

@@ -10,6 +10,8 @@
       type, definite or indefinite length, OIDs; each certificate, the
       signer's issuer and serial, and (with --no-unsigned) the unsigned
       attributes collapsed
+  cms.py reqs FILE SLICE
+      the requirement set blob (slot 2) of slice SLICE, in hex
   cms.py certs CMS
       the certificates the CMS carries, in its order, one hex line each
   cms.py plist CMS CD...
@@ -40,7 +42,7 @@ def slices(d):
         yield d
 
 
-def extract(path, idx, prefix):
+def superblob(path, idx):
     m = list(slices(open(path, 'rb').read()))[idx]
     e = '<' if m[:4] in (b'\xcf\xfa\xed\xfe', b'\xce\xfa\xed\xfe') else '>'
     is64 = struct.unpack(e + 'I', m[:4])[0] == 0xfeedfacf
@@ -55,6 +57,25 @@ def extract(path, idx, prefix):
         p += sz
     if sig is None:
         sys.exit('no LC_CODE_SIGNATURE')
+    return sig
+
+
+def blobs(sig):
+    count = struct.unpack('>I', sig[8:12])[0]
+    for i in range(count):
+        t, o = struct.unpack('>II', sig[12 + 8 * i:20 + 8 * i])
+        bl = struct.unpack('>I', sig[o + 4:o + 8])[0]
+        yield t, o, sig[o:o + bl]
+
+
+def reqs(path, idx):
+    for t, _, b in blobs(superblob(path, idx)):
+        if t == 2:
+            print(b.hex())
+
+
+def extract(path, idx, prefix):
+    sig = superblob(path, idx)
     _, length, count = struct.unpack('>III', sig[:12])
     cds, cms_end = [], 0
     for i in range(count):
@@ -150,6 +171,8 @@ if __name__ == '__main__':
         extract(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif sys.argv[1] == 'outline':
         outline(sys.argv[2], '--no-unsigned' in sys.argv[3:])
+    elif sys.argv[1] == 'reqs':
+        reqs(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == 'certs':
         certs(sys.argv[2])
     elif sys.argv[1] == 'plist':

@@ -13,6 +13,7 @@
 #  - the CMS structure (tests/cms/cms.py outline: types, OIDs, lengths
 #    definite or not, values masked) equals a corpus Developer ID
 #    signature's without its timestamp; certificates in DER SET order;
+#  - the designated requirement's bytes against codesign's (corpus);
 #  - the cdhashes plist, --signing-time reproducibility, the reserved room;
 #  - p12 (file and environment password), EC, identity matching errors,
 #    a wrong key, a timestamp that cannot be had.
@@ -157,6 +158,17 @@ if corpus_ready cms "the structure comparison with a Developer ID signature"; th
 	$H outline "$tmp/apple.cms" --no-unsigned > "$tmp/apple.outline"
 	if diff "$tmp/apple.outline" "$tmp/ours.outline" > "$tmp/diff"; then ok; else
 		cat "$tmp/diff"; no "CMS outline differs from the corpus' Developer ID signature"; fi
+fi
+# The designated requirement, byte for byte as codesign compiled the same
+# one (the corpus file's, with its identifier and team replaced by ours,
+# "forker-macos" (12 bytes) by "hello_arm64" (11 + 1 pad), of the same
+# padded length)
+if corpus_ready cms "the designated requirement against codesign's bytes"; then
+	hx() { printf %s "$1" | od -An -v -tx1 | tr -d ' \n'; }
+	want=$($H reqs "$corpus/devid_frida_forker-macos-arm64e" 0 |
+		sed "s/0000000c$(hx forker-macos)/0000000b$(hx hello_arm64)00/; s/$(hx 753PE4AG6F)/$(hx $TEAM)/")
+	got=$($H reqs "$out" 0)
+	check "requirement set equals codesign's bytes" [ "$want" = "$got" ]
 fi
 # Certificates: leaf, intermediate, root, in DER SET order (encodings
 # ascending, as in every corpus signature)
