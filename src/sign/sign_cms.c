@@ -36,6 +36,11 @@
 #define SC_CMS_OVERHEAD 1024u /* SignedData, SignerInfo, attributes */
 #define SC_CMS_PER_CD 160u    /* one plist <data> and one CDHashes2 entry */
 #define SC_TSA_RESERVE 8192u  /* a token with its TSA's chain */
+/* What codesign reserves for the CMS: SecCodeSigner's cmssize, 18000 in
+ * current versions (9000 in 2014's CodeSigner.cpp). The corpus' 2024
+ * Developer ID signature has datasize 18688 = 680 bytes of other blobs,
+ * index and header + 8 + 18000, exactly. */
+#define SC_CMS_CODESIGN 18000u
 #define SC_TEAM_MAX 63u
 
 struct msign_sign_identity {
@@ -384,14 +389,16 @@ const char *msign_identity_team(const struct msign_sign_identity *id)
 size_t msign_identity_cms_reserve(const struct msign_sign_identity *id,
 				  uint32_t ncds, bool timestamp)
 {
-	/* Fixed parts of the SignedData plus what grows: the certificates,
-	 * each CodeDirectory's hashes, the signature (a key's size in bytes;
-	 * an ECDSA signature is at most 72) and a timestamp token. The
-	 * blob is written at its real length; the rest stays zero, as in
-	 * codesign's output (datasize 18688 for a SuperBlob of 9674). */
+	/* codesign's fixed room, unless our estimate is larger: fixed parts
+	 * of the SignedData plus what grows, the certificates, each
+	 * CodeDirectory's hashes, the signature (a key's size in bytes; an
+	 * ECDSA signature is at most 72) and a timestamp token. The blob is
+	 * written at its real length; the rest stays zero, as in codesign's
+	 * output (datasize 18688 for a SuperBlob of 9674). */
 	size_t sig = (size_t)EVP_PKEY_get_size(id->key);
-	return SC_CMS_OVERHEAD + id->certs_len + (size_t)ncds * SC_CMS_PER_CD + sig +
-	       (timestamp ? SC_TSA_RESERVE : 0);
+	size_t est = SC_CMS_OVERHEAD + id->certs_len + (size_t)ncds * SC_CMS_PER_CD +
+		     sig + (timestamp ? SC_TSA_RESERVE : 0);
+	return est > SC_CMS_CODESIGN ? est : SC_CMS_CODESIGN;
 }
 
 /* ---- the CMS ------------------------------------------------------------- */

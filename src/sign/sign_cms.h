@@ -30,7 +30,8 @@ void msign_identity_free(struct msign_sign_identity *id);
 /* The leaf's subject OU, or NULL. */
 const char *msign_identity_team(const struct msign_sign_identity *id);
 /* Bytes to reserve for the CMS blob's payload before anything is hashed
- * (datasize is in the hashed header): always at least the real size. */
+ * (datasize is in the hashed header): codesign's 18000, or more when the
+ * chain and timestamp may need it; always at least the real size. */
 size_t msign_identity_cms_reserve(const struct msign_sign_identity *id,
 				  uint32_t ncds, bool timestamp);
 

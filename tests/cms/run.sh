@@ -150,11 +150,18 @@ check "thin: messageDigest and CDHashes2 are SHA-256(CD) ($n)" [ "$n" = 2 ]
 # signing, holds it (codesign: the rest is zeros).
 set -- $(cat "$tmp/x.sizes")
 check "thin: SuperBlob ends at the CMS blob ($2 = $3 <= $1)" [ "$2" = "$3" -a "$3" -le "$1" ]
+# codesign's room: 18000 bytes for the CMS payload, datasize padded to 16
+cmslen=$(wc -c < "$tmp/x.cms")
+want=$(( ($2 - cmslen + 18000 + 15) / 16 * 16 ))
+check "thin: datasize $1 reserves codesign's 18000 bytes ($want)" [ "$1" = "$want" ]
 
 # ---- 2. structure against a corpus Developer ID signature --------------------
 $H outline "$tmp/x.cms" > "$tmp/ours.outline"
 if corpus_ready cms "the structure comparison with a Developer ID signature"; then
-	$H extract "$corpus/devid_frida_forker-macos-arm64e" 0 "$tmp/apple" > /dev/null
+	set -- $($H extract "$corpus/devid_frida_forker-macos-arm64e" 0 "$tmp/apple")
+	alen=$(wc -c < "$tmp/apple.cms")
+	check "codesign's datasize $1 = SuperBlob $2 - CMS $alen + 18000" \
+		[ "$1" = $(( ($2 - alen + 18000 + 15) / 16 * 16 )) ]
 	$H outline "$tmp/apple.cms" --no-unsigned > "$tmp/apple.outline"
 	if diff "$tmp/apple.outline" "$tmp/ours.outline" > "$tmp/diff"; then ok; else
 		cat "$tmp/diff"; no "CMS outline differs from the corpus' Developer ID signature"; fi
