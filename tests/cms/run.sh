@@ -235,6 +235,16 @@ check "linker-signed: now a certificate signature" show_has "$tmp/lk" "$AUTH1" "
 	"TeamIdentifier=$TEAM"
 check "linker-signed: msign verify" "$msign" verify "$tmp/lk"
 
+check "entitlements with an identity" "$msign" sign -s "Test Name" $ID \
+	--entitlements $FX/src/ent-cms.plist --output "$tmp/ent" $FX/hello_arm64.unsigned
+check "entitlements: CMS verifies" cms_verifies "$tmp/ent" 0
+check "entitlements: msign verify" "$msign" verify "$tmp/ent"
+check "entitlements: hashes=2+7" show_has "$tmp/ent" \
+	"CodeDirectory v=20400 size=399 flags=0x0(none) hashes=2+7 location=embedded"
+"$msign" sign -n -s "Test Name" $ID --output "$tmp/dry" $FX/hello_arm64.unsigned > "$tmp/dry.out"
+check "dry run with an identity: described, nothing written" sh -c \
+	"grep -q 'dry run, nothing written' '$tmp/dry.out' && [ ! -e '$tmp/dry' ]"
+
 # ---- 5. PKCS#12, EC --------------------------------------------------------------
 check "p12, password file" "$msign" sign -s "Test Name" --p12 "$P/id.p12" \
 	--p12-password-file "$P/pw" --signing-time $T --output "$tmp/p12a" $FX/hello_arm64.unsigned
