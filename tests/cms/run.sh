@@ -4,8 +4,8 @@
 # A test PKI is made here with the openssl command, nothing of it cached:
 # a root, a Developer ID-like intermediate (1.2.840.113635.100.6.2.6), an
 # RSA leaf "Developer ID Application: ..." (1.2.840.113635.100.6.1.13,
-# OU = the team, EKU codeSigning), a second RSA leaf, an EC P-256 leaf and
-# a PKCS#12 of the RSA identity. Checked with values computed apart from
+# OU = the team, EKU codeSigning), a second leaf and an EC P-256 leaf
+# (both EC: quick to make) and a PKCS#12 of the RSA identity. Checked with values computed apart from
 # msign (openssl cms -verify, hashlib over the extracted CodeDirectory):
 #  - thin, universal and linker-signed inputs: the CMS verifies against
 #    the root, show's Authority lines, team, flags and designated
@@ -85,7 +85,7 @@ mkpki() {
 	openssl x509 -req -in "$P/inter.csr" -CA "$P/root.pem" -CAkey "$P/root.key" \
 		-set_serial 2 -days 3650 -extfile "$P/ext.cnf" -extensions inter \
 		-out "$P/inter.pem" &&
-	for l in "leaf:rsa:2048:$CN" "leaf2:rsa:2048:$CN2" "leafec:ec:$CNEC"; do
+	for l in "leaf:rsa:2048:$CN" "leaf2:ec:$CN2" "leafec:ec:$CNEC"; do
 		name=${l%%:*} rest=${l#*:}
 		case $rest in
 		rsa:*) kopt="-newkey rsa:2048"; cn=${rest#rsa:2048:} ;;
