@@ -67,7 +67,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 # checks that report, and adds up the counts for the last line of make
 # check: "check: N passed, N failed". A new suite: a target, and its name
 # in one of these lists.
-SUITES = unit cli-test golden-test info-test trace-test sign-test strip-test write-test safety-test tsa-test csreq-test fuzz-replay
+SUITES = unit cli-test golden-test info-test trace-test sign-test cms-test strip-test write-test safety-test tsa-test csreq-test fuzz-replay
 # install-test once: it installs into a DESTDIR and builds against it,
 # which says nothing more under ASan.
 PLAIN_SUITES = harness-test install-test
@@ -85,7 +85,7 @@ ifeq ($(SAN),1)
 FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
-.PHONY: all check unit cli-test trace-test strip-test sign-test asan-check fuzz-replay \
+.PHONY: all check unit cli-test trace-test strip-test sign-test cms-test asan-check fuzz-replay \
 	harness-test install-test write-test safety-test golden-test info-test tsa-test csreq-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
@@ -145,6 +145,9 @@ strip-test: $(B)/msign
 
 sign-test: $(B)/msign
 	@sh tests/sign/run.sh $(B)/msign
+
+cms-test: $(B)/msign
+	@sh tests/cms/run.sh $(B)/msign
 
 # The model through the public headers only (like a program built on the
 # library), against fixtures/facts.txt.

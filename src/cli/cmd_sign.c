@@ -1,25 +1,37 @@
-/* msign sign: ad-hoc signatures as `codesign -s -` writes them, or
- * ld64.lld's linker signature (--linker-signed). Options are spelled like
- * codesign's. */
+/* msign sign: ad-hoc signatures as `codesign -s -` writes them,
+ * ld64.lld's linker signature (--linker-signed), or certificate
+ * signatures with an identity read from PEM or PKCS#12 files. Options are
+ * spelled like codesign's; a password never comes from the command line
+ * (it would show in ps and the shell's history). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "write/write.h"
 #include "write/strip.h"
 #include "hash/hash.h"
 #include "sign/sign.h"
+#include "sign/sign_cms.h"
+#include "sign/tsa.h"
 #include "verify/verify.h"
 
 #define ENT_FILE_MAX (1u << 20)
+
+#define PASSWORD_MAX 1024u
 
 struct sign_cli {
 	struct msign_sign_opts o;
 	const char *output;
 	int verbose;
 	bool dry;
+	struct msign_identity_src src;
+	const char *p12_password_file;
+	struct msign_tsa_opts tsa;
+	bool timestamp;
+	char *password;
 };
 
 static void sign_usage(FILE *out)
@@ -27,7 +39,23 @@ static void sign_usage(FILE *out)
 	fprintf(out,
 		"usage: msign sign -s - [-i ID] [--entitlements FILE] [-o FLAGS] [--digest LIST]\n"
 		"                  [--linker-signed] [-f] [--arch NAME] [--output OUT] [-n] FILE...\n"
-		"  -s, --sign -             ad-hoc signature (the only identity for now)\n"
+		"       msign sign -s IDENTITY (--key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
+		"                  | --p12 FILE [--p12-password-file FILE]) [--signing-time T]\n"
+		"                  [--timestamp[=URL] | --timestamp=none] [options] FILE...\n"
+		"  -s, --sign -             ad-hoc signature\n"
+		"  -s, --sign IDENTITY      certificate signature by the leaf whose CN is\n"
+		"                           IDENTITY or holds it, or whose SHA-1 it is (hex)\n"
+		"      --key FILE           its private key (PEM, RSA or ECDSA P-256)\n"
+		"      --cert FILE          its certificate(s) (PEM)\n"
+		"      --chain FILE         the issuers up to the root (PEM), carried in the CMS\n"
+		"      --p12 FILE           key and certificates from a PKCS#12 file instead\n"
+		"      --p12-password-file FILE  its password (first line); else the\n"
+		"                           environment's MSIGN_P12_PASSWORD; else empty\n"
+		"      --signing-time T     signingTime, YYYY-MM-DDTHH:MM:SSZ (default: now),\n"
+		"                           or none: no signingTime attribute\n"
+		"      --timestamp[=URL]    RFC 3161 timestamp (default URL: Apple's);\n"
+		"                           failing to get one fails the signing\n"
+		"      --timestamp=none     no timestamp (the default)\n"
 		"  -i, --identifier ID      identifier (default: codesign's rule)\n"
 		"      --prefix PREFIX      put in front of a default identifier without a dot\n"
 		"      --entitlements FILE  XML plist, embedded as XML and as DER\n"
@@ -42,7 +70,10 @@ static void sign_usage(FILE *out)
 		"                           arm64 slices, 4096 otherwise and for --linker-signed)\n"
 		"  -j, --jobs N             hashing threads (default: online CPUs)\n"
 		"  -n, --dry-run            compute the signature, print it, write nothing\n"
-		"  -v, --verbose            say what was signed\n");
+		"  -v, --verbose            say what was signed\n"
+		"A certificate signature embeds the designated requirement codesign\n"
+		"derives for a Developer ID identity (identifier, Apple anchor, the two\n"
+		"Developer ID markers, the team) and the leaf's OU as team identifier.\n");
 }
 
 struct sign_name {
@@ -116,6 +147,74 @@ static int sign_number(const char *arg, uint32_t lo, uint32_t hi, uint32_t *out)
 	if (*arg == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+/* none, or YYYY-MM-DDTHH:MM:SSZ, UTC; signingTime is a UTCTime, years 1950-2049. */
+static int sign_time(const char *arg, int64_t *out)
+{
+	if (strcmp(arg, "none") == 0) {
+		*out = MSIGN_SIGN_TIME_NONE;
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	int n = 0;
+	if (sscanf(arg, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n != 20 || arg[n] != '\0' || tm.tm_year < 1950 || tm.tm_year > 2049)
+		return -1;
+	struct tm want = tm;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	/* timegm normalizes 02-30 into March: a date that moved was no date */
+	if (tm.tm_year != want.tm_year - 1900 || tm.tm_mon != want.tm_mon - 1 ||
+	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
+	    tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+		return -1;
+	*out = (int64_t)t;
+	return 0;
+}
+
+/* The PKCS#12 password: the first line of a file, or the environment. */
+static int sign_password(struct sign_cli *c)
+{
+	if (c->p12_password_file == NULL) {
+		const char *env = getenv("MSIGN_P12_PASSWORD");
+		c->password = strdup(env != NULL ? env : "");
+		return c->password != NULL ? 0 : -1;
+	}
+	FILE *fp = fopen(c->p12_password_file, "r");
+	if (fp == NULL) {
+		fprintf(stderr, "%s: %s\n", cli_esc(c->p12_password_file), strerror(errno));
+		return -1;
+	}
+	char *buf = calloc(1, PASSWORD_MAX + 1);
+	if (buf != NULL && fgets(buf, (int)PASSWORD_MAX + 1, fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	if (buf == NULL)
+		return -1;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	c->password = buf;
+	return 0;
+}
+
+static int sign_load_identity(struct sign_cli *c, const char *identity,
+			      struct msign_sign_identity **id)
+{
+	if (c->src.p12_path != NULL && sign_password(c) != 0)
+		return -1;
+	c->src.p12_password = c->password;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	if (msign_identity_load(&c->src, identity, id, &d) != 0) {
+		fprintf(stderr, "msign sign: %s\n", cli_esc(d.msg));
+		return -1;
+	}
+	c->o.identity = *id;
+	c->o.tsa = c->timestamp ? &c->tsa : NULL;
 	return 0;
 }
 
@@ -246,7 +345,8 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		      const char **identity, int *done)
 {
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
-	       OPT_PREFIX };
+	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
+	       OPT_TIME, OPT_TSA, OPT_PW_ARGV };
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
 		{ "identifier", required_argument, NULL, 'i' },
@@ -265,6 +365,16 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "cert", required_argument, NULL, OPT_CERT },
+		{ "chain", required_argument, NULL, OPT_CHAIN },
+		{ "p12", required_argument, NULL, OPT_P12 },
+		{ "p12-password-file", required_argument, NULL, OPT_P12_PW },
+		{ "signing-time", required_argument, NULL, OPT_TIME },
+		{ "timestamp", optional_argument, NULL, OPT_TSA },
+		/* spelled out so that getopt does not take it for an
+		 * abbreviation of --p12-password-file, and refused */
+		{ "p12-password", required_argument, NULL, OPT_PW_ARGV },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ent_path = NULL;
@@ -305,6 +415,22 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		}
 		case 'n': c->dry = true; break;
 		case 'v': c->verbose++; break;
+		case OPT_KEY: c->src.key_path = optarg; break;
+		case OPT_CERT: c->src.cert_path = optarg; break;
+		case OPT_CHAIN: c->src.chain_path = optarg; break;
+		case OPT_P12: c->src.p12_path = optarg; break;
+		case OPT_P12_PW: c->p12_password_file = optarg; break;
+		case OPT_PW_ARGV:
+			bad = "a password is never taken from the command line (--p12-password-file FILE or MSIGN_P12_PASSWORD)";
+			break;
+		case OPT_TIME:
+			if (sign_time(optarg, &c->o.signing_time) != 0)
+				bad = "--signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC) or none";
+			break;
+		case OPT_TSA:
+			c->timestamp = optarg == NULL || strcmp(optarg, "none") != 0;
+			c->tsa.url = optarg != NULL && c->timestamp ? optarg : NULL;
+			break;
 		case 'h': sign_usage(stdout); *done = 0; return 0;
 		default:
 			fprintf(stderr, "msign sign: invalid option '%s'\n",
@@ -346,6 +472,8 @@ int cmd_sign(int argc, char **argv)
 {
 	struct sign_cli c;
 	memset(&c, 0, sizeof(c));
+	c.o.signing_time = MSIGN_SIGN_TIME_NOW;
+	struct msign_sign_identity *id = NULL;
 	const char *identity = NULL;
 	int done;
 	int first = sign_parse(argc, argv, &c, &identity, &done);
@@ -360,12 +488,33 @@ int cmd_sign(int argc, char **argv)
 		sign_usage(stderr);
 		goto out;
 	}
-	if (strcmp(identity, "-") != 0) {
-		fprintf(stderr, "msign sign: only ad-hoc signing (-s -) is supported so far\n");
+	bool adhoc = strcmp(identity, "-") == 0;
+	bool cert_opts = c.src.key_path || c.src.cert_path || c.src.chain_path ||
+			 c.src.p12_path || c.p12_password_file || c.timestamp;
+	if (adhoc && cert_opts) {
+		fprintf(stderr, "msign sign: -s - is ad hoc: no key, certificate or timestamp\n");
+		goto out;
+	}
+	if (c.o.linker_signed && !adhoc) {
+		fprintf(stderr, "msign sign: --linker-signed is ad hoc (-s -)\n");
 		goto out;
 	}
 	if (c.o.linker_signed && (c.o.ent_xml != NULL || c.o.cd_flags != 0)) {
 		fprintf(stderr, "msign sign: --linker-signed takes no entitlements or -o flags\n");
+		goto out;
+	}
+	if (!adhoc && c.src.p12_path == NULL &&
+	    (c.src.key_path == NULL || c.src.cert_path == NULL)) {
+		fprintf(stderr, "msign sign: -s IDENTITY needs --key and --cert, or --p12\n");
+		goto out;
+	}
+	if (!adhoc && c.src.p12_path != NULL &&
+	    (c.src.key_path != NULL || c.src.cert_path != NULL)) {
+		fprintf(stderr, "msign sign: --p12, or --key and --cert, not both\n");
+		goto out;
+	}
+	if (!adhoc && sign_load_identity(&c, identity, &id) != 0) {
+		rc = 1;
 		goto out;
 	}
 	rc = 0;
@@ -373,5 +522,11 @@ int cmd_sign(int argc, char **argv)
 		rc |= sign_one(argv[i], &c);
 out:
 	free((char *)c.o.ent_xml);
+	msign_identity_free(id);
+	if (c.password != NULL) {
+		/* the password has done its work: do not leave it in the heap */
+		explicit_bzero(c.password, strlen(c.password));
+		free(c.password);
+	}
 	return rc;
 }

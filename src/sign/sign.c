@@ -1,4 +1,7 @@
-/* Ad-hoc signing: codesign -s - and ld64.lld's linker signature.
+/* Ad-hoc signing: codesign -s - and ld64.lld's linker signature; with an
+ * identity, codesign's certificate signature (the CMS from sign_cms.c,
+ * made last, over the finished slot-0 CodeDirectory, into room reserved
+ * at layout: datasize is in the hashed header).
  *
  * Per slice (spec section 2): an existing signature is first removed by
  * msign_strip_plan's rules (Apple's allocator), giving the slice's load
@@ -15,10 +18,12 @@
  * memory or committed atomically. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/cur.h"
 #include "base/diag.h"
 #include "sign/sign_int.h"
+#include "sign/sign_cms.h"
 
 #define SIG_ALIGN 16u
 #define PAGE_4K_LOG2 12u
@@ -41,6 +46,7 @@ struct sg_slice {
 	struct sg_sb sb;
 	uint8_t *sig;             /* sb.size bytes */
 	struct sg_specials sp;
+	uint32_t cms_idx;         /* SuperBlob entry of the CMS wrapper */
 };
 
 struct sg_run {
@@ -57,6 +63,7 @@ struct sg_run {
 	/* Signing into a file: the output being copied, which the pages are
 	 * hashed from (NULL: hash the input, for a plan rendered in memory). */
 	struct msign_out *out;
+	int64_t signing_time; /* one for every slice */
 };
 
 static uint64_t sg_round(uint64_t v, uint64_t a)
@@ -120,6 +127,9 @@ static int sg_check_opts(const struct msign_sign_opts *o, struct msign_diag *d)
 	if (o->linker_signed && (o->ent_xml != NULL || o->cd_flags != 0))
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "a linker signature has no entitlements or option flags");
+	if (o->linker_signed && o->identity != NULL)
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "a linker signature is ad hoc");
 	if ((o->cd_flags & (MSIGN_CS_ADHOC | MSIGN_CS_LINKER_SIGNED)) != 0)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "adhoc and linker-signed are not option flags");
@@ -212,7 +222,7 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	if (!o->linker_signed) {
 		sp->count = MSIGN_CSSLOT_REQUIREMENTS;
 		sp->data[MSIGN_CSSLOT_REQUIREMENTS] = run->blobs.reqs;
-		sp->len[MSIGN_CSSLOT_REQUIREMENTS] = sizeof(run->blobs.reqs);
+		sp->len[MSIGN_CSSLOT_REQUIREMENTS] = run->blobs.reqs_len;
 		if (sg_plist_in_place(x)) {
 			sp->data[MSIGN_CSSLOT_INFOSLOT] = s->data + s->info_plist_off;
 			sp->len[MSIGN_CSSLOT_INFOSLOT] = (size_t)s->info_plist_size;
@@ -234,8 +244,12 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 		memset(cd, 0, sizeof(*cd));
 		cd->hash_type = run->hash_types[k];
 		cd->page_log2 = (uint8_t)lg;
-		cd->flags = MSIGN_CS_ADHOC | (o->linker_signed ? MSIGN_CS_LINKER_SIGNED
-							 : o->cd_flags);
+		cd->flags = o->linker_signed ? MSIGN_CS_ADHOC | MSIGN_CS_LINKER_SIGNED
+					     : o->cd_flags;
+		if (o->identity == NULL)
+			cd->flags |= MSIGN_CS_ADHOC;
+		else
+			cd->team = msign_identity_team(o->identity);
 		cd->ncode = (uint32_t)ncode;
 		cd->code_limit = (uint32_t)dataoff;
 		if (exec_seg && text != NULL) {
@@ -258,7 +272,7 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	int r = sg_sb_add(&x->sb, MSIGN_CSSLOT_CODEDIRECTORY, NULL, x->cds[0].len);
 	if (!o->linker_signed) {
 		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_REQUIREMENTS, run->blobs.reqs,
-				      sizeof(run->blobs.reqs));
+				      run->blobs.reqs_len);
 		if (run->blobs.ent_xml != NULL) {
 			r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_ENTITLEMENTS,
 					      run->blobs.ent_xml, run->blobs.ent_xml_len);
@@ -269,9 +283,10 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 	for (uint32_t k = 1; k < x->ncds; k++)
 		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_ALTERNATE_CODEDIRECTORIES + k - 1,
 				      NULL, x->cds[k].len);
+	x->cms_idx = x->sb.count;
 	if (!o->linker_signed)
 		r = r ? r : sg_sb_add(&x->sb, MSIGN_CSSLOT_SIGNATURESLOT, run->blobs.cms,
-				      sizeof(run->blobs.cms));
+				      run->blobs.cms_len);
 	if (r || (r = sg_sb_layout(&x->sb)) != 0)
 		return msign_diag_set(d, r, 0, "signature too large");
 	if (x->sb.size > UINT32_MAX / 2 - dataoff)
@@ -526,7 +541,10 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 	for (size_t k = 0; k < sizeof(order); k++)
 		if (mask & (1u << order[k]))
 			run->hash_types[run->nhash++] = order[k];
-	return sg_blobs_make(&run->blobs, o, d);
+	run->signing_time = o->signing_time;
+	if (o->identity != NULL && run->signing_time == MSIGN_SIGN_TIME_NOW)
+		run->signing_time = (int64_t)time(NULL);
+	return sg_blobs_make(&run->blobs, o, run->res->identifier, run->nhash, d);
 }
 
 static void sg_run_free(struct sg_run *run)
@@ -579,11 +597,58 @@ static int sg_begin(struct sg_run *run, const struct msign_image *img,
 	return r;
 }
 
-/* The page hashes, then the patches that carry them. */
+/* The CMS over the slot-0 CodeDirectory, now complete, into the room
+ * reserved for it; the SuperBlob ends where the CMS blob ends (codesign),
+ * the rest of datasize stays zero. */
+static int sg_cms(struct sg_run *run, struct sg_slice *x, struct msign_diag *d)
+{
+	struct msign_cms_cd cds[MSIGN_MAX_CDS];
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < x->sb.count && k < x->ncds; i++) {
+		if (x->sb.data[i] != NULL)
+			continue; /* a CodeDirectory region, in CD order */
+		cds[k].hash_type = x->cds[k].hash_type;
+		int r = msign_hash(x->cds[k].hash_type, x->sig + x->sb.off[i],
+				   x->cds[k].len, cds[k].hash, &cds[k].hash_len);
+		if (r)
+			return msign_diag_set(d, r, 0, "cannot hash the CodeDirectory");
+		k++;
+	}
+	struct msign_cms_in in = {
+		.cd = x->sig + x->sb.off[0], .cd_len = x->cds[0].len,
+		.cds = cds, .ncds = k, .signing_time = run->signing_time,
+		.no_signing_time = run->signing_time == MSIGN_SIGN_TIME_NONE,
+		.tsa = run->o->tsa,
+	};
+	uint8_t *cms = NULL;
+	size_t len = 0;
+	int r = msign_identity_sign(run->o->identity, &in, &cms, &len, d);
+	if (r)
+		return r;
+	uint32_t room = x->sb.len[x->cms_idx] - MSIGN_BLOB_HEADER_LEN;
+	if (len > room) {
+		free(cms);
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
+				      "the CMS signature (%zu bytes) does not fit the %u bytes reserved for it",
+				      len, room);
+	}
+	uint8_t *w = x->sig + x->sb.off[x->cms_idx];
+	uint32_t blob_len = (uint32_t)len + MSIGN_BLOB_HEADER_LEN;
+	msign_put_be32(w + MSIGN_BLOB_OFF_LEN, blob_len);
+	memcpy(w + MSIGN_BLOB_HEADER_LEN, cms, len);
+	free(cms);
+	msign_put_be32(x->sig + MSIGN_BLOB_OFF_LEN, x->sb.off[x->cms_idx] + blob_len);
+	return 0;
+}
+
+/* The page hashes, the CMS signatures, then the patches that carry them. */
 static int sg_end(struct sg_run *run, struct msign_plan *plan,
 		  struct msign_diag *d)
 {
 	int r = sg_hash(run, d);
+	for (uint32_t i = 0; r == 0 && run->o->identity != NULL && i < run->nsl; i++)
+		if (run->sl[i].target)
+			r = sg_cms(run, &run->sl[i], d);
 	return r ? r : sg_plan_patches(run, plan);
 }
 

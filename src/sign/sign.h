@@ -1,4 +1,4 @@
-/* msign: ad-hoc signing. */
+/* msign: ad-hoc and certificate signing. */
 #ifndef MSIGN_SIGN_SIGN_H
 #define MSIGN_SIGN_SIGN_H
 
@@ -17,6 +17,11 @@
  * before anything is written; page hashes are taken last, over the bytes
  * the output will hold. Universal files are laid out again as lipo does. */
 #define MSIGN_SIGN_PAGE_DEFAULT 0 /* 16 KiB for arm64*, else 4 KiB */
+#define MSIGN_SIGN_TIME_NOW INT64_MIN /* signing_time: the time of the run */
+#define MSIGN_SIGN_TIME_NONE (INT64_MIN + 1) /* signing_time: no attribute */
+
+struct msign_sign_identity; /* sign_cms.h */
+struct msign_tsa_opts;      /* tsa.h */
 
 struct msign_sign_opts {
 	const char *identifier; /* -i; NULL: Apple's default rule */
@@ -31,6 +36,15 @@ struct msign_sign_opts {
 	bool force;             /* replace existing signatures (-f) */
 	const char *arch;       /* sign only this slice, or NULL for all */
 	unsigned threads;       /* 0: online CPUs */
+	/* Certificate signing (spec section 3); identity NULL: ad hoc. */
+	const struct msign_sign_identity *identity;
+	int64_t signing_time;   /* seconds since 1970 UTC, MSIGN_SIGN_TIME_NOW or _NONE */
+	const struct msign_tsa_opts *tsa; /* NULL: no timestamp */
+	/* A requirement set blob (0xfade0c01) to embed as it is. NULL: with
+	 * an identity, the Developer ID designated requirement built for
+	 * the identifier and team; ad hoc, the empty set. */
+	const uint8_t *requirements;
+	size_t requirements_len;
 };
 
 struct msign_sign_slice {

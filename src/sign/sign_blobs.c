@@ -8,6 +8,7 @@
 
 #include "base/cur.h"
 #include "sign/sign_int.h"
+#include "sign/sign_cms.h"
 
 #define EXECSEG_ALLOW_UNSIGNED 0x10u
 #define EXECSEG_DEBUGGER 0x20u
@@ -27,6 +28,8 @@ uint32_t sg_cd_version(const struct sg_cd *cd)
 		return MSIGN_CS_SUPPORTSRUNTIME;
 	if (cd->exec_limit != 0)
 		return MSIGN_CS_SUPPORTSEXECSEG;
+	if (cd->team != NULL)
+		return MSIGN_CS_SUPPORTSTEAMID;
 	return MSIGN_CS_SUPPORTSSCATTER;
 }
 
@@ -36,12 +39,18 @@ int sg_cd_layout(struct sg_cd *cd, uint32_t nspecial)
 	size_t id_len = strlen(cd->ident) + 1;
 	if (cd->pad_ident)
 		id_len = (id_len + 15) & ~(size_t)15;
+	/* codesign's order: identifier, team identifier, special slots. */
+	size_t team_len = cd->team != NULL ? strlen(cd->team) + 1 : 0;
+	if (team_len != 0 && cd->version < MSIGN_CS_SUPPORTSTEAMID)
+		return MSIGN_E_INTERNAL;
 	uint64_t hdr = msign_codedir_header_len(cd->version);
-	uint64_t hash_off = hdr + id_len + (uint64_t)nspecial * cd->hash_size;
+	uint64_t hash_off = hdr + id_len + team_len +
+			    (uint64_t)nspecial * cd->hash_size;
 	uint64_t len = hash_off + (uint64_t)cd->ncode * cd->hash_size;
 	if (cd->hash_size == 0 || len > UINT32_MAX / 2)
 		return MSIGN_E_OVERFLOW;
 	cd->ident_off = (uint32_t)hdr;
+	cd->team_off = team_len != 0 ? (uint32_t)(hdr + id_len) : 0;
 	cd->hash_off = (uint32_t)hash_off;
 	cd->len = (uint32_t)len;
 	return 0;
@@ -66,7 +75,7 @@ int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 	msign_put_be32(dst + MSIGN_CD_OFF_SPARE2, 0);
 	msign_put_be32(dst + MSIGN_CD_OFF_SCATTER_OFF, 0); /* none */
 	if (cd->version >= MSIGN_CS_SUPPORTSTEAMID)
-		msign_put_be32(dst + MSIGN_CD_OFF_TEAM_OFF, 0); /* ad-hoc has none */
+		msign_put_be32(dst + MSIGN_CD_OFF_TEAM_OFF, cd->team_off);
 	if (cd->version >= MSIGN_CS_SUPPORTSCODELIMIT64) {
 		msign_put_be32(dst + MSIGN_CD_OFF_SPARE3, 0);
 		/* the limit fits 32 bits */
@@ -82,6 +91,8 @@ int sg_cd_write(const struct sg_cd *cd, const struct sg_specials *sp,
 		msign_put_be32(dst + MSIGN_CD_OFF_PRE_ENCRYPT_OFF, 0);
 	}
 	memcpy(dst + cd->ident_off, cd->ident, strlen(cd->ident) + 1);
+	if (cd->team_off != 0)
+		memcpy(dst + cd->team_off, cd->team, strlen(cd->team) + 1);
 	/* Slot -n sits n hashes before hashOffset. */
 	for (uint32_t n = 1; n <= sp->count; n++) {
 		if (n > SG_SPECIAL_MAX || sp->data[n] == NULL)
@@ -208,20 +219,167 @@ static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
 	return flags;
 }
 
+/* ---- requirements ------------------------------------------------------- */
+
+#define REQ_OP_IDENT 2u
+#define REQ_OP_AND 6u
+#define REQ_OP_CERT_FIELD 11u
+#define REQ_OP_CERT_GENERIC 14u
+#define REQ_OP_APPLE_GENERIC_ANCHOR 15u
+#define REQ_MATCH_EXISTS 0u
+#define REQ_MATCH_EQUAL 1u
+#define REQ_CERT_LEAF 0u
+#define REQ_KIND_EXPR 1u
+#define REQ_TYPE_DESIGNATED 3u
+#define REQ_SET_HEADER_LEN 20u /* header, count 1, one index entry */
+#define REQ_HEADER_LEN 12u     /* blob header, kind */
+
+/* Apple's Developer ID intermediate (certificate 1) and leaf markers. */
+static const uint8_t REQ_OID_DEVID_CA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x63,
+					    0x64, 0x06, 0x02, 0x06 };
+static const uint8_t REQ_OID_DEVID_APP[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x63,
+					     0x64, 0x06, 0x01, 0x0d };
+
+/* A requirement program being written: with p NULL, only counted. */
+struct sg_req_w {
+	uint8_t *p;
+	size_t at;
+};
+
+static void sg_req_u32(struct sg_req_w *w, uint32_t v)
+{
+	if (w->p != NULL)
+		msign_put_be32(w->p + w->at, v);
+	w->at += 4;
+}
+
+/* A data item: its length, its bytes, zeros to a multiple of 4. */
+static void sg_req_data(struct sg_req_w *w, const void *data, size_t len)
+{
+	sg_req_u32(w, (uint32_t)len);
+	if (w->p != NULL) {
+		memcpy(w->p + w->at, data, len);
+		memset(w->p + w->at + len, 0, (4 - len % 4) % 4);
+	}
+	w->at += (len + 3) & ~(size_t)3;
+}
+
+/* identifier "ID" and anchor apple generic and
+ * certificate 1[field.1.2.840.113635.100.6.2.6] exists and
+ * certificate leaf[field.1.2.840.113635.100.6.1.13] exists and
+ * certificate leaf[subject.OU] = TEAM: codesign's implicit designated
+ * requirement for a Developer ID identity, and as its compiler writes it,
+ * each `and` nested to the right (compared with the corpus' bytes). */
+static void sg_req_devid(struct sg_req_w *w, const char *ident, const char *team)
+{
+	sg_req_u32(w, REQ_OP_AND);
+	sg_req_u32(w, REQ_OP_IDENT);
+	sg_req_data(w, ident, strlen(ident));
+	sg_req_u32(w, REQ_OP_AND);
+	sg_req_u32(w, REQ_OP_APPLE_GENERIC_ANCHOR);
+	sg_req_u32(w, REQ_OP_AND);
+	sg_req_u32(w, REQ_OP_CERT_GENERIC);
+	sg_req_u32(w, 1);
+	sg_req_data(w, REQ_OID_DEVID_CA, sizeof(REQ_OID_DEVID_CA));
+	sg_req_u32(w, REQ_MATCH_EXISTS);
+	sg_req_u32(w, REQ_OP_AND);
+	sg_req_u32(w, REQ_OP_CERT_GENERIC);
+	sg_req_u32(w, REQ_CERT_LEAF);
+	sg_req_data(w, REQ_OID_DEVID_APP, sizeof(REQ_OID_DEVID_APP));
+	sg_req_u32(w, REQ_MATCH_EXISTS);
+	sg_req_u32(w, REQ_OP_CERT_FIELD);
+	sg_req_u32(w, REQ_CERT_LEAF);
+	sg_req_data(w, "subject.OU", strlen("subject.OU"));
+	sg_req_u32(w, REQ_MATCH_EQUAL);
+	sg_req_data(w, team, strlen(team));
+}
+
+/* A requirement set holding the Developer ID designated requirement. */
+static int sg_req_set(struct sg_blobs *b, const char *ident, const char *team)
+{
+	struct sg_req_w w = { NULL, 0 };
+	if (strlen(ident) > UINT16_MAX || strlen(team) > UINT16_MAX)
+		return MSIGN_E_LIMIT;
+	sg_req_devid(&w, ident, team);
+	size_t req_len = REQ_HEADER_LEN + w.at;
+	size_t len = REQ_SET_HEADER_LEN + req_len;
+	uint8_t *s = calloc(1, len);
+	if (s == NULL)
+		return MSIGN_E_NOMEM;
+	msign_put_be32(s + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENTS);
+	msign_put_be32(s + MSIGN_BLOB_OFF_LEN, (uint32_t)len);
+	msign_put_be32(s + MSIGN_SB_OFF_COUNT, 1);
+	msign_put_be32(s + MSIGN_SB_HEADER_LEN + MSIGN_SB_INDEX_OFF_TYPE, REQ_TYPE_DESIGNATED);
+	msign_put_be32(s + MSIGN_SB_HEADER_LEN + MSIGN_SB_INDEX_OFF_OFFSET, REQ_SET_HEADER_LEN);
+	uint8_t *r = s + REQ_SET_HEADER_LEN;
+	msign_put_be32(r + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENT);
+	msign_put_be32(r + MSIGN_BLOB_OFF_LEN, (uint32_t)req_len);
+	msign_put_be32(r + MSIGN_BLOB_HEADER_LEN, REQ_KIND_EXPR);
+	w.p = r + REQ_HEADER_LEN;
+	w.at = 0;
+	sg_req_devid(&w, ident, team);
+	b->reqs_dr = s;
+	b->reqs = s;
+	b->reqs_len = (uint32_t)len;
+	return 0;
+}
+
+/* The requirement set, and the CMS wrapper with room for the signature. */
+static int sg_blobs_sig(struct sg_blobs *b, const struct msign_sign_opts *o,
+			const char *ident, uint32_t ncds, struct msign_diag *d)
+{
+	msign_put_be32(b->reqs_empty + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENTS);
+	msign_put_be32(b->reqs_empty + MSIGN_BLOB_OFF_LEN, sizeof(b->reqs_empty));
+	msign_put_be32(b->reqs_empty + MSIGN_SB_OFF_COUNT, 0);
+	b->reqs = b->reqs_empty;
+	b->reqs_len = sizeof(b->reqs_empty);
+	msign_put_be32(b->cms_empty + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_BLOBWRAPPER);
+	msign_put_be32(b->cms_empty + MSIGN_BLOB_OFF_LEN, sizeof(b->cms_empty));
+	b->cms = b->cms_empty;
+	b->cms_len = sizeof(b->cms_empty);
+	if (o->requirements != NULL) {
+		struct msign_cur c = msign_cur_make(o->requirements, o->requirements_len);
+		uint32_t magic = 0, len = 0;
+		if (msign_cur_peek_be32(&c, MSIGN_BLOB_OFF_MAGIC, &magic) ||
+		    msign_cur_peek_be32(&c, MSIGN_BLOB_OFF_LEN, &len) ||
+		    magic != MSIGN_CSMAGIC_REQUIREMENTS || len != o->requirements_len ||
+		    len < MSIGN_SB_HEADER_LEN)
+			return msign_diag_set(d, MSIGN_E_ARG, 0,
+					      "the requirements are no requirement set blob");
+		b->reqs = o->requirements;
+		b->reqs_len = len;
+	}
+	if (o->identity == NULL)
+		return 0;
+	const char *team = msign_identity_team(o->identity);
+	int r;
+	if (o->requirements == NULL && team != NULL && (r = sg_req_set(b, ident, team)))
+		return msign_diag_set(d, r, 0, "designated requirement too large");
+	size_t res = MSIGN_BLOB_HEADER_LEN +
+		     msign_identity_cms_reserve(o->identity, ncds, o->tsa != NULL);
+	if (res > UINT32_MAX / 4)
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "CMS signature too large");
+	if ((b->cms = calloc(1, res)) == NULL)
+		return MSIGN_E_NOMEM;
+	msign_put_be32(b->cms + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_BLOBWRAPPER);
+	msign_put_be32(b->cms + MSIGN_BLOB_OFF_LEN, (uint32_t)res);
+	b->cms_len = (uint32_t)res;
+	return 0;
+}
+
 int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
-		  struct msign_diag *d)
+		  const char *ident, uint32_t ncds, struct msign_diag *d)
 {
 	memset(b, 0, sizeof(*b));
-	msign_put_be32(b->reqs + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENTS);
-	msign_put_be32(b->reqs + MSIGN_BLOB_OFF_LEN, sizeof(b->reqs));
-	msign_put_be32(b->reqs + MSIGN_SB_OFF_COUNT, 0);
-	msign_put_be32(b->cms + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_BLOBWRAPPER);
-	msign_put_be32(b->cms + MSIGN_BLOB_OFF_LEN, sizeof(b->cms));
-	if (o->ent_xml == NULL)
-		return 0;
+	int r = sg_blobs_sig(b, o, ident, ncds, d);
+	if (r || o->ent_xml == NULL) {
+		if (r)
+			sg_blobs_free(b);
+		return r;
+	}
 	uint8_t *der = NULL;
 	size_t der_len = 0;
-	int r = msign_ent_xml_to_der(o->ent_xml, o->ent_len, &der, &der_len, d);
+	r = msign_ent_xml_to_der(o->ent_xml, o->ent_len, &der, &der_len, d);
 	if (r)
 		return r;
 	b->ent_exec_flags = sg_ent_exec_flags(der, der_len);
@@ -240,5 +398,8 @@ void sg_blobs_free(struct sg_blobs *b)
 {
 	free(b->ent_xml);
 	free(b->ent_der);
-	b->ent_xml = b->ent_der = NULL;
+	free(b->reqs_dr);
+	if (b->cms != b->cms_empty)
+		free(b->cms);
+	b->ent_xml = b->ent_der = b->reqs_dr = b->cms = NULL;
 }

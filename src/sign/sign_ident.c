@@ -133,7 +133,9 @@ int sg_identifier(const struct msign_slice *main,
 			snprintf(tmp, sizeof(tmp), "%s", out);
 			n = snprintf(out, outlen, "%s%s", o->prefix, tmp);
 		}
-		if (n >= 0 && (size_t)n < outlen && strchr(out, '.') == NULL) {
+		/* a certificate signature keeps the bare name (codesign) */
+		if (n >= 0 && (size_t)n < outlen && strchr(out, '.') == NULL &&
+		    o->identity == NULL) {
 			char hex[2 * (4 + MSIGN_MAX_HASH_LEN) + 1];
 			int r = si_identification(main, hs, hdr, hdr_len, hex,
 						  sizeof(hex));

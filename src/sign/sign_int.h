@@ -24,8 +24,9 @@ struct sg_cd {
 	uint32_t version, flags, ncode, code_limit, runtime;
 	uint64_t exec_base, exec_limit, exec_flags;
 	const char *ident;
+	const char *team;  /* NULL: none (ad hoc) */
 	bool pad_ident;  /* ld64.lld: identifier padded to 16 before the hashes */
-	uint32_t ident_off, hash_off, len, hash_size;
+	uint32_t ident_off, team_off, hash_off, len, hash_size;
 };
 
 /* The lowest CodeDirectory version holding the fields, as Apple's builder
@@ -59,8 +60,15 @@ void sg_sb_write(const struct sg_sb *sb, uint8_t *dst);
 
 /* Blobs shared by every slice of one signing run. */
 struct sg_blobs {
-	uint8_t reqs[MSIGN_SB_HEADER_LEN];  /* empty requirement set */
-	uint8_t cms[MSIGN_BLOB_HEADER_LEN]; /* empty CMS wrapper (ad hoc) */
+	const uint8_t *reqs;   /* the requirement set: one of the next two, */
+	uint32_t reqs_len;     /* or the caller's */
+	uint8_t reqs_empty[MSIGN_SB_HEADER_LEN];
+	uint8_t *reqs_dr;      /* a set holding the designated requirement */
+	/* The CMS wrapper: empty (ad hoc), or for an identity cms_len bytes
+	 * reserved, the header and zeros until the signature is made. */
+	uint8_t *cms;
+	uint32_t cms_len;
+	uint8_t cms_empty[MSIGN_BLOB_HEADER_LEN];
 	uint8_t *ent_xml;      /* 0xfade7171 blob, or NULL */
 	uint32_t ent_xml_len;
 	uint8_t *ent_der;      /* 0xfade7172 blob, or NULL */
@@ -68,8 +76,9 @@ struct sg_blobs {
 	uint64_t ent_exec_flags; /* exec-segment flags the entitlements ask for */
 };
 
+/* ident: the signature's identifier (the designated requirement names it). */
 int sg_blobs_make(struct sg_blobs *b, const struct msign_sign_opts *o,
-		  struct msign_diag *d);
+		  const char *ident, uint32_t ncds, struct msign_diag *d);
 void sg_blobs_free(struct sg_blobs *b);
 
 /* The identifier per Apple's rules (see sign_ident.c). main is the slice

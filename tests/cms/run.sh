@@ -1,0 +1,300 @@
+#!/bin/sh
+# Command-line tests of certificate signing, msign sign -s IDENTITY (run
+# from the repository root):  sh tests/cms/run.sh build/msign
+# A test PKI is made here with the openssl command, nothing of it cached:
+# a root, a Developer ID-like intermediate (1.2.840.113635.100.6.2.6), an
+# RSA leaf "Developer ID Application: ..." (1.2.840.113635.100.6.1.13,
+# OU = the team, EKU codeSigning), a second leaf and an EC P-256 leaf
+# (both EC: quick to make) and a PKCS#12 of the RSA identity. Checked with values computed apart from
+# msign (openssl cms -verify, hashlib over the extracted CodeDirectory):
+#  - thin, universal and linker-signed inputs: the CMS verifies against
+#    the root, show's Authority lines, team, flags and designated
+#    requirement, msign verify;
+#  - the CMS structure (tests/cms/cms.py outline: types, OIDs, lengths
+#    definite or not, values masked) equals a corpus Developer ID
+#    signature's without its timestamp; certificates in DER SET order;
+#  - the designated requirement's bytes against codesign's (corpus);
+#  - the cdhashes plist, --signing-time reproducibility, the reserved room;
+#  - p12 (file and environment password), EC, identity matching errors,
+#    a wrong key, a timestamp that cannot be had.
+# Ends with "cms: N passed, M failed"; exits non-zero on a failure or when
+# no check ran.
+set -u
+msign=$1
+. tests/corpus.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export LC_ALL=C MSIGN_HOST_ARCH=x86_64
+unset MSIGN_P12_PASSWORD
+pass=0 fail=0
+FX=fixtures
+H="python3 tests/cms/cms.py"
+
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL $*"; }
+check() { # description, then a command that must succeed
+	d=$1; shift
+	if "$@"; then ok; else no "$d"; fi
+}
+# expect DESC RC STDERR-FIRST-LINE command...: exit status and message
+expect() {
+	d=$1 want_rc=$2 want_err=$3; shift 3
+	"$@" > /dev/null 2> "$tmp/err"
+	rc=$?
+	first=$(head -n 1 "$tmp/err")
+	if [ "$rc" = "$want_rc" ] && [ "$first" = "$want_err" ]; then ok; else
+		no "$d: exit $rc, '$first' (want $want_rc, '$want_err')"; fi
+}
+
+# ---- the PKI --------------------------------------------------------------
+P=$tmp/pki
+mkdir -p "$P"
+cat > "$P/ext.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+[dn]
+[root]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[inter]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+1.2.840.113635.100.6.2.6 = DER:05:00
+[leaf]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,codeSigning
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+1.2.840.113635.100.6.1.13 = DER:05:00
+CNF
+TEAM=TEAMID1234
+CN="Developer ID Application: Test Name ($TEAM)"
+CN2="Developer ID Application: Other Name ($TEAM)"
+CNEC="Developer ID Application: Elliptic Name ($TEAM)"
+mkpki() {
+	cfg="-config $P/ext.cnf"
+	openssl req $cfg -x509 -newkey rsa:2048 -nodes -keyout "$P/root.key" \
+		-out "$P/root.pem" -days 3650 -subj "/CN=Test Root CA/O=msign test" \
+		-extensions root &&
+	openssl req $cfg -new -newkey rsa:2048 -nodes -keyout "$P/inter.key" \
+		-out "$P/inter.csr" -subj "/CN=Test Developer ID Certification Authority/O=msign test" &&
+	openssl x509 -req -in "$P/inter.csr" -CA "$P/root.pem" -CAkey "$P/root.key" \
+		-set_serial 2 -days 3650 -extfile "$P/ext.cnf" -extensions inter \
+		-out "$P/inter.pem" &&
+	for l in "leaf:rsa:2048:$CN" "leaf2:ec:$CN2" "leafec:ec:$CNEC"; do
+		name=${l%%:*} rest=${l#*:}
+		case $rest in
+		rsa:*) kopt="-newkey rsa:2048"; cn=${rest#rsa:2048:} ;;
+		ec:*) kopt="-newkey ec -pkeyopt ec_paramgen_curve:P-256"; cn=${rest#ec:} ;;
+		esac
+		openssl req $cfg -new $kopt -nodes -keyout "$P/$name.key" -out "$P/$name.csr" \
+			-subj "/UID=$TEAM/CN=$cn/OU=$TEAM/O=Test/C=US" &&
+		openssl x509 -req -in "$P/$name.csr" -CA "$P/inter.pem" -CAkey "$P/inter.key" \
+			-set_serial $(od -An -N4 -tu4 /dev/urandom | tr -d ' ') -days 3650 \
+			-extfile "$P/ext.cnf" -extensions leaf -out "$P/$name.pem" || return 1
+	done
+	cat "$P/inter.pem" "$P/root.pem" > "$P/chain.pem" &&
+	printf 'p12 secret\n' > "$P/pw" &&
+	openssl pkcs12 -export -inkey "$P/leaf.key" -in "$P/leaf.pem" \
+		-certfile "$P/chain.pem" -passout "file:$P/pw" -out "$P/id.p12"
+}
+if ! mkpki > "$tmp/pki.log" 2>&1; then
+	cat "$tmp/pki.log"
+	no "test PKI"
+	echo "cms: $pass passed, $fail failed"
+	exit 1
+fi
+ID="--key $P/leaf.key --cert $P/leaf.pem --chain $P/chain.pem"
+T=2024-05-03T13:41:47Z
+
+# CMS of slice $2 of $1 into $tmp/x.*; verified against the root.
+cms_verifies() {
+	$H extract "$1" "$2" "$tmp/x" > "$tmp/x.sizes" &&
+	openssl cms -verify -binary -inform DER -in "$tmp/x.cms" -content "$tmp/x.cd" \
+		-CAfile "$P/root.pem" -purpose any -out /dev/null 2> "$tmp/x.err"
+}
+show_has() { # FILE, then lines show -v4 must print
+	f=$1; shift
+	"$msign" show -vvvv "$f" > "$tmp/show" 2>&1
+	for l in "$@"; do
+		grep -qxF "$l" "$tmp/show" || { echo "  missing: $l"; return 1; }
+	done
+}
+DR="designated => identifier \"hello_arm64\" and anchor apple generic and certificate 1[field.1.2.840.113635.100.6.2.6] /* exists */ and certificate leaf[field.1.2.840.113635.100.6.1.13] /* exists */ and certificate leaf[subject.OU] = $TEAM"
+AUTH1="Authority=$CN"
+AUTH2="Authority=Test Developer ID Certification Authority"
+AUTH3="Authority=Test Root CA"
+
+# ---- 1. thin, with -o runtime ------------------------------------------------
+out=$tmp/hello.signed
+check "sign thin" "$msign" sign -s "Test Name" $ID --signing-time $T -o runtime \
+	--output "$out" $FX/hello_arm64.unsigned
+check "thin: openssl cms -verify" cms_verifies "$out" 0
+check "thin: show -v4" show_has "$out" "$AUTH1" "$AUTH2" "$AUTH3" \
+	"TeamIdentifier=$TEAM" "Signed Time=May 3, 2024 at 1:41:47 PM" \
+	"CodeDirectory v=20500 size=247 flags=0x10000(runtime) hashes=2+2 location=embedded" \
+	"Internal requirements count=1 size=172"
+check "thin: msign verify" "$msign" verify "$out"
+"$msign" show -r- "$out" > "$tmp/dr" 2>&1
+check "thin: designated requirement" grep -qxF "$DR" "$tmp/dr"
+check "thin: cdhashes plist" $H plist "$tmp/x.cms" "$tmp/x.cd0"
+# messageDigest and CDHashes2 hold SHA-256 of the CD (hashlib, not msign)
+cdsha=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest().upper())' "$tmp/x.cd")
+n=$(openssl asn1parse -inform DER -in "$tmp/x.cms" | grep -c "OCTET STRING *\[HEX DUMP\]:$cdsha\$")
+check "thin: messageDigest and CDHashes2 are SHA-256(CD) ($n)" [ "$n" = 2 ]
+# The SuperBlob ends with the CMS blob; datasize, reserved before
+# signing, holds it (codesign: the rest is zeros).
+set -- $(cat "$tmp/x.sizes")
+check "thin: SuperBlob ends at the CMS blob ($2 = $3 <= $1)" [ "$2" = "$3" -a "$3" -le "$1" ]
+# codesign's room: 18000 bytes for the CMS payload, datasize padded to 16
+cmslen=$(wc -c < "$tmp/x.cms")
+want=$(( ($2 - cmslen + 18000 + 15) / 16 * 16 ))
+check "thin: datasize $1 reserves codesign's 18000 bytes ($want)" [ "$1" = "$want" ]
+
+# ---- 2. structure against a corpus Developer ID signature --------------------
+$H outline "$tmp/x.cms" > "$tmp/ours.outline"
+if corpus_ready cms "the structure comparison with a Developer ID signature"; then
+	set -- $($H extract "$corpus/devid_frida_forker-macos-arm64e" 0 "$tmp/apple")
+	alen=$(wc -c < "$tmp/apple.cms")
+	check "codesign's datasize $1 = SuperBlob $2 - CMS $alen + 18000" \
+		[ "$1" = $(( ($2 - alen + 18000 + 15) / 16 * 16 )) ]
+	$H outline "$tmp/apple.cms" --no-unsigned > "$tmp/apple.outline"
+	if diff "$tmp/apple.outline" "$tmp/ours.outline" > "$tmp/diff"; then ok; else
+		cat "$tmp/diff"; no "CMS outline differs from the corpus' Developer ID signature"; fi
+fi
+# The designated requirement, byte for byte as codesign compiled the same
+# one (the corpus file's, with its identifier and team replaced by ours,
+# "forker-macos" (12 bytes) by "hello_arm64" (11 + 1 pad), of the same
+# padded length)
+if corpus_ready cms "the designated requirement against codesign's bytes"; then
+	hx() { printf %s "$1" | od -An -v -tx1 | tr -d ' \n'; }
+	want=$($H reqs "$corpus/devid_frida_forker-macos-arm64e" 0 |
+		sed "s/0000000c$(hx forker-macos)/0000000b$(hx hello_arm64)00/; s/$(hx 753PE4AG6F)/$(hx $TEAM)/")
+	got=$($H reqs "$out" 0)
+	check "requirement set equals codesign's bytes" [ "$want" = "$got" ]
+fi
+# Certificates: leaf, intermediate, root, in DER SET order (encodings
+# ascending, as in every corpus signature)
+for c in leaf inter root; do
+	openssl x509 -in "$P/$c.pem" -outform DER | od -An -v -tx1 | tr -d ' \n'; echo
+done | sort > "$tmp/want.certs"
+$H certs "$tmp/x.cms" > "$tmp/got.certs"
+check "certificates: leaf, intermediate, root in DER order" cmp -s "$tmp/want.certs" "$tmp/got.certs"
+check "no SMIMECapabilities" sh -c "! grep -q 'SMIMECapabilities\|1.2.840.113549.1.9.15' '$tmp/ours.outline'"
+
+# ---- 3. reproducible with --signing-time; a CD without runtime -----------------
+"$msign" sign -s "$CN" $ID --signing-time $T --output "$tmp/r1" $FX/hello_arm64.unsigned
+"$msign" sign -s "$CN" $ID --signing-time $T --output "$tmp/r2" $FX/hello_arm64.unsigned
+check "--signing-time: identical bytes" cmp -s "$tmp/r1" "$tmp/r2"
+check "no runtime: CD 0x20400 with team, no adhoc flag" show_has "$tmp/r1" \
+	"CodeDirectory v=20400 size=239 flags=0x0(none) hashes=2+2 location=embedded" \
+	"TeamIdentifier=$TEAM"
+"$msign" sign -s "$CN" $ID --signing-time 2024-05-03T13:41:48Z --output "$tmp/r3" $FX/hello_arm64.unsigned
+check "another signing time: other bytes" sh -c "! cmp -s '$tmp/r1' '$tmp/r3'"
+
+sign_none() {
+	"$msign" sign -s "$CN" $ID --signing-time none --output "$1" $FX/hello_arm64.unsigned
+}
+check "--signing-time none" sign_none "$tmp/n1"
+sign_none "$tmp/n2"
+check "--signing-time none: identical bytes" cmp -s "$tmp/n1" "$tmp/n2"
+check "--signing-time none: CMS verifies" cms_verifies "$tmp/n1" 0
+$H outline "$tmp/x.cms" | grep OBJECT | sed -n '/contentType/,/100.9.1/p' | tr -s ' ' > "$tmp/n.attrs"
+printf '%s\n' " OBJECT contentType def" " OBJECT pkcs7-data def" " OBJECT messageDigest def" \
+	" OBJECT 1.2.840.113635.100.9.2 def" " OBJECT sha256 def" " OBJECT 1.2.840.113635.100.9.1 def" > "$tmp/n.want"
+check "--signing-time none: no signingTime attribute" cmp -s "$tmp/n.want" "$tmp/n.attrs"
+check "--signing-time none: msign verify" "$msign" verify "$tmp/n1"
+
+# ---- 3b. two CodeDirectories: both in the plist and in CDHashes2 ---------------
+check "sign --digest sha1,sha256" "$msign" sign -s "$CN" $ID --digest sha1,sha256 \
+	--output "$tmp/two" $FX/hello_arm64.unsigned
+check "two CDs: CMS over the SHA-1 CD in slot 0 verifies" cms_verifies "$tmp/two" 0
+check "two CDs: cdhashes plist" $H plist "$tmp/x.cms" "$tmp/x.cd0" "$tmp/x.cd1"
+sha1cd=$(python3 -c 'import hashlib,sys; print(hashlib.sha1(open(sys.argv[1],"rb").read()).hexdigest().upper())' "$tmp/x.cd0")
+sha2cd=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest().upper())' "$tmp/x.cd1")
+openssl asn1parse -inform DER -in "$tmp/x.cms" > "$tmp/two.asn1"
+check "two CDs: CDHashes2 holds SHA-1 and SHA-256 of their CDs" sh -c \
+	"grep -q ':$sha1cd\$' '$tmp/two.asn1' && grep -q ':$sha2cd\$' '$tmp/two.asn1'"
+check "two CDs: msign verify" "$msign" verify "$tmp/two"
+
+# ---- 4. universal, linker-signed -------------------------------------------------
+check "sign universal" "$msign" sign -s "Test Name" $ID --output "$tmp/uni" $FX/universal.unsigned
+check "universal: slice 0 CMS verifies" cms_verifies "$tmp/uni" 0
+check "universal: slice 1 CMS verifies" cms_verifies "$tmp/uni" 1
+check "universal: msign verify" "$msign" verify "$tmp/uni"
+cp $FX/hello_arm64 "$tmp/lk"
+check "linker-signed input is linker-signed" show_has "$tmp/lk" \
+	"CodeDirectory v=20400 size=264 flags=0x20002(adhoc,linker-signed) hashes=5+0 location=embedded"
+check "sign a linker-signed file (-f)" "$msign" sign -f -s "Test Name" $ID "$tmp/lk"
+check "linker-signed: CMS verifies" cms_verifies "$tmp/lk" 0
+check "linker-signed: now a certificate signature" show_has "$tmp/lk" "$AUTH1" "$AUTH3" \
+	"TeamIdentifier=$TEAM"
+check "linker-signed: msign verify" "$msign" verify "$tmp/lk"
+
+check "entitlements with an identity" "$msign" sign -s "Test Name" $ID \
+	--entitlements $FX/src/ent-cms.plist --output "$tmp/ent" $FX/hello_arm64.unsigned
+check "entitlements: CMS verifies" cms_verifies "$tmp/ent" 0
+check "entitlements: msign verify" "$msign" verify "$tmp/ent"
+check "entitlements: hashes=2+7" show_has "$tmp/ent" \
+	"CodeDirectory v=20400 size=399 flags=0x0(none) hashes=2+7 location=embedded"
+"$msign" sign -n -s "Test Name" $ID --output "$tmp/dry" $FX/hello_arm64.unsigned > "$tmp/dry.out"
+check "dry run with an identity: described, nothing written" sh -c \
+	"grep -q 'dry run, nothing written' '$tmp/dry.out' && [ ! -e '$tmp/dry' ]"
+
+# ---- 5. PKCS#12, EC --------------------------------------------------------------
+check "p12, password file" "$msign" sign -s "Test Name" --p12 "$P/id.p12" \
+	--p12-password-file "$P/pw" --signing-time $T --output "$tmp/p12a" $FX/hello_arm64.unsigned
+check "p12: same bytes as PEM" cmp -s "$tmp/r1" "$tmp/p12a"
+check "p12, password from MSIGN_P12_PASSWORD" env MSIGN_P12_PASSWORD="p12 secret" \
+	"$msign" sign -s "Test Name" --p12 "$P/id.p12" --output "$tmp/p12b" $FX/hello_arm64.unsigned
+check "p12: CMS verifies" cms_verifies "$tmp/p12b" 0
+"$msign" sign -s "Test Name" --p12 "$P/id.p12" --output "$tmp/p12c" $FX/hello_arm64.unsigned 2> "$tmp/err"
+check "p12, no password: an error, no output" sh -c "grep -q 'wrong password' '$tmp/err' && [ ! -e '$tmp/p12c' ]"
+check "EC P-256" "$msign" sign -s "Elliptic" --key "$P/leafec.key" --cert "$P/leafec.pem" \
+	--chain "$P/chain.pem" --output "$tmp/ec" $FX/hello_arm64.unsigned
+check "EC: CMS verifies" cms_verifies "$tmp/ec" 0
+check "EC: msign verify" "$msign" verify "$tmp/ec"
+$H outline "$tmp/x.cms" > "$tmp/ec.outline"
+check "EC: ecdsa-with-SHA256" grep -q "^ *OBJECT ecdsa-with-SHA256 def$" "$tmp/ec.outline"
+
+# ---- 6. identities and errors ----------------------------------------------------
+cat "$P/leaf.pem" "$P/leaf2.pem" > "$P/two.pem"
+two="--key $P/leaf.key --cert $P/two.pem --chain $P/chain.pem"
+sha1=$(openssl x509 -in "$P/leaf.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+check "by SHA-1 among two leaves" "$msign" sign -s "$sha1" $two --output "$tmp/s1" $FX/hello_arm64.unsigned
+check "by exact CN among two leaves" "$msign" sign -s "$CN" $two --output "$tmp/s2" $FX/hello_arm64.unsigned
+check "by unique substring" "$msign" sign -s "Test Name" $two --output "$tmp/s3" $FX/hello_arm64.unsigned
+expect "ambiguous" 1 "msign sign: Developer ID Application: ambiguous (matches \"$CN\" and \"$CN2\")" \
+	"$msign" sign -s "Developer ID Application" $two --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "no match" 1 "msign sign: Nobody: no identity found" \
+	"$msign" sign -s Nobody $ID --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "wrong key" 1 "msign sign: the private key does not belong to \"$CN2\"" \
+	"$msign" sign -s "Other" $two --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "EC key, RSA leaf" 1 "msign sign: the private key does not belong to \"$CN\"" \
+	"$msign" sign -s "Test Name" --key "$P/leafec.key" --cert "$P/leaf.pem" --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "-s - with a key" 2 "msign sign: -s - is ad hoc: no key, certificate or timestamp" \
+	"$msign" sign -s - --key "$P/leaf.key" --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "identity without a key" 2 "msign sign: -s IDENTITY needs --key and --cert, or --p12" \
+	"$msign" sign -s "Test Name" --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "identity and --linker-signed" 2 "msign sign: --linker-signed is ad hoc (-s -)" \
+	"$msign" sign -s "Test Name" $ID --linker-signed --output "$tmp/e" $FX/hello_arm64.unsigned
+expect "bad --signing-time" 2 "msign sign: --signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC) or none" \
+	"$msign" sign -s "Test Name" $ID --signing-time 2024-02-30T00:00:00Z $FX/hello_arm64.unsigned
+expect "no password on the command line" 2 "msign sign: a password is never taken from the command line (--p12-password-file FILE or MSIGN_P12_PASSWORD)" \
+	"$msign" sign -s "Test Name" --p12 "$P/id.p12" --p12-password=x $FX/hello_arm64.unsigned
+check "errors wrote nothing" [ ! -e "$tmp/e" ]
+# A timestamp that cannot be had fails the signing (nothing listens on
+# port 9 of localhost; until the TSA client lands, "timestamps not built").
+"$msign" sign -s "Test Name" $ID --timestamp=http://127.0.0.1:9/ --output "$tmp/ts" \
+	$FX/hello_arm64.unsigned 2> "$tmp/err"
+rc=$?
+check "unreachable TSA: exit 1 ($rc), no output" [ "$rc" = 1 -a ! -e "$tmp/ts" ]
+check "--timestamp=none" "$msign" sign -s "Test Name" $ID --timestamp=none --output "$tmp/tsn" \
+	$FX/hello_arm64.unsigned
+
+echo "cms: $pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
