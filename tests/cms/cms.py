@@ -14,6 +14,10 @@
       the requirement set blob (slot 2) of slice SLICE, in hex
   cms.py certs CMS
       the certificates the CMS carries, in its order, one hex line each
+  cms.py token CMS PREFIX
+      write PREFIX.tst (the id-aa-timeStampToken attribute's value, a
+      TimeStampToken) and PREFIX.sig (the SignerInfo's signature value,
+      what the token must be over); exit 1 when the CMS has no token
   cms.py plist CMS CD...
       exit 0 when the 1.2.840.113635.100.9.1 plist holds exactly the
       first 20 bytes of each CD's hash (by its own hashType), in order,
@@ -127,6 +131,39 @@ def outline(path, no_unsigned):
             skip_below = 5   # issuerAndSerialNumber
 
 
+def token(path, prefix):
+    data = open(path, 'rb').read()
+    out = subprocess.run(['openssl', 'asn1parse', '-inform', 'DER', '-in', path],
+                         check=True, capture_output=True, text=True).stdout
+    line_re = re.compile(r'^\s*(\d+):d=(\d+)\s+hl=\s*(\d+)\s+l=\s*(inf|\d+)\s+(prim|cons):\s*(.*)$')
+    rows = []
+    for line in out.splitlines():
+        m = line_re.match(line)
+        if m:
+            rows.append((int(m.group(1)), int(m.group(2)), int(m.group(3)),
+                         m.group(4), m.group(6)))
+    for i, (off, depth, hl, ln, rest) in enumerate(rows):
+        if 'id-smime-aa-timeStampToken' not in rest:
+            continue
+        # the attribute's SET, then its one value (a ContentInfo)
+        soff, sdepth, shl, sln, srest = rows[i + 1]
+        if not srest.startswith('SET') or sln == 'inf':
+            sys.exit('timestamp attribute without a definite SET')
+        open(prefix + '.tst', 'wb').write(data[soff + shl:soff + shl + int(sln)])
+        # the signature value: the OCTET STRING of the SignerInfo (the
+        # attribute's grandparent) just before the unsigned attributes
+        udepth = depth - 2
+        for j in range(i, -1, -1):
+            if rows[j][1] == udepth and rows[j][4].startswith('cont [ 1 ]'):
+                for k in range(j - 1, -1, -1):
+                    o, d, h, l, r = rows[k]
+                    if d == udepth and r.startswith('OCTET STRING'):
+                        open(prefix + '.sig', 'wb').write(data[o + h:o + h + int(l)])
+                        return
+        sys.exit('no signature value before the unsigned attributes')
+    sys.exit('no timestamp token')
+
+
 def certs(path):
     out = subprocess.run(['openssl', 'asn1parse', '-inform', 'DER', '-in', path, '-i'],
                          check=True, capture_output=True, text=True).stdout
@@ -173,6 +210,8 @@ if __name__ == '__main__':
         outline(sys.argv[2], '--no-unsigned' in sys.argv[3:])
     elif sys.argv[1] == 'reqs':
         reqs(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == 'token':
+        token(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == 'certs':
         certs(sys.argv[2])
     elif sys.argv[1] == 'plist':

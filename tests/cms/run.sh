@@ -296,5 +296,31 @@ check "unreachable TSA: exit 1 ($rc), no output" [ "$rc" = 1 -a ! -e "$tmp/ts" ]
 check "--timestamp=none" "$msign" sign -s "Test Name" $ID --timestamp=none --output "$tmp/tsn" \
 	$FX/hello_arm64.unsigned
 
+# A secure timestamp from a TSA on 127.0.0.1 (tests/tsa/setup.sh: openssl
+# ts -reply): the token is over the signature value (openssl ts -verify
+# against the TSA's root), show prints its genTime as Timestamp= (the date
+# openssl reads from the token, formatted by date(1)), and the CMS still
+# verifies against the signer's root.
+. tests/tsa/setup.sh
+srv=""
+trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$tmp"' EXIT
+if tsa_start "$tmp/tsa"; then
+	check "--timestamp=URL: signed" "$msign" sign -s "Test Name" $ID \
+		--timestamp="$U/good" --output "$tmp/tsd" $FX/hello_arm64.unsigned
+	check "timestamped: openssl cms -verify" cms_verifies "$tmp/tsd" 0
+	check "timestamped: the token's attribute" $H token "$tmp/x.cms" "$tmp/tok"
+	check "timestamped: openssl ts -verify over the signature value" \
+		openssl ts -verify -data "$tmp/tok.sig" -in "$tmp/tok.tst" -token_in \
+		-CAfile "$tmp/tsa/tsa-root.pem"
+	gen=$(openssl ts -reply -in "$tmp/tok.tst" -token_in -text 2>/dev/null |
+		sed -n 's/^Time stamp: //p')
+	want=$(TZ=UTC date -u -d "$gen" '+%b %-d, %Y at %-I:%M:%S %p' 2>/dev/null)
+	ts_shown() { [ -n "$gen" ] && [ -n "$want" ] && TZ=UTC show_has "$tmp/tsd" "Timestamp=$want"; }
+	check "timestamped: show's Timestamp= is the token's genTime ($gen)" ts_shown
+	check "timestamped: msign verify" "$msign" verify "$tmp/tsd"
+else
+	no "$tsa_err"
+fi
+
 echo "cms: $pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]

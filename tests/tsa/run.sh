@@ -24,47 +24,9 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 no() { fail=$((fail + 1)); echo "FAIL $*"; }
 
-# ---- a test TSA: root CA, and a TSA certificate it issued ---------------
-D=$tmp/tsa
-mkdir "$D"
-ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-# shellcheck disable=SC2086
-openssl req -x509 $ec -keyout "$D/root.key" -out "$D/tsa-root.pem" -days 2 \
-	-subj "/CN=msign test TSA root" -addext "basicConstraints=critical,CA:TRUE" \
-	-addext "keyUsage=critical,keyCertSign" 2>/dev/null &&
-	openssl req -new $ec -keyout "$D/tsa.key" -out "$D/tsa.csr" \
-		-subj "/CN=msign test TSA" 2>/dev/null &&
-	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
-		"extendedKeyUsage=critical,timeStamping" > "$D/ext" &&
-	openssl x509 -req -in "$D/tsa.csr" -CA "$D/tsa-root.pem" -CAkey "$D/root.key" \
-		-set_serial 2 -days 2 -extfile "$D/ext" -out "$D/tsa.crt" 2>/dev/null ||
-	{ no "making the test TSA's key and certificate"; echo "tsa: $pass passed, $fail failed"; exit 1; }
-echo 01 > "$D/serial"
-section() { # name, digests
-	cat <<EOC
-[ $1 ]
-serial = $D/serial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = $2
-accuracy = secs:1
-ordering = no
-tsa_name = yes
-ess_cert_id_alg = sha256
-EOC
-}
-{ echo "[ tsa ]"; echo "default_tsa = tsa_good"
-  section tsa_good "sha256, sha384, sha512"; section tsa_reject "sha512"; } > "$D/tsa.conf"
-
-python3 tests/tsa/server.py "$D" 2> "$tmp/server.err" &
-srv=$!
-i=0
-while [ ! -s "$D/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-port=$(cat "$D/port" 2>/dev/null)
-[ -n "$port" ] || { no "the test TSA did not start: $(cat "$tmp/server.err")"
-	echo "tsa: $pass passed, $fail failed"; exit 1; }
-U=http://127.0.0.1:$port
+# ---- a test TSA: root CA, a TSA certificate it issued, the server ------
+. tests/tsa/setup.sh
+tsa_start "$tmp/tsa" || { no "$tsa_err"; echo "tsa: $pass passed, $fail failed"; exit 1; }
 printf 'the signature value a CMS signer would timestamp\n' > "$tmp/data"
 
 # run MODE-PATH OPTS... : the client against $U/PATH; sets $out, $rc and
