@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "sig/req.h"
 #include "write/write.h"
 #include "write/strip.h"
 #include "hash/hash.h"
@@ -59,6 +60,9 @@ static void sign_usage(FILE *out)
 		"  -i, --identifier ID      identifier (default: codesign's rule)\n"
 		"      --prefix PREFIX      put in front of a default identifier without a dot\n"
 		"      --entitlements FILE  XML plist, embedded as XML and as DER\n"
+		"  -r, --requirements REQ   the requirement set to embed: =TEXT in Apple's\n"
+		"                           language (\"designated => ...\"), or a file of\n"
+		"                           text or of a compiled set (as msign csreq -b)\n"
 		"  -o, --options FLAGS      runtime,library,kill,hard,host,expires,restrict,\n"
 		"                           enforcement,library-validation or a number\n"
 		"      --digest LIST        sha1,sha256,sha384 (also --digest-algorithm)\n"
@@ -71,7 +75,7 @@ static void sign_usage(FILE *out)
 		"  -j, --jobs N             hashing threads (default: online CPUs)\n"
 		"  -n, --dry-run            compute the signature, print it, write nothing\n"
 		"  -v, --verbose            say what was signed\n"
-		"A certificate signature embeds the designated requirement codesign\n"
+		"Without -r, a certificate signature embeds the designated requirement codesign\n"
 		"derives for a Developer ID identity (identifier, Apple anchor, the two\n"
 		"Developer ID markers, the team) and the leaf's OU as team identifier.\n");
 }
@@ -341,17 +345,67 @@ static int sign_one(const char *path, struct sign_cli *c)
 	return 0;
 }
 
+/* -r REQ as codesign takes it: "=TEXT", or a file holding the text or a
+ * compiled requirement set (magic 0xfade0c01). The set goes into the
+ * signature as it is; a file's set is decompiled first, so a damaged one
+ * is refused here. */
+static int sign_requirements(const char *arg, struct sign_cli *c)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	const char *what = arg;
+	char *text = NULL;
+	size_t len;
+	int r;
+	uint8_t *blob = NULL;
+	size_t blob_len = 0;
+	if (arg[0] == '=') {
+		r = msign_reqset_compile(arg + 1, strlen(arg + 1), 0, &blob, &blob_len, &d);
+		what = "-r";
+	} else if ((text = sign_read_file(arg, &len)) == NULL) {
+		fprintf(stderr, "%s: %s\n", cli_esc(arg), strerror(errno));
+		return -1;
+	} else if (len >= 4 && (uint8_t)text[0] == 0xfa && (uint8_t)text[1] == 0xde &&
+		   (uint8_t)text[2] == 0x0c) {
+		char *dump = NULL;
+		uint32_t n;
+		bool dr;
+		r = (uint8_t)text[3] != 0x01
+			? msign_diag_set(&d, MSIGN_E_BAD_MAGIC, 0,
+					 "a single requirement, not a requirement set (compile it with \"designated => \" in front)")
+			: msign_reqset_decompile((const uint8_t *)text, len, &dump, &n, &dr, &d);
+		free(dump);
+		if (r == 0) {
+			blob = (uint8_t *)text;
+			blob_len = len;
+			text = NULL;
+		}
+	} else {
+		r = msign_reqset_compile(text, len, 0, &blob, &blob_len, &d);
+	}
+	free(text);
+	if (r != 0) {
+		fprintf(stderr, "msign sign: %s: %s\n", cli_esc(what), cli_esc(d.msg));
+		return -1;
+	}
+	c->o.requirements = blob; /* lives until exit, as the entitlements do */
+	c->o.requirements_len = blob_len;
+	return 0;
+}
+
 static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		      const char **identity, int *done)
 {
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
 	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
 	       OPT_TIME, OPT_TSA, OPT_PW_ARGV };
+	const char *req_arg = NULL;
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
 		{ "identifier", required_argument, NULL, 'i' },
 		{ "prefix", required_argument, NULL, OPT_PREFIX },
 		{ "entitlements", required_argument, NULL, OPT_ENT },
+		{ "requirements", required_argument, NULL, 'r' },
 		{ "options", required_argument, NULL, 'o' },
 		{ "digest", required_argument, NULL, OPT_DIGEST },
 		{ "digest-algorithm", required_argument, NULL, OPT_DIGEST },
@@ -382,13 +436,14 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 	optind = 1;
 	opterr = 0;
 	*done = -1;
-	while ((ch = getopt_long(argc, argv, "s:i:o:fa:j:nvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:i:o:fa:j:nvhr:", longopts, NULL)) != -1) {
 		const char *bad = NULL;
 		switch (ch) {
 		case 's': *identity = optarg; break;
 		case 'i': c->o.identifier = optarg; break;
 		case OPT_PREFIX: c->o.prefix = optarg; break;
 		case OPT_ENT: ent_path = optarg; break;
+		case 'r': req_arg = optarg; break;
 		case 'o':
 			if (sign_flag_names(optarg, &c->o.cd_flags) != 0)
 				bad = "-o takes runtime,library,kill,hard,... or a number";
@@ -465,6 +520,10 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		c->o.ent_xml = xml;
 		c->o.ent_len = len;
 	}
+	if (req_arg != NULL && sign_requirements(req_arg, c) != 0) {
+		*done = 1;
+		return 0;
+	}
 	return optind;
 }
 
@@ -499,8 +558,9 @@ int cmd_sign(int argc, char **argv)
 		fprintf(stderr, "msign sign: --linker-signed is ad hoc (-s -)\n");
 		goto out;
 	}
-	if (c.o.linker_signed && (c.o.ent_xml != NULL || c.o.cd_flags != 0)) {
-		fprintf(stderr, "msign sign: --linker-signed takes no entitlements or -o flags\n");
+	if (c.o.linker_signed && (c.o.ent_xml != NULL || c.o.cd_flags != 0 ||
+				  c.o.requirements != NULL)) {
+		fprintf(stderr, "msign sign: --linker-signed takes no entitlements, requirements or -o flags\n");
 		goto out;
 	}
 	if (!adhoc && c.src.p12_path == NULL &&

@@ -296,6 +296,35 @@ check "unreachable TSA: exit 1 ($rc), no output" [ "$rc" = 1 -a ! -e "$tmp/ts" ]
 check "--timestamp=none" "$msign" sign -s "Test Name" $ID --timestamp=none --output "$tmp/tsn" \
 	$FX/hello_arm64.unsigned
 
+# -r REQ: an explicit requirement set (text, a text file, a compiled
+# file), embedded byte for byte as msign csreq compiles it, shown by show
+# -r- without an implicit line, and still verifying.
+REQ='designated => identifier "org.msign.req" and anchor apple generic and certificate leaf[subject.OU] = TEAM1'
+"$msign" csreq -r "=$REQ" -b "$tmp/req.bin"
+printf '%s\n' "$REQ" > "$tmp/req.txt"
+req_is() { # FILE: its slot-2 set is req.bin's bytes and show -r- prints REQ
+	[ "$($H reqs "$1" 0)" = "$(od -An -v -tx1 "$tmp/req.bin" | tr -d ' \n')" ] &&
+	[ "$("$msign" show -r- "$1" 2>/dev/null)" = "$(printf 'Executable=%s\n%s' "$(realpath "$1")" "$REQ")" ]
+}
+check "-r =TEXT, ad hoc" "$msign" sign -s - -r "=$REQ" --output "$tmp/r1" $FX/hello_arm64.unsigned
+check "-r =TEXT: the set csreq compiles, shown as given" req_is "$tmp/r1"
+check "-r =TEXT: verifies" "$msign" verify "$tmp/r1"
+check "-r FILE (text), identity" "$msign" sign -s "Test Name" $ID -r "$tmp/req.txt" \
+	--output "$tmp/r2" $FX/hello_arm64.unsigned
+check "-r FILE (text): the set, shown" req_is "$tmp/r2"
+check "-r FILE (text): openssl cms -verify" cms_verifies "$tmp/r2" 0
+check "-r FILE (compiled)" "$msign" sign -s - -r "$tmp/req.bin" --output "$tmp/r3" \
+	$FX/hello_arm64.unsigned
+check "-r FILE (compiled): the set, shown" req_is "$tmp/r3"
+expect "-r with a syntax error" 1 "msign sign: -r: requirement text, line 1 column 14: expected a requirement but found the end of the text" \
+	"$msign" sign -s - -r "=designated =>" --output "$tmp/r4" $FX/hello_arm64.unsigned
+printf '\372\336\014\000\000\000\000\010' > "$tmp/one.bin"
+expect "-r with one requirement, not a set" 1 "msign sign: $tmp/one.bin: a single requirement, not a requirement set (compile it with \"designated => \" in front)" \
+	"$msign" sign -s - -r "$tmp/one.bin" --output "$tmp/r4" $FX/hello_arm64.unsigned
+expect "-r and --linker-signed" 2 "msign sign: --linker-signed takes no entitlements, requirements or -o flags" \
+	"$msign" sign -s - --linker-signed -r "=$REQ" --output "$tmp/r4" $FX/hello_arm64.unsigned
+check "-r errors wrote nothing" [ ! -e "$tmp/r4" ]
+
 # A secure timestamp from a TSA on 127.0.0.1 (tests/tsa/setup.sh: openssl
 # ts -reply): the token is over the signature value (openssl ts -verify
 # against the TSA's root), show prints its genTime as Timestamp= (the date
