@@ -388,7 +388,7 @@ static int sign_requirements(const char *arg, struct sign_cli *c)
 		fprintf(stderr, "msign sign: %s: %s\n", cli_esc(what), cli_esc(d.msg));
 		return -1;
 	}
-	c->o.requirements = blob; /* lives until exit, as the entitlements do */
+	c->o.requirements = blob; /* freed with the entitlements, at cmd_sign's end */
 	c->o.requirements_len = blob_len;
 	return 0;
 }
@@ -582,6 +582,7 @@ int cmd_sign(int argc, char **argv)
 		rc |= sign_one(argv[i], &c);
 out:
 	free((char *)c.o.ent_xml);
+	free((uint8_t *)c.o.requirements);
 	msign_identity_free(id);
 	if (c.password != NULL) {
 		/* the password has done its work: do not leave it in the heap */
