@@ -2,18 +2,19 @@
 # make fuzz: build every fuzz/fuzz_*.c with libFuzzer + ASan + UBSan (clang)
 # and run each for FUZZ_SECONDS (default 300), seeded from fuzz/corpus/<t>
 # and the fixtures. New inputs land in build-fuzz/corpus/<t>; crashes in
-# build-fuzz/crash-*. Not part of `make check`.
+# build-fuzz/crash-*. Not part of `make check`. FUZZ_TARGETS="fuzz/fuzz_csreq.c"
+# runs only those.
 set -eu
 secs=${FUZZ_SECONDS:-300}
 jobs=${FUZZ_JOBS:-1}
 out=build-fuzz
 CC=${FUZZ_CC:-clang}
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Isrc"
-libs="$(pkg-config --libs libcrypto libplist-2.0 jansson) -lpthread"
+libs="$(pkg-config --libs libcrypto libplist-2.0 libcurl jansson) -lpthread"
 mkdir -p "$out"
 # The library's sources (the Makefile's LIB_SRC): src/ holds only folders.
 lib_src=$(ls src/*/*.c | grep -v -e '^src/cli/' -e '^src/trace/')
-for t in fuzz/fuzz_*.c; do
+for t in ${FUZZ_TARGETS:-fuzz/fuzz_*.c}; do
 	name=$(basename "$t" .c); name=${name#fuzz_}
 	# shellcheck disable=SC2086
 	$CC $flags -o "$out/fuzz_$name" "$t" $lib_src $libs
