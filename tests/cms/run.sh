@@ -288,7 +288,7 @@ expect "no password on the command line" 2 "msign sign: a password is never take
 	"$msign" sign -s "Test Name" --p12 "$P/id.p12" --p12-password=x $FX/hello_arm64.unsigned
 check "errors wrote nothing" [ ! -e "$tmp/e" ]
 # A timestamp that cannot be had fails the signing (nothing listens on
-# port 9 of localhost; until the TSA client lands, "timestamps not built").
+# port 9 of localhost).
 "$msign" sign -s "Test Name" $ID --timestamp=http://127.0.0.1:9/ --output "$tmp/ts" \
 	$FX/hello_arm64.unsigned 2> "$tmp/err"
 rc=$?
