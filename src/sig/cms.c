@@ -508,6 +508,15 @@ static bool dr_same(const char *a, const char *b)
 
 /* DRMaker::appleAnchor: the iOS/Apple Development marker wins over the
  * Developer ID one; both need exactly leaf, one intermediate, anchor. */
+/* The Developer ID clauses after the identifier. */
+static void dr_devid(struct dr_text *t, const char *team)
+{
+	dr_puts(t, " and anchor apple generic and certificate 1[field." OID_DEVID_CA
+	      "] /* exists */ and certificate leaf[field." OID_DEVID_LEAF
+	      "] /* exists */ and certificate leaf[subject.OU] = ");
+	dr_value(t, team);
+}
+
 static void dr_apple(struct dr_text *t, const struct msign_cms_info *info)
 {
 	const struct msign_cert *leaf = &info->chain[0];
@@ -517,10 +526,7 @@ static void dr_apple(struct dr_text *t, const struct msign_cms_info *info)
 		dr_value(t, leaf->cn ? leaf->cn : "");
 		dr_puts(t, " and certificate 1[field." OID_WWDR_CA "] /* exists */");
 	} else if (three && info->chain[1].apple_devid_ca) {
-		dr_puts(t, " and anchor apple generic and certificate 1[field." OID_DEVID_CA
-		      "] /* exists */ and certificate leaf[field." OID_DEVID_LEAF
-		      "] /* exists */ and certificate leaf[subject.OU] = ");
-		dr_value(t, leaf->ou ? leaf->ou : "");
+		dr_devid(t, leaf->ou ? leaf->ou : "");
 	} else {
 		dr_puts(t, " and anchor apple");
 	}
@@ -571,6 +577,21 @@ int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
 	if (t.oom) {
 		free(t.p);
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "cannot build requirement text");
+	}
+	*out = t.p;
+	return 0;
+}
+
+int msign_cms_designated_devid(const char *ident, const char *team, char **out)
+{
+	struct dr_text t = { 0 };
+	*out = NULL;
+	dr_puts(&t, "designated => identifier ");
+	dr_value(&t, ident);
+	dr_devid(&t, team);
+	if (t.oom) {
+		free(t.p);
+		return MSIGN_E_NOMEM;
 	}
 	*out = t.p;
 	return 0;

@@ -48,6 +48,11 @@ int msign_cms_parse(const uint8_t *der, size_t len,
 void msign_cms_info_free(struct msign_cms_info *info);
 /* The implicit designated requirement codesign derives for a certificate
  * signature of identifier ident (malloc'd text, no "designated =>"). */
+/* The requirement-set line codesign embeds for a Developer ID identity:
+ * "designated => identifier ID and anchor apple generic and certificate
+ * 1[...6.2.6] exists and certificate leaf[...6.1.13] exists and
+ * certificate leaf[subject.OU] = TEAM" (malloc'd; the signer compiles it). */
+int msign_cms_designated_devid(const char *ident, const char *team, char **out);
 int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
 			 char **out, struct msign_diag *d);
 

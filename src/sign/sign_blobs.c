@@ -8,6 +8,8 @@
 
 #include "base/cur.h"
 #include "sign/sign_int.h"
+#include "sig/req.h"
+#include "sig/cms.h"
 #include "sign/sign_cms.h"
 
 #define EXECSEG_ALLOW_UNSIGNED 0x10u
@@ -221,105 +223,23 @@ static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
 
 /* ---- requirements ------------------------------------------------------- */
 
-#define REQ_OP_IDENT 2u
-#define REQ_OP_AND 6u
-#define REQ_OP_CERT_FIELD 11u
-#define REQ_OP_CERT_GENERIC 14u
-#define REQ_OP_APPLE_GENERIC_ANCHOR 15u
-#define REQ_MATCH_EXISTS 0u
-#define REQ_MATCH_EQUAL 1u
-#define REQ_CERT_LEAF 0u
-#define REQ_KIND_EXPR 1u
-#define REQ_TYPE_DESIGNATED 3u
-#define REQ_SET_HEADER_LEN 20u /* header, count 1, one index entry */
-#define REQ_HEADER_LEN 12u     /* blob header, kind */
-
-/* Apple's Developer ID intermediate (certificate 1) and leaf markers. */
-static const uint8_t REQ_OID_DEVID_CA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x63,
-					    0x64, 0x06, 0x02, 0x06 };
-static const uint8_t REQ_OID_DEVID_APP[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x63,
-					     0x64, 0x06, 0x01, 0x0d };
-
-/* A requirement program being written: with p NULL, only counted. */
-struct sg_req_w {
-	uint8_t *p;
-	size_t at;
-};
-
-static void sg_req_u32(struct sg_req_w *w, uint32_t v)
+/* A requirement set holding the Developer ID designated requirement:
+ * its text (the one show -r- derives for such a chain) compiled, so the
+ * bytes are the compiler's, which the corpus round trip pins to Apple's. */
+static int sg_req_set(struct sg_blobs *b, const char *ident, const char *team,
+		      struct msign_diag *d)
 {
-	if (w->p != NULL)
-		msign_put_be32(w->p + w->at, v);
-	w->at += 4;
-}
-
-/* A data item: its length, its bytes, zeros to a multiple of 4. */
-static void sg_req_data(struct sg_req_w *w, const void *data, size_t len)
-{
-	sg_req_u32(w, (uint32_t)len);
-	if (w->p != NULL) {
-		memcpy(w->p + w->at, data, len);
-		memset(w->p + w->at + len, 0, (4 - len % 4) % 4);
-	}
-	w->at += (len + 3) & ~(size_t)3;
-}
-
-/* identifier "ID" and anchor apple generic and
- * certificate 1[field.1.2.840.113635.100.6.2.6] exists and
- * certificate leaf[field.1.2.840.113635.100.6.1.13] exists and
- * certificate leaf[subject.OU] = TEAM: codesign's implicit designated
- * requirement for a Developer ID identity, and as its compiler writes it,
- * each `and` nested to the right (compared with the corpus' bytes). */
-static void sg_req_devid(struct sg_req_w *w, const char *ident, const char *team)
-{
-	sg_req_u32(w, REQ_OP_AND);
-	sg_req_u32(w, REQ_OP_IDENT);
-	sg_req_data(w, ident, strlen(ident));
-	sg_req_u32(w, REQ_OP_AND);
-	sg_req_u32(w, REQ_OP_APPLE_GENERIC_ANCHOR);
-	sg_req_u32(w, REQ_OP_AND);
-	sg_req_u32(w, REQ_OP_CERT_GENERIC);
-	sg_req_u32(w, 1);
-	sg_req_data(w, REQ_OID_DEVID_CA, sizeof(REQ_OID_DEVID_CA));
-	sg_req_u32(w, REQ_MATCH_EXISTS);
-	sg_req_u32(w, REQ_OP_AND);
-	sg_req_u32(w, REQ_OP_CERT_GENERIC);
-	sg_req_u32(w, REQ_CERT_LEAF);
-	sg_req_data(w, REQ_OID_DEVID_APP, sizeof(REQ_OID_DEVID_APP));
-	sg_req_u32(w, REQ_MATCH_EXISTS);
-	sg_req_u32(w, REQ_OP_CERT_FIELD);
-	sg_req_u32(w, REQ_CERT_LEAF);
-	sg_req_data(w, "subject.OU", strlen("subject.OU"));
-	sg_req_u32(w, REQ_MATCH_EQUAL);
-	sg_req_data(w, team, strlen(team));
-}
-
-/* A requirement set holding the Developer ID designated requirement. */
-static int sg_req_set(struct sg_blobs *b, const char *ident, const char *team)
-{
-	struct sg_req_w w = { NULL, 0 };
-	if (strlen(ident) > UINT16_MAX || strlen(team) > UINT16_MAX)
-		return MSIGN_E_LIMIT;
-	sg_req_devid(&w, ident, team);
-	size_t req_len = REQ_HEADER_LEN + w.at;
-	size_t len = REQ_SET_HEADER_LEN + req_len;
-	uint8_t *s = calloc(1, len);
-	if (s == NULL)
+	char *text = NULL;
+	if (msign_cms_designated_devid(ident, team, &text) != 0)
 		return MSIGN_E_NOMEM;
-	msign_put_be32(s + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENTS);
-	msign_put_be32(s + MSIGN_BLOB_OFF_LEN, (uint32_t)len);
-	msign_put_be32(s + MSIGN_SB_OFF_COUNT, 1);
-	msign_put_be32(s + MSIGN_SB_HEADER_LEN + MSIGN_SB_INDEX_OFF_TYPE, REQ_TYPE_DESIGNATED);
-	msign_put_be32(s + MSIGN_SB_HEADER_LEN + MSIGN_SB_INDEX_OFF_OFFSET, REQ_SET_HEADER_LEN);
-	uint8_t *r = s + REQ_SET_HEADER_LEN;
-	msign_put_be32(r + MSIGN_BLOB_OFF_MAGIC, MSIGN_CSMAGIC_REQUIREMENT);
-	msign_put_be32(r + MSIGN_BLOB_OFF_LEN, (uint32_t)req_len);
-	msign_put_be32(r + MSIGN_BLOB_HEADER_LEN, REQ_KIND_EXPR);
-	w.p = r + REQ_HEADER_LEN;
-	w.at = 0;
-	sg_req_devid(&w, ident, team);
-	b->reqs_dr = s;
-	b->reqs = s;
+	uint8_t *set = NULL;
+	size_t len = 0;
+	int r = msign_reqset_compile(text, strlen(text), 0, &set, &len, d);
+	free(text);
+	if (r != 0)
+		return r;
+	b->reqs_dr = set;
+	b->reqs = set;
 	b->reqs_len = (uint32_t)len;
 	return 0;
 }
@@ -353,8 +273,8 @@ static int sg_blobs_sig(struct sg_blobs *b, const struct msign_sign_opts *o,
 		return 0;
 	const char *team = msign_identity_team(o->identity);
 	int r;
-	if (o->requirements == NULL && team != NULL && (r = sg_req_set(b, ident, team)))
-		return msign_diag_set(d, r, 0, "designated requirement too large");
+	if (o->requirements == NULL && team != NULL && (r = sg_req_set(b, ident, team, d)))
+		return msign_diag_set(d, r, 0, "cannot build the designated requirement");
 	size_t res = MSIGN_BLOB_HEADER_LEN +
 		     msign_identity_cms_reserve(o->identity, ncds, o->tsa != NULL);
 	if (res > UINT32_MAX / 4)
