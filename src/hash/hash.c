@@ -1,6 +1,7 @@
 /* Digests through OpenSSL's EVP interface (SHA-NI where the CPU has it).
  * The only file besides cms.c and entitlements.c that knows OpenSSL. */
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <string.h>
 
 #include "sig/codesign.h"
@@ -45,6 +46,12 @@ uint32_t msign_hashtype_size(uint8_t type)
 
 /* Fetched explicitly: OpenSSL 3 would otherwise fetch the digest again at
  * every EVP_DigestInit, which the page hasher does once per page. */
+int msign_hashtype_nid(uint8_t type)
+{
+	const struct hash_kind *k = hash_kind(type);
+	return k != NULL ? OBJ_txt2nid(k->md) : NID_undef;
+}
+
 int msign_hash_md(uint8_t type, EVP_MD **md, struct msign_diag *d)
 {
 	const struct hash_kind *k = hash_kind(type);

@@ -15,6 +15,9 @@ struct evp_md_st; /* OpenSSL's EVP_MD, for the files that include evp.h */
  * MSIGN_E_CRYPTO when OpenSSL has no such digest. */
 int msign_hash_md(uint8_t hash_type, struct evp_md_st **md,
 		  struct msign_diag *d);
+/* OpenSSL's NID of the digest a CS_HASHTYPE_* computes (NID_undef, 0,
+ * when unknown): the OID a CMS attribute names the hash by. */
+int msign_hashtype_nid(uint8_t type);
 /* Hash helpers (OpenSSL EVP). out must hold MSIGN_MAX_HASH_LEN. */
 int msign_hash(uint8_t hash_type, const uint8_t *data, size_t len,
 	       uint8_t *out, uint32_t *out_len);

@@ -74,11 +74,13 @@ static bool cms_has_ext(X509 *x, const char *oid)
 }
 
 /* First subject attribute `nid` as a malloc'd UTF-8 string (NULL if none). */
-static int cms_name_entry(X509 *x, int nid, char **out)
+int msign_x509_subject_field(X509 *x, int nid, char **out, size_t *len)
 {
 	X509_NAME *name = X509_get_subject_name(x);
 	int i = X509_NAME_get_index_by_NID(name, nid, -1);
 	*out = NULL;
+	if (len != NULL)
+		*len = 0;
 	if (i < 0)
 		return 0;
 	ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
@@ -88,9 +90,21 @@ static int cms_name_entry(X509 *x, int nid, char **out)
 		ERR_clear_error();
 		return MSIGN_E_CRYPTO;
 	}
-	*out = strndup((const char *)utf8, (size_t)n);
+	*out = malloc((size_t)n + 1);
+	if (*out != NULL) {
+		memcpy(*out, utf8, (size_t)n);
+		(*out)[n] = '\0';
+		if (len != NULL)
+			*len = (size_t)n;
+	}
 	OPENSSL_free(utf8);
 	return *out ? 0 : MSIGN_E_NOMEM;
+}
+
+/* Shown by show: a NUL inside the field ends it. */
+static int cms_name_entry(X509 *x, int nid, char **out)
+{
+	return msign_x509_subject_field(x, nid, out, NULL);
 }
 
 static int cms_fill_cert(X509 *x, struct msign_cert *c, struct msign_diag *d)

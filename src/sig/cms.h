@@ -48,6 +48,13 @@ int msign_cms_parse(const uint8_t *der, size_t len,
 void msign_cms_info_free(struct msign_cms_info *info);
 /* The implicit designated requirement codesign derives for a certificate
  * signature of identifier ident (malloc'd text, no "designated =>"). */
+struct x509_st; /* OpenSSL's X509, for the files that include x509.h */
+/* The first subject attribute nid of x as UTF-8 (malloc'd, *out NULL
+ * when absent) and its length, which a NUL inside it makes longer than
+ * strlen. 0, MSIGN_E_CRYPTO or MSIGN_E_NOMEM. */
+int msign_x509_subject_field(struct x509_st *x, int nid, char **out,
+			     size_t *len);
+
 /* The requirement-set line codesign embeds for a Developer ID identity:
  * "designated => identifier ID and anchor apple generic and certificate
  * 1[...6.2.6] exists and certificate leaf[...6.1.13] exists and

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/diag.h"
+#include "sig/cms.h"
 #include "sign/sign_cms.h"
 #include "sign/tsa.h"
 #include "hash/hash.h"
@@ -192,20 +193,18 @@ static int sc_read_p12(const char *path, const char *password, EVP_PKEY **key,
 static bool sc_name_field(X509 *x, int nid, char *out, size_t outlen)
 {
 	out[0] = '\0';
-	X509_NAME *nm = X509_get_subject_name(x);
-	int i = X509_NAME_get_index_by_NID(nm, nid, -1);
-	if (i < 0)
+	char *u = NULL;
+	size_t n = 0;
+	if (msign_x509_subject_field(x, nid, &u, &n) != 0)
+		return false;
+	if (u == NULL)
 		return true;
-	unsigned char *u = NULL;
-	int n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)));
-	bool ok = n >= 0 && (size_t)n < outlen;
-	for (int k = 0; ok && k < n; k++)
-		ok = u[k] >= 0x20 && u[k] != 0x7f;
-	if (ok) {
-		memcpy(out, u, (size_t)n);
-		out[n] = '\0';
-	}
-	OPENSSL_free(u);
+	bool ok = n < outlen;
+	for (size_t k = 0; ok && k < n; k++)
+		ok = (unsigned char)u[k] >= 0x20 && u[k] != 0x7f;
+	if (ok)
+		memcpy(out, u, n + 1);
+	free(u);
 	return ok;
 }
 
@@ -430,17 +429,6 @@ static char *sc_cdhashes_plist(const struct msign_cms_cd *cds, uint32_t n,
 	return s;
 }
 
-static int sc_hash_nid(uint8_t type)
-{
-	switch (type) {
-	case MSIGN_CS_HASHTYPE_SHA1: return NID_sha1;
-	case MSIGN_CS_HASHTYPE_SHA256:
-	case MSIGN_CS_HASHTYPE_SHA256_TRUNCATED: return NID_sha256;
-	case MSIGN_CS_HASHTYPE_SHA384: return NID_sha384;
-	default: return NID_undef;
-	}
-}
-
 /* CDHashes2 values: SEQUENCE { hash OID, OCTET STRING full hash } per CD. */
 static X509_ATTRIBUTE *sc_cdhashes2(const struct msign_cms_cd *cds, uint32_t n)
 {
@@ -448,7 +436,7 @@ static X509_ATTRIBUTE *sc_cdhashes2(const struct msign_cms_cd *cds, uint32_t n)
 	X509_ATTRIBUTE *attr = NULL;
 	bool ok = oid != NULL;
 	for (uint32_t k = 0; ok && k < n; k++) {
-		int nid = sc_hash_nid(cds[k].hash_type);
+		int nid = msign_hashtype_nid(cds[k].hash_type);
 		const ASN1_OBJECT *h = nid != NID_undef ? OBJ_nid2obj(nid) : NULL;
 		int olen = h ? i2d_ASN1_OBJECT(h, NULL) : -1;
 		uint8_t seq[128];
