@@ -1,5 +1,6 @@
 /* Digests through OpenSSL's EVP interface (SHA-NI where the CPU has it).
- * The only file besides cms.c and entitlements.c that knows OpenSSL. */
+ * OpenSSL is also known to hash/hashpool.c, sig/cms.c, sign/sign_cms.c and
+ * sign/tsa.c, and to no other file. */
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <string.h>
