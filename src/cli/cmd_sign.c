@@ -33,7 +33,17 @@ struct sign_cli {
 	struct msign_tsa_opts tsa;
 	bool timestamp;
 	char *password;
+	unsigned preserve;      /* PRESERVE_* */
+	bool flags_given;       /* -o was given */
 };
+
+/* --preserve-metadata: what an old signature lends the new one, unless
+ * the command line gives it (codesign: explicit options win). */
+#define PRESERVE_IDENTIFIER 0x1u
+#define PRESERVE_ENTITLEMENTS 0x2u
+#define PRESERVE_REQUIREMENTS 0x4u
+#define PRESERVE_FLAGS 0x8u
+#define PRESERVE_RUNTIME 0x10u
 
 static void sign_usage(FILE *out)
 {
@@ -68,6 +78,12 @@ static void sign_usage(FILE *out)
 		"      --digest LIST        sha1,sha256,sha384 (also --digest-algorithm)\n"
 		"      --linker-signed      the signature ld64/lld write (adhoc,linker-signed)\n"
 		"  -f, --force              replace an existing signature\n"
+		"      --preserve-metadata=LIST  re-signing: take identifier, entitlements,\n"
+		"                           requirements, flags, runtime (comma-separated)\n"
+		"                           from the old signature unless given here\n"
+		"      --for-notarization   refuse, listing every problem, what Apple's notary\n"
+		"                           service would refuse (Developer ID Application leaf,\n"
+		"                           -o runtime, --timestamp, SHA-256, no get-task-allow)\n"
 		"  -a, --arch NAME          sign only this slice of a universal file\n"
 		"      --output OUT         write to OUT instead of FILE (one FILE only)\n"
 		"      --page-size N        code page size in bytes (default: 16384 for\n"
@@ -76,8 +92,8 @@ static void sign_usage(FILE *out)
 		"  -n, --dry-run            compute the signature, print it, write nothing\n"
 		"  -v, --verbose            say what was signed\n"
 		"Without -r, a certificate signature embeds the designated requirement codesign\n"
-		"derives for a Developer ID identity (identifier, Apple anchor, the two\n"
-		"Developer ID markers, the team) and the leaf's OU as team identifier.\n");
+		"derives for the identity's chain (Apple, Apple Development, Developer ID, or\n"
+		"another anchor pinned by SHA-1) and the leaf's OU as team identifier.\n");
 }
 
 struct sign_name {
@@ -141,6 +157,22 @@ static int sign_digests(const char *arg, uint32_t *mask)
 	int r = sign_name_list(arg, names, sizeof(names) / sizeof(names[0]),
 			       false, mask);
 	return *mask == 0 ? -1 : r;
+}
+
+static int sign_preserve_names(const char *arg, unsigned *mask)
+{
+	static const struct sign_name names[] = {
+		{ "identifier", PRESERVE_IDENTIFIER },
+		{ "entitlements", PRESERVE_ENTITLEMENTS },
+		{ "requirements", PRESERVE_REQUIREMENTS },
+		{ "flags", PRESERVE_FLAGS },
+		{ "runtime", PRESERVE_RUNTIME },
+	};
+	uint32_t bits = 0;
+	int r = sign_name_list(arg, names, sizeof(names) / sizeof(names[0]),
+			       false, &bits);
+	*mask |= bits;
+	return bits == 0 ? -1 : r;
 }
 
 static int sign_number(const char *arg, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -268,14 +300,67 @@ static void sign_report(const char *path, const struct msign_image *img,
 	       (unsigned long long)out_len);
 }
 
+/* The old signature's metadata the options do not give, from the slice
+ * codesign -d shows (codesign takes it from the main architecture; every
+ * slice of a universal file gets the same identifier and flags). The
+ * copies live in *keep until the file is signed. */
+static int sign_preserve(const char *path, const struct sign_cli *c,
+			 struct msign_sign_opts *o, msign_info **keep)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	if (msign_info_open(path, keep, &d) != 0) {
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d.msg));
+		return -1;
+	}
+	const msign_info_slice *s =
+		msign_info_slice_at(*keep, msign_info_default_slice(*keep));
+	const msign_info_cd *cd = s ? msign_slice_chosen_cd(s) : NULL;
+	if (s == NULL || msign_slice_sig_status(s, NULL) != 0 || cd == NULL)
+		return 0; /* nothing to preserve: signed as if new */
+	uint32_t flags = msign_cd_flags(cd);
+	uint32_t runtime = 0;
+	if ((c->preserve & PRESERVE_IDENTIFIER) && o->identifier == NULL)
+		o->identifier = msign_cd_identifier(cd);
+	if ((c->preserve & PRESERVE_ENTITLEMENTS) && o->ent_xml == NULL)
+		o->ent_xml = msign_slice_entitlements_xml(s, &o->ent_len);
+	if ((c->preserve & PRESERVE_REQUIREMENTS) && o->requirements == NULL)
+		o->requirements = msign_slice_requirements(s, &o->requirements_len);
+	if ((c->preserve & PRESERVE_FLAGS) && !c->flags_given && !o->linker_signed)
+		o->cd_flags = flags & MSIGN_SIGN_FLAGS;
+	if ((c->preserve & PRESERVE_RUNTIME) && msign_cd_runtime(cd, &runtime))
+		o->runtime_version = runtime;
+	return 0;
+}
+
+/* --for-notarization: every problem, one a line, before anything is hashed. */
+static int sign_notary(const char *path, const struct msign_sign_opts *o)
+{
+	char list[2048];
+	unsigned n = 0;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	if (msign_sign_notary_problems(o, list, sizeof(list), &n, &d) != 0) {
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d.msg));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	fprintf(stderr, "%s: not ready for notarization (%u problem%s):\n",
+		cli_esc(path), n, n == 1 ? "" : "s");
+	for (char *line = strtok(list, "\n"); line != NULL; line = strtok(NULL, "\n"))
+		fprintf(stderr, "  %s\n", cli_esc(line));
+	return -1;
+}
+
 /* Plan only: the signature is computed (every page hashed) and described. */
-static int sign_dry(const char *path, struct sign_cli *c,
+static int sign_dry(const char *path, const struct msign_sign_opts *o,
 		    const struct msign_image *img, struct msign_diag *d)
 {
 	static struct msign_sign_result res;
 	struct msign_plan plan;
 	msign_plan_init(&plan);
-	int r = msign_sign_plan(img, &c->o, &plan, &res, d);
+	int r = msign_sign_plan(img, o, &plan, &res, d);
 	if (r == 0)
 		sign_report(path, img, &res, plan.out_len);
 	msign_plan_free(&plan);
@@ -309,18 +394,29 @@ static int sign_one(const char *path, struct sign_cli *c)
 	for (uint32_t i = 0; i < img->nslices; i++)
 		if ((only < 0 || (uint32_t)only == i) && img->slices[i].err == 0)
 			any_signed = any_signed || img->slices[i].has_codesig;
-	c->o.file_name = path;
+	struct msign_sign_opts o = c->o;
+	o.file_name = path;
+	msign_info *old = NULL;
+	if ((c->preserve != 0 && sign_preserve(path, c, &o, &old) != 0) ||
+	    (o.for_notarization && sign_notary(path, &o) != 0)) {
+		msign_info_free(old);
+		msign_image_free(img);
+		free(format);
+		return 1;
+	}
 	if (c->dry) {
-		r = sign_dry(path, c, img, &d);
+		r = sign_dry(path, &o, img, &d);
+		msign_info_free(old);
 		msign_image_free(img);
 		free(format);
 		return r;
 	}
 	msign_image_free(img);
-	if (any_signed && c->o.force)
+	if (any_signed && o.force)
 		fprintf(stderr, "%s: replacing existing signature\n", cli_esc(path));
 	static struct msign_sign_result res;
-	r = msign_sign_run(path, c->output ? c->output : path, &c->o, &res, &d);
+	r = msign_sign_run(path, c->output ? c->output : path, &o, &res, &d);
+	msign_info_free(old);
 	if (r != 0 || res.already_signed)
 		free(format);
 	if (res.already_signed) {
@@ -398,7 +494,7 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 {
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
 	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
-	       OPT_TIME, OPT_TSA, OPT_PW_ARGV };
+	       OPT_TIME, OPT_TSA, OPT_PW_ARGV, OPT_PRESERVE, OPT_NOTARY };
 	const char *req_arg = NULL;
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
@@ -426,6 +522,8 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		{ "p12-password-file", required_argument, NULL, OPT_P12_PW },
 		{ "signing-time", required_argument, NULL, OPT_TIME },
 		{ "timestamp", optional_argument, NULL, OPT_TSA },
+		{ "preserve-metadata", required_argument, NULL, OPT_PRESERVE },
+		{ "for-notarization", no_argument, NULL, OPT_NOTARY },
 		/* spelled out so that getopt does not take it for an
 		 * abbreviation of --p12-password-file, and refused */
 		{ "p12-password", required_argument, NULL, OPT_PW_ARGV },
@@ -447,7 +545,13 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		case 'o':
 			if (sign_flag_names(optarg, &c->o.cd_flags) != 0)
 				bad = "-o takes runtime,library,kill,hard,... or a number";
+			c->flags_given = true;
 			break;
+		case OPT_PRESERVE:
+			if (sign_preserve_names(optarg, &c->preserve) != 0)
+				bad = "--preserve-metadata takes identifier,entitlements,requirements,flags,runtime";
+			break;
+		case OPT_NOTARY: c->o.for_notarization = true; break;
 		case OPT_DIGEST:
 			if (sign_digests(optarg, &c->o.hash_types) != 0)
 				bad = "--digest takes sha1, sha256 or sha384, comma-separated";

@@ -65,11 +65,12 @@ static const char *cms_ossl_reason(void)
 	return r ? r : "no reason given";
 }
 
-static bool cms_has_ext(X509 *x, const char *oid)
+bool msign_x509_has_ext(X509 *x, const char *oid)
 {
 	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
 	bool has = obj != NULL && X509_get_ext_by_OBJ(x, obj, -1) >= 0;
 	ASN1_OBJECT_free(obj);
+	ERR_clear_error();
 	return has;
 }
 
@@ -121,9 +122,9 @@ static int cms_fill_cert(X509 *x, struct msign_cert *c, struct msign_diag *d)
 		return msign_diag_set(d, MSIGN_E_CRYPTO, 0,
 				      "cannot hash certificate: %s", cms_ossl_reason());
 	c->self_signed = X509_self_signed(x, 0) == 1;
-	c->apple_devid_leaf = cms_has_ext(x, OID_DEVID_LEAF);
-	c->apple_devid_ca = cms_has_ext(x, OID_DEVID_CA);
-	c->apple_wwdr_ca = cms_has_ext(x, OID_WWDR_CA);
+	c->apple_devid_leaf = msign_x509_has_ext(x, OID_DEVID_LEAF);
+	c->apple_devid_ca = msign_x509_has_ext(x, OID_DEVID_CA);
+	c->apple_wwdr_ca = msign_x509_has_ext(x, OID_WWDR_CA);
 	for (size_t i = 0; i < sizeof(apple_roots) / sizeof(apple_roots[0]); i++)
 		if (memcmp(c->sha256, apple_roots[i], 32) == 0)
 			c->apple_root = true;
@@ -596,17 +597,24 @@ int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
 	return 0;
 }
 
-int msign_cms_designated_devid(const char *ident, const char *team, char **out)
+int msign_cms_chain_designated(struct x509_st *const *chain, uint32_t n,
+			       const char *ident, char **out, struct msign_diag *d)
 {
-	struct dr_text t = { 0 };
-	*out = NULL;
-	dr_puts(&t, "designated => identifier ");
-	dr_value(&t, ident);
-	dr_devid(&t, team);
-	if (t.oom) {
-		free(t.p);
-		return MSIGN_E_NOMEM;
+	if (chain == NULL || n == 0 || n > MSIGN_CMS_MAX_CERTS)
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "a designated requirement needs 1 to %u certificates",
+				      MSIGN_CMS_MAX_CERTS);
+	struct msign_cms_info *info = calloc(1, sizeof(*info));
+	if (info == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	int r = 0;
+	for (uint32_t i = 0; i < n && r == 0; i++) {
+		r = cms_fill_cert(chain[i], &info->chain[i], d);
+		info->ncerts = i + 1;
 	}
-	*out = t.p;
-	return 0;
+	if (r == 0)
+		r = msign_cms_designated(info, ident, out, d);
+	msign_cms_info_free(info);
+	free(info);
+	return r;
 }

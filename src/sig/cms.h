@@ -46,21 +46,23 @@ struct msign_cms_info {
 int msign_cms_parse(const uint8_t *der, size_t len,
 		    struct msign_cms_info *info, struct msign_diag *d);
 void msign_cms_info_free(struct msign_cms_info *info);
-/* The implicit designated requirement codesign derives for a certificate
- * signature of identifier ident (malloc'd text, no "designated =>"). */
 struct x509_st; /* OpenSSL's X509, for the files that include x509.h */
 /* The first subject attribute nid of x as UTF-8 (malloc'd, *out NULL
  * when absent) and its length, which a NUL inside it makes longer than
  * strlen. 0, MSIGN_E_CRYPTO or MSIGN_E_NOMEM. */
 int msign_x509_subject_field(struct x509_st *x, int nid, char **out,
 			     size_t *len);
+/* Does x carry the extension of dotted OID oid? */
+bool msign_x509_has_ext(struct x509_st *x, const char *oid);
 
-/* The requirement-set line codesign embeds for a Developer ID identity:
- * "designated => identifier ID and anchor apple generic and certificate
- * 1[...6.2.6] exists and certificate leaf[...6.1.13] exists and
- * certificate leaf[subject.OU] = TEAM" (malloc'd; the signer compiles it). */
-int msign_cms_designated_devid(const char *ident, const char *team, char **out);
+/* The implicit designated requirement codesign derives for a certificate
+ * signature of identifier ident (malloc'd text, no "designated =>"). */
 int msign_cms_designated(const struct msign_cms_info *info, const char *ident,
 			 char **out, struct msign_diag *d);
+/* The same for a signer's chain (leaf first, each issuer after it, as the
+ * CMS will carry it): the designated requirement codesign embeds when it
+ * signs with that identity (DRMaker's rules, as msign_cms_designated). */
+int msign_cms_chain_designated(struct x509_st *const *chain, uint32_t n,
+			       const char *ident, char **out, struct msign_diag *d);
 
 #endif

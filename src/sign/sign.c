@@ -133,6 +133,28 @@ static int sg_check_opts(const struct msign_sign_opts *o, struct msign_diag *d)
 	if ((o->cd_flags & (MSIGN_CS_ADHOC | MSIGN_CS_LINKER_SIGNED)) != 0)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "adhoc and linker-signed are not option flags");
+	if (o->for_notarization) {
+		char list[1024];
+		unsigned n = 0;
+		int r = msign_sign_notary_problems(o, list, sizeof(list), &n, d);
+		if (r)
+			return r;
+		/* One line, the problems joined: a diagnostic is a sentence. */
+		char one[sizeof(list) * 2];
+		size_t k = 0;
+		for (const char *c = list; *c != '\0' && k + 3 < sizeof(one); c++) {
+			if (*c == '\n') {
+				one[k++] = ';';
+				one[k++] = ' ';
+			} else {
+				one[k++] = *c;
+			}
+		}
+		one[k] = '\0';
+		if (n)
+			return msign_diag_set(d, MSIGN_E_ARG, 0,
+					      "not ready for notarization: %s", one);
+	}
 	return 0;
 }
 
@@ -257,7 +279,9 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 			cd->exec_limit = text->filesize;
 			cd->exec_flags = exec_flags;
 		}
-		if ((o->cd_flags & MSIGN_CS_RUNTIME) && s->has_version)
+		if ((o->cd_flags & MSIGN_CS_RUNTIME) && o->runtime_version != 0)
+			cd->runtime = o->runtime_version;
+		else if ((o->cd_flags & MSIGN_CS_RUNTIME) && s->has_version)
 			cd->runtime = s->version_sdk;
 		cd->version = o->linker_signed ? MSIGN_CS_SUPPORTSEXECSEG
 					       : sg_cd_version(cd);

@@ -30,6 +30,10 @@ struct msign_sign_opts {
 	const char *ent_xml;    /* entitlements plist text, or NULL */
 	size_t ent_len;
 	uint32_t cd_flags;      /* -o: MSIGN_CS_RUNTIME, kill, hard, ... (no adhoc) */
+	/* The hardened runtime's version with MSIGN_CS_RUNTIME; 0: each
+	 * slice's SDK from LC_BUILD_VERSION, as codesign (an old signature's
+	 * for --preserve-metadata=runtime). */
+	uint32_t runtime_version;
 	uint32_t hash_types;    /* bit (1 << CS_HASHTYPE_x); 0: Apple's rule */
 	uint32_t page_size;     /* bytes, power of two; 0: per architecture */
 	bool linker_signed;     /* ld64.lld's layout and flags */
@@ -45,6 +49,8 @@ struct msign_sign_opts {
 	 * the identifier and team; ad hoc, the empty set. */
 	const uint8_t *requirements;
 	size_t requirements_len;
+	/* Refuse (MSIGN_E_ARG) what msign_sign_notary_problems finds. */
+	bool for_notarization;
 };
 
 struct msign_sign_slice {
@@ -65,6 +71,14 @@ struct msign_sign_result {
 	bool replaced;        /* some target slice had a signature */
 	bool already_signed;  /* refused: signed and no force */
 };
+
+/* What would make Apple's notary service refuse this signature, as far as
+ * it can be known before signing and offline: no Developer ID Application
+ * leaf (or ad hoc), no hardened runtime, no secure timestamp, no SHA-256
+ * CodeDirectory, get-task-allow granted. One problem a line into buf (NUL
+ * terminated, cut to len), their number in *count (0: ready). */
+int msign_sign_notary_problems(const struct msign_sign_opts *o, char *buf,
+			       size_t len, unsigned *count, struct msign_diag *d);
 
 /* Plan the signed output of img (the source of the plan's copies). */
 int msign_sign_plan(const struct msign_image *img,

@@ -3,6 +3,7 @@
  * canonical form). Sizes are computed first, then every field is written
  * explicitly into a zeroed buffer of exactly that size; nothing here reads
  * file bytes except through the cursor. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,23 +174,17 @@ static int sg_blob_wrap(uint32_t magic, const void *payload, size_t len,
 	return 0;
 }
 
-/* Apple's signer turns these boolean entitlements into executable-segment
- * flags (as rcodesign documents). Keys are read off our own canonical DER:
+struct sg_ent_flag {
+	const char *key;
+	uint64_t flag;
+};
+
+/* The flags of map whose key is a true boolean at the top of the
+ * entitlements. Keys are read off our own canonical DER:
  * [APPLICATION 16] { INTEGER 1, [CONTEXT 16] { SEQUENCE { key, value } } }. */
-static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
+static uint64_t sg_ent_bools(const uint8_t *der, size_t len,
+			     const struct sg_ent_flag *map, size_t nmap)
 {
-	static const struct {
-		const char *key;
-		uint64_t flag;
-	} map[] = {
-		{ "get-task-allow", EXECSEG_ALLOW_UNSIGNED },
-		{ "run-unsigned-code", EXECSEG_ALLOW_UNSIGNED },
-		{ "com.apple.private.cs.debugger", EXECSEG_DEBUGGER },
-		{ "dynamic-codesigning", EXECSEG_JIT },
-		{ "com.apple.private.skip-library-validation", EXECSEG_SKIP_LV },
-		{ "com.apple.private.amfi.can-load-cdhash", EXECSEG_CAN_LOAD_CDHASH },
-		{ "com.apple.private.amfi.can-execute-cdhash", EXECSEG_CAN_EXEC_CDHASH },
-	};
 	struct msign_cur c = msign_cur_make(der, len), dict, seq;
 	struct msign_der_tl tl, k, v;
 	uint64_t flags = 0;
@@ -213,7 +208,7 @@ static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
 		    v.tag != MSIGN_DER_BOOLEAN || v.len != 1 ||
 		    msign_cur_get_bytes(&seq, 1, &val) || val[0] == 0)
 			continue; /* not a true boolean */
-		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		for (size_t i = 0; i < nmap; i++)
 			if (strlen(map[i].key) == k.len &&
 			    memcmp(map[i].key, key, k.len) == 0)
 				flags |= map[i].flag;
@@ -221,20 +216,49 @@ static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
 	return flags;
 }
 
+/* Apple's signer turns these boolean entitlements into executable-segment
+ * flags (as rcodesign documents). */
+static uint64_t sg_ent_exec_flags(const uint8_t *der, size_t len)
+{
+	static const struct sg_ent_flag map[] = {
+		{ "get-task-allow", EXECSEG_ALLOW_UNSIGNED },
+		{ "run-unsigned-code", EXECSEG_ALLOW_UNSIGNED },
+		{ "com.apple.private.cs.debugger", EXECSEG_DEBUGGER },
+		{ "dynamic-codesigning", EXECSEG_JIT },
+		{ "com.apple.private.skip-library-validation", EXECSEG_SKIP_LV },
+		{ "com.apple.private.amfi.can-load-cdhash", EXECSEG_CAN_LOAD_CDHASH },
+		{ "com.apple.private.amfi.can-execute-cdhash", EXECSEG_CAN_EXEC_CDHASH },
+	};
+	return sg_ent_bools(der, len, map, sizeof(map) / sizeof(map[0]));
+}
+
 /* ---- requirements ------------------------------------------------------- */
 
-/* A requirement set holding the Developer ID designated requirement:
- * its text (the one show -r- derives for such a chain) compiled, so the
- * bytes are the compiler's, which the corpus round trip pins to Apple's. */
-static int sg_req_set(struct sg_blobs *b, const char *ident, const char *team,
-		      struct msign_diag *d)
+/* A requirement set holding the designated requirement codesign embeds
+ * for the identity's chain (DRMaker's forms: Apple, Apple Development,
+ * Developer ID, other anchors): the text show -r- derives for such a
+ * chain, compiled, so the bytes are the compiler's, which the corpus
+ * round trip pins to Apple's. */
+static int sg_req_set(struct sg_blobs *b, const struct msign_sign_identity *id,
+		      const char *ident, struct msign_diag *d)
 {
-	char *text = NULL;
-	if (msign_cms_designated_devid(ident, team, &text) != 0)
-		return MSIGN_E_NOMEM;
+	static const char head[] = "designated => ";
+	char *dr = NULL;
+	int r = msign_identity_designated(id, ident, &dr, d);
+	if (r != 0)
+		return r;
+	size_t n = strlen(dr);
+	char *text = malloc(sizeof(head) + n);
+	if (text == NULL) {
+		free(dr);
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	}
+	memcpy(text, head, sizeof(head) - 1);
+	memcpy(text + sizeof(head) - 1, dr, n + 1);
+	free(dr);
 	uint8_t *set = NULL;
 	size_t len = 0;
-	int r = msign_reqset_compile(text, strlen(text), 0, &set, &len, d);
+	r = msign_reqset_compile(text, strlen(text), 0, &set, &len, d);
 	free(text);
 	if (r != 0)
 		return r;
@@ -271,9 +295,8 @@ static int sg_blobs_sig(struct sg_blobs *b, const struct msign_sign_opts *o,
 	}
 	if (o->identity == NULL)
 		return 0;
-	const char *team = msign_identity_team(o->identity);
 	int r;
-	if (o->requirements == NULL && team != NULL && (r = sg_req_set(b, ident, team, d)))
+	if (o->requirements == NULL && (r = sg_req_set(b, o->identity, ident, d)))
 		return msign_diag_set(d, r, 0, "cannot build the designated requirement");
 	size_t res = MSIGN_BLOB_HEADER_LEN +
 		     msign_identity_cms_reserve(o->identity, ncds, o->tsa != NULL);
@@ -322,4 +345,62 @@ void sg_blobs_free(struct sg_blobs *b)
 	if (b->cms != b->cms_empty)
 		free(b->cms);
 	b->ent_xml = b->ent_der = b->reqs_dr = b->cms = NULL;
+}
+
+/* ---- notarization --------------------------------------------------------- */
+
+static void sg_problem(char *buf, size_t len, size_t *at, unsigned *n,
+		       const char *what)
+{
+	int w = snprintf(buf + *at, len - *at, "%s%s", *n ? "\n" : "", what);
+	if (w > 0)
+		*at = (size_t)w < len - *at ? *at + (size_t)w : len - 1;
+	(*n)++;
+}
+
+int msign_sign_notary_problems(const struct msign_sign_opts *o, char *buf,
+			       size_t len, unsigned *count, struct msign_diag *d)
+{
+	static const struct sg_ent_flag debug[] = {
+		{ "com.apple.security.get-task-allow", 1 },
+		{ "get-task-allow", 2 },
+	};
+	size_t at = 0;
+	unsigned n = 0;
+	char line[400];
+	if (len == 0 || buf == NULL || count == NULL)
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "no room for the problems");
+	buf[0] = '\0';
+	if (o->identity == NULL)
+		sg_problem(buf, len, &at, &n,
+			   "an ad-hoc signature: notarization needs a Developer ID Application certificate");
+	else if (!msign_identity_devid_app(o->identity)) {
+		snprintf(line, sizeof(line),
+			 "\"%.300s\" is no Developer ID Application certificate (no extension 1.2.840.113635.100.6.1.13)",
+			 msign_identity_name(o->identity));
+		sg_problem(buf, len, &at, &n, line);
+	}
+	if ((o->cd_flags & MSIGN_CS_RUNTIME) == 0)
+		sg_problem(buf, len, &at, &n, "the hardened runtime is not enabled (-o runtime)");
+	if (o->tsa == NULL)
+		sg_problem(buf, len, &at, &n, "no secure timestamp (--timestamp)");
+	if (o->hash_types != 0 && (o->hash_types & (1u << MSIGN_CS_HASHTYPE_SHA256)) == 0)
+		sg_problem(buf, len, &at, &n, "no SHA-256 CodeDirectory (--digest)");
+	if (o->ent_xml != NULL) {
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+		int r = msign_ent_xml_to_der(o->ent_xml, o->ent_len, &der, &der_len, d);
+		if (r)
+			return r;
+		uint64_t f = sg_ent_bools(der, der_len, debug, sizeof(debug) / sizeof(debug[0]));
+		free(der);
+		for (size_t i = 0; i < sizeof(debug) / sizeof(debug[0]); i++)
+			if (f & debug[i].flag) {
+				snprintf(line, sizeof(line), "the entitlements grant %s",
+					 debug[i].key);
+				sg_problem(buf, len, &at, &n, line);
+			}
+	}
+	*count = n;
+	return 0;
 }

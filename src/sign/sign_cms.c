@@ -49,6 +49,8 @@ struct msign_sign_identity {
 	X509 *leaf;
 	STACK_OF(X509) *chain; /* the leaf's issuer first, up to the root */
 	char team[SC_TEAM_MAX + 1]; /* subject OU; "" when none */
+	char cn[256];          /* subject CN, for messages */
+	bool devid_app;        /* the leaf has Developer ID Application's marker */
 	size_t certs_len;      /* DER bytes of the leaf and the chain */
 };
 
@@ -187,6 +189,9 @@ static int sc_read_p12(const char *path, const char *password, EVP_PKEY **key,
 	return r ? msign_diag_set(d, r, 0, "%s: too many certificates", path) : 0;
 }
 
+/* Apple's marker of a Developer ID Application leaf certificate. */
+#define SC_OID_DEVID_APP "1.2.840.113635.100.6.1.13"
+
 /* A subject field as UTF-8 into out ("" when absent); false when it
  * does not fit or holds control characters (it is printed and, for the
  * OU, written into the CodeDirectory). */
@@ -236,23 +241,27 @@ static int sc_pick_leaf(STACK_OF(X509) *pool, const char *want, X509 **leaf,
 {
 	int best = 0, nbest = 0;
 	X509 *pick = NULL, *other = NULL;
-	for (int i = 0; i < sk_X509_num(pool); i++) {
-		X509 *x = sk_X509_value(pool, i);
-		if (X509_check_ca(x) != 0)
-			continue; /* issuers are not identities */
-		int m = sc_match(x, want);
-		if (m == 0 || m < best)
-			continue;
-		if (m > best) {
-			best = m;
-			nbest = 0;
-			pick = x;
-		} else if (X509_cmp(x, pick) != 0) {
-			other = x;
-		} else {
-			continue; /* the same certificate twice */
+	/* Issuers are no identities, unless no end-entity certificate
+	 * matches: a self-signed identity (openssl req -x509) is a CA. */
+	for (int pass = 0; pass < 2 && pick == NULL; pass++) {
+		for (int i = 0; i < sk_X509_num(pool); i++) {
+			X509 *x = sk_X509_value(pool, i);
+			if ((X509_check_ca(x) != 0) != (pass == 1))
+				continue;
+			int m = sc_match(x, want);
+			if (m == 0 || m < best)
+				continue;
+			if (m > best) {
+				best = m;
+				nbest = 0;
+				pick = x;
+			} else if (X509_cmp(x, pick) != 0) {
+				other = x;
+			} else {
+				continue; /* the same certificate twice */
+			}
+			nbest++;
 		}
-		nbest++;
 	}
 	if (pick == NULL)
 		return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
@@ -340,8 +349,9 @@ static int sc_load(struct msign_sign_identity *id,
 	X509 *leaf = NULL;
 	if ((r = sc_pick_leaf(pool, want, &leaf, d)))
 		return r;
-	char cn[256];
-	sc_name_field(leaf, NID_commonName, cn, sizeof(cn));
+	char *cn = id->cn;
+	sc_name_field(leaf, NID_commonName, id->cn, sizeof(id->cn));
+	id->devid_app = msign_x509_has_ext(leaf, SC_OID_DEVID_APP);
 	if (X509_check_private_key(leaf, id->key) != 1) {
 		ERR_clear_error();
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
@@ -378,6 +388,27 @@ int msign_identity_load(const struct msign_identity_src *src, const char *want,
 	}
 	*out = id;
 	return 0;
+}
+
+int msign_identity_designated(const struct msign_sign_identity *id,
+			      const char *ident, char **text, struct msign_diag *d)
+{
+	X509 *chain[MSIGN_CMS_MAX_CERTS];
+	uint32_t n = 0;
+	chain[n++] = id->leaf;
+	for (int i = 0; i < sk_X509_num(id->chain) && n < MSIGN_CMS_MAX_CERTS; i++)
+		chain[n++] = sk_X509_value(id->chain, i);
+	return msign_cms_chain_designated(chain, n, ident, text, d);
+}
+
+const char *msign_identity_name(const struct msign_sign_identity *id)
+{
+	return id->cn;
+}
+
+bool msign_identity_devid_app(const struct msign_sign_identity *id)
+{
+	return id->devid_app;
 }
 
 const char *msign_identity_team(const struct msign_sign_identity *id)

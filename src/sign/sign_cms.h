@@ -27,6 +27,15 @@ struct msign_identity_src {
 int msign_identity_load(const struct msign_identity_src *src, const char *want,
 			struct msign_sign_identity **out, struct msign_diag *d);
 void msign_identity_free(struct msign_sign_identity *id);
+/* The designated requirement codesign embeds for this identity's chain
+ * and identifier ident: malloc'd text without "designated => ". */
+int msign_identity_designated(const struct msign_sign_identity *id,
+			      const char *ident, char **text, struct msign_diag *d);
+/* The leaf's subject CN ("" when none), for messages. */
+const char *msign_identity_name(const struct msign_sign_identity *id);
+/* Does the leaf carry Developer ID Application's marker (extension
+ * 1.2.840.113635.100.6.1.13)? */
+bool msign_identity_devid_app(const struct msign_sign_identity *id);
 /* The leaf's subject OU, or NULL. */
 const char *msign_identity_team(const struct msign_sign_identity *id);
 /* Bytes to reserve for the CMS blob's payload before anything is hashed

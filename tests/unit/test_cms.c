@@ -589,6 +589,33 @@ static void test_dr_non_apple(void **state)
 		  "H\"1010101010101010101010101010101010101010\"");
 }
 
+/* The chain a signer holds (X509s, leaf first) gives the text the
+ * parsed CMS gives: here every certificate is "Example Org", so the
+ * root is pinned by its SHA-1 (computed by OpenSSL, not by msign). */
+static void test_dr_from_chain(void **state)
+{
+	(void)state;
+	X509 *chain[3] = { pki.leaf, pki.ca, pki.root };
+	uint8_t sha1[20];
+	der_hash(pki.root, EVP_sha1(), sha1);
+	char h[41], want[128];
+	hex(h, sha1);
+	snprintf(want, sizeof(want), "identifier \"org.example\" and certificate root = H\"%s\"", h);
+	char *dr = NULL;
+	assert_int_equal(msign_cms_chain_designated(chain, 3, "org.example", &dr, NULL), 0);
+	assert_string_equal(dr, want);
+	free(dr);
+	/* the leaf alone: its Organization makes it the anchor of a chain of one */
+	der_hash(pki.leaf, EVP_sha1(), sha1);
+	hex(h, sha1);
+	snprintf(want, sizeof(want), "identifier \"org.example\" and certificate root = H\"%s\"", h);
+	assert_int_equal(msign_cms_chain_designated(chain, 1, "org.example", &dr, NULL), 0);
+	assert_string_equal(dr, want);
+	free(dr);
+	assert_int_equal(msign_cms_chain_designated(chain, 0, "x", &dr, NULL), MSIGN_E_ARG);
+	assert_int_equal(msign_cms_chain_designated(NULL, 1, "x", &dr, NULL), MSIGN_E_ARG);
+}
+
 static void test_args(void **state)
 {
 	(void)state;
@@ -615,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_dr_wwdr),
 		cmocka_unit_test(test_dr_apple),
 		cmocka_unit_test(test_dr_non_apple),
+		cmocka_unit_test(test_dr_from_chain),
 		cmocka_unit_test(test_args),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

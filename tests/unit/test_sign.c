@@ -320,6 +320,21 @@ static void t_refusals(void **st)
 				      .ent_len = 4 };
 	assert_null(sign_mem(in, len, &o4, &n, &res, &rc));
 	assert_int_equal(rc, MSIGN_E_PLIST);
+	/* for_notarization: the library refuses with the problems in one line */
+	struct msign_sign_opts onz = { .identifier = "x", .for_notarization = true,
+				       .cd_flags = MSIGN_CS_RUNTIME };
+	struct msign_image *nzimg = NULL;
+	struct msign_plan nzplan;
+	struct msign_diag nzd;
+	msign_plan_init(&nzplan);
+	msign_diag_clear(&nzd);
+	assert_int_equal(msign_image_parse(in, len, &nzimg, NULL), 0);
+	assert_int_equal(msign_sign_plan(nzimg, &onz, &nzplan, &res, &nzd), MSIGN_E_ARG);
+	assert_string_equal(nzd.msg, "not ready for notarization: an ad-hoc signature: "
+			    "notarization needs a Developer ID Application certificate; "
+			    "no secure timestamp (--timestamp)");
+	msign_plan_free(&nzplan);
+	msign_image_free(nzimg);
 	struct msign_sign_opts o5 = { .file_name = "" };
 	assert_null(sign_mem(in, len, &o5, &n, &res, &rc));
 	assert_int_equal(rc, MSIGN_E_ARG);
