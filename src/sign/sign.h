@@ -45,8 +45,8 @@ struct msign_sign_opts {
 	int64_t signing_time;   /* seconds since 1970 UTC, MSIGN_SIGN_TIME_NOW or _NONE */
 	const struct msign_tsa_opts *tsa; /* NULL: no timestamp */
 	/* A requirement set blob (0xfade0c01) to embed as it is. NULL: with
-	 * an identity, the Developer ID designated requirement built for
-	 * the identifier and team; ad hoc, the empty set. */
+	 * an identity, the designated requirement codesign embeds for its
+	 * chain and the identifier; ad hoc, the empty set. */
 	const uint8_t *requirements;
 	size_t requirements_len;
 	/* Refuse (MSIGN_E_ARG) what msign_sign_notary_problems finds. */
