@@ -1,5 +1,5 @@
-/* msign: writing files: ad-hoc signatures as `codesign -s -` makes them
- * (or ld64.lld's linker signature), and their removal as `codesign
+/* msign: writing files: ad-hoc and certificate signatures as `codesign
+ * -s` makes them (or ld64.lld's linker signature), and their removal as `codesign
  * --remove-signature` does it. docs/api.md is the guide.
  *
  * How a file is written, by msign_sign_file and msign_strip_file alike:
@@ -119,6 +119,67 @@ int msign_sign_options_set_threads(msign_sign_options *o, unsigned threads);
  * or CMS blob). It takes no entitlements and no flags: signing with both
  * fails with MSIGN_E_ARG. */
 int msign_sign_options_set_linker_signed(msign_sign_options *o, bool on);
+
+/* ---- certificate signatures -------------------------------------------------- */
+
+/* A signing identity: a private key (RSA or ECDSA P-256) and its leaf
+ * certificate, with the issuers found among the certificates read, in the
+ * order the CMS carries them. name chooses the leaf as codesign matches a
+ * keychain identity: its subject CN exactly, a substring of the CN found
+ * in one leaf only, or the certificate's SHA-1 in hex; an end-entity
+ * certificate is preferred to a CA (a self-signed identity is a CA).
+ * 0, or MSIGN_E_NOT_FOUND (no match), MSIGN_E_ARG (ambiguous, a key that
+ * is not the leaf's, a missing path), MSIGN_E_UNSUPPORTED (another key
+ * type, a team name with control characters), MSIGN_E_IO / MSIGN_E_CRYPTO
+ * (a file unreadable or not PEM / PKCS#12, a wrong password), each with
+ * d->msg. An identity is read-only once loaded: any number of options
+ * handles and threads may use it; it must outlive them. */
+typedef struct msign_sign_identity msign_sign_identity;
+
+/* key_path: the private key, PEM, not encrypted; cert_path: the leaf
+ * (and possibly other certificates), PEM; chain_path (may be NULL): more
+ * certificates, the issuers up to the root. */
+int msign_sign_identity_load_pem(const char *key_path, const char *cert_path,
+				 const char *chain_path, const char *name,
+				 msign_sign_identity **out, struct msign_diag *d);
+/* A PKCS#12 file and its password (NULL: none). */
+int msign_sign_identity_load_p12(const char *p12_path, const char *password,
+				 const char *name, msign_sign_identity **out,
+				 struct msign_diag *d);
+void msign_sign_identity_free(msign_sign_identity *id); /* NULL: nothing */
+/* The leaf's subject CN ("" when it has none) and its OU, the team
+ * identifier the CodeDirectory gets (NULL when none). */
+const char *msign_sign_identity_common_name(const msign_sign_identity *id);
+const char *msign_sign_identity_team(const msign_sign_identity *id);
+
+/* Sign with id (NULL: ad hoc, the default). The handle keeps a pointer,
+ * not a copy. A certificate signature is codesign's: the leaf's OU as team
+ * identifier, a detached CMS over the first CodeDirectory with the
+ * signingTime, messageDigest and both cdhash attributes, the designated
+ * requirement codesign embeds for the chain unless one is set. A linker
+ * signature takes no identity (MSIGN_E_ARG when signing). */
+int msign_sign_options_set_identity(msign_sign_options *o,
+				    const msign_sign_identity *id);
+/* signingTime: seconds since 1970 (UTC, the years 1950 to 2049), or one of: */
+#define MSIGN_SIGN_TIME_NOW INT64_MIN        /* the time of signing (default) */
+#define MSIGN_SIGN_TIME_NONE (INT64_MIN + 1) /* no signingTime attribute */
+int msign_sign_options_set_signing_time(msign_sign_options *o, int64_t when);
+/* An RFC 3161 timestamp from the TSA at url (http or https; NULL:
+ * Apple's, as codesign --timestamp), or none (on false, the default). A
+ * signature that cannot get its token fails (MSIGN_E_IO / _CRYPTO, the
+ * server's reason in d->msg); it is never written without it. */
+int msign_sign_options_set_timestamp(msign_sign_options *o, bool on,
+				     const char *url);
+/* A compiled requirement set (magic 0xfade0c01, as msign csreq -b writes
+ * it) to embed instead of the default one; copied, and checked when set
+ * (MSIGN_E_ARG or the decoder's code for a damaged set). NULL: default. */
+int msign_sign_options_set_requirements(msign_sign_options *o,
+					const uint8_t *set, size_t len);
+/* Refuse to sign (MSIGN_E_ARG, every problem in d->msg) what Apple's
+ * notary service would refuse and can be known offline: no Developer ID
+ * Application leaf (or ad hoc), no MSIGN_CS_RUNTIME, no timestamp, no
+ * SHA-256 CodeDirectory, get-task-allow granted by the entitlements. */
+int msign_sign_options_set_for_notarization(msign_sign_options *o, bool on);
 
 /* ---- writing ------------------------------------------------------------------ */
 

@@ -8,6 +8,7 @@
 #include "macho/macho.h"
 #include "sig/codesign.h"
 #include "write/write.h"
+#include "msign/sign.h"
 
 /* ---- ad-hoc signing (sign.c, sign_blobs.c, sign_ident.c) ---------------
  * codesign -s - (and --linker-signed, ld64.lld's layout), per slice: the
@@ -17,8 +18,7 @@
  * before anything is written; page hashes are taken last, over the bytes
  * the output will hold. Universal files are laid out again as lipo does. */
 #define MSIGN_SIGN_PAGE_DEFAULT 0 /* 16 KiB for arm64*, else 4 KiB */
-#define MSIGN_SIGN_TIME_NOW INT64_MIN /* signing_time: the time of the run */
-#define MSIGN_SIGN_TIME_NONE (INT64_MIN + 1) /* signing_time: no attribute */
+/* signing_time's MSIGN_SIGN_TIME_NOW and _NONE: msign/sign.h */
 
 struct msign_sign_identity; /* sign_cms.h */
 struct msign_tsa_opts;      /* tsa.h */

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sig/req.h"
 #include "sign/sign.h"
+#include "sign/sign_cms.h"
+#include "sign/tsa.h"
 #include "write/strip.h"
 
 #define API_NAME_MAX 1023u       /* identifier bytes (sign.c's buffer - 1) */
@@ -17,15 +20,24 @@
 #define API_HASHES (MSIGN_SIGN_HASH_SHA1 | MSIGN_SIGN_HASH_SHA256 | \
 		    MSIGN_SIGN_HASH_SHA256_TRUNCATED | MSIGN_SIGN_HASH_SHA384)
 
+/* signingTime is a UTCTime in Apple's signatures: 1950 to 2049. */
+#define API_TIME_MIN (-631152000LL)  /* 1950-01-01T00:00:00Z */
+#define API_TIME_MAX 2524607999LL    /* 2049-12-31T23:59:59Z */
+
 struct msign_sign_options {
 	/* The strings of o point into the copies below (or are NULL). */
 	struct msign_sign_opts o;
-	char *identifier, *prefix, *ent_xml, *arch;
+	char *identifier, *prefix, *ent_xml, *arch, *tsa_url;
+	uint8_t *reqs;
+	struct msign_tsa_opts tsa; /* o.tsa points here when on */
 };
 
 msign_sign_options *msign_sign_options_new(void)
 {
-	return calloc(1, sizeof(struct msign_sign_options));
+	msign_sign_options *o = calloc(1, sizeof(struct msign_sign_options));
+	if (o != NULL)
+		o->o.signing_time = MSIGN_SIGN_TIME_NOW;
+	return o;
 }
 
 void msign_sign_options_free(msign_sign_options *o)
@@ -36,6 +48,8 @@ void msign_sign_options_free(msign_sign_options *o)
 	free(o->prefix);
 	free(o->ent_xml);
 	free(o->arch);
+	free(o->tsa_url);
+	free(o->reqs);
 	free(o);
 }
 
@@ -177,6 +191,154 @@ int msign_sign_options_set_linker_signed(msign_sign_options *o, bool on)
 	if (o == NULL)
 		return MSIGN_E_ARG;
 	o->o.linker_signed = on;
+	return 0;
+}
+
+/* ---- certificate signatures ---------------------------------------------- */
+
+/* sign.h's promise: d cleared first, a sentence with every error. */
+static int api_done(int r, struct msign_diag *d);
+
+static int api_identity(const struct msign_identity_src *src, const char *name,
+			msign_sign_identity **out, struct msign_diag *d)
+{
+	msign_diag_clear(d);
+	if (out == NULL || name == NULL)
+		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
+					       "a signing identity needs a name and a place to go"), d);
+	return api_done(msign_identity_load(src, name, out, d), d);
+}
+
+int msign_sign_identity_load_pem(const char *key_path, const char *cert_path,
+				 const char *chain_path, const char *name,
+				 msign_sign_identity **out, struct msign_diag *d)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (key_path == NULL || cert_path == NULL) {
+		msign_diag_clear(d);
+		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
+					       "a PEM identity needs a key and a certificate"), d);
+	}
+	struct msign_identity_src src = { .key_path = key_path,
+					  .cert_path = cert_path,
+					  .chain_path = chain_path };
+	return api_identity(&src, name, out, d);
+}
+
+int msign_sign_identity_load_p12(const char *p12_path, const char *password,
+				 const char *name, msign_sign_identity **out,
+				 struct msign_diag *d)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (p12_path == NULL) {
+		msign_diag_clear(d);
+		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
+					       "a PKCS#12 identity needs its file"), d);
+	}
+	struct msign_identity_src src = { .p12_path = p12_path,
+					  .p12_password = password ? password : "" };
+	return api_identity(&src, name, out, d);
+}
+
+void msign_sign_identity_free(msign_sign_identity *id)
+{
+	msign_identity_free(id);
+}
+
+const char *msign_sign_identity_common_name(const msign_sign_identity *id)
+{
+	return id != NULL ? msign_identity_name(id) : NULL;
+}
+
+const char *msign_sign_identity_team(const msign_sign_identity *id)
+{
+	return id != NULL ? msign_identity_team(id) : NULL;
+}
+
+int msign_sign_options_set_identity(msign_sign_options *o,
+				    const msign_sign_identity *id)
+{
+	if (o == NULL)
+		return MSIGN_E_ARG;
+	o->o.identity = id;
+	return 0;
+}
+
+int msign_sign_options_set_signing_time(msign_sign_options *o, int64_t when)
+{
+	if (o == NULL || (when != MSIGN_SIGN_TIME_NOW && when != MSIGN_SIGN_TIME_NONE &&
+			  (when < API_TIME_MIN || when > API_TIME_MAX)))
+		return MSIGN_E_ARG;
+	o->o.signing_time = when;
+	return 0;
+}
+
+int msign_sign_options_set_timestamp(msign_sign_options *o, bool on,
+				     const char *url)
+{
+	if (o == NULL || (url != NULL && strncmp(url, "http://", 7) != 0 &&
+			  strncmp(url, "https://", 8) != 0))
+		return MSIGN_E_ARG;
+	if (!on) {
+		o->o.tsa = NULL;
+		return 0;
+	}
+	char *copy = NULL;
+	if (url != NULL && api_copy(&copy, url, strlen(url)) != 0)
+		return MSIGN_E_NOMEM;
+	free(o->tsa_url);
+	o->tsa_url = copy;
+	memset(&o->tsa, 0, sizeof(o->tsa));
+	o->tsa.url = copy; /* NULL: Apple's */
+	o->o.tsa = &o->tsa;
+	return 0;
+}
+
+int msign_sign_options_set_requirements(msign_sign_options *o,
+					const uint8_t *set, size_t len)
+{
+	if (o == NULL)
+		return MSIGN_E_ARG;
+	if (set == NULL) {
+		free(o->reqs);
+		o->reqs = NULL;
+		o->o.requirements = NULL;
+		o->o.requirements_len = 0;
+		return 0;
+	}
+	if (len < 12 || len > UINT32_MAX)
+		return MSIGN_E_ARG;
+	char *text = NULL;
+	uint32_t count = 0;
+	bool dr = false;
+	/* decoded now, so that a damaged set fails here, not when signing */
+	uint32_t blen = (uint32_t)set[4] << 24 | (uint32_t)set[5] << 16 |
+			(uint32_t)set[6] << 8 | set[7];
+	int r = set[0] == 0xfa && set[1] == 0xde && set[2] == 0x0c && set[3] == 0x01 &&
+			blen == len
+		? msign_reqset_decompile(set, len, &text, &count, &dr, NULL)
+		: MSIGN_E_ARG;
+	free(text);
+	if (r != 0)
+		return r;
+	uint8_t *copy = malloc(len);
+	if (copy == NULL)
+		return MSIGN_E_NOMEM;
+	memcpy(copy, set, len);
+	free(o->reqs);
+	o->reqs = copy;
+	o->o.requirements = copy;
+	o->o.requirements_len = len;
+	return 0;
+}
+
+int msign_sign_options_set_for_notarization(msign_sign_options *o, bool on)
+{
+	if (o == NULL)
+		return MSIGN_E_ARG;
+	o->o.for_notarization = on;
 	return 0;
 }
 

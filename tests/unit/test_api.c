@@ -10,11 +10,18 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "msign/err.h"
+#include "msign/info.h"
 #include "msign/sign.h"
 #include "msign/verify.h"
 #include "fixture.h"
+#include "pki.h"
 
 #define UNSIGNED "hello_arm64.unsigned"
 #define LC_SEGMENT_64 0x19u
@@ -32,7 +39,8 @@ static int api_setup(void **st)
 static int api_teardown(void **st)
 {
 	(void)st;
-	static const char *names[] = { "a", "b", "c" };
+	static const char *names[] = { "a", "b", "c", "key.pem", "cert.pem",
+				       "chain.pem", "id.p12" };
 	char p[300];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
@@ -351,6 +359,128 @@ static void t_entitlements_and_lost(void **st)
 	assert_string_equal(buf, "owner, set-id bits");
 }
 
+static void write_pem(const char *path, X509 *a, X509 *b, EVP_PKEY *key)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	if (key != NULL)
+		assert_int_equal(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL), 1);
+	if (a != NULL)
+		assert_int_equal(PEM_write_X509(fp, a), 1);
+	if (b != NULL)
+		assert_int_equal(PEM_write_X509(fp, b), 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A certificate signature through the public API alone, with a chain made
+ * here by OpenSSL (a Developer ID style leaf under a root that is not
+ * Apple's): what the library reads back is what was asked for. */
+static void t_certificate_signing(void **st)
+{
+	(void)st;
+	EVP_PKEY *rk = EVP_EC_gen("P-256"), *ck = EVP_EC_gen("P-256"),
+		 *lk = EVP_EC_gen("P-256");
+	X509 *root = make_cert("API Root", NULL, "API Org", rk, NULL, NULL, true, NULL, false);
+	X509 *ca = make_cert("API CA", NULL, "API Org", ck, root, rk, true,
+			     "1.2.840.113635.100.6.2.6", false);
+	X509 *leaf = make_cert("Developer ID Application: API (TEAM42)", "TEAM42",
+			       "API Org", lk, ca, ck, false, "1.2.840.113635.100.6.1.13", false);
+	const char *key = tmp("key.pem"), *cert = tmp("cert.pem"), *chain = tmp("chain.pem");
+	write_pem(key, NULL, NULL, lk);
+	write_pem(cert, leaf, NULL, NULL);
+	write_pem(chain, ca, root, NULL);
+	struct msign_diag d;
+	msign_sign_identity *id = NULL;
+	assert_int_equal(msign_sign_identity_load_pem(key, cert, chain, "Nobody", &id, &d),
+			 MSIGN_E_NOT_FOUND);
+	assert_null(id);
+	assert_int_equal(d.code, MSIGN_E_NOT_FOUND);
+	assert_int_equal(msign_sign_identity_load_pem(NULL, cert, chain, "API", &id, &d),
+			 MSIGN_E_ARG);
+	assert_int_equal(msign_sign_identity_load_pem(key, cert, chain, "API", &id, &d), 0);
+	assert_string_equal(msign_sign_identity_common_name(id),
+			    "Developer ID Application: API (TEAM42)");
+	assert_string_equal(msign_sign_identity_team(id), "TEAM42");
+
+	/* the same identity from PKCS#12, by the leaf's SHA-1 */
+	STACK_OF(X509) *cas = sk_X509_new_null();
+	sk_X509_push(cas, ca);
+	PKCS12 *p12 = PKCS12_create("pw", NULL, lk, leaf, cas, 0, 0, 0, 0, 0);
+	sk_X509_free(cas);
+	assert_non_null(p12);
+	FILE *fp = fopen(tmp("id.p12"), "wb");
+	assert_non_null(fp);
+	assert_int_equal(i2d_PKCS12_fp(fp, p12), 1);
+	assert_int_equal(fclose(fp), 0);
+	PKCS12_free(p12);
+	uint8_t sha1[20];
+	unsigned n1 = 0;
+	assert_int_equal(X509_digest(leaf, EVP_sha1(), sha1, &n1), 1);
+	char hex[41], want[160];
+	for (int i = 0; i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02X", sha1[i]);
+	msign_sign_identity *id2 = NULL;
+	int rc = msign_sign_identity_load_p12(tmp("id.p12"), "wrong", hex, &id2, &d);
+	assert_int_equal(rc, MSIGN_E_CRYPTO); /* the MAC does not match */
+	assert_int_equal(d.code, rc);
+	assert_null(id2);
+	assert_int_equal(msign_sign_identity_load_p12(tmp("id.p12"), "pw", hex, &id2, &d), 0);
+	assert_string_equal(msign_sign_identity_team(id2), "TEAM42");
+	msign_sign_identity_free(id2);
+
+	/* sign: a fixed signingTime, the chain's designated requirement */
+	const char *a = tmp("a"), *b = tmp("b");
+	copy_fixture(UNSIGNED, a);
+	msign_sign_options *o = opts_hello();
+	assert_int_equal(msign_sign_options_set_identity(o, id), 0);
+	assert_int_equal(msign_sign_options_set_signing_time(o, 1714743707), 0);
+	assert_int_equal(msign_sign_options_set_signing_time(o, 2524608000LL), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_timestamp(o, true, "ftp://x"), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_file(a, b, o, &d), 0);
+	verify_ok(b);
+	msign_info *info = NULL;
+	assert_int_equal(msign_info_open(b, &info, &d), 0);
+	const msign_info_slice *s = msign_info_slice_at(info, 0);
+	assert_int_equal(msign_slice_sig_kind(s), MSIGN_SIG_CMS);
+	assert_int_equal(msign_slice_cert_count(s), 3);
+	assert_string_equal(msign_cert_common_name(msign_slice_cert(s, 0)),
+			    "Developer ID Application: API (TEAM42)");
+	assert_string_equal(msign_cd_team(msign_slice_chosen_cd(s)), "TEAM42");
+	time_t t = 0;
+	assert_true(msign_slice_signing_time(s, &t));
+	assert_int_equal(t, 1714743707);
+	/* every certificate is "API Org": the root is pinned (SHA-1 by OpenSSL) */
+	assert_int_equal(X509_digest(root, EVP_sha1(), sha1, &n1), 1);
+	for (int i = 0; i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha1[i]);
+	snprintf(want, sizeof(want),
+		 "identifier \"com.example.hello\" and certificate root = H\"%s\"", hex);
+	bool implicit = true;
+	assert_string_equal(msign_slice_designated_requirement(s, &implicit), want);
+	assert_false(implicit);
+	msign_info_free(info);
+
+	/* an explicit requirement set: the empty one; a damaged one is refused */
+	static const uint8_t empty[12] = { 0xfa, 0xde, 0x0c, 0x01, 0, 0, 0, 12 };
+	static const uint8_t longer[12] = { 0xfa, 0xde, 0x0c, 0x01, 0, 0, 0, 16 };
+	assert_int_equal(msign_sign_options_set_requirements(o, longer, 12), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_requirements(o, empty, 12), 0);
+	assert_int_equal(msign_sign_options_set_force(o, true), 0);
+	assert_int_equal(msign_sign_file(a, b, o, &d), 0);
+	assert_int_equal(msign_info_open(b, &info, &d), 0);
+	assert_int_equal(msign_slice_requirement_count(msign_info_slice_at(info, 0)), 0);
+	msign_info_free(info);
+
+	/* notarization: no timestamp is the one problem left */
+	assert_int_equal(msign_sign_options_set_for_notarization(o, true), 0);
+	assert_int_equal(msign_sign_file(a, b, o, &d), MSIGN_E_ARG);
+	assert_string_equal(d.msg, "not ready for notarization: no secure timestamp (--timestamp)");
+	msign_sign_options_free(o);
+	msign_sign_identity_free(id);
+	X509_free(root); X509_free(ca); X509_free(leaf);
+	EVP_PKEY_free(rk); EVP_PKEY_free(ck); EVP_PKEY_free(lk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +489,7 @@ int main(void)
 		cmocka_unit_test(t_verify_refusals),
 		cmocka_unit_test(t_bad_options),
 		cmocka_unit_test(t_entitlements_and_lost),
+		cmocka_unit_test(t_certificate_signing),
 	};
 	return cmocka_run_group_tests_name("api", tests, api_setup, api_teardown);
 }
