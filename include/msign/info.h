@@ -93,6 +93,12 @@ uint32_t msign_slice_filetype(const msign_info_slice *s); /* MH_EXECUTE ... */
 bool msign_slice_build_version(const msign_info_slice *s, uint32_t *platform,
 			       uint32_t *minos, uint32_t *sdk);
 
+/* Apple's note for code whose libraries cannot be validated ("OS X SDK
+ * version before 10.9 does not support Library Validation": a macOS
+ * LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX whose SDK is below 10.9, as
+ * MachORep::copyDiskRepInformation decides it), or NULL. */
+const char *msign_slice_library_validation_warning(const msign_info_slice *s);
+
 /* 0: signed, and the signature's structure is sound (hashes are not
  * checked here: that is msign_verify_file). MSIGN_E_NOT_SIGNED: no
  * LC_CODE_SIGNATURE, or a signature without a CodeDirectory in slot 0

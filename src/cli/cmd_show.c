@@ -188,6 +188,9 @@ static void print_text(const struct show_file *f, int v)
 	       buf, msign_cd_code_slots(cd), msign_cd_special_slots(cd));
 	if (msign_cd_platform(cd) != 0)
 		printf("Platform identifier=%u\n", msign_cd_platform(cd));
+	const char *lv = msign_slice_library_validation_warning(f->s);
+	if (lv != NULL)
+		printf("Library validation warning=%s\n", lv);
 	uint32_t plat, minos, sdk;
 	if (v >= 4 && msign_slice_build_version(f->s, &plat, &minos, &sdk))
 		printf("VersionPlatform=%u\nVersionMin=%u\nVersionSDK=%u\n",

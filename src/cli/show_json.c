@@ -236,6 +236,9 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 		json_object_set_new(v, "sdk", json_integer(sdk));
 		json_object_set_new(o, "version", v);
 	}
+	const char *lv = msign_slice_library_validation_warning(s);
+	if (lv != NULL)
+		json_object_set_new(o, "library_validation_warning", jstr(lv));
 	bool shown = idx == f->slice_idx && f->sig_ok;
 	int r = msign_slice_sig_status(s, &d);
 	json_object_set_new(o, "signed", json_boolean(r != MSIGN_E_NOT_SIGNED));

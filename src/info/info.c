@@ -328,6 +328,11 @@ int msign_info_adopt(struct msign_image *img, msign_info **out,
 		struct msign_info_slice *is = &info->slices[i];
 		is->info = info;
 		is->s = &img->slices[i];
+		if (is->s->err != 0 && is->s->cpu_mismatch) {
+			is->own = *is->s; /* displayed as Apple displays it */
+			is->own.err = 0;
+			is->s = &is->own;
+		}
 		char lbl[sizeof(is->arch)];
 		snprintf(is->arch, sizeof(is->arch), "%s",
 			 msign_arch_label(is->s->cputype, is->s->cpusubtype,

@@ -42,6 +42,7 @@ struct info_ent {
 struct msign_info_slice {
 	struct msign_info *info; /* its file, for the lock */
 	const struct msign_slice *s;
+	struct msign_slice own; /* s for a cpu_mismatch slice: err cleared */
 	char arch[40];
 
 	int sig_err; /* 0, MSIGN_E_NOT_SIGNED, or the damage */

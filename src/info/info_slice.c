@@ -9,6 +9,12 @@
 #include "info/info_int.h"
 #include "sig/req.h"
 
+/* LC_BUILD_VERSION's platform number for macOS (LC_VERSION_MIN_MACOSX maps
+ * to it too), and the first SDK whose code can be library-validated, 10.9
+ * packed as xxxx.yy.zz. */
+#define MSIGN_PLATFORM_MACOS 1u
+#define MSIGN_SDK_LIBRARY_VALIDATION 0x000a0900u
+
 static const struct msign_diag no_error;
 
 /* ---- a slice ------------------------------------------------------------- */
@@ -59,6 +65,15 @@ bool msign_slice_build_version(const msign_info_slice *s, uint32_t *platform,
 	if (sdk != NULL)
 		*sdk = s->s->version_sdk;
 	return true;
+}
+
+const char *msign_slice_library_validation_warning(const msign_info_slice *s)
+{
+	uint32_t platform = 0, sdk = 0;
+	if (!msign_slice_build_version(s, &platform, NULL, &sdk) ||
+	    platform != MSIGN_PLATFORM_MACOS || sdk >= MSIGN_SDK_LIBRARY_VALIDATION)
+		return NULL;
+	return "OS X SDK version before 10.9 does not support Library Validation";
 }
 
 int msign_slice_sig_status(const msign_info_slice *s,

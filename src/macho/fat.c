@@ -441,7 +441,8 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 				      &sd);
 		if (r == 0 && (r = img_load_parts(img, s->off, &tmp, d)) != 0)
 			return r;
-		if (r == 0 && tmp.cputype != s->cputype) {
+		bool mismatch = r == 0 && tmp.cputype != s->cputype;
+		if (mismatch) {
 			r = msign_diag_set(&sd, MSIGN_E_INVALID, MSIGN_MH_OFF_CPUTYPE,
 					   "slice cputype %d differs from the fat header's %d",
 					   tmp.cputype, s->cputype);
@@ -457,6 +458,7 @@ static int fat_parse(struct msign_image *img, struct msign_diag *d)
 		tmp.size = s->size;
 		tmp.err = r;
 		tmp.diag = sd;
+		tmp.cpu_mismatch = mismatch;
 		*s = tmp;
 	}
 	return 0;

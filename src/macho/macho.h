@@ -184,6 +184,11 @@ struct msign_slice {
 	 * (diag.file_off is a file offset, like every image function's). */
 	int err;
 	struct msign_diag diag;
+	/* err is only that the mach header's CPU is not the fat header's:
+	 * the rest parsed. Apple's Universal does not compare them, so such
+	 * a slice is displayed (as the fat header names it); writing and
+	 * verifying refuse it. */
+	bool cpu_mismatch;
 };
 
 struct msign_image {

@@ -126,15 +126,10 @@ static int sb_add_cd(struct msign_sig *sig, const struct msign_blob *b,
 			: msign_codedir_parse(b->data, b->len, b->type, &cd, d);
 	if (r)
 		return msign_diag_rebase(d, fresh, at, r);
-	/* A codeLimit past the signature is tampering, not a broken
-	 * container (display goes on, verify reports it); past the slice it
-	 * cannot describe this file at all. */
-	if (msign_codedir_limit(&cd) > s->size)
-		return msign_diag_set(d, MSIGN_E_BAD_RANGE,
-				      at + MSIGN_CD_OFF_CODE_LIMIT,
-				      "codeLimit %llu past the %llu-byte slice",
-				      (unsigned long long)msign_codedir_limit(&cd),
-				      (unsigned long long)s->size);
+	/* A codeLimit past the signature, or past the slice, is tampering,
+	 * not a broken container: Apple's CodeDirectory::checkIntegrity does
+	 * not compare it with the file, so display goes on and verify (which
+	 * checks it before any page is hashed) reports it. */
 	for (uint32_t i = 0; i < sig->ncds; i++)
 		if (sig->cds[i].hash_type == cd.hash_type)
 			return msign_diag_set(d, MSIGN_E_INVALID, at,

@@ -148,6 +148,66 @@ In architecture: arm64
 msign: slice arm64 at offset $soff: hashOffset 2147483647 outside CodeDirectory length 264 (at offset $hoff)" \
 	"$msign" verify "$uni"
 
+# Read as Apple reads: files codesign displays though they are damaged
+# (tests/cli/fidelity.py makes them from fixtures), and verify still fails.
+F="python3 tests/cli/fidelity.py"
+# An SDK before 10.9: the Library validation warning, after the
+# CodeDirectory line; 10.9 itself gets none.
+$F sdk fixtures/hello_x86_64.unsigned "$tmp/lv" 0x000a0800 &&
+	"$msign" sign -s - -i org.msign.lv "$tmp/lv" 2>/dev/null
+out=$tmp/out
+extra lv.show 0 "" "$msign" show -v "$tmp/lv"
+same lv.show.out "$tmp/out" "Executable=$tmp/lv
+Identifier=org.msign.lv
+Format=Mach-O thin (x86_64)
+CodeDirectory v=20400 size=261 flags=0x2(adhoc) hashes=3+2 location=embedded
+Library validation warning=OS X SDK version before 10.9 does not support Library Validation
+Signature=adhoc
+Info.plist=not bound
+TeamIdentifier=not set
+Sealed Resources=none
+Internal requirements count=0 size=12"
+"$msign" show --json "$tmp/lv" > "$tmp/lv.json"
+extra lv.json 0 "" grep -q '"library_validation_warning": "OS X SDK version before 10.9 does not support Library Validation"' "$tmp/lv.json"
+$F sdk fixtures/hello_x86_64.unsigned "$tmp/lv9" 0x000a0900 &&
+	"$msign" sign -s - "$tmp/lv9" 2>/dev/null
+extra lv.10.9 0 "" sh -c "'$msign' show -v '$tmp/lv9' | grep -c 'Library validation' | grep -qx 0"
+extra lv.verify 0 "" "$msign" verify "$tmp/lv"
+# codeLimit one page past the end of the file: displayed; verify fails.
+$F codelimit fixtures/hello_arm64 "$tmp/cl"
+extra codelimit.show 0 "" "$msign" show -v "$tmp/cl"
+same codelimit.show.out "$tmp/out" "Executable=$tmp/cl
+Identifier=hello_arm64
+Format=Mach-O thin (arm64)
+CodeDirectory v=20400 size=296 flags=0x20002(adhoc,linker-signed) hashes=6+0 location=embedded
+Signature=adhoc
+Info.plist=not bound
+TeamIdentifier=not set
+Sealed Resources=none
+Internal requirements=none"
+extra codelimit.verify 1 "$tmp/cl: invalid signature (code or signature have been modified)
+msign: sha256 CodeDirectory: codeLimit 20944 past the end of the 16880-byte slice" \
+	"$msign" verify "$tmp/cl"
+# A fat header naming i386 for an x86_64 slice: shown as the fat header
+# names it (the first slice, no x86_64 in the header); verify fails.
+$F fatcpu fixtures/universal "$tmp/fc"
+extra fatcpu.show 0 "" "$msign" show -v "$tmp/fc"
+same fatcpu.show.out "$tmp/out" "Executable=$tmp/fc
+Identifier=hello_x86_64
+Format=Mach-O universal (i386 arm64)
+CodeDirectory v=20400 size=200 flags=0x20002(adhoc,linker-signed) hashes=3+0 location=embedded
+Signature=adhoc
+Info.plist=not bound
+TeamIdentifier=not set
+Sealed Resources=none
+Internal requirements=none"
+extra fatcpu.show.arm64 0 "" "$msign" show --arch arm64 "$tmp/fc"
+extra fatcpu.verify 1 "$tmp/fc: object file format unrecognized, invalid, or unsuitable
+In architecture: i386
+msign: slice i386 at offset 4096: slice cputype 16777223 differs from the fat header's 7 (at offset 4100)" \
+	"$msign" verify "$tmp/fc"
+unset out
+
 sh tests/cli/facts.sh "$msign" > "$tmp/facts" 2>&1
 fr=$?
 cat "$tmp/facts"
