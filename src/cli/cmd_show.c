@@ -341,6 +341,12 @@ static int show_one(const char *path, const struct show_opts *o)
 		rc |= show_json(stdout, &f);
 	} else if (rc == 0) {
 		print_text(&f, o->verbose);
+		/* codesign's note comes with the display, before what goes
+		 * to stdout after it (requirements, entitlements) */
+		if (msign_slice_sig_kind(f.s) == MSIGN_SIG_NONE) {
+			cli_flush_stdout();
+			fprintf(stderr, "%s: no signature\n", cli_esc(path));
+		}
 		if (o->req_out != NULL)
 			rc |= print_requirements(&f, o->req_out);
 		if (o->ent_out != NULL)
@@ -352,9 +358,6 @@ static int show_one(const char *path, const struct show_opts *o)
 		if (f.reason[0] != '\0' && f.error != f.reason)
 			fprintf(stderr, "msign: %s\n", cli_esc(f.reason));
 	} else if (f.sig_ok) {
-		if (rc == 0 && !o->json &&
-		    msign_slice_sig_kind(f.s) == MSIGN_SIG_NONE)
-			fprintf(stderr, "%s: no signature\n", cli_esc(path));
 		rc |= late_errors(&f);
 	}
 	free(f.exec_path);

@@ -208,6 +208,12 @@ msign: slice i386 at offset 4096: slice cputype 16777223 differs from the fat he
 	"$msign" verify "$tmp/fc"
 unset out
 
+# A pseudo-signature's note comes with the display, before the
+# requirements (or entitlements) on stdout, as codesign writes it.
+"$msign" show -r- fixtures/hostile/mixed_universal > "$tmp/both" 2>&1
+extra nosig.order 0 "" sh -c "sed -n 2,3p '$tmp/both' | cut -c1-44 | tr '\n' '|' |
+	grep -qxF 'fixtures/hostile/mixed_universal: no signatu|# designated => cdhash H\"99af45875c3a71734eb|'"
+
 sh tests/cli/facts.sh "$msign" > "$tmp/facts" 2>&1
 fr=$?
 cat "$tmp/facts"
