@@ -760,10 +760,12 @@ static int re_eval(struct re *r, unsigned depth, struct tv *out)
 				return op_binary(r, code, depth, out);
 			if (code == REQ_OP_NOT) {
 				rc = re_eval(r, depth + 1, out);
+				if (rc != 0)
+					return rc;
 				out->off = !out->off;
 				if (out->k != K_UNKNOWN)
 					out->k = out->k == K_TRUE ? K_FALSE : K_TRUE;
-				return rc;
+				return 0;
 			}
 			return op_leaf(r, code, out);
 		}
