@@ -192,43 +192,9 @@ static int re_dict_get(struct re *r, plist_t dict, const uint8_t *key, size_t n,
 	return 0;
 }
 
-/* ---- match operations (Apple's Match::operator()) ------------------------ */
+/* ---- match operands -------------------------------------------------- */
 
-struct match {
-	uint32_t op;
-	const uint8_t *v;   /* string operand */
-	size_t n;
-	bool str_ok;        /* Apple made a CFString of it (valid UTF-8) */
-	double date;        /* date operand, CFAbsoluteTime */
-};
-
-/* A candidate that is not a plist node. */
-enum cand_kind { C_NULL, C_STRING, C_TRUE, C_DATE };
-
-static bool utf8_valid(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-			     (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (len == 0 || len > n - i || (len == 2 && c < 0xc2))
-			return false;
-		uint32_t cp = len == 1 ? c : c & (0x3fu >> (len - 1));
-		for (size_t j = 1; j < len; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3fu);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
-static int re_match_read(struct re *r, struct match *m)
+static int re_match_read(struct re *r, struct msign_rqe_match *m)
 {
 	memset(m, 0, sizeof(*m));
 	int rc = re_u32(r, "match operation", &m->op);
@@ -250,143 +216,8 @@ static int re_match_read(struct re *r, struct match *m)
 	/* A string operand; an unknown operation is assumed to carry one
 	 * (Apple's Match constructor) and never matches. */
 	rc = re_data(r, "match value", &m->v, &m->n);
-	m->str_ok = rc == 0 && utf8_valid(m->v, m->n);
+	m->str_ok = rc == 0 && msign_rqe_utf8_valid(m->v, m->n);
 	return rc;
-}
-
-/* Byte search of needle in hay[lo, hi), needle not empty (CF finds
- * nothing for an empty string). */
-static bool find_in(const uint8_t *hay, size_t lo, size_t hi,
-		    const uint8_t *needle, size_t n)
-{
-	if (n == 0 || hi < lo || hi - lo < n)
-		return false;
-	for (size_t i = lo; i + n <= hi; i++)
-		if (memcmp(hay + i, needle, n) == 0)
-			return true;
-	return false;
-}
-
-/* CFStringCompare with kCFCompareNumerically, approximated on UTF-8:
- * runs of ASCII digits compare by value, other bytes by byte value. */
-static int numeric_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	size_t i = 0, j = 0;
-	while (i < an && j < bn) {
-		bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
-		if (da && db) {
-			while (i < an && a[i] == '0' && i + 1 < an && a[i + 1] >= '0' && a[i + 1] <= '9')
-				i++;
-			while (j < bn && b[j] == '0' && j + 1 < bn && b[j + 1] >= '0' && b[j + 1] <= '9')
-				j++;
-			size_t ie = i, je = j;
-			while (ie < an && a[ie] >= '0' && a[ie] <= '9')
-				ie++;
-			while (je < bn && b[je] >= '0' && b[je] <= '9')
-				je++;
-			if (ie - i != je - j)
-				return ie - i < je - j ? -1 : 1;
-			int c = memcmp(a + i, b + j, ie - i);
-			if (c != 0)
-				return c < 0 ? -1 : 1;
-			i = ie;
-			j = je;
-			continue;
-		}
-		if (a[i] != b[j])
-			return a[i] < b[j] ? -1 : 1;
-		i++;
-		j++;
-	}
-	if (i < an)
-		return 1;
-	return j < bn ? -1 : 0;
-}
-
-/* One scalar candidate against m (not an array: see match_plist). */
-static bool match_scalar(const struct match *m, enum cand_kind k,
-			 const uint8_t *s, size_t n, bool is_false, double date)
-{
-	if (k == C_NULL)
-		return m->op == REQ_MATCH_ABSENT; /* only absent matches nothing */
-	bool str = k == C_STRING && m->str_ok;
-	switch (m->op) {
-	case REQ_MATCH_ABSENT:
-		return false;
-	case REQ_MATCH_EXISTS: /* anything but boolean false exists */
-		return !is_false;
-	case REQ_MATCH_EQUAL: /* CFEqual with a CFString: strings only */
-		return str && n == m->n && memcmp(s, m->v, n) == 0;
-	case REQ_MATCH_CONTAINS:
-		return str && find_in(s, 0, n, m->v, m->n);
-	case REQ_MATCH_BEGINS_WITH:
-		return str && m->n <= n && find_in(s, 0, m->n, m->v, m->n);
-	case REQ_MATCH_ENDS_WITH:
-		return str && m->n <= n && find_in(s, n - m->n, n, m->v, m->n);
-	case REQ_MATCH_LESS:
-		return str && numeric_cmp(s, n, m->v, m->n) < 0;
-	case REQ_MATCH_GREATER:
-		return str && numeric_cmp(s, n, m->v, m->n) > 0;
-	case REQ_MATCH_LESS_EQUAL:
-		return str && numeric_cmp(s, n, m->v, m->n) <= 0;
-	case REQ_MATCH_GREATER_EQUAL:
-		return str && numeric_cmp(s, n, m->v, m->n) >= 0;
-	case REQ_MATCH_ON:
-	case REQ_MATCH_BEFORE:
-	case REQ_MATCH_AFTER:
-	case REQ_MATCH_ON_OR_BEFORE:
-	case REQ_MATCH_ON_OR_AFTER:
-		if (k != C_DATE)
-			return false;
-		switch (m->op) {
-		case REQ_MATCH_ON: return date == m->date;
-		case REQ_MATCH_BEFORE: return date < m->date;
-		case REQ_MATCH_AFTER: return date > m->date;
-		case REQ_MATCH_ON_OR_BEFORE: return date <= m->date;
-		default: return date >= m->date;
-		}
-	default: /* unknown operations never match */
-		return false;
-	}
-}
-
-/* A plist value (NULL: absent, Apple's kCFNull). An array matches when
- * one of its items does, then as itself (an array "exists"); nesting
- * deeper than MSIGN_REQ_MAX_DEPTH does not match. */
-static bool match_plist(const struct match *m, plist_t node, unsigned depth)
-{
-	if (node == NULL)
-		return match_scalar(m, C_NULL, NULL, 0, false, 0);
-	switch (plist_get_node_type(node)) {
-	case PLIST_STRING: {
-		uint64_t len = 0;
-		const char *s = plist_get_string_ptr(node, &len);
-		if (s == NULL)
-			len = 0;
-		return match_scalar(m, C_STRING, (const uint8_t *)s, (size_t)len, false, 0);
-	}
-	case PLIST_BOOLEAN: {
-		uint8_t b = 0;
-		plist_get_bool_val(node, &b);
-		return match_scalar(m, C_TRUE, NULL, 0, b == 0, 0);
-	}
-	case PLIST_DATE: {
-		int32_t sec = 0, usec = 0; /* libplist: since 2001-01-01 */
-		plist_get_date_val(node, &sec, &usec);
-		return match_scalar(m, C_DATE, NULL, 0, false, sec + usec / 1e6);
-	}
-	case PLIST_ARRAY:
-		if (depth >= MSIGN_REQ_MAX_DEPTH)
-			return false;
-		for (uint32_t i = 0; i < plist_array_get_size(node); i++)
-			if (match_plist(m, plist_array_get_item(node, i), depth + 1))
-				return true;
-		break;
-	default:
-		break;
-	}
-	/* Numbers, data, dictionaries, arrays themselves: exists only. */
-	return match_scalar(m, C_TRUE, NULL, 0, false, 0);
 }
 
 /* ---- opcodes --------------------------------------------------------------- */
@@ -396,7 +227,7 @@ static int op_plist_field(struct re *r, bool info, bool legacy, struct tv *out)
 {
 	const uint8_t *key;
 	size_t kn;
-	struct match m;
+	struct msign_rqe_match m;
 	int rc = re_data(r, "key", &key, &kn);
 	if (rc != 0)
 		return rc;
@@ -404,7 +235,7 @@ static int op_plist_field(struct re *r, bool info, bool legacy, struct tv *out)
 		memset(&m, 0, sizeof(m));
 		m.op = REQ_MATCH_EQUAL;
 		rc = re_data(r, "value", &m.v, &m.n);
-		m.str_ok = rc == 0 && utf8_valid(m.v, m.n);
+		m.str_ok = rc == 0 && msign_rqe_utf8_valid(m.v, m.n);
 	} else {
 		rc = re_match_read(r, &m);
 	}
@@ -414,7 +245,7 @@ static int op_plist_field(struct re *r, bool info, bool legacy, struct tv *out)
 	if (rc == 0)
 		rc = re_dict_get(r, dict, key, kn, &val);
 	if (rc == 0)
-		*out = tv_of(match_plist(&m, val, 0));
+		*out = tv_of(msign_rqe_match_plist(&m, val, 0));
 	return rc;
 }
 
@@ -435,7 +266,7 @@ static const struct {
 /* certificate N[subject.X] or [email]: a missing certificate, a missing
  * attribute or an unknown key is false (not "absent"), as Apple's. */
 static int cert_field(struct re *r, struct x509_st *x, const uint8_t *key,
-		      size_t kn, const struct match *m, bool *res)
+		      size_t kn, const struct msign_rqe_match *m, bool *res)
 {
 	*res = false;
 	if (x == NULL)
@@ -446,22 +277,26 @@ static int cert_field(struct re *r, struct x509_st *x, const uint8_t *key,
 		char *s = NULL;
 		size_t n = 0;
 		int rc = msign_rqe_subject_last(x, cert_fields[i].oid, &s, &n);
-		if (rc < 0)
-			return msign_diag_set(r->d, rc, 0, "cannot read certificate subject %s", cert_fields[i].key);
+		/* A value with no string form is Apple's NULL: false. */
+		if (rc == MSIGN_E_NOMEM || rc == MSIGN_E_INTERNAL)
+			return msign_diag_set(r->d, rc, 0, "cannot read certificate subject %s",
+					      cert_fields[i].key);
 		if (rc == 0)
-			*res = match_scalar(m, C_STRING, (const uint8_t *)s, n, false, 0);
+			*res = msign_rqe_match_scalar(m, RQE_STRING, (const uint8_t *)s, n, false, 0);
 		free(s);
 		return 0;
 	}
 	if (kn == 5 && memcmp(key, "email", 5) == 0) {
 		struct msign_rqe_strs e;
 		int rc = msign_rqe_emails(x, &e);
-		if (rc < 0)
+		if (rc == MSIGN_E_NOMEM)
 			return msign_diag_set(r->d, rc, 0, "cannot read certificate e-mail addresses");
+		if (rc < 0) /* Apple: the lookup failed, false */
+			return 0;
 		for (size_t i = 0; i < e.n && !*res; i++)
-			*res = match_scalar(m, C_STRING, (const uint8_t *)e.s[i], e.len[i], false, 0);
+			*res = msign_rqe_match_scalar(m, RQE_STRING, (const uint8_t *)e.s[i], e.len[i], false, 0);
 		if (!*res) /* the array itself: exists */
-			*res = match_scalar(m, C_TRUE, NULL, 0, false, 0);
+			*res = msign_rqe_match_scalar(m, RQE_OTHER, NULL, 0, false, 0);
 		msign_rqe_strs_free(&e);
 	}
 	return 0;
@@ -473,7 +308,7 @@ static int op_cert_oid(struct re *r, uint32_t op, struct tv *out)
 	int32_t slot;
 	const uint8_t *oid;
 	size_t n;
-	struct match m;
+	struct msign_rqe_match m;
 	int rc = re_i32(r, "certificate slot", &slot);
 	if (rc == 0)
 		rc = re_data(r, "OID", &oid, &n);
@@ -487,7 +322,7 @@ static int op_cert_oid(struct re *r, uint32_t op, struct tv *out)
 		 * other two, which are false without one. */
 		double t = 0;
 		bool have = x != NULL && msign_rqe_ext_date(x, oid, n, &t) == 0;
-		*out = tv_of(match_scalar(&m, have ? C_DATE : C_NULL, NULL, 0, false, t));
+		*out = tv_of(msign_rqe_match_scalar(&m, have ? RQE_DATE : RQE_NULL, NULL, 0, false, t));
 		return 0;
 	}
 	if (x == NULL) {
@@ -496,7 +331,7 @@ static int op_cert_oid(struct re *r, uint32_t op, struct tv *out)
 	}
 	bool has = op == REQ_OP_CERT_GENERIC ? msign_rqe_has_ext(x, oid, n)
 					     : msign_rqe_has_policy(x, oid, n);
-	*out = tv_of(match_scalar(&m, has ? C_TRUE : C_NULL, NULL, 0, false, 0));
+	*out = tv_of(msign_rqe_match_scalar(&m, has ? RQE_OTHER : RQE_NULL, NULL, 0, false, 0));
 	return 0;
 }
 
@@ -505,7 +340,7 @@ static int op_cert_field(struct re *r, struct tv *out)
 	int32_t slot;
 	const uint8_t *key;
 	size_t kn;
-	struct match m;
+	struct msign_rqe_match m;
 	int rc = re_i32(r, "certificate slot", &slot);
 	if (rc == 0)
 		rc = re_data(r, "certificate field", &key, &kn);
@@ -567,7 +402,7 @@ static int op_apple_signed(struct re *r, struct tv *out)
 	struct x509_st *im = re_cert(r, -2);
 	if (!apple_anchored(r) || im == NULL)
 		return 0;
-	struct match m = { .op = REQ_MATCH_EQUAL, .str_ok = true };
+	struct msign_rqe_match m = { .op = REQ_MATCH_EQUAL, .str_ok = true };
 	bool cn = false, o = false;
 	m.v = (const uint8_t *)apple_intermediate_cn;
 	m.n = strlen(apple_intermediate_cn);

@@ -85,8 +85,12 @@ struct msign_req_outcome {
 };
 
 /* Evaluate one requirement blob. <0 (diag one line, d->file_off relative to
- * blob) for a malformed blob or unreadable context plist; else 0 and
- * *result is the outcome's value. */
+ * blob) for a malformed blob, or for a context Apple would not have built:
+ * a certificate that is not exactly one DER X.509 (MSIGN_E_CRYPTO, checked
+ * before evaluating), a chain over 64, an Info.plist or entitlements that
+ * is not a plist dictionary (MSIGN_E_PLIST, checked when an info[] or
+ * entitlement[] opcode first needs it). Else 0 and *result is the
+ * outcome's value. */
 int msign_req_eval(const uint8_t *blob, size_t len,
 		   const struct msign_req_ctx *ctx, bool *result,
 		   struct msign_diag *d);

@@ -1,12 +1,44 @@
-/* Internal to the requirement evaluator: its certificate helpers
- * (reqeval_x509.c), kept apart so reqeval.c reads the blob and the plists
- * and this one file speaks OpenSSL's X509. */
+/* Internal to the requirement evaluator: its match operations
+ * (reqeval_match.c) and its certificate helpers (reqeval_x509.c, the one
+ * file of the three that speaks OpenSSL's X509); reqeval.c reads the blob
+ * and the plists. */
 #ifndef MSIGN_SIG_REQEVAL_INT_H
 #define MSIGN_SIG_REQEVAL_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---- match operations (reqeval_match.c) --------------------------------- */
+
+/* A match operation and its operand, as read from the blob. */
+struct msign_rqe_match {
+	uint32_t op;        /* REQ_MATCH_* (or unknown: never matches) */
+	const uint8_t *v;   /* string operand */
+	size_t n;
+	bool str_ok;        /* Apple could make a CFString of it (UTF-8) */
+	double date;        /* date operand, CFAbsoluteTime */
+};
+
+/* What a candidate value is, when it is not a plist node. */
+enum msign_rqe_cand {
+	RQE_NULL,   /* Apple's kCFNull: no such value */
+	RQE_STRING, /* a string (s, n) */
+	RQE_OTHER,  /* present, not a string nor a date (true, number, ...) */
+	RQE_DATE,   /* a date */
+};
+
+bool msign_rqe_utf8_valid(const uint8_t *p, size_t n);
+/* One non-array candidate against m; is_false: the boolean false, which
+ * does not "exist"; date for RQE_DATE. */
+bool msign_rqe_match_scalar(const struct msign_rqe_match *m,
+			    enum msign_rqe_cand k, const uint8_t *s, size_t n,
+			    bool is_false, double date);
+/* A libplist node (plist_t; NULL: absent) against m, arrays item by item. */
+bool msign_rqe_match_plist(const struct msign_rqe_match *m, void *node,
+			   unsigned depth);
+
+/* ---- certificates (reqeval_x509.c) -------------------------------------- */
 
 struct x509_st; /* OpenSSL's X509 */
 
