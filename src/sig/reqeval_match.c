@@ -1,9 +1,9 @@
 /* Apple's Requirement::Interpreter::Match::operator() for the values the
  * evaluator (reqeval.c) finds: Info.plist and entitlement values, a
- * certificate's strings, an extension's presence, dates. Comparisons are
- * on UTF-8 bytes where CoreFoundation compares UTF-16 characters with
- * canonical equivalence (CFStringFind's options 0): the same for the
- * strings requirements hold in practice, not for decomposed Unicode. */
+ * certificate's strings, an extension's presence, dates. Apple's finds
+ * and compares are literal (options 0, no kCFCompareNonliteral) over UTF-16
+ * units; these run over UTF-8 bytes, which order the same except for
+ * characters above U+FFFF against U+E000..U+FFFF. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,8 +51,9 @@ static bool find_in(const uint8_t *hay, size_t lo, size_t hi,
 	return false;
 }
 
-/* CFStringCompare with kCFCompareNumerically, approximated on UTF-8:
- * runs of ASCII digits compare by value, other bytes by byte value. */
+/* CFStringCompare with kCFCompareNumerically: runs of ASCII digits compare
+ * by value (leading zeros ignored; CF's integer accumulator would wrap on
+ * runs past 19 digits, this compares any length), other bytes by value. */
 static int numeric_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
 	size_t i = 0, j = 0;

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/sha.h>
@@ -1209,6 +1210,8 @@ struct corpus_sig {
 	uint8_t *der[16];
 	const uint8_t *reqset;
 	size_t reqset_len;
+	const char *dr;     /* designated requirement text, explicit or not */
+	bool dr_implicit;
 	uint8_t cdhash[20];
 };
 
@@ -1247,13 +1250,18 @@ static bool corpus_load(const char *name, struct corpus_sig *s)
 	s->ctx.cdhash_len = 20;
 	s->ctx.platform = msign_cd_platform(cd);
 	s->reqset = msign_slice_requirements(sl, &s->reqset_len);
-	assert_non_null(s->reqset);
-	/* The CMS blob's bytes from the file. */
+	s->dr = msign_slice_designated_requirement(sl, &s->dr_implicit);
+	/* The CMS blob's bytes from the file; none, empty (ad-hoc) or without
+	 * certificates: no chain. */
 	uint32_t type, magic, off, len;
 	bool have = false;
 	for (uint32_t i = 0; !have && msign_slice_blob(sl, i, &type, &magic, &off, &len); i++)
 		have = type == 0x10000;
-	assert_true(have);
+	if (!have || len <= 8) {
+		fclose(fp);
+		s->ctx.adhoc = true;
+		return true;
+	}
 	uint8_t *blob = malloc(len);
 	assert_non_null(blob);
 	assert_int_equal(fseek(fp, (long)(msign_slice_offset(sl) + msign_slice_sig_offset(sl) + off), SEEK_SET), 0);
@@ -1261,9 +1269,15 @@ static bool corpus_load(const char *name, struct corpus_sig *s)
 	fclose(fp);
 	const unsigned char *p = blob + 8;
 	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len - 8);
-	assert_non_null(cms);
-	STACK_OF(X509) *all = CMS_get1_certs(cms);
-	assert_non_null(all);
+	STACK_OF(X509) *all = cms != NULL ? CMS_get1_certs(cms) : NULL;
+	if (all == NULL || sk_X509_num(all) == 0) {
+		ERR_clear_error();
+		sk_X509_pop_free(all, X509_free);
+		CMS_ContentInfo_free(cms);
+		free(blob);
+		s->ctx.adhoc = true;
+		return true;
+	}
 	/* Leaf: issuer of no other certificate; then up by issuer. */
 	X509 *cur = NULL;
 	for (int i = 0; cur == NULL && i < sk_X509_num(all); i++) {
@@ -1377,6 +1391,88 @@ static void test_corpus_apple(void **state)
 	corpus_free(&s);
 }
 
+/* Each signed file of the corpus against its own designated requirement
+ * (the embedded one, else the one codesign derives: cdhashes for ad-hoc
+ * code, the leaf's hash for self-signed code). The caller's anchor is the
+ * Apple root by pinned hash. The fake CA's must fail: its root is not
+ * Apple's. */
+static void test_corpus_all(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		bool want;
+	} files[] = {
+		{ "adhoc_frida_exception-catcher-macos-arm64e", true },
+		{ "adhoc_iossim_InsecurePasswordStore_ent", true },
+		{ "adhoc_iossim_WheresMyBrowser_arm64", true },
+		{ "apple_cat-macos_fat", true },
+		{ "apple_libswiftCoreFoundation_ios.dylib", true },
+		{ "apple_ls-m1_fat", true },
+		{ "apple_ls-osx_x86_64_sha1", true },
+		{ "apple_ls-sequoia_fat", true },
+		{ "apple_mac-ls2_x86_64", true },
+		{ "apple_mac-ls3_fat", true },
+		{ "apple_mac-ls_x86_64_sha1", true },
+		{ "apple_true_fat3_ppc_sha1", true },
+		{ "dev_catalyst_modernobjc_fat_runtime", true },
+		{ "dev_frida_simple-agent-ios_fat3.dylib", true },
+		{ "dev_frida_sleeper-ios_fat3", true },
+		{ "dev_frida_sleeper-tvos", true },
+		{ "dev_frida_sleeper-watchos", true },
+		{ "dev_ios_BatteryLife_arm64", true },
+		{ "dev_ios_MASTestApp_arm64", true },
+		{ "dev_ios_TestRTTI-arm64e", true },
+		{ "dev_macos_TestMacOS-arm64e_runtime_TAMPERED", true },
+		{ "dev_macos_TestSwiftObjc_runtime", true },
+		{ "devid_frida_forker-macos-arm64e", true },
+		{ "devid_libexpat_vmware_fat.dylib", true },
+		{ "fakeca_ios_TrollStore_fat", false },
+		{ "linker_ClassCpp_arm64", true },
+		{ "mixed_frida_sleeper-macos_fat3", true },
+		{ "selfsigned_frida_forker-tvos", true },
+		{ "selfsigned_ios_FileDP_armv7_sha1", true },
+		{ "selfsigned_r2_libr_flag.dylib", true },
+	};
+	unsigned ran = 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct corpus_sig s;
+		if (!corpus_load(files[i].name, &s))
+			continue;
+		if (s.dr == NULL)
+			fail_msg("%s: no designated requirement", files[i].name);
+		size_t n;
+		uint8_t *b = compile(s.dr, &n);
+		struct msign_req_outcome o;
+		struct msign_diag d;
+		msign_diag_clear(&d);
+		if (msign_req_eval_outcome(b, n, &s.ctx, &o, &d) != 0)
+			fail_msg("%s: %s", files[i].name, d.msg);
+		if (o.value != files[i].want || o.unknowable)
+			fail_msg("%s: '%s' is %d (unknowable %d), want %d", files[i].name,
+				 s.dr, o.value, o.unknowable, files[i].want);
+		/* The embedded set says the same through msign_reqset_eval. */
+		bool found = false;
+		if (!s.dr_implicit) {
+			assert_int_equal(msign_reqset_eval(s.reqset, s.reqset_len,
+							   MSIGN_REQ_TYPE_DESIGNATED, &s.ctx,
+							   &found, &o, &d), 0);
+			assert_true(found);
+			assert_int_equal(o.value, files[i].want);
+		}
+		/* Another cdhash and identifier: every one of them fails. */
+		s.cdhash[0] ^= 1;
+		s.ctx.ident = (const uint8_t *)"not.the.identifier";
+		s.ctx.ident_len = strlen("not.the.identifier");
+		assert_int_equal(msign_req_eval_outcome(b, n, &s.ctx, &o, &d), 0);
+		assert_false(o.value);
+		free(b);
+		corpus_free(&s);
+		ran++;
+	}
+	print_message("corpus: %u designated requirements evaluated\n", ran);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1413,6 +1509,7 @@ int main(void)
 		cmocka_unit_test(test_bad_context),
 		cmocka_unit_test(test_corpus_devid),
 		cmocka_unit_test(test_corpus_apple),
+		cmocka_unit_test(test_corpus_all),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
