@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/cms.h>
@@ -1249,6 +1250,11 @@ static bool corpus_load(const char *name, struct corpus_sig *s)
 	s->ctx.cdhash = s->cdhash;
 	s->ctx.cdhash_len = 20;
 	s->ctx.platform = msign_cd_platform(cd);
+	time_t ts;
+	if (msign_slice_timestamp(sl, &ts)) {
+		s->ctx.has_secure_timestamp = true;
+		s->ctx.secure_timestamp = (int64_t)ts;
+	}
 	s->reqset = msign_slice_requirements(sl, &s->reqset_len);
 	s->dr = msign_slice_designated_requirement(sl, &s->dr_implicit);
 	/* The CMS blob's bytes from the file; none, empty (ad-hoc) or without
@@ -1375,6 +1381,22 @@ static void test_corpus_devid(void **state)
 	yes("certificate root[subject.O] = \"Apple Inc.\"", &s.ctx);
 	yes("cdhash H\"ac1278c0e717bdaac11b4792836b89b750b4b38e\"", &s.ctx);
 	yes("identifier \"forker-macos\"", &s.ctx);
+	/* Its Developer ID date is before legacy's account cut-off, its
+	 * timestamp (2024) after the timestamp cut-off: the list decides. */
+	yes("certificate leaf[timestamp." OID_DEVID_DATE "] < <2019-04-07 00:00:00 +0000>", &s.ctx);
+	yes("certificate leaf[timestamp." OID_DEVID_DATE "] > <2000-01-01 00:00:00 +0000>", &s.ctx);
+	assert_true(s.ctx.has_secure_timestamp);
+	unknown("legacy", &s.ctx, false, MSIGN_REQ_UNKNOWN_LEGACY);
+	/* With a timestamp before 2019-06-01 it would pass. */
+	s.ctx.secure_timestamp = 1546300800;
+	yes("legacy", &s.ctx);
+	corpus_free(&s);
+	/* VMware's: no Developer ID date, timestamp 2019-06-18. */
+	if (!corpus_load("devid_libexpat_vmware_fat.dylib", &s))
+		return;
+	yes("certificate leaf[timestamp." OID_DEVID_DATE "] absent", &s.ctx);
+	assert_true(s.ctx.has_secure_timestamp);
+	unknown("legacy", &s.ctx, false, MSIGN_REQ_UNKNOWN_LEGACY);
 	corpus_free(&s);
 }
 
