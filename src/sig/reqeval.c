@@ -455,8 +455,10 @@ static struct tv op_legacy(struct re *r)
 	int dr = msign_rqe_devid_date(leaf, &t);
 	if (dr == 2 || (dr == 0 && t >= RE_LEGACY_ACCOUNT_CUTOFF))
 		return tv_of(false);
+	/* In doubles: a caller's time near INT64_MIN must not overflow. */
 	if (r->ctx->has_secure_timestamp &&
-	    (double)(r->ctx->secure_timestamp - MSIGN_RQE_CF_EPOCH_SECS) < RE_LEGACY_TIMESTAMP_CUTOFF)
+	    (double)r->ctx->secure_timestamp - (double)MSIGN_RQE_CF_EPOCH_SECS <
+		    RE_LEGACY_TIMESTAMP_CUTOFF)
 		return tv_of(true);
 	if (r->ctx->ident == NULL || r->ctx->cdhash == NULL)
 		return tv_of(false); /* no cdhash: the list cannot be asked */

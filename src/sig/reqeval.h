@@ -23,8 +23,11 @@
  * evaluation (the evaluator only reads this). */
 enum msign_req_anchor {
 	MSIGN_REQ_ANCHOR_NONE = 0, /* not a trusted anchor (or no chain) */
-	MSIGN_REQ_ANCHOR_APPLE,    /* an Apple root, by pinned SHA-256 */
-	MSIGN_REQ_ANCHOR_USER,     /* an anchor the caller's user trusts */
+	MSIGN_REQ_ANCHOR_APPLE,    /* an Apple root, by pinned SHA-256: anchor
+				    * apple [generic], anchor trusted */
+	MSIGN_REQ_ANCHOR_USER,     /* an anchor the caller's user trusts:
+				    * anchor trusted, certificate root trusted
+				    * (in place of Apple's Trust Settings) */
 };
 
 struct msign_req_cert {
