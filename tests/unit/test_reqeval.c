@@ -772,6 +772,20 @@ static void test_info_binary_and_absent(void **state)
 	/* A key holding a NUL cannot be in the plist. */
 	c = base_ctx();
 	yes("info[0x5400] absent", &c);
+	/* A binary plist string "a\0b": libplist 2.2 keeps it only up to the
+	 * NUL (a known difference: Apple's CFString holds all three), and the
+	 * evaluator reads it by pointer and length, never through the
+	 * asserting plist_get_string_val. */
+	static const uint8_t nul_bplist[] = {
+		'b', 'p', 'l', 'i', 's', 't', '0', '0', 0xd1, 1, 2, 0x51, 'K',
+		0x53, 'a', 0, 'b', 8, 11, 13, 0, 0, 0, 0, 0, 0, 1, 1,
+		0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 17 };
+	c.info_plist = nul_bplist;
+	c.info_plist_len = sizeof(nul_bplist);
+	yes("info[K] exists", &c);
+	no("info[K] = 0x610062", &c);
+	yes("info[K] = a", &c);
 }
 
 static void test_entitlements(void **state)
