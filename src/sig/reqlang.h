@@ -23,8 +23,7 @@ enum msign_req_quoting msign_req_value_quoting(const uint8_t *p, size_t n,
 bool msign_req_is_keyword(const uint8_t *p, size_t n);
 
 /* Apple's wire constants of the binary form (requirement.h ExprOp and
- * MatchOperation), for the evaluator (reqeval.c). The decompiler and the
- * compiler still carry private copies under shorter names. */
+ * MatchOperation), for the decompiler, the compiler and the evaluator. */
 enum msign_req_opcode {
 	REQ_OP_FALSE, REQ_OP_TRUE, REQ_OP_IDENT, REQ_OP_APPLE_ANCHOR,
 	REQ_OP_ANCHOR_HASH, REQ_OP_INFO_KEY_VALUE, REQ_OP_AND, REQ_OP_OR,
