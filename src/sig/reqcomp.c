@@ -31,24 +31,7 @@
 #include "sig/reqlang.h"
 #include "msign/err.h"
 
-/* Opcodes and match operations (requirement.h; requirements.c's names). */
-enum {
-	OP_FALSE = 0, OP_TRUE = 1, OP_IDENT = 2, OP_APPLE_ANCHOR = 3,
-	OP_ANCHOR_HASH = 4, OP_AND = 6, OP_OR = 7, OP_CDHASH = 8, OP_NOT = 9,
-	OP_INFO_KEY_FIELD = 10, OP_CERT_FIELD = 11, OP_TRUSTED_CERT = 12,
-	OP_TRUSTED_CERTS = 13, OP_CERT_GENERIC = 14,
-	OP_APPLE_GENERIC_ANCHOR = 15, OP_ENTITLEMENT_FIELD = 16,
-	OP_CERT_POLICY = 17, OP_NAMED_ANCHOR = 18, OP_NAMED_CODE = 19,
-	OP_PLATFORM = 20, OP_NOTARIZED = 21, OP_CERT_FIELD_DATE = 22,
-	OP_LEGACY_DEVID = 23,
-};
-enum {
-	MATCH_EXISTS = 0, MATCH_EQUAL = 1, MATCH_CONTAINS = 2,
-	MATCH_BEGINS_WITH = 3, MATCH_ENDS_WITH = 4, MATCH_LESS = 5,
-	MATCH_GREATER = 6, MATCH_LESS_EQUAL = 7, MATCH_GREATER_EQUAL = 8,
-	MATCH_ON = 9, MATCH_BEFORE = 10, MATCH_AFTER = 11,
-	MATCH_ON_OR_BEFORE = 12, MATCH_ON_OR_AFTER = 13, MATCH_ABSENT = 14,
-};
+/* Opcodes and match operations: REQ_OP_* and REQ_MATCH_* of reqlang.h. */
 
 #define REQ_HDR_LEN 12u       /* magic, length, kind */
 #define REQ_KIND_EXPR 1u
@@ -61,24 +44,24 @@ static int match(struct rc *r)
 	int rc;
 	enum tok_kind k = r->t.kind;
 	if (msign_rqc_tok_is(r, "exists") || msign_rqc_tok_is(r, "absent")) {
-		rc = msign_rqc_bytes_u32(r, &r->pool, msign_rqc_tok_is(r, "exists") ? MATCH_EXISTS : MATCH_ABSENT);
+		rc = msign_rqc_bytes_u32(r, &r->pool, msign_rqc_tok_is(r, "exists") ? REQ_MATCH_EXISTS : REQ_MATCH_ABSENT);
 		return rc != 0 ? rc : msign_rqc_lex(r);
 	}
 	if (k != T_EQ && k != T_TILDE && k != T_LT && k != T_GT && k != T_LE && k != T_GE)
-		return msign_rqc_bytes_u32(r, &r->pool, MATCH_EXISTS);
+		return msign_rqc_bytes_u32(r, &r->pool, REQ_MATCH_EXISTS);
 	rc = msign_rqc_lex(r);
 	if (rc != 0)
 		return rc;
 	if (k != T_TILDE && msign_rqc_tok_is_date(r)) {
-		uint32_t op = k == T_EQ ? MATCH_ON : k == T_LT ? MATCH_BEFORE :
-			      k == T_GT ? MATCH_AFTER : k == T_LE ? MATCH_ON_OR_BEFORE :
-			      MATCH_ON_OR_AFTER;
+		uint32_t op = k == T_EQ ? REQ_MATCH_ON : k == T_LT ? REQ_MATCH_BEFORE :
+			      k == T_GT ? REQ_MATCH_AFTER : k == T_LE ? REQ_MATCH_ON_OR_BEFORE :
+			      REQ_MATCH_ON_OR_AFTER;
 		rc = msign_rqc_bytes_u32(r, &r->pool, op);
 		return rc != 0 ? rc : msign_rqc_date(r);
 	}
-	uint32_t op = k == T_TILDE ? MATCH_CONTAINS : k == T_LT ? MATCH_LESS :
-		      k == T_GT ? MATCH_GREATER : k == T_LE ? MATCH_LESS_EQUAL :
-		      k == T_GE ? MATCH_GREATER_EQUAL : MATCH_EQUAL;
+	uint32_t op = k == T_TILDE ? REQ_MATCH_CONTAINS : k == T_LT ? REQ_MATCH_LESS :
+		      k == T_GT ? REQ_MATCH_GREATER : k == T_LE ? REQ_MATCH_LESS_EQUAL :
+		      k == T_GE ? REQ_MATCH_GREATER_EQUAL : REQ_MATCH_EQUAL;
 	bool star_before = false;
 	if (k == T_EQ && r->t.kind == T_STAR) {
 		star_before = true;
@@ -100,9 +83,9 @@ static int match(struct rc *r)
 		rc = msign_rqc_lex(r);
 	}
 	if (star_before)
-		op = star_after ? MATCH_CONTAINS : MATCH_ENDS_WITH;
+		op = star_after ? REQ_MATCH_CONTAINS : REQ_MATCH_ENDS_WITH;
 	else if (star_after)
-		op = MATCH_BEGINS_WITH;
+		op = REQ_MATCH_BEGINS_WITH;
 	msign_rqc_be32_at(r->pool.p + op_at, op);
 	return rc;
 }
@@ -233,7 +216,7 @@ static int cert_slot(struct rc *r, bool *trusted)
 static int certificate(struct rc *r)
 {
 	size_t op_at = r->pool.len;
-	int rc = msign_rqc_bytes_u32(r, &r->pool, OP_CERT_FIELD);
+	int rc = msign_rqc_bytes_u32(r, &r->pool, REQ_OP_CERT_FIELD);
 	bool trusted;
 	if (rc == 0)
 		rc = msign_rqc_lex(r);
@@ -246,11 +229,11 @@ static int certificate(struct rc *r)
 		rc = msign_rqc_lex(r);
 	}
 	if (trusted) {
-		msign_rqc_be32_at(r->pool.p + op_at, OP_TRUSTED_CERT);
+		msign_rqc_be32_at(r->pool.p + op_at, REQ_OP_TRUSTED_CERT);
 		return rc;
 	}
 	if (r->t.kind == T_EQ || r->t.kind == T_HASH) {
-		msign_rqc_be32_at(r->pool.p + op_at, OP_ANCHOR_HASH);
+		msign_rqc_be32_at(r->pool.p + op_at, REQ_OP_ANCHOR_HASH);
 		rc = r->t.kind == T_EQ ? msign_rqc_lex(r) : 0;
 		return rc != 0 ? rc : msign_rqc_hash(r);
 	}
@@ -268,8 +251,8 @@ static int certificate(struct rc *r)
 	size_t at = r->t.off;
 	rc = msign_rqc_value_bytes(r, &name);
 	static const struct { const char *prefix; uint32_t op; } oids[] = {
-		{ "field.", OP_CERT_GENERIC }, { "policy.", OP_CERT_POLICY },
-		{ "timestamp.", OP_CERT_FIELD_DATE },
+		{ "field.", REQ_OP_CERT_GENERIC }, { "policy.", REQ_OP_CERT_POLICY },
+		{ "timestamp.", REQ_OP_CERT_FIELD_DATE },
 	};
 	bool done = false;
 	for (size_t i = 0; rc == 0 && i < sizeof(oids) / sizeof(oids[0]); i++) {
@@ -302,22 +285,22 @@ static int anchor(struct rc *r)
 		if (rc != 0)
 			return rc;
 		if (msign_rqc_tok_is(r, "generic")) {
-			rc = msign_rqc_bytes_u32(r, &r->pool, OP_APPLE_GENERIC_ANCHOR);
+			rc = msign_rqc_bytes_u32(r, &r->pool, REQ_OP_APPLE_GENERIC_ANCHOR);
 			return rc != 0 ? rc : msign_rqc_lex(r);
 		}
 		/* A number followed by => is the next entry of a set. */
 		if (!msign_rqc_tok_is_value(r) || (r->t.kind == T_NUM && msign_rqc_peek_kind(r) == T_ARROW))
-			return msign_rqc_bytes_u32(r, &r->pool, OP_APPLE_ANCHOR);
-		rc = msign_rqc_bytes_u32(r, &r->pool, OP_NAMED_ANCHOR);
+			return msign_rqc_bytes_u32(r, &r->pool, REQ_OP_APPLE_ANCHOR);
+		rc = msign_rqc_bytes_u32(r, &r->pool, REQ_OP_NAMED_ANCHOR);
 		return rc != 0 ? rc : msign_rqc_value(r, "an anchor name");
 	}
 	if (msign_rqc_tok_is(r, "trusted")) {
-		rc = msign_rqc_bytes_u32(r, &r->pool, OP_TRUSTED_CERTS);
+		rc = msign_rqc_bytes_u32(r, &r->pool, REQ_OP_TRUSTED_CERTS);
 		return rc != 0 ? rc : msign_rqc_lex(r);
 	}
 	if (r->t.kind != T_EQ && r->t.kind != T_HASH)
 		return msign_rqc_expected(r, "apple, trusted or a hash after anchor");
-	rc = msign_rqc_bytes_u32(r, &r->pool, OP_ANCHOR_HASH);
+	rc = msign_rqc_bytes_u32(r, &r->pool, REQ_OP_ANCHOR_HASH);
 	if (rc == 0)
 		rc = msign_rqc_bytes_u32(r, &r->pool, UINT32_MAX); /* slot -1: the anchor */
 	if (rc == 0 && r->t.kind == T_EQ)
@@ -329,9 +312,9 @@ static int anchor(struct rc *r)
 static int leaf(struct rc *r)
 {
 	static const struct { const char *word; uint32_t op; } words[] = {
-		{ "always", OP_TRUE }, { "true", OP_TRUE }, { "never", OP_FALSE },
-		{ "false", OP_FALSE }, { "notarized", OP_NOTARIZED },
-		{ "legacy", OP_LEGACY_DEVID },
+		{ "always", REQ_OP_TRUE }, { "true", REQ_OP_TRUE }, { "never", REQ_OP_FALSE },
+		{ "false", REQ_OP_FALSE }, { "notarized", REQ_OP_NOTARIZED },
+		{ "legacy", REQ_OP_LEGACY_DEVID },
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (msign_rqc_tok_is(r, words[i].word)) {
@@ -341,7 +324,7 @@ static int leaf(struct rc *r)
 	int rc;
 	if (msign_rqc_tok_is(r, "identifier") || msign_rqc_tok_is(r, "cdhash") || msign_rqc_tok_is(r, "platform")) {
 		char w = r->s[r->t.off];
-		rc = msign_rqc_bytes_u32(r, &r->pool, w == 'i' ? OP_IDENT : w == 'c' ? OP_CDHASH : OP_PLATFORM);
+		rc = msign_rqc_bytes_u32(r, &r->pool, w == 'i' ? REQ_OP_IDENT : w == 'c' ? REQ_OP_CDHASH : REQ_OP_PLATFORM);
 		if (rc == 0)
 			rc = msign_rqc_lex(r);
 		if (rc == 0 && r->t.kind == T_EQ) /* Apple's optional "=" */
@@ -357,7 +340,7 @@ static int leaf(struct rc *r)
 		return rc != 0 ? rc : msign_rqc_bytes_u32(r, &r->pool, (uint32_t)platform);
 	}
 	if (msign_rqc_tok_is(r, "info") || msign_rqc_tok_is(r, "entitlement")) {
-		rc = msign_rqc_bytes_u32(r, &r->pool, msign_rqc_tok_is(r, "info") ? OP_INFO_KEY_FIELD : OP_ENTITLEMENT_FIELD);
+		rc = msign_rqc_bytes_u32(r, &r->pool, msign_rqc_tok_is(r, "info") ? REQ_OP_INFO_KEY_FIELD : REQ_OP_ENTITLEMENT_FIELD);
 		if (rc == 0)
 			rc = msign_rqc_lex(r);
 		return rc != 0 ? rc : key_match(r);
@@ -460,7 +443,7 @@ static int primary(struct rc *r, uint32_t *out)
 			if (rc == 0)
 				rc = count_op(r, at);
 			if (rc == 0)
-				rc = msign_rqc_bytes_u32(r, &r->pool, OP_NAMED_CODE);
+				rc = msign_rqc_bytes_u32(r, &r->pool, REQ_OP_NAMED_CODE);
 			if (rc == 0)
 				rc = msign_rqc_value(r, "a code name");
 			if (rc == 0) {
@@ -531,7 +514,7 @@ static int emit(struct rc *r, struct rc_bytes *out, uint32_t n, unsigned depth)
 	if (p->kind == N_LEAF)
 		return msign_rqc_bytes_put(r, out, r->pool.p + p->enc_off, p->enc_len);
 	if (p->kind == N_NOT) {
-		int rc = msign_rqc_bytes_u32(r, out, OP_NOT);
+		int rc = msign_rqc_bytes_u32(r, out, REQ_OP_NOT);
 		return rc != 0 ? rc : emit(r, out, p->first - 1, depth + 1);
 	}
 	uint32_t count = p->nkids;
@@ -539,7 +522,7 @@ static int emit(struct rc *r, struct rc_bytes *out, uint32_t n, unsigned depth)
 	if (p->kind == N_OR) {
 		/* or(or(a, b), c): every operator first, a and b deepest. */
 		for (uint32_t i = 0; rc == 0 && i + 1 < count; i++)
-			rc = msign_rqc_bytes_u32(r, out, OP_OR);
+			rc = msign_rqc_bytes_u32(r, out, REQ_OP_OR);
 		uint32_t i = 0;
 		for (uint32_t k = p->first; rc == 0 && k != 0; k = r->nodes[k - 1].next, i++)
 			rc = emit(r, out, k - 1, depth + (count - (i == 0 ? 1 : i)));
@@ -550,7 +533,7 @@ static int emit(struct rc *r, struct rc_bytes *out, uint32_t n, unsigned depth)
 	for (uint32_t k = p->first; rc == 0 && k != 0; k = r->nodes[k - 1].next, i++) {
 		bool last = i + 1 == count;
 		if (!last)
-			rc = msign_rqc_bytes_u32(r, out, OP_AND);
+			rc = msign_rqc_bytes_u32(r, out, REQ_OP_AND);
 		if (rc == 0)
 			rc = emit(r, out, k - 1, depth + (last ? i : i + 1));
 	}

@@ -31,25 +31,7 @@
 /* A set is a SuperBlob (codesign.h): MSIGN_SB_HEADER_LEN, then an index
  * entry of MSIGN_SB_INDEX_LEN bytes a requirement. */
 
-/* Expression opcodes (requirement.h ExprOp). */
-enum {
-	OP_FALSE, OP_TRUE, OP_IDENT, OP_APPLE_ANCHOR, OP_ANCHOR_HASH,
-	OP_INFO_KEY_VALUE, OP_AND, OP_OR, OP_CDHASH, OP_NOT,
-	OP_INFO_KEY_FIELD, OP_CERT_FIELD, OP_TRUSTED_CERT, OP_TRUSTED_CERTS,
-	OP_CERT_GENERIC, OP_APPLE_GENERIC_ANCHOR, OP_ENTITLEMENT_FIELD,
-	OP_CERT_POLICY, OP_NAMED_ANCHOR, OP_NAMED_CODE, OP_PLATFORM,
-	OP_NOTARIZED, OP_CERT_FIELD_DATE, OP_LEGACY_DEVID,
-	OP_COUNT
-};
-#define OP_FLAG_MASK 0xff000000u
-#define OP_GENERIC_FALSE 0x80000000u
-#define OP_GENERIC_SKIP 0x40000000u
-
-/* Match operations (requirement.h MatchOperation). */
-enum {
-	MATCH_EXISTS = 0, MATCH_BEGINS_WITH = 3, MATCH_ON = 9,
-	MATCH_ON_OR_AFTER = 13, MATCH_ABSENT = 14
-};
+/* Opcodes and match operations: REQ_OP_* and REQ_MATCH_* of reqlang.h. */
 
 /* Apple's reqdumper SyntaxLevel: an operand printed at a lower level than
  * its operator needs parentheses. */
@@ -75,14 +57,14 @@ static const char *const req_keywords[] = {
 };
 
 /* Opcodes that print a constant word and carry no operands. */
-static const char *const op_words[OP_COUNT] = {
-	[OP_FALSE] = "never",
-	[OP_TRUE] = "always",
-	[OP_APPLE_ANCHOR] = "anchor apple",
-	[OP_TRUSTED_CERTS] = "anchor trusted",
-	[OP_APPLE_GENERIC_ANCHOR] = "anchor apple generic",
-	[OP_NOTARIZED] = "notarized",
-	[OP_LEGACY_DEVID] = "legacy",
+static const char *const op_words[REQ_OP_COUNT] = {
+	[REQ_OP_FALSE] = "never",
+	[REQ_OP_TRUE] = "always",
+	[REQ_OP_APPLE_ANCHOR] = "anchor apple",
+	[REQ_OP_TRUSTED_CERTS] = "anchor trusted",
+	[REQ_OP_APPLE_GENERIC_ANCHOR] = "anchor apple generic",
+	[REQ_OP_NOTARIZED] = "notarized",
+	[REQ_OP_LEGACY_DEVID] = "legacy",
 };
 
 /* Text between the field and the value, by match operation; 3 (beginsWith)
@@ -446,17 +428,17 @@ static int rq_match(struct rq *r)
 	int rc = rq_u32(r, "match operation", &op);
 	if (rc != 0)
 		return rc;
-	if (op > MATCH_ABSENT)
+	if (op > REQ_MATCH_ABSENT)
 		return msign_diag_set(r->d, MSIGN_E_UNSUPPORTED, r->base + at,
 				      "unknown match operation %" PRIu32 " at offset %zu",
 				      op, at);
 	rc = rq_put(r, match_ops[op]);
-	if (rc != 0 || op == MATCH_EXISTS || op == MATCH_ABSENT)
+	if (rc != 0 || op == REQ_MATCH_EXISTS || op == REQ_MATCH_ABSENT)
 		return rc;
-	if (op >= MATCH_ON && op <= MATCH_ON_OR_AFTER)
+	if (op >= REQ_MATCH_ON && op <= REQ_MATCH_ON_OR_AFTER)
 		return rq_timestamp(r);
 	rc = rq_value(r, false);
-	if (rc == 0 && op == MATCH_BEGINS_WITH)
+	if (rc == 0 && op == REQ_MATCH_BEGINS_WITH)
 		rc = rq_put(r, "*");
 	return rc;
 }
@@ -498,9 +480,9 @@ static int rq_cert(struct rq *r, uint32_t op)
 		rc = rq_cert_slot(r);
 	if (rc != 0)
 		return rc;
-	if (op == OP_TRUSTED_CERT)
+	if (op == REQ_OP_TRUSTED_CERT)
 		return rq_put(r, "trusted");
-	if (op == OP_ANCHOR_HASH) {
+	if (op == REQ_OP_ANCHOR_HASH) {
 		rc = rq_put(r, " = ");
 		return rc != 0 ? rc : rq_hash(r);
 	}
@@ -510,13 +492,13 @@ static int rq_cert(struct rq *r, uint32_t op)
 
 static int rq_binary(struct rq *r, uint32_t op, int level, unsigned depth)
 {
-	int inner = op == OP_AND ? SL_AND : SL_OR;
+	int inner = op == REQ_OP_AND ? SL_AND : SL_OR;
 	bool paren = level < inner;
 	int rc = paren ? rq_put(r, "(") : 0;
 	if (rc == 0)
 		rc = rq_expr(r, inner, depth + 1);
 	if (rc == 0)
-		rc = rq_put(r, op == OP_AND ? " and " : " or ");
+		rc = rq_put(r, op == REQ_OP_AND ? " and " : " or ");
 	if (rc == 0)
 		rc = rq_expr(r, inner, depth + 1);
 	if (rc == 0 && paren)
@@ -529,44 +511,44 @@ static int rq_leaf(struct rq *r, uint32_t op)
 {
 	int rc;
 	switch (op) {
-	case OP_IDENT:
+	case REQ_OP_IDENT:
 		rc = rq_put(r, "identifier ");
 		return rc != 0 ? rc : rq_value(r, false);
-	case OP_INFO_KEY_VALUE: /* legacy form: info[key] = value */
+	case REQ_OP_INFO_KEY_VALUE: /* legacy form: info[key] = value */
 		rc = rq_put(r, "info[");
 		if (rc == 0)
 			rc = rq_value(r, true);
 		if (rc == 0)
 			rc = rq_put(r, "] = ");
 		return rc != 0 ? rc : rq_value(r, false);
-	case OP_CDHASH:
+	case REQ_OP_CDHASH:
 		rc = rq_put(r, "cdhash ");
 		return rc != 0 ? rc : rq_hash(r);
-	case OP_INFO_KEY_FIELD:
+	case REQ_OP_INFO_KEY_FIELD:
 		rc = rq_put(r, "info[");
 		return rc != 0 ? rc : rq_field(r);
-	case OP_ENTITLEMENT_FIELD:
+	case REQ_OP_ENTITLEMENT_FIELD:
 		rc = rq_put(r, "entitlement[");
 		return rc != 0 ? rc : rq_field(r);
-	case OP_ANCHOR_HASH:
-	case OP_CERT_FIELD:
-	case OP_TRUSTED_CERT:
+	case REQ_OP_ANCHOR_HASH:
+	case REQ_OP_CERT_FIELD:
+	case REQ_OP_TRUSTED_CERT:
 		return rq_cert(r, op);
-	case OP_CERT_GENERIC:
+	case REQ_OP_CERT_GENERIC:
 		return rq_cert_oid(r, "field.");
-	case OP_CERT_POLICY:
+	case REQ_OP_CERT_POLICY:
 		return rq_cert_oid(r, "policy.");
-	case OP_CERT_FIELD_DATE:
+	case REQ_OP_CERT_FIELD_DATE:
 		return rq_cert_oid(r, "timestamp.");
-	case OP_NAMED_ANCHOR:
+	case REQ_OP_NAMED_ANCHOR:
 		rc = rq_put(r, "anchor apple ");
 		return rc != 0 ? rc : rq_value(r, false);
-	case OP_NAMED_CODE:
+	case REQ_OP_NAMED_CODE:
 		rc = rq_put(r, "(");
 		if (rc == 0)
 			rc = rq_value(r, false);
 		return rc != 0 ? rc : rq_put(r, ")");
-	case OP_PLATFORM: {
+	case REQ_OP_PLATFORM: {
 		uint32_t v;
 		rc = rq_u32(r, "platform", &v);
 		int32_t platform = v <= INT32_MAX ? (int32_t)v : -(int32_t)(~v) - 1;
@@ -586,8 +568,8 @@ static int rq_leaf(struct rq *r, uint32_t op)
  * does not consume the operand; we do, so the text after stays meaningful. */
 static int rq_generic(struct rq *r, uint32_t op, size_t at)
 {
-	uint32_t code = op & ~OP_FLAG_MASK;
-	if ((op & (OP_GENERIC_FALSE | OP_GENERIC_SKIP)) == 0)
+	uint32_t code = op & ~REQ_OP_FLAG_MASK;
+	if ((op & (REQ_OP_GENERIC_FALSE | REQ_OP_GENERIC_SKIP)) == 0)
 		return msign_diag_set(r->d, MSIGN_E_UNSUPPORTED, r->base + at,
 				      "unknown requirement opcode %" PRIu32 " (0x%08" PRIx32 ") at offset %zu",
 				      code, op, at);
@@ -600,15 +582,15 @@ static int rq_generic(struct rq *r, uint32_t op, size_t at)
 		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + len_at,
 				      "opcode %" PRIu32 " at offset %zu skips %" PRIu32 " bytes but only %zu remain",
 				      code, at, len, msign_cur_left(&r->c));
-	if (op & OP_GENERIC_FALSE)
+	if (op & REQ_OP_GENERIC_FALSE)
 		return text_printf(r->out, r->d, rq_off(r), " false /* opcode %" PRIu32 " */", code);
 	return text_printf(r->out, r->d, rq_off(r), " /* opcode %" PRIu32 " */ ", code);
 }
 
 static bool rq_op_is_skip(uint32_t op)
 {
-	return (op & ~OP_FLAG_MASK) >= OP_COUNT && (op & OP_GENERIC_FALSE) == 0 &&
-	       (op & OP_GENERIC_SKIP) != 0;
+	return (op & ~REQ_OP_FLAG_MASK) >= REQ_OP_COUNT && (op & REQ_OP_GENERIC_FALSE) == 0 &&
+	       (op & REQ_OP_GENERIC_SKIP) != 0;
 }
 
 /* Read the next opcode, consuming any generic-skip opcodes before it in a
@@ -644,14 +626,14 @@ static int rq_expr(struct rq *r, int level, unsigned depth)
 	int rc = rq_next_op(r, &op, &at);
 	if (rc != 0)
 		return rc;
-	uint32_t code = op & ~OP_FLAG_MASK;
-	if (code >= OP_COUNT)
+	uint32_t code = op & ~REQ_OP_FLAG_MASK;
+	if (code >= REQ_OP_COUNT)
 		return rq_generic(r, op, at);
 	if (op_words[code] != NULL)
 		return rq_put(r, op_words[code]);
-	if (code == OP_AND || code == OP_OR)
+	if (code == REQ_OP_AND || code == REQ_OP_OR)
 		return rq_binary(r, code, level, depth);
-	if (code == OP_NOT) {
+	if (code == REQ_OP_NOT) {
 		rc = rq_put(r, "! ");
 		return rc != 0 ? rc : rq_expr(r, SL_PRIMARY, depth + 1);
 	}
