@@ -16,7 +16,10 @@
 #  - the designated requirement's bytes against codesign's (corpus);
 #  - the cdhashes plist, --signing-time reproducibility, the reserved room;
 #  - p12 (file and environment password), EC, identity matching errors,
-#    a wrong key, a timestamp that cannot be had.
+#    a wrong key, a timestamp that cannot be had;
+#  - PKCS#11: RSA and EC keys on a SoftHSM token (softhsm2, opensc's
+#    pkcs11-tool, libp11's engine), the RSA signature equal to the file
+#    key's, and its errors (PIN, objects, module, engine, argv).
 # Ends with "cms: N passed, M failed"; exits non-zero on a failure or when
 # no check ran.
 set -u
