@@ -214,6 +214,8 @@ static int sign_secret(const char *path, const char *env, const char *dflt,
 		fprintf(stderr, "%s: %s\n", cli_esc(path), strerror(errno));
 		return -1;
 	}
+	/* no copy of the secret in stdio's buffer, which fclose does not wipe */
+	setvbuf(fp, NULL, _IONBF, 0);
 	char *buf = calloc(1, PASSWORD_MAX + 1);
 	if (buf != NULL && fgets(buf, (int)PASSWORD_MAX + 1, fp) == NULL)
 		buf[0] = '\0';

@@ -14,6 +14,7 @@
 #include <openssl/opensslconf.h>
 #include <openssl/err.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,8 +23,12 @@
 #include "sign/sign_p11.h"
 
 #ifndef OPENSSL_NO_ENGINE
+#include <dlfcn.h>
 #include <openssl/engine.h>
 #include <openssl/ui.h>
+
+#define P11_MAX_SLOTS 64u
+#define P11_LABEL_LEN 32u
 
 struct msign_p11 {
 	ENGINE *e;      /* a structural and a functional reference */
@@ -59,36 +64,153 @@ void msign_p11_release(struct msign_p11 *p11)
 /* Why the engine gave no key, from the error queue (emptied): libp11
  * names a token's refusal by the PKCS#11 return value's name (CKR_PIN_*
  * as "PIN incorrect" ...), our refused prompt is UI's "processing
- * error". NULL: none of these. */
-static const char *p11_why(const char *module)
+ * error", and a URI that matched nothing is "object not found". */
+enum p11_why { P11_UNKNOWN, P11_SAID, P11_NO_OBJECT, P11_NO_MODULE };
+
+static enum p11_why p11_why(const char **says, char *other, size_t other_len)
 {
-	static const struct { const char *reason, *says; } known[] = {
-		{ "PIN incorrect", "the token refused the PIN (PIN incorrect)" },
-		{ "PIN invalid", "the token refused the PIN (PIN invalid)" },
-		{ "Invalid PIN length", "the token refused the PIN (invalid PIN length)" },
-		{ "PIN locked", "the token's PIN is locked" },
-		{ "PIN expired", "the token's PIN has expired" },
-		{ "User pin not initialized", "the token's user PIN is not initialized" },
-		{ "processing error", "the token needs a PIN (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)" },
-		{ "object not found", "no such token, or no private key object on it" },
-		{ "Unable to load PKCS#11 module", NULL },
+	static const struct {
+		const char *reason, *says;
+		enum p11_why why;
+	} known[] = {
+		{ "PIN incorrect", "the token refused the PIN (PIN incorrect)", P11_SAID },
+		{ "PIN invalid", "the token refused the PIN (PIN invalid)", P11_SAID },
+		{ "Invalid PIN length", "the token refused the PIN (invalid PIN length)", P11_SAID },
+		{ "PIN locked", "the token's PIN is locked", P11_SAID },
+		{ "PIN expired", "the token's PIN has expired", P11_SAID },
+		{ "User pin not initialized", "the token's user PIN is not initialized", P11_SAID },
+		{ "processing error",
+		  "the token needs a PIN (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)", P11_SAID },
+		{ "object not found", NULL, P11_NO_OBJECT },
+		{ "Unable to load PKCS#11 module", NULL, P11_NO_MODULE },
 	};
-	const char *found = NULL;
-	bool no_module = false;
+	enum p11_why why = P11_UNKNOWN;
 	unsigned long e;
+	*says = NULL;
+	other[0] = '\0';
 	while ((e = ERR_get_error()) != 0) {
 		const char *r = ERR_reason_error_string(e);
-		for (size_t k = 0; r != NULL && found == NULL && !no_module &&
-				   k < sizeof(known) / sizeof(known[0]); k++)
-			if (strcmp(r, known[k].reason) == 0) {
-				found = known[k].says;
-				no_module = found == NULL;
-			}
+		/* the first reason, for a failure none of these explains */
+		if (other[0] == '\0' && r != NULL)
+			snprintf(other, other_len, "%s", r);
+		for (size_t k = 0; r != NULL && why == P11_UNKNOWN &&
+				   k < sizeof(known) / sizeof(known[0]); k++) {
+			if (strcmp(r, known[k].reason) != 0)
+				continue;
+			*says = known[k].says;
+			why = known[k].why;
+		}
 	}
-	if (no_module)
-		return module != NULL ? "cannot load the PKCS#11 module"
-				      : "cannot load the engine's default PKCS#11 module";
-	return found;
+	return why;
+}
+
+/* ---- is there such a token? ------------------------------------------------ */
+
+/* The engine says "object not found" for a token that is not there as for
+ * a key that is not on it. To tell which, the module is asked for its
+ * tokens' labels, after the engine let go of it. These are the few
+ * PKCS#11 (v2.40) types that takes, laid out as the standard lays them
+ * out on Unix (CK_ULONG is unsigned long, no packing); only the front of
+ * the module's function list is read. */
+typedef unsigned long p11_ulong;
+struct p11_version {
+	unsigned char major, minor;
+};
+struct p11_token_info {
+	unsigned char label[P11_LABEL_LEN], manufacturer[32], model[16], serial[16];
+	p11_ulong flags, counts[10];
+	struct p11_version hardware, firmware;
+	unsigned char utc_time[16];
+};
+struct p11_functions {
+	struct p11_version version;
+	p11_ulong (*initialize)(void *args);
+	p11_ulong (*finalize)(void *reserved);
+	p11_ulong (*get_info)(void *info);
+	p11_ulong (*get_function_list)(void *list);
+	p11_ulong (*get_slot_list)(unsigned char present, p11_ulong *slots, p11_ulong *n);
+	p11_ulong (*get_slot_info)(p11_ulong slot, void *info);
+	p11_ulong (*get_token_info)(p11_ulong slot, struct p11_token_info *info);
+};
+#define P11_CKR_OK 0x0ul
+#define P11_CKR_ALREADY_INITIALIZED 0x191ul
+
+static int p11_hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	     : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The token attribute of uri, percent-decoded and padded with spaces as
+ * CK_TOKEN_INFO holds labels; false when there is none or it does not
+ * fit. */
+static bool p11_uri_token(const char *uri, unsigned char label[P11_LABEL_LEN])
+{
+	const char *at = uri + strlen("pkcs11:");
+	size_t path_len = strcspn(at, "?");
+	while (path_len > 0) {
+		size_t n = strcspn(at, ";?");
+		if (n > 6 && strncmp(at, "token=", 6) == 0) {
+			size_t k = 0;
+			memset(label, ' ', P11_LABEL_LEN);
+			for (size_t i = 6; i < n; i++) {
+				int c = (unsigned char)at[i];
+				if (c == '%') {
+					int hi = i + 2 < n ? p11_hex(at[i + 1]) : -1;
+					int lo = i + 2 < n ? p11_hex(at[i + 2]) : -1;
+					if (hi < 0 || lo < 0)
+						return false;
+					c = hi << 4 | lo;
+					i += 2;
+				}
+				if (k == P11_LABEL_LEN)
+					return false;
+				label[k++] = (unsigned char)c;
+			}
+			return true;
+		}
+		if (n >= path_len)
+			break;
+		at += n + 1;
+		path_len -= n + 1;
+	}
+	return false;
+}
+
+/* 1: module has a token labelled label, 0: it has not, -1: cannot tell.
+ * The module is initialized and finalized here only when no one else in
+ * the process has it initialized. */
+static int p11_token_exists(const char *module, const unsigned char label[P11_LABEL_LEN])
+{
+	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL)
+		return -1;
+	p11_ulong (*get_list)(struct p11_functions **) = NULL;
+	*(void **)&get_list = dlsym(h, "C_GetFunctionList");
+	struct p11_functions *f = NULL;
+	int r = -1;
+	if (get_list == NULL || get_list(&f) != P11_CKR_OK || f == NULL ||
+	    f->version.major != 2) {
+		dlclose(h);
+		return -1;
+	}
+	p11_ulong rv = f->initialize(NULL);
+	if (rv == P11_CKR_OK || rv == P11_CKR_ALREADY_INITIALIZED) {
+		p11_ulong slots[P11_MAX_SLOTS], n = P11_MAX_SLOTS;
+		if (f->get_slot_list(1, slots, &n) == P11_CKR_OK && n <= P11_MAX_SLOTS) {
+			r = 0;
+			for (p11_ulong i = 0; i < n && r == 0; i++) {
+				struct p11_token_info ti;
+				r = f->get_token_info(slots[i], &ti) == P11_CKR_OK &&
+				    memcmp(ti.label, label, P11_LABEL_LEN) == 0;
+			}
+		}
+		if (rv == P11_CKR_OK)
+			f->finalize(NULL);
+	}
+	dlclose(h);
+	return r;
 }
 
 /* The URI as messages show it: not at all when it holds a PIN. */
@@ -141,9 +263,30 @@ int msign_p11_load(const char *uri, const char *module, const char *pin,
 	p->e = e;
 	*key = ENGINE_load_private_key(e, uri, p->ui, NULL);
 	if (*key == NULL) {
-		const char *why = p11_why(module);
+		const char *says = NULL;
+		char other[128], no_key[160];
+		enum p11_why why = p11_why(&says, other, sizeof(other));
+		unsigned char label[P11_LABEL_LEN];
+		int tok = -1;
+		if (why == P11_NO_OBJECT && module != NULL && p11_uri_token(uri, label)) {
+			msign_p11_release(p);
+			p = NULL;
+			tok = p11_token_exists(module, label);
+		}
+		if (why == P11_NO_MODULE)
+			says = module != NULL ? "cannot load the PKCS#11 module"
+					      : "cannot load the engine's default PKCS#11 module";
+		else if (why == P11_NO_OBJECT)
+			says = tok == 0 ? "no such token"
+			     : tok == 1 ? "no such private key object on the token"
+			     : "no such token, or no such private key object on it";
+		else if (says == NULL) {
+			snprintf(no_key, sizeof(no_key), "no private key (%s)",
+				 other[0] ? other : "the engine says not why");
+			says = no_key;
+		}
 		r = msign_diag_set(d, MSIGN_E_NOT_FOUND, 0, "PKCS#11: %s: %s",
-				   p11_shown(uri), why ? why : "no private key");
+				   p11_shown(uri), says);
 		goto fail;
 	}
 	if (cert != NULL) {

@@ -312,6 +312,13 @@ else
 		--pkcs11 "$U" --cert "$P/leaf.pem" --chain "$P/chain.pem" --signing-time $T \
 		--output "$tmp/p11b" $FX/hello_arm64.unsigned
 	check "pkcs11, --cert: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11b"
+	# no module named: the engine's default, p11-kit's proxy (the engine's
+	# package depends on p11-kit), which loads the module softhsm2-common
+	# registers with p11-kit
+	check "pkcs11, the engine's default module" "$msign" sign -s "$CN" --pkcs11 "$U" \
+		--pkcs11-pin-file "$K/pin" --chain "$P/chain.pem" --signing-time $T \
+		--output "$tmp/p11d" $FX/hello_arm64.unsigned
+	check "pkcs11, default module: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11d"
 	leafsha1=$(openssl x509 -in "$P/leaf.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
 	check "pkcs11, the PIN from the URI's pin-source" "$msign" sign -s "$leafsha1" \
 		--pkcs11 "$U?pin-source=file:$K/pinsrc" --pkcs11-module $MOD --chain "$P/chain.pem" \
@@ -340,9 +347,9 @@ else
 		-s "$CN" --pkcs11 "$U" --pkcs11-module $MOD --pkcs11-pin-file "$K/badpin"
 	pe "no PIN" 1 "msign sign: PKCS#11: $U: the token needs a PIN (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)" \
 		-s "$CN" --pkcs11 "$U" --pkcs11-module $MOD
-	pe "no such key object" 1 "msign sign: PKCS#11: pkcs11:token=msign;object=nope: no such token, or no private key object on it" \
+	pe "no such key object" 1 "msign sign: PKCS#11: pkcs11:token=msign;object=nope: no such private key object on the token" \
 		-s "$CN" --pkcs11 'pkcs11:token=msign;object=nope' $P11
-	pe "no such token" 1 "msign sign: PKCS#11: pkcs11:token=other;object=devid: no such token, or no private key object on it" \
+	pe "no such token" 1 "msign sign: PKCS#11: pkcs11:token=other;object=devid: no such token" \
 		-s "$CN" --pkcs11 'pkcs11:token=other;object=devid' $P11
 	pe "no certificate object" 1 "msign sign: PKCS#11: pkcs11:token=msign;object=nocert: no certificate object on the token (give --cert)" \
 		-s "Other" --pkcs11 'pkcs11:token=msign;object=nocert' $P11
