@@ -327,7 +327,7 @@ static int sc_load(struct msign_sign_identity *id,
 		X509 *tok = NULL;
 		if ((r = msign_p11_load(src->pkcs11_uri, src->pkcs11_module,
 					src->pkcs11_pin, &id->key,
-					src->cert_path ? NULL : &tok, &id->p11, d)))
+					src->cert_path ? NULL : &tok, pool, &id->p11, d)))
 			return r;
 		if (tok != NULL && !sk_X509_push(pool, tok)) {
 			X509_free(tok);

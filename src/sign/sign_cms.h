@@ -17,7 +17,7 @@ struct msign_tsa_opts;
  * in chain_path), a PKCS#12 file and its password (never from argv), or
  * a key on a PKCS#11 token (an RFC 7512 URI, the module, the PIN), whose
  * certificate is the token's under the same URI unless cert_path names
- * one. */
+ * one, and whose issuers may be on the token too. */
 struct msign_identity_src {
 	const char *key_path, *cert_path, *chain_path;
 	const char *p12_path, *p12_password;

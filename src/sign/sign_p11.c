@@ -14,6 +14,7 @@
 #include <openssl/opensslconf.h>
 #include <openssl/err.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,10 @@
 #include <dlfcn.h>
 #include <openssl/engine.h>
 #include <openssl/ui.h>
+#include <openssl/x509v3.h>
 
 #define P11_MAX_SLOTS 64u
+#define P11_MAX_CERTS 16u /* CA certificates taken from a token */
 #define P11_LABEL_LEN 32u
 
 struct msign_p11 {
@@ -104,14 +107,16 @@ static enum p11_why p11_why(const char **says, char *other, size_t other_len)
 	return why;
 }
 
-/* ---- is there such a token? ------------------------------------------------ */
+/* ---- the token, from its module ------------------------------------------- */
 
 /* The engine says "object not found" for a token that is not there as for
- * a key that is not on it. To tell which, the module is asked for its
- * tokens' labels, after the engine let go of it. These are the few
- * PKCS#11 (v2.40) types that takes, laid out as the standard lays them
- * out on Unix (CK_ULONG is unsigned long, no packing); only the front of
- * the module's function list is read. */
+ * a key that is not on it, and hands out one certificate, the URI's. So
+ * the module is also asked directly, before the engine starts: is the
+ * URI's token there, and which CA certificates does it hold (public
+ * objects: no login)? These are the few PKCS#11 (v2.40) types that takes,
+ * laid out as the standard lays them out on Unix (CK_ULONG is unsigned
+ * long, no packing); only the front of the module's function list, up to
+ * C_FindObjectsFinal, is read. */
 typedef unsigned long p11_ulong;
 struct p11_version {
 	unsigned char major, minor;
@@ -122,18 +127,44 @@ struct p11_token_info {
 	struct p11_version hardware, firmware;
 	unsigned char utc_time[16];
 };
+struct p11_attr {
+	p11_ulong type;
+	void *value;
+	p11_ulong len;
+};
+typedef void (*p11_unused)(void);
 struct p11_functions {
 	struct p11_version version;
 	p11_ulong (*initialize)(void *args);
 	p11_ulong (*finalize)(void *reserved);
-	p11_ulong (*get_info)(void *info);
-	p11_ulong (*get_function_list)(void *list);
+	p11_unused get_info, get_function_list;
 	p11_ulong (*get_slot_list)(unsigned char present, p11_ulong *slots, p11_ulong *n);
-	p11_ulong (*get_slot_info)(p11_ulong slot, void *info);
+	p11_unused get_slot_info;
 	p11_ulong (*get_token_info)(p11_ulong slot, struct p11_token_info *info);
+	p11_unused mechanisms_to_set_pin[5];
+	p11_ulong (*open_session)(p11_ulong slot, p11_ulong flags, void *app,
+				  void *notify, p11_ulong *session);
+	p11_ulong (*close_session)(p11_ulong session);
+	p11_unused close_all_to_object_size[10];
+	p11_ulong (*get_attribute_value)(p11_ulong session, p11_ulong object,
+					 struct p11_attr *t, p11_ulong n);
+	p11_unused set_attribute_value;
+	p11_ulong (*find_objects_init)(p11_ulong session, struct p11_attr *t, p11_ulong n);
+	p11_ulong (*find_objects)(p11_ulong session, p11_ulong *objects, p11_ulong max,
+				  p11_ulong *n);
+	p11_ulong (*find_objects_final)(p11_ulong session);
 };
+/* C_FindObjectsFinal is the 29th function of the list */
+_Static_assert(offsetof(struct p11_functions, find_objects_final) ==
+	       offsetof(struct p11_functions, initialize) + 28 * sizeof(p11_unused),
+	       "PKCS#11 function list layout");
 #define P11_CKR_OK 0x0ul
 #define P11_CKR_ALREADY_INITIALIZED 0x191ul
+#define P11_CKF_SERIAL_SESSION 0x4ul
+#define P11_CKA_CLASS 0x0ul
+#define P11_CKA_VALUE 0x11ul
+#define P11_CKO_CERTIFICATE 0x1ul
+#define P11_CERT_MAX (64u << 10)
 
 static int p11_hex(char c)
 {
@@ -178,10 +209,43 @@ static bool p11_uri_token(const char *uri, unsigned char label[P11_LABEL_LEN])
 	return false;
 }
 
-/* 1: module has a token labelled label, 0: it has not, -1: cannot tell.
- * The module is initialized and finalized here only when no one else in
- * the process has it initialized. */
-static int p11_token_exists(const char *module, const unsigned char label[P11_LABEL_LEN])
+/* The CA certificates among the certificate objects of the token in
+ * slot, appended to cas (at most P11_MAX_CERTS; what cannot be read is
+ * left out: the chain is checked when it is built). */
+static void p11_token_cas(struct p11_functions *f, p11_ulong slot, STACK_OF(X509) *cas)
+{
+	p11_ulong s, objs[P11_MAX_CERTS], n = 0;
+	p11_ulong cls = P11_CKO_CERTIFICATE;
+	struct p11_attr t = { P11_CKA_CLASS, &cls, sizeof(cls) };
+	if (f->open_session(slot, P11_CKF_SERIAL_SESSION, NULL, NULL, &s) != P11_CKR_OK)
+		return;
+	if (f->find_objects_init(s, &t, 1) == P11_CKR_OK) {
+		if (f->find_objects(s, objs, P11_MAX_CERTS, &n) != P11_CKR_OK || n > P11_MAX_CERTS)
+			n = 0;
+		f->find_objects_final(s);
+	}
+	for (p11_ulong i = 0; i < n; i++) {
+		struct p11_attr v = { P11_CKA_VALUE, NULL, 0 };
+		if (f->get_attribute_value(s, objs[i], &v, 1) != P11_CKR_OK ||
+		    v.len == 0 || v.len > P11_CERT_MAX || (v.value = malloc(v.len)) == NULL)
+			continue;
+		const unsigned char *der = v.value;
+		X509 *x = f->get_attribute_value(s, objs[i], &v, 1) == P11_CKR_OK
+			? d2i_X509(NULL, &der, (long)v.len) : NULL;
+		free(v.value);
+		if (x == NULL || X509_check_ca(x) == 0 || !sk_X509_push(cas, x))
+			X509_free(x);
+	}
+	f->close_session(s);
+	ERR_clear_error();
+}
+
+/* 1: module has a token labelled label (its CA certificates appended to
+ * cas), 0: it has not, -1: cannot tell. The module is initialized and
+ * finalized here only when no one else in the process has it initialized;
+ * it is unloaded again either way. */
+static int p11_token_scan(const char *module, const unsigned char label[P11_LABEL_LEN],
+			  STACK_OF(X509) *cas)
 {
 	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
 	if (h == NULL)
@@ -191,7 +255,7 @@ static int p11_token_exists(const char *module, const unsigned char label[P11_LA
 	struct p11_functions *f = NULL;
 	int r = -1;
 	if (get_list == NULL || get_list(&f) != P11_CKR_OK || f == NULL ||
-	    f->version.major != 2) {
+	    f->version.major < 2) {
 		dlclose(h);
 		return -1;
 	}
@@ -202,8 +266,11 @@ static int p11_token_exists(const char *module, const unsigned char label[P11_LA
 			r = 0;
 			for (p11_ulong i = 0; i < n && r == 0; i++) {
 				struct p11_token_info ti;
-				r = f->get_token_info(slots[i], &ti) == P11_CKR_OK &&
-				    memcmp(ti.label, label, P11_LABEL_LEN) == 0;
+				if (f->get_token_info(slots[i], &ti) == P11_CKR_OK &&
+				    memcmp(ti.label, label, P11_LABEL_LEN) == 0) {
+					r = 1;
+					p11_token_cas(f, slots[i], cas);
+				}
 			}
 		}
 		if (rv == P11_CKR_OK)
@@ -219,35 +286,20 @@ static const char *p11_shown(const char *uri)
 	return strcasestr(uri, "pin-value") != NULL ? "(the URI)" : uri;
 }
 
-int msign_p11_load(const char *uri, const char *module, const char *pin,
-		   EVP_PKEY **key, X509 **cert, struct msign_p11 **out,
-		   struct msign_diag *d)
+/* libp11's engine, set up for module and pin, in p (both references). */
+static int p11_engine(const char *module, const char *pin, struct msign_p11 *p,
+		      struct msign_diag *d)
 {
-	*key = NULL;
-	if (cert != NULL)
-		*cert = NULL;
-	*out = NULL;
-	struct msign_p11 *p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-	int r = 0;
-	/* libp11 would write the loader's message to stderr */
-	if (module != NULL && access(module, R_OK) != 0) {
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "PKCS#11: %s: %s", module, strerror(errno));
-		goto fail;
-	}
 	ENGINE *e = ENGINE_by_id("pkcs11");
 	if (e == NULL) {
 		ERR_clear_error();
-		r = msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
-				   "PKCS#11: OpenSSL has no pkcs11 engine (Debian: libengine-pkcs11-openssl)");
-		goto fail;
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+				      "PKCS#11: OpenSSL has no pkcs11 engine (Debian: libengine-pkcs11-openssl)");
 	}
 	if ((p->ui = UI_create_method("msign: no PIN prompt")) == NULL ||
 	    UI_method_set_reader(p->ui, p11_no_prompt) != 0) {
 		ENGINE_free(e);
-		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-		goto fail;
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 	}
 	/* QUIET: libp11 writes its findings to stderr otherwise. */
 	if (!ENGINE_ctrl_cmd_string(e, "QUIET", NULL, 0) ||
@@ -256,67 +308,82 @@ int msign_p11_load(const char *uri, const char *module, const char *pin,
 	    !ENGINE_init(e)) {
 		ENGINE_free(e);
 		ERR_clear_error();
-		r = msign_diag_set(d, MSIGN_E_CRYPTO, 0,
-				   "PKCS#11: cannot start the pkcs11 engine");
-		goto fail;
+		return msign_diag_set(d, MSIGN_E_CRYPTO, 0, "PKCS#11: cannot start the pkcs11 engine");
 	}
 	p->e = e;
-	*key = ENGINE_load_private_key(e, uri, p->ui, NULL);
-	if (*key == NULL) {
-		const char *says = NULL;
-		char other[128], no_key[160];
-		enum p11_why why = p11_why(&says, other, sizeof(other));
-		unsigned char label[P11_LABEL_LEN];
-		int tok = -1;
-		if (why == P11_NO_OBJECT && module != NULL && p11_uri_token(uri, label)) {
-			msign_p11_release(p);
-			p = NULL;
-			tok = p11_token_exists(module, label);
-		}
-		if (why == P11_NO_MODULE)
-			says = module != NULL ? "cannot load the PKCS#11 module"
-					      : "cannot load the engine's default PKCS#11 module";
-		else if (why == P11_NO_OBJECT)
-			says = tok == 0 ? "no such token"
-			     : tok == 1 ? "no such private key object on the token"
-			     : "no such token, or no such private key object on it";
-		else if (says == NULL) {
-			snprintf(no_key, sizeof(no_key), "no private key (%s)",
-				 other[0] ? other : "the engine says not why");
-			says = no_key;
-		}
-		r = msign_diag_set(d, MSIGN_E_NOT_FOUND, 0, "PKCS#11: %s: %s",
-				   p11_shown(uri), says);
-		goto fail;
+	return 0;
+}
+
+/* The engine gave no key: say why, in one line. tok: p11_token_scan's
+ * answer (-1 when it was not asked). */
+static int p11_no_key(const char *uri, const char *module, int tok, struct msign_diag *d)
+{
+	const char *says = NULL;
+	char other[128], no_key[160];
+	enum p11_why why = p11_why(&says, other, sizeof(other));
+	if (why == P11_NO_MODULE)
+		says = module != NULL ? "cannot load the PKCS#11 module"
+				      : "cannot load the engine's default PKCS#11 module";
+	else if (why == P11_NO_OBJECT)
+		says = tok == 1 ? "no such private key object on the token"
+				: "no such token, or no such private key object on it";
+	else if (says == NULL) {
+		snprintf(no_key, sizeof(no_key), "no private key (%s)",
+			 other[0] ? other : "the engine says not why");
+		says = no_key;
 	}
-	if (cert != NULL) {
+	return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0, "PKCS#11: %s: %s", p11_shown(uri), says);
+}
+
+int msign_p11_load(const char *uri, const char *module, const char *pin,
+		   EVP_PKEY **key, X509 **cert, STACK_OF(X509) *cas,
+		   struct msign_p11 **out, struct msign_diag *d)
+{
+	*key = NULL;
+	if (cert != NULL)
+		*cert = NULL;
+	*out = NULL;
+	/* libp11 would write the loader's message to stderr */
+	if (module != NULL && access(module, R_OK) != 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "PKCS#11: %s: %s", module, strerror(errno));
+	unsigned char label[P11_LABEL_LEN];
+	int tok = module != NULL && p11_uri_token(uri, label)
+		? p11_token_scan(module, label, cas) : -1;
+	if (tok == 0)
+		return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0, "PKCS#11: %s: no such token",
+				      p11_shown(uri));
+	struct msign_p11 *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	int r = p11_engine(module, pin, p, d);
+	if (r == 0 && (*key = ENGINE_load_private_key(p->e, uri, p->ui, NULL)) == NULL)
+		r = p11_no_key(uri, module, tok, d);
+	if (r == 0 && cert != NULL) {
 		struct p11_cert_params cp = { uri, NULL };
-		if (!ENGINE_ctrl_cmd(e, "LOAD_CERT_CTRL", 0, &cp, NULL, 1) || cp.cert == NULL) {
-			ERR_clear_error();
+		if (!ENGINE_ctrl_cmd(p->e, "LOAD_CERT_CTRL", 0, &cp, NULL, 1) || cp.cert == NULL)
 			r = msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
 					   "PKCS#11: %s: no certificate object on the token (give --cert)",
 					   p11_shown(uri));
-			goto fail;
-		}
 		*cert = cp.cert;
 	}
-	*out = p;
-	return 0;
-fail:
-	EVP_PKEY_free(*key);
+	ERR_clear_error();
+	if (r == 0) {
+		*out = p;
+		return 0;
+	}
+	EVP_PKEY_free(*key); /* before the engine that signs with it */
 	*key = NULL;
 	msign_p11_release(p);
-	ERR_clear_error();
 	return r;
 }
 
 #else /* OPENSSL_NO_ENGINE */
 
 int msign_p11_load(const char *uri, const char *module, const char *pin,
-		   EVP_PKEY **key, X509 **cert, struct msign_p11 **out,
-		   struct msign_diag *d)
+		   EVP_PKEY **key, X509 **cert, STACK_OF(X509) *cas,
+		   struct msign_p11 **out, struct msign_diag *d)
 {
-	(void)uri, (void)module, (void)pin;
+	(void)uri, (void)module, (void)pin, (void)cas;
 	*key = NULL;
 	if (cert != NULL)
 		*cert = NULL;

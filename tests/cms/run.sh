@@ -292,6 +292,11 @@ mktoken() {
 		pkcs11-tool --module "$MOD" --token-label msign --login --pin 1234 \
 			--write-object "$K/$f.der" --type cert --id $id --label $label || return 1
 	done
+	for c in inter:10 root:11; do # the issuers, as certificate objects only
+		openssl x509 -in "$P/${c%:*}.pem" -outform DER -out "$K/${c%:*}.der" &&
+		pkcs11-tool --module "$MOD" --token-label msign --login --pin 1234 \
+			--write-object "$K/${c%:*}.der" --type cert --id ${c#*:} --label ${c%:*} || return 1
+	done
 }
 if ! mktoken > "$K/log" 2>&1; then
 	cat "$K/log"
@@ -312,6 +317,10 @@ else
 		--pkcs11 "$U" --cert "$P/leaf.pem" --chain "$P/chain.pem" --signing-time $T \
 		--output "$tmp/p11b" $FX/hello_arm64.unsigned
 	check "pkcs11, --cert: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11b"
+	check "pkcs11, the issuers from the token (no --chain)" "$msign" sign -s "$CN" \
+		--pkcs11 "$U" $P11 --signing-time $T --output "$tmp/p11t" $FX/hello_arm64.unsigned
+	check "pkcs11, the token's issuers: openssl cms -verify" cms_verifies "$tmp/p11t" 0
+	check "pkcs11, the token's issuers: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11t"
 	# no module named: the engine's default, p11-kit's proxy (the engine's
 	# package depends on p11-kit), which loads the module softhsm2-common
 	# registers with p11-kit
