@@ -4,12 +4,14 @@
  *
  * Why an ENGINE, deprecated in OpenSSL 3: Debian 12 ships OpenSSL 3.0 and
  * libp11's engine (libengine-pkcs11-openssl) but no PKCS#11 provider
- * (pkcs11-provider is packaged from Debian 13 on), and a provider is
- * what OpenSSL 3's store API would need. The deprecated calls stay in
- * this one file. The engine is found by OpenSSL's own lookup (OPENSSL_ENGINES, else
- * the ENGINESDIR libcrypto was built with), is never made a default and is
- * never added to OpenSSL's engine list: once the identity is freed,
- * nothing of it is left in the process but OpenSSL's lazy init. */
+ * (pkcs11-provider is packaged from Debian 13 on), and a provider is what
+ * OpenSSL 3's store API would need. The deprecated calls stay in this one
+ * file. The engine is found by OpenSSL's own lookup (OPENSSL_ENGINES, else
+ * the ENGINESDIR libcrypto was built with), is never made a default and
+ * never added to OpenSSL's engine list. The module is also opened here
+ * directly, for what the engine does not tell (p11_token_scan), and closed
+ * again. Once the identity is freed, nothing of it is left in the process
+ * but OpenSSL's lazy init. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/opensslconf.h>
 #include <openssl/err.h>
