@@ -37,6 +37,13 @@ test)
 	have llvm-otool-14 || need llvm-14                      # tests/strip
 	have llvm-lipo-14 || need llvm-14
 	have openssl || need openssl                            # tests/sign asn1parse
+	# tests/cms: a SoftHSM token, libp11's engine that msign --pkcs11
+	# loads through OpenSSL (found in libcrypto's ENGINESDIR), and
+	# opensc's pkcs11-tool to put certificates on the token
+	have softhsm2-util || need softhsm2
+	engdir=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
+	[ -n "$engdir" ] && [ -e "$engdir/pkcs11.so" ] || need libengine-pkcs11-openssl
+	have pkcs11-tool || need opensc
 	have cmp || need diffutils                              # every suite
 	have awk || need mawk
 	have python3 || need python3                            # tests/safety/macho.py

@@ -1,8 +1,9 @@
 /* msign sign: ad-hoc signatures as `codesign -s -` writes them,
  * ld64.lld's linker signature (--linker-signed), or certificate
- * signatures with an identity read from PEM or PKCS#12 files. Options are
- * spelled like codesign's; a password never comes from the command line
- * (it would show in ps and the shell's history). */
+ * signatures with an identity read from PEM or PKCS#12 files or a key on
+ * a PKCS#11 token. Options are spelled like codesign's; a password or PIN
+ * never comes from the command line (it would show in ps and the shell's
+ * history). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #define ENT_FILE_MAX (1u << 20)
 
 #define PASSWORD_MAX 1024u
+#define PIN_ARGV "a PIN is never taken from the command line (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)"
 
 struct sign_cli {
 	struct msign_sign_opts o;
@@ -30,9 +32,11 @@ struct sign_cli {
 	bool dry;
 	struct msign_identity_src src;
 	const char *p12_password_file;
+	const char *pin_file;
 	struct msign_tsa_opts tsa;
 	bool timestamp;
 	char *password;
+	char *pin;
 	unsigned preserve;      /* PRESERVE_* */
 	bool flags_given;       /* -o was given */
 };
@@ -51,7 +55,9 @@ static void sign_usage(FILE *out)
 		"usage: msign sign -s - [-i ID] [--entitlements FILE] [-o FLAGS] [--digest LIST]\n"
 		"                  [--linker-signed] [-f] [--arch NAME] [--output OUT] [-n] FILE...\n"
 		"       msign sign -s IDENTITY (--key KEY.pem --cert CERT.pem [--chain CHAIN.pem]\n"
-		"                  | --p12 FILE [--p12-password-file FILE]) [--signing-time T]\n"
+		"                  | --p12 FILE [--p12-password-file FILE]\n"
+		"                  | --pkcs11 URI [--pkcs11-module SO] [--pkcs11-pin-file FILE]\n"
+		"                    [--cert CERT.pem] [--chain CHAIN.pem]) [--signing-time T]\n"
 		"                  [--timestamp[=URL] | --timestamp=none] [options] FILE...\n"
 		"  -s, --sign -             ad-hoc signature\n"
 		"  -s, --sign IDENTITY      certificate signature by the leaf whose CN is\n"
@@ -62,6 +68,13 @@ static void sign_usage(FILE *out)
 		"      --p12 FILE           key and certificates from a PKCS#12 file instead\n"
 		"      --p12-password-file FILE  its password (first line); else the\n"
 		"                           environment's MSIGN_P12_PASSWORD; else empty\n"
+		"      --pkcs11 URI         the private key on a PKCS#11 token (RFC 7512,\n"
+		"                           pkcs11:token=...;object=...); its certificate from\n"
+		"                           the token under the same URI unless --cert is given\n"
+		"      --pkcs11-module SO   the token's PKCS#11 module; else the environment's\n"
+		"                           MSIGN_PKCS11_MODULE; else the engine's default\n"
+		"      --pkcs11-pin-file FILE  the PIN (first line); else the environment's\n"
+		"                           MSIGN_PKCS11_PIN; else the URI's pin-source\n"
 		"      --signing-time T     signingTime, YYYY-MM-DDTHH:MM:SSZ (default: now),\n"
 		"                           or none: no signingTime attribute\n"
 		"      --timestamp[=URL]    RFC 3161 timestamp (default URL: Apple's);\n"
@@ -213,19 +226,28 @@ static int sign_time(const char *arg, int64_t *out)
 	return 0;
 }
 
-/* The PKCS#12 password: the first line of a file, or the environment. */
-static int sign_password(struct sign_cli *c)
+/* A secret: the first line of path, else the environment's env, else
+ * dflt (NULL: none). */
+static int sign_secret(const char *path, const char *env, const char *dflt,
+		       char **out)
 {
-	if (c->p12_password_file == NULL) {
-		const char *env = getenv("MSIGN_P12_PASSWORD");
-		c->password = strdup(env != NULL ? env : "");
-		return c->password != NULL ? 0 : -1;
+	*out = NULL;
+	if (path == NULL) {
+		const char *v = getenv(env);
+		if (v == NULL)
+			v = dflt;
+		if (v == NULL)
+			return 0;
+		*out = strdup(v);
+		return *out != NULL ? 0 : -1;
 	}
-	FILE *fp = fopen(c->p12_password_file, "r");
+	FILE *fp = fopen(path, "r");
 	if (fp == NULL) {
-		fprintf(stderr, "%s: %s\n", cli_esc(c->p12_password_file), strerror(errno));
+		fprintf(stderr, "%s: %s\n", cli_esc(path), strerror(errno));
 		return -1;
 	}
+	/* no copy of the secret in stdio's buffer, which fclose does not wipe */
+	setvbuf(fp, NULL, _IONBF, 0);
 	char *buf = calloc(1, PASSWORD_MAX + 1);
 	if (buf != NULL && fgets(buf, (int)PASSWORD_MAX + 1, fp) == NULL)
 		buf[0] = '\0';
@@ -233,19 +255,43 @@ static int sign_password(struct sign_cli *c)
 	if (buf == NULL)
 		return -1;
 	buf[strcspn(buf, "\r\n")] = '\0';
-	c->password = buf;
+	*out = buf;
 	return 0;
+}
+
+static void sign_wipe(char **secret)
+{
+	if (*secret == NULL)
+		return;
+	/* it has done its work: do not leave it in the heap */
+	explicit_bzero(*secret, strlen(*secret));
+	free(*secret);
+	*secret = NULL;
 }
 
 static int sign_load_identity(struct sign_cli *c, const char *identity,
 			      struct msign_sign_identity **id)
 {
-	if (c->src.p12_path != NULL && sign_password(c) != 0)
+	if (c->src.p12_path != NULL &&
+	    sign_secret(c->p12_password_file, "MSIGN_P12_PASSWORD", "", &c->password) != 0)
 		return -1;
 	c->src.p12_password = c->password;
+	if (c->src.pkcs11_uri != NULL) {
+		if (sign_secret(c->pin_file, "MSIGN_PKCS11_PIN", NULL, &c->pin) != 0)
+			return -1;
+		if (c->src.pkcs11_module == NULL)
+			c->src.pkcs11_module = getenv("MSIGN_PKCS11_MODULE");
+	}
+	c->src.pkcs11_pin = c->pin;
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	if (msign_identity_load(&c->src, identity, id, &d) != 0) {
+	int r = msign_identity_load(&c->src, identity, id, &d);
+	/* the key is loaded (a token's session is logged in): no later
+	 * step needs the secrets */
+	sign_wipe(&c->password);
+	sign_wipe(&c->pin);
+	c->src.p12_password = c->src.pkcs11_pin = NULL;
+	if (r != 0) {
 		fprintf(stderr, "msign sign: %s\n", cli_esc(d.msg));
 		return -1;
 	}
@@ -494,7 +540,8 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 {
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
 	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
-	       OPT_TIME, OPT_TSA, OPT_PW_ARGV, OPT_PRESERVE, OPT_NOTARY };
+	       OPT_TIME, OPT_TSA, OPT_PW_ARGV, OPT_P11, OPT_P11_MOD, OPT_P11_PIN,
+	       OPT_PIN_ARGV, OPT_PRESERVE, OPT_NOTARY };
 	const char *req_arg = NULL;
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
@@ -527,6 +574,10 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		/* spelled out so that getopt does not take it for an
 		 * abbreviation of --p12-password-file, and refused */
 		{ "p12-password", required_argument, NULL, OPT_PW_ARGV },
+		{ "pkcs11", required_argument, NULL, OPT_P11 },
+		{ "pkcs11-module", required_argument, NULL, OPT_P11_MOD },
+		{ "pkcs11-pin-file", required_argument, NULL, OPT_P11_PIN },
+		{ "pkcs11-pin", required_argument, NULL, OPT_PIN_ARGV },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ent_path = NULL;
@@ -582,6 +633,16 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		case OPT_PW_ARGV:
 			bad = "a password is never taken from the command line (--p12-password-file FILE or MSIGN_P12_PASSWORD)";
 			break;
+		case OPT_P11:
+			c->src.pkcs11_uri = optarg;
+			if (strncasecmp(optarg, "pkcs11:", 7) != 0)
+				bad = "--pkcs11 takes a PKCS#11 URI (pkcs11:token=...;object=...)";
+			else if (strcasestr(optarg, "pin-value") != NULL)
+				bad = PIN_ARGV;
+			break;
+		case OPT_P11_MOD: c->src.pkcs11_module = optarg; break;
+		case OPT_P11_PIN: c->pin_file = optarg; break;
+		case OPT_PIN_ARGV: bad = PIN_ARGV; break;
 		case OPT_TIME:
 			if (sign_time(optarg, &c->o.signing_time) != 0)
 				bad = "--signing-time takes YYYY-MM-DDTHH:MM:SSZ (UTC) or none";
@@ -653,7 +714,8 @@ int cmd_sign(int argc, char **argv)
 	}
 	bool adhoc = strcmp(identity, "-") == 0;
 	bool cert_opts = c.src.key_path || c.src.cert_path || c.src.chain_path ||
-			 c.src.p12_path || c.p12_password_file || c.timestamp;
+			 c.src.p12_path || c.p12_password_file || c.timestamp ||
+			 c.src.pkcs11_uri || c.src.pkcs11_module || c.pin_file;
 	if (adhoc && cert_opts) {
 		fprintf(stderr, "msign sign: -s - is ad hoc: no key, certificate or timestamp\n");
 		goto out;
@@ -667,9 +729,14 @@ int cmd_sign(int argc, char **argv)
 		fprintf(stderr, "msign sign: --linker-signed takes no entitlements, requirements or -o flags\n");
 		goto out;
 	}
-	if (!adhoc && c.src.p12_path == NULL &&
+	if (!adhoc && c.src.pkcs11_uri != NULL &&
+	    (c.src.key_path != NULL || c.src.p12_path != NULL)) {
+		fprintf(stderr, "msign sign: --pkcs11, --key or --p12: one of them\n");
+		goto out;
+	}
+	if (!adhoc && c.src.p12_path == NULL && c.src.pkcs11_uri == NULL &&
 	    (c.src.key_path == NULL || c.src.cert_path == NULL)) {
-		fprintf(stderr, "msign sign: -s IDENTITY needs --key and --cert, or --p12\n");
+		fprintf(stderr, "msign sign: -s IDENTITY needs --key and --cert, --p12 or --pkcs11\n");
 		goto out;
 	}
 	if (!adhoc && c.src.p12_path != NULL &&
@@ -688,10 +755,7 @@ out:
 	free((char *)c.o.ent_xml);
 	free((uint8_t *)c.o.requirements);
 	msign_identity_free(id);
-	if (c.password != NULL) {
-		/* the password has done its work: do not leave it in the heap */
-		explicit_bzero(c.password, strlen(c.password));
-		free(c.password);
-	}
+	sign_wipe(&c.password);
+	sign_wipe(&c.pin);
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include "base/diag.h"
 #include "sig/cms.h"
 #include "sign/sign_cms.h"
+#include "sign/sign_p11.h"
 #include "sign/tsa.h"
 #include "hash/hash.h"
 #include "base/cur.h"
@@ -52,6 +53,7 @@ struct msign_sign_identity {
 	char cn[256];          /* subject CN, for messages */
 	bool devid_app;        /* the leaf has Developer ID Application's marker */
 	size_t certs_len;      /* DER bytes of the leaf and the chain */
+	struct msign_p11 *p11; /* a token key's engine; freed after key */
 };
 
 /* The first OpenSSL error as the reason, and a clean error queue: the
@@ -316,6 +318,7 @@ void msign_identity_free(struct msign_sign_identity *id)
 	if (id == NULL)
 		return;
 	EVP_PKEY_free(id->key);
+	msign_p11_release(id->p11);
 	X509_free(id->leaf);
 	sk_X509_pop_free(id->chain, X509_free);
 	free(id);
@@ -326,7 +329,22 @@ static int sc_load(struct msign_sign_identity *id,
 		   STACK_OF(X509) *pool, struct msign_diag *d)
 {
 	int r;
-	if (src->p12_path != NULL) {
+	if (src->pkcs11_uri != NULL) {
+		if (src->key_path != NULL || src->p12_path != NULL)
+			return msign_diag_set(d, MSIGN_E_ARG, 0,
+					      "a PKCS#11 key or a key file, not both");
+		X509 *tok = NULL;
+		if ((r = msign_p11_load(src->pkcs11_uri, src->pkcs11_module,
+					src->pkcs11_pin, &id->key,
+					src->cert_path ? NULL : &tok, pool, &id->p11, d)))
+			return r;
+		if (tok != NULL && !sk_X509_push(pool, tok)) {
+			X509_free(tok);
+			return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+		}
+		if (src->cert_path != NULL && (r = sc_read_certs(src->cert_path, pool, d)))
+			return r;
+	} else if (src->p12_path != NULL) {
 		if (src->key_path != NULL || src->cert_path != NULL)
 			return msign_diag_set(d, MSIGN_E_ARG, 0,
 					      "a PKCS#12 file or a key and a certificate, not both");

@@ -14,10 +14,14 @@ struct msign_sign_identity;
 struct msign_tsa_opts;
 
 /* Where an identity is read from: a PEM key and certificate (plus issuers
- * in chain_path), or a PKCS#12 file and its password (never from argv). */
+ * in chain_path), a PKCS#12 file and its password (never from argv), or
+ * a key on a PKCS#11 token (an RFC 7512 URI, the module, the PIN), whose
+ * certificate is the token's under the same URI unless cert_path names
+ * one, and whose issuers may be on the token too. */
 struct msign_identity_src {
 	const char *key_path, *cert_path, *chain_path;
 	const char *p12_path, *p12_password;
+	const char *pkcs11_uri, *pkcs11_module, *pkcs11_pin;
 };
 
 /* Load the identity whose leaf certificate want names: its subject CN,

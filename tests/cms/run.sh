@@ -16,7 +16,10 @@
 #  - the designated requirement's bytes against codesign's (corpus);
 #  - the cdhashes plist, --signing-time reproducibility, the reserved room;
 #  - p12 (file and environment password), EC, identity matching errors,
-#    a wrong key, a timestamp that cannot be had.
+#    a wrong key, a timestamp that cannot be had;
+#  - PKCS#11: RSA and EC keys on a SoftHSM token (softhsm2, opensc's
+#    pkcs11-tool, libp11's engine), the RSA signature equal to the file
+#    key's, and its errors (PIN, objects, module, engine, argv).
 # Ends with "cms: N passed, M failed"; exits non-zero on a failure or when
 # no check ran.
 set -u
@@ -266,6 +269,126 @@ check "EC: msign verify" "$msign" verify "$tmp/ec"
 $H outline "$tmp/x.cms" > "$tmp/ec.outline"
 check "EC: ecdsa-with-SHA256" grep -q "^ *OBJECT ecdsa-with-SHA256 def$" "$tmp/ec.outline"
 
+# ---- 5b. PKCS#11 (softhsm2) -------------------------------------------------------
+# A SoftHSM token in $tmp, the RSA and EC leaf keys imported into it with
+# softhsm2-util, their certificates written next to them with opensc's
+# pkcs11-tool (same CKA_ID and label). The RSA signature is deterministic
+# (PKCS#1 v1.5): with a fixed signing time the token's signature must be
+# the file key's, byte for byte.
+K=$tmp/p11
+mkdir -p "$K/tokens"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	"$K/tokens" > "$K/softhsm2.conf"
+export SOFTHSM2_CONF="$K/softhsm2.conf"
+unset MSIGN_PKCS11_PIN MSIGN_PKCS11_MODULE
+MOD=/usr/lib/softhsm/libsofthsm2.so
+printf '1234\n' > "$K/pin"
+printf '9999\n' > "$K/badpin"
+printf '1234' > "$K/pinsrc" # libp11 takes a pin-source file whole
+mktoken() {
+	softhsm2-util --init-token --free --label msign --pin 1234 --so-pin 5678 &&
+	for o in leaf:devid:01 leafec:devec:02 leaf2:nocert:03; do
+		f=${o%%:*} rest=${o#*:}; label=${rest%%:*} id=${rest#*:}
+		openssl pkcs8 -topk8 -nocrypt -in "$P/$f.key" -out "$K/$f.pk8" &&
+		softhsm2-util --import "$K/$f.pk8" --token msign --label $label --id $id \
+			--pin 1234 || return 1
+		[ $label = nocert ] && continue
+		openssl x509 -in "$P/$f.pem" -outform DER -out "$K/$f.der" &&
+		pkcs11-tool --module "$MOD" --token-label msign --login --pin 1234 \
+			--write-object "$K/$f.der" --type cert --id $id --label $label || return 1
+	done
+	for c in inter:10 root:11; do # the issuers, as certificate objects only
+		openssl x509 -in "$P/${c%:*}.pem" -outform DER -out "$K/${c%:*}.der" &&
+		pkcs11-tool --module "$MOD" --token-label msign --login --pin 1234 \
+			--write-object "$K/${c%:*}.der" --type cert --id ${c#*:} --label ${c%:*} || return 1
+	done
+}
+if ! mktoken > "$K/log" 2>&1; then
+	cat "$K/log"
+	no "PKCS#11: a softhsm2 token (softhsm2, opensc: sh tools/deps.sh test)"
+else
+	U='pkcs11:token=msign;object=devid'
+	P11="--pkcs11-module $MOD --pkcs11-pin-file $K/pin"
+	"$msign" sign -s "$CN" $ID --signing-time $T --output "$tmp/p11ref" $FX/hello_arm64.unsigned
+	check "pkcs11 RSA: signed" "$msign" sign -s "$CN" --pkcs11 "$U" $P11 --chain "$P/chain.pem" \
+		--signing-time $T --output "$tmp/p11a" $FX/hello_arm64.unsigned
+	check "pkcs11 RSA: openssl cms -verify" cms_verifies "$tmp/p11a" 0
+	check "pkcs11 RSA: show -v4" show_has "$tmp/p11a" "$AUTH1" "$AUTH2" "$AUTH3" \
+		"TeamIdentifier=$TEAM" "Signed Time=May 3, 2024 at 1:41:47 PM"
+	check "pkcs11 RSA: msign verify" "$msign" verify "$tmp/p11a"
+	check "pkcs11 RSA: the file key's bytes" cmp -s "$tmp/p11ref" "$tmp/p11a"
+	check "pkcs11: module and PIN from the environment, certificate from --cert" \
+		env MSIGN_PKCS11_MODULE=$MOD MSIGN_PKCS11_PIN=1234 "$msign" sign -s "Test Name" \
+		--pkcs11 "$U" --cert "$P/leaf.pem" --chain "$P/chain.pem" --signing-time $T \
+		--output "$tmp/p11b" $FX/hello_arm64.unsigned
+	check "pkcs11, --cert: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11b"
+	check "pkcs11, the issuers from the token (no --chain)" "$msign" sign -s "$CN" \
+		--pkcs11 "$U" $P11 --signing-time $T --output "$tmp/p11t" $FX/hello_arm64.unsigned
+	check "pkcs11, the token's issuers: openssl cms -verify" cms_verifies "$tmp/p11t" 0
+	check "pkcs11, the token's issuers: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11t"
+	# no module named: the engine's default, p11-kit's proxy (the engine's
+	# package depends on p11-kit), which loads the module softhsm2-common
+	# registers with p11-kit
+	check "pkcs11, the engine's default module" "$msign" sign -s "$CN" --pkcs11 "$U" \
+		--pkcs11-pin-file "$K/pin" --chain "$P/chain.pem" --signing-time $T \
+		--output "$tmp/p11d" $FX/hello_arm64.unsigned
+	check "pkcs11, default module: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11d"
+	leafsha1=$(openssl x509 -in "$P/leaf.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+	check "pkcs11, the PIN from the URI's pin-source" "$msign" sign -s "$leafsha1" \
+		--pkcs11 "$U?pin-source=file:$K/pinsrc" --pkcs11-module $MOD --chain "$P/chain.pem" \
+		--signing-time $T --output "$tmp/p11c" $FX/hello_arm64.unsigned
+	check "pkcs11, pin-source, by SHA-1: the same bytes" cmp -s "$tmp/p11ref" "$tmp/p11c"
+	check "pkcs11 EC P-256: signed" "$msign" sign -s "Elliptic" \
+		--pkcs11 'pkcs11:token=msign;object=devec' $P11 --chain "$P/chain.pem" \
+		--output "$tmp/p11ec" $FX/hello_arm64.unsigned
+	check "pkcs11 EC: openssl cms -verify" cms_verifies "$tmp/p11ec" 0
+	$H outline "$tmp/x.cms" > "$tmp/p11ec.outline"
+	check "pkcs11 EC: ecdsa-with-SHA256" grep -q "^ *OBJECT ecdsa-with-SHA256 def$" "$tmp/p11ec.outline"
+	check "pkcs11 EC: show -v4" show_has "$tmp/p11ec" "Authority=$CNEC" "$AUTH2" "$AUTH3" \
+		"TeamIdentifier=$TEAM"
+	check "pkcs11 EC: msign verify" "$msign" verify "$tmp/p11ec"
+	check "pkcs11 universal" "$msign" sign -s "$CN" --pkcs11 "$U" $P11 --chain "$P/chain.pem" \
+		--output "$tmp/p11uni" $FX/universal.unsigned
+	check "pkcs11 universal: slice 1 CMS verifies" cms_verifies "$tmp/p11uni" 1
+	# errors: one line, exit 1, the file as it was
+	cp $FX/hello_arm64.unsigned "$tmp/p11in"
+	pe() { # DESC RC LINE, then sign's arguments after -s
+		d=$1 rc=$2 line=$3; shift 3
+		expect "pkcs11, $d" "$rc" "$line" "$msign" sign "$@" "$tmp/p11in"
+		check "pkcs11, $d: file unchanged" cmp -s $FX/hello_arm64.unsigned "$tmp/p11in"
+	}
+	pe "wrong PIN" 1 "msign sign: PKCS#11: $U: the token refused the PIN (PIN incorrect)" \
+		-s "$CN" --pkcs11 "$U" --pkcs11-module $MOD --pkcs11-pin-file "$K/badpin"
+	pe "no PIN" 1 "msign sign: PKCS#11: $U: the token needs a PIN (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)" \
+		-s "$CN" --pkcs11 "$U" --pkcs11-module $MOD
+	pe "no such key object" 1 "msign sign: PKCS#11: pkcs11:token=msign;object=nope: no such private key object on the token" \
+		-s "$CN" --pkcs11 'pkcs11:token=msign;object=nope' $P11
+	pe "no such token" 1 "msign sign: PKCS#11: pkcs11:token=other;object=devid: no such token" \
+		-s "$CN" --pkcs11 'pkcs11:token=other;object=devid' $P11
+	pe "no certificate object" 1 "msign sign: PKCS#11: pkcs11:token=msign;object=nocert: no certificate object on the token (give --cert)" \
+		-s "Other" --pkcs11 'pkcs11:token=msign;object=nocert' $P11
+	pe "a certificate not of the key" 1 "msign sign: the private key does not belong to \"$CN2\"" \
+		-s "Other" --pkcs11 "$U" $P11 --cert "$P/leaf2.pem"
+	pe "IDENTITY is not the token's leaf" 1 "msign sign: Elliptic: no identity found" \
+		-s "Elliptic" --pkcs11 "$U" $P11
+	pe "no such module" 1 "msign sign: PKCS#11: $K/none.so: No such file or directory" \
+		-s "$CN" --pkcs11 "$U" --pkcs11-module "$K/none.so" --pkcs11-pin-file "$K/pin"
+	OPENSSL_ENGINES=$K/none; export OPENSSL_ENGINES # where OpenSSL looks for engines
+	pe "no pkcs11 engine" 1 "msign sign: PKCS#11: OpenSSL has no pkcs11 engine (Debian: libengine-pkcs11-openssl)" \
+		-s "$CN" --pkcs11 "$U" $P11
+	unset OPENSSL_ENGINES
+	pe "pin-value on the command line" 2 "msign sign: a PIN is never taken from the command line (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)" \
+		-s "$CN" --pkcs11 "$U?pin-value=1234" --pkcs11-module $MOD
+	pe "--pkcs11-pin" 2 "msign sign: a PIN is never taken from the command line (--pkcs11-pin-file FILE or MSIGN_PKCS11_PIN)" \
+		-s "$CN" --pkcs11 "$U" --pkcs11-pin=1234
+	pe "--pkcs11 and --key" 2 "msign sign: --pkcs11, --key or --p12: one of them" \
+		-s "$CN" --pkcs11 "$U" $P11 --key "$P/leaf.key" --cert "$P/leaf.pem"
+	pe "not a PKCS#11 URI" 2 "msign sign: --pkcs11 takes a PKCS#11 URI (pkcs11:token=...;object=...)" \
+		-s "$CN" --pkcs11 "token=msign" $P11
+	pe "--pkcs11 with -s -" 2 "msign sign: -s - is ad hoc: no key, certificate or timestamp" \
+		-s - --pkcs11 "$U" $P11
+fi
+
 # ---- 6. identities and errors ----------------------------------------------------
 cat "$P/leaf.pem" "$P/leaf2.pem" > "$P/two.pem"
 two="--key $P/leaf.key --cert $P/two.pem --chain $P/chain.pem"
@@ -283,7 +406,7 @@ expect "EC key, RSA leaf" 1 "msign sign: the private key does not belong to \"$C
 	"$msign" sign -s "Test Name" --key "$P/leafec.key" --cert "$P/leaf.pem" --output "$tmp/e" $FX/hello_arm64.unsigned
 expect "-s - with a key" 2 "msign sign: -s - is ad hoc: no key, certificate or timestamp" \
 	"$msign" sign -s - --key "$P/leaf.key" --output "$tmp/e" $FX/hello_arm64.unsigned
-expect "identity without a key" 2 "msign sign: -s IDENTITY needs --key and --cert, or --p12" \
+expect "identity without a key" 2 "msign sign: -s IDENTITY needs --key and --cert, --p12 or --pkcs11" \
 	"$msign" sign -s "Test Name" --output "$tmp/e" $FX/hello_arm64.unsigned
 expect "identity and --linker-signed" 2 "msign sign: --linker-signed is ad hoc (-s -)" \
 	"$msign" sign -s "Test Name" $ID --linker-signed --output "$tmp/e" $FX/hello_arm64.unsigned
