@@ -70,7 +70,9 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 SUITES = unit cli-test golden-test info-test trace-test sign-test cms-test strip-test write-test safety-test tsa-test csreq-test fuzz-replay
 # install-test once: it installs into a DESTDIR and builds against it,
 # which says nothing more under ASan.
-PLAIN_SUITES = harness-test install-test
+# macos-test: the macOS compile gate (tools/macos-gate.sh), once: it
+# compiles, it runs nothing.
+PLAIN_SUITES = harness-test install-test macos-test
 # Fuzz replay: forked workers, and a time budget in seconds per target for
 # everything after each input's as-is run (fuzz/replay_main.c; 0: none).
 # Plain: on an idle 2-core machine fuzz_csreq and fuzz_show finish their
@@ -88,7 +90,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test cms-test asan-check fuzz-replay \
-	harness-test install-test write-test safety-test golden-test info-test tsa-test csreq-test test-bins demo bench fuzz install uninstall clean deps FORCE
+	harness-test install-test macos-test write-test safety-test golden-test info-test tsa-test csreq-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -198,6 +200,11 @@ fuzz-replay: $(FUZZ_REPLAY)
 # it through pkg-config; the library's exports and imports; make uninstall.
 install-test: all
 	@sh tests/install/run.sh $(B)
+
+# Every source compiled for arm64- and x86_64-apple-macos11 by Zig 0.11's
+# clang against Apple's libc headers (fetched once into $(B)/zig-0.11.0).
+macos-test:
+	@sh tools/macos-gate.sh $(B)
 
 # Tests of the test harness itself: zero checks, missing corpus, deps hint.
 harness-test: $(B)/msign $(FUZZ_REPLAY) $(B)/tests/harness-replay

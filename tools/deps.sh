@@ -28,6 +28,30 @@ have_pc libplist-2.0 || need libplist-dev
 have_pc jansson || need libjansson-dev
 have_pc libcurl || need libcurl4-openssl-dev
 
+# macOS: Homebrew's names for the build set; the test tools of the Linux
+# suites (llvm-14, strace, softhsm2, ...) are not asked for there. Not run
+# on a Mac yet (see the README's macOS section).
+if [ "$(uname -s)" = Darwin ]; then
+	brew=""
+	for p in $missing; do
+		case $p in
+		build-essential) echo "deps: no compiler; run: xcode-select --install" >&2; exit 1 ;;
+		libssl-dev) brew="$brew openssl@3" ;;
+		libplist-dev) brew="$brew libplist" ;;
+		libjansson-dev) brew="$brew jansson" ;;
+		libcurl4-openssl-dev) brew="$brew curl" ;;
+		*) brew="$brew $p" ;;
+		esac
+	done
+	[ "$what" = test ] && ! have_pc cmocka && brew="$brew cmocka"
+	[ -z "$brew" ] && exit 0
+	echo "deps: missing; run: brew install$brew" >&2
+	case $brew in *openssl@3*|*curl*)
+		echo "deps: and, for the keg-only ones: export PKG_CONFIG_PATH=\"\$(brew --prefix openssl@3)/lib/pkgconfig:\$(brew --prefix curl)/lib/pkgconfig:\$PKG_CONFIG_PATH\"" >&2 ;;
+	esac
+	exit 1
+fi
+
 case $what in
 build) ;;
 test)
@@ -44,6 +68,7 @@ test)
 	engdir=$(openssl version -e 2>/dev/null | sed -n 's/^ENGINESDIR: "\(.*\)"$/\1/p')
 	[ -n "$engdir" ] && [ -e "$engdir/pkcs11.so" ] || need libengine-pkcs11-openssl
 	have pkcs11-tool || need opensc
+	have curl || need curl                                  # tools/macos-gate.sh: Zig
 	have cmp || need diffutils                              # every suite
 	have awk || need mawk
 	have python3 || need python3                            # tests/safety/macho.py

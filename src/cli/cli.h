@@ -42,6 +42,9 @@ void cli_date(time_t t, char *out, size_t outlen);
 const char *cli_esc(const char *s);
 /* A byte below 0x20 or 0x7f in s (refused in identifiers we write). */
 bool cli_has_control(const char *s);
+/* Clear n bytes of a secret (a password, a PIN) so that the compiler
+ * cannot drop the stores: explicit_bzero, or memset_s on macOS. */
+void cli_wipe(void *p, size_t n);
 /* fflush(stdout), keeping the errno of the first failure for the exit. */
 void cli_flush_stdout(void);
 /* Flush and close fp; on failure print "msign: write error: NAME: why"

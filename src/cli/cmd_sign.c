@@ -264,7 +264,7 @@ static void sign_wipe(char **secret)
 	if (*secret == NULL)
 		return;
 	/* it has done its work: do not leave it in the heap */
-	explicit_bzero(*secret, strlen(*secret));
+	cli_wipe(*secret, strlen(*secret));
 	free(*secret);
 	*secret = NULL;
 }

@@ -1,4 +1,6 @@
 /* Small formatting helpers of the command-line front end. */
+/* memset_s, Apple's way to clear memory the compiler must not skip */
+#define __STDC_WANT_LIB_EXT1__ 1
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,4 +211,17 @@ int cli_close_std(void)
 	if (fflush(stderr) != 0 || ferror(stderr))
 		r = -1;
 	return r;
+}
+
+void cli_wipe(void *p, size_t n)
+{
+#if defined(__APPLE__)
+	(void)memset_s(p, n, 0, n);
+#elif defined(__GLIBC__) || defined(__FreeBSD__) || defined(__OpenBSD__)
+	explicit_bzero(p, n);
+#else
+	volatile unsigned char *v = p;
+	while (n-- > 0)
+		*v++ = 0;
+#endif
 }

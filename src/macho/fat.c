@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <errno.h>
+#ifdef __APPLE__
+#include <sys/sysctl.h>
+#endif
 
 #include "base/cur.h"
 #include "base/diag.h"
@@ -162,18 +165,35 @@ int msign_image_find_arch(const struct msign_image *img, const char *name)
 	return -1;
 }
 
-static const char *fat_host_family(void)
+const char *msign_host_family_pick(const char *env, int hw_arm64,
+				   const char *built_for)
 {
-	const char *env = getenv("MSIGN_HOST_ARCH");
 	if (env != NULL && *env != '\0')
 		return env;
-#if defined(__x86_64__) || defined(__i386__)
-	return "x86_64";
-#elif defined(__aarch64__) || defined(__arm64__)
-	return "arm64";
-#else
-	return "other";
+	/* An x86_64 msign under Rosetta runs on an arm64 Mac: codesign there
+	 * is arm64 and shows the arm64 slices. */
+	if (hw_arm64 == 1)
+		return "arm64";
+	return built_for;
+}
+
+static const char *fat_host_family(void)
+{
+	int hw_arm64 = -1; /* unknown */
+#ifdef __APPLE__
+	int v = 0;
+	size_t len = sizeof(v);
+	if (sysctlbyname("hw.optional.arm64", &v, &len, NULL, 0) == 0)
+		hw_arm64 = v == 1;
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+	const char *built_for = "x86_64";
+#elif defined(__aarch64__) || defined(__arm64__)
+	const char *built_for = "arm64";
+#else
+	const char *built_for = "other";
+#endif
+	return msign_host_family_pick(getenv("MSIGN_HOST_ARCH"), hw_arm64, built_for);
 }
 
 uint32_t msign_image_default_slice(const struct msign_image *img)

@@ -290,8 +290,8 @@ int msign_slice_parse(const uint8_t *data, size_t len, struct msign_slice *s,
 		    !msign_range_ok(cmds.len, at, cmdsize))
 			return msign_diag_set(d, MSIGN_E_BAD_RANGE,
 					      s->header_size + at,
-					      "load command %u cmdsize %u invalid (%zu bytes left)",
-					      i, cmdsize, cmds.len - at);
+					      "load command %u cmdsize %u invalid (%llu bytes left)",
+					      i, cmdsize, (unsigned long long)(cmds.len - at));
 		struct msign_cur lc;
 		msign_cur_sub(&cmds, at, cmdsize, &lc);
 		r = mo_load_command(s, cmd & 0x7fffffffu, &lc,

@@ -244,6 +244,13 @@ bool msign_arch_from_name(const char *name, int32_t *cputype,
 /* Index of the slice codesign would show on this host (or per
  * MSIGN_HOST_ARCH in the environment: x86_64, arm64, other). */
 uint32_t msign_image_default_slice(const struct msign_image *img);
+
+/* The host family the default slice follows: env (MSIGN_HOST_ARCH) when
+ * set, else arm64 when the hardware is (hw_arm64 1: sysctl
+ * hw.optional.arm64 on macOS, so also under Rosetta; -1 unknown), else
+ * what msign was built for (x86_64, arm64 or other). */
+const char *msign_host_family_pick(const char *env, int hw_arm64,
+				   const char *built_for);
 /* Slice matching an arch name, or -1. */
 int msign_image_find_arch(const struct msign_image *img, const char *name);
 /* The alignment (log2) a slice is laid out with when msign writes a fat

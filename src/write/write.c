@@ -26,6 +26,9 @@
 #include <linux/fs.h>
 #include <sys/xattr.h>
 #endif
+#ifdef __APPLE__
+#include <copyfile.h>
+#endif
 
 #include "base/cur.h"
 #include "write/write.h"
@@ -362,15 +365,26 @@ static void wr_sweep(const char *dir, const char *base, uid_t owner_uid)
 	closedir(dp);
 }
 
+#ifdef __linux__
 /* Start writing [off, off + len) of out to disk now, so that the fsync at
- * the end finds less to do (with sign, while the pages are being hashed). */
+ * the end finds less to do (with sign, while the pages are being hashed).
+ * Only the in-kernel copy, which is Linux's, uses it. */
 static void wr_push(int out, uint64_t off, uint64_t len)
 {
-#ifdef __linux__
 	(void)sync_file_range(out, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
-#else
-	(void)out; (void)off; (void)len;
+}
 #endif
+
+/* Durable on disk: on macOS fsync only reaches the drive, whose cache may
+ * still lose the data; F_FULLFSYNC flushes that too. A file system that
+ * does not support it (some network ones) gets the plain fsync. */
+static int wr_sync(int fd)
+{
+#if defined(__APPLE__) && defined(F_FULLFSYNC)
+	if (fcntl(fd, F_FULLFSYNC) == 0)
+		return 0;
+#endif
+	return fsync(fd);
 }
 
 /* The copier's progress, for fill_fn's readers of the output. */
@@ -484,6 +498,14 @@ static bool wr_try_clone(const struct msign_extent *ext, uint32_t n, int in,
 	if (n == 1 && ext[0].src_off == 0 && ext[0].dst_off == 0 &&
 	    ioctl(out, FICLONE, in) == 0 && ftruncate(out, (off_t)ext[0].len) == 0)
 		return true;
+#elif defined(__APPLE__)
+	/* fcopyfile copies the data descriptor to descriptor, cloning on
+	 * APFS where it can; clonefile(2) would need the temporary's name
+	 * free, and it is held open (and locked) from the start. */
+	if (n == 1 && ext[0].src_off == 0 && ext[0].dst_off == 0 &&
+	    fcopyfile(in, out, NULL, COPYFILE_DATA) == 0 &&
+	    ftruncate(out, (off_t)ext[0].len) == 0)
+		return true;
 #else
 	(void)ext; (void)n; (void)in; (void)out;
 #endif
@@ -526,7 +548,7 @@ static int wr_finish(const struct msign_plan *p, int out, const char *tmp,
 			w += (size_t)k;
 		}
 	}
-	if (fsync(out) != 0)
+	if (wr_sync(out) != 0)
 		return wr_errno(d, "cannot sync", tmp);
 	return 0;
 }
@@ -751,11 +773,25 @@ static uint32_t wr_copy_xattrs(int in, int out)
 	return lost;
 }
 #else
+#ifdef __APPLE__
+/* macOS: the extended attributes and the ACL, by the system's own copier
+ * (which knows the com.apple.* attributes and the ACL format). */
+static uint32_t wr_copy_xattrs(int in, int out)
+{
+	uint32_t lost = 0;
+	if (fcopyfile(in, out, NULL, COPYFILE_XATTR) != 0)
+		lost |= MSIGN_LOST_XATTR;
+	if (fcopyfile(in, out, NULL, COPYFILE_ACL) != 0)
+		lost |= MSIGN_LOST_ACL;
+	return lost;
+}
+#else
 static uint32_t wr_copy_xattrs(int in, int out)
 {
 	(void)in; (void)out;
-	return 0; /* macOS: not carried over yet */
+	return 0; /* no extended attributes known here */
 }
+#endif
 #endif
 
 /* The input's owner, group, extended attributes and mode onto the finished
@@ -856,7 +892,7 @@ static int wr_end(struct wr_commit *c, msign_check_fn check, void *arg,
 	    (r = wr_check(c->out, p->out_len, check, arg, d)) != 0 ||
 	    (r = wr_keep_attrs(c, &lost, d)) != 0)
 		return r;
-	if (fsync(c->out) != 0) /* the owner and mode just set */
+	if (wr_sync(c->out) != 0) /* the owner and mode just set */
 		return wr_errno(d, "cannot sync", c->tmp);
 	/* Opened before the rename, so that failing to open it cannot leave a
 	 * replaced file whose rename is not made durable. */
@@ -870,7 +906,7 @@ static int wr_end(struct wr_commit *c, msign_check_fn check, void *arg,
 	}
 	close(c->out); /* the name is the destination's now: never unlink it */
 	c->out = -1;
-	if (fsync(dfd) != 0)
+	if (wr_sync(dfd) != 0)
 		r = wr_errno(d, "replaced, but cannot sync the folder of", dst_path);
 	close(dfd);
 	if (d != NULL)

@@ -259,6 +259,21 @@ static void t_arch_names(void **st)
 	assert_false(msign_arch_from_name("vax", &ct, &sub));
 }
 
+/* The host the default slice follows: the environment, then the hardware
+ * (macOS's hw.optional.arm64, so an x86_64 build under Rosetta is on an
+ * arm64 host), then the build. The sysctl itself runs only on a Mac. */
+static void t_host_family(void **st)
+{
+	(void)st;
+	assert_string_equal(msign_host_family_pick(NULL, -1, "x86_64"), "x86_64");
+	assert_string_equal(msign_host_family_pick(NULL, 0, "x86_64"), "x86_64");
+	assert_string_equal(msign_host_family_pick(NULL, 1, "x86_64"), "arm64");
+	assert_string_equal(msign_host_family_pick("", 1, "other"), "arm64");
+	assert_string_equal(msign_host_family_pick("other", 1, "x86_64"), "other");
+	assert_string_equal(msign_host_family_pick("x86_64", -1, "arm64"), "x86_64");
+	assert_string_equal(msign_host_family_pick(NULL, -1, "other"), "other");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +284,7 @@ int main(void)
 		cmocka_unit_test(t_fat_errors),
 		cmocka_unit_test(t_fat_file_offsets),
 		cmocka_unit_test(t_arch_names),
+		cmocka_unit_test(t_host_family),
 	};
 	return cmocka_run_group_tests_name("macho", tests, NULL, NULL);
 }
