@@ -121,6 +121,12 @@ static int cms_fill_cert(X509 *x, struct msign_cert *c, struct msign_diag *d)
 	    n256 != 32)
 		return msign_diag_set(d, MSIGN_E_CRYPTO, 0,
 				      "cannot hash certificate: %s", cms_ossl_reason());
+	int n = i2d_X509(x, NULL);
+	if (n <= 0 || (c->der = malloc((size_t)n)) == NULL)
+		return msign_diag_set(d, n <= 0 ? MSIGN_E_CRYPTO : MSIGN_E_NOMEM, 0,
+				      "cannot encode a certificate");
+	unsigned char *w = c->der;
+	c->der_len = (size_t)i2d_X509(x, &w);
 	c->self_signed = X509_self_signed(x, 0) == 1;
 	c->apple_devid_leaf = msign_x509_has_ext(x, OID_DEVID_LEAF);
 	c->apple_devid_ca = msign_x509_has_ext(x, OID_DEVID_CA);
@@ -439,6 +445,7 @@ void msign_cms_info_free(struct msign_cms_info *info)
 		free(info->chain[i].cn);
 		free(info->chain[i].ou);
 		free(info->chain[i].org);
+		free(info->chain[i].der);
 	}
 	memset(info, 0, sizeof(*info));
 }

@@ -24,6 +24,8 @@ struct msign_cert {
 	bool apple_devid_ca;     /* ext 1.2.840.113635.100.6.2.6 */
 	bool apple_wwdr_ca;      /* ext 1.2.840.113635.100.6.2.1 */
 	bool apple_root;         /* SHA-256 equals a known Apple root */
+	uint8_t *der;            /* the certificate (malloc'd), for requirements */
+	size_t der_len;
 };
 
 struct msign_cms_info {
