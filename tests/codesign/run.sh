@@ -246,6 +246,29 @@ else
 	no "$tsa_err"
 fi
 
+# Several files' requirements follow one another on stdout; output that
+# cannot be written is exit 1 on either stream.
+"$cs" -d -r- "$FX/cms_arm64" "$FX/cms_sha256only_arm64" > "$tmp/o" 2> /dev/null
+rc=$?
+"$M" show -r "$tmp/w1" "$FX/cms_arm64" > /dev/null && "$M" show -r "$tmp/w2" "$FX/cms_sha256only_arm64" > /dev/null
+cat "$tmp/w1" "$tmp/w2" > "$tmp/w"
+[ "$rc" = 0 ] && [ -s "$tmp/w2" ] && cmp -s "$tmp/o" "$tmp/w" && ok || no "display.r.two: exit $rc"
+"$cs" -d -r- "$FX/cms_arm64" > /dev/full 2> "$tmp/e"
+rc=$?
+[ "$rc" = 1 ] && [ "$(tail -n 1 "$tmp/e")" = "msign: write error: No space left on device" ] && ok ||
+	no "display.r.full: exit $rc, $(cat "$tmp/e")"
+"$cs" -dvvv "$FX/cms_arm64" 2> /dev/full
+rc=$?
+[ "$rc" = 1 ] && ok || no "display to a full stderr: exit $rc"
+"$cs" -vv "$FX/hello_arm64" 2> /dev/full
+rc=$?
+[ "$rc" = 1 ] && ok || no "verify -vv to a full stderr: exit $rc"
+# A name from the command line is escaped where it is printed.
+nl='
+'
+refused name.escaped 1 "msign codesign: -s a\nAuthority=Apple Root CA: msign reads no keychain; give --key and --cert (or --p12), or set MSIGN_KEY and MSIGN_CERT (or MSIGN_P12)" \
+	-s "a${nl}Authority=Apple Root CA" "$FX/hello_arm64.unsigned"
+
 # ---- what msign cannot do yet: one line naming the option, exit 1 --------
 refused unsup.R 1 "msign codesign: -R is not supported yet: msign verify cannot test a requirement" \
 	-v -R "=anchor apple" "$FX/hello_arm64"
