@@ -31,7 +31,7 @@ struct cs_cli {
 	const char *ident, *prefix, *flags, *reqs, *ent, *arch, *preserve;
 	const char *digest, *page_size, *keychain;
 	const char *tsa_url;   /* --timestamp=URL */
-	bool timestamp, timestamp_none, force, dry, strict, cont, der;
+	bool timestamp, timestamp_none, force, dry, strict, cont, der, all_archs;
 	/* msign's own, passed through: where a certificate identity is */
 	const char *key, *cert, *chain, *p12, *p12_pw_file, *signing_time;
 };
@@ -415,6 +415,8 @@ static int cs_parse(int argc, char **argv, struct cs_cli *c)
 		case O_PREFIX: c->prefix = optarg; break;
 		case 'r': c->reqs = optarg; break;
 		case 'R':
+			/* once msign verify takes -R, cs_verify passes it on (its
+			 * exit 3 is codesign's) */
 			return cs_unsupported("-R", "msign verify cannot test a requirement");
 		case O_ENT: c->ent = optarg; break;
 		case O_XML: break; /* what show prints */
@@ -433,7 +435,7 @@ static int cs_parse(int argc, char **argv, struct cs_cli *c)
 		case O_DEEP: break; /* a Mach-O file holds no nested code */
 		case O_STRICT: c->strict = true; break;
 		case 'a': c->arch = optarg; break;
-		case O_ALLARCH: break; /* verify checks every slice anyway */
+		case O_ALLARCH: c->all_archs = true; break;
 		case O_PRESERVE: c->preserve = optarg; break;
 		case O_DRY: c->dry = true; break;
 		case O_DIGEST: c->digest = optarg; break;
@@ -475,6 +477,9 @@ static int cs_check(const struct cs_cli *c)
 {
 	if (c->op == OP_DISPLAY && c->der)
 		return cs_unsupported("--der", "show prints entitlements as XML");
+	/* verify checks every slice anyway; show displays one */
+	if (c->op == OP_DISPLAY && c->all_archs)
+		return cs_unsupported("--all-architectures with -d", "show displays one slice (-a)");
 	return -1;
 }
 

@@ -194,6 +194,8 @@ writes digest 0 yes "" "-s - --digest-algorithm=sha1,sha256" "sign -s - --digest
 writes options 0 yes "" "-s - -i org.example.t --prefix org.example. -o kill,hard -r=designated\\ =\\>\\ identifier\\ org.example.t" "sign -s - -i org.example.t --prefix org.example. -o kill,hard -r=designated\\ =\\>\\ identifier\\ org.example.t" \
 	"$FX/hello_arm64.unsigned"
 writes adhoc.timestamp 0 yes "" "-s - --timestamp" "sign -s -" "$FX/hello_arm64.unsigned"
+writes joined 0 yes "" "-f -s-" "sign -f -s -" "$FX/hello_arm64"
+writes allarch.verify 0 no "" "-v --all-architectures" "verify" "$FX/universal"
 writes pagesize 0 yes "" "-s - -f -P 4096" "sign -s - -f --page-size 4096" "$FX/hello_arm64"
 # --dryrun: what sign -n does (every page hashed, exit 0, file untouched),
 # without sign -n's plan on stdout, which codesign does not print; a
@@ -276,6 +278,8 @@ refused unsup.D 1 "msign codesign: -D/--detached is not supported yet: msign wri
 	-s - -D "$tmp/sig" "$FX/hello_arm64"
 refused unsup.der 1 "msign codesign: --der is not supported yet: show prints entitlements as XML" \
 	-d --entitlements - --der "$FX/adhoc_ent_arm64"
+refused unsup.allarch.display 1 "msign codesign: --all-architectures with -d is not supported yet: show displays one slice (-a)" \
+	-d --all-architectures "$FX/universal"
 refused unsup.hosting 1 "msign codesign: -h/--hosting is not supported yet: it reads running processes" \
 	-h 1
 refused unsup.notarization 1 "msign codesign: --check-notarization is not supported yet" \
