@@ -67,7 +67,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 # checks that report, and adds up the counts for the last line of make
 # check: "check: N passed, N failed". A new suite: a target, and its name
 # in one of these lists.
-SUITES = unit cli-test golden-test info-test trace-test sign-test cms-test strip-test write-test safety-test tsa-test csreq-test fuzz-replay
+SUITES = unit cli-test golden-test info-test trace-test sign-test cms-test strip-test write-test safety-test tsa-test csreq-test codesign-test fuzz-replay
 # install-test once: it installs into a DESTDIR and builds against it,
 # which says nothing more under ASan.
 # macos-test: the macOS compile gate (tools/macos-gate.sh), once: it
@@ -90,7 +90,7 @@ FUZZ_BUDGET = $(ASAN_FUZZ_BUDGET)
 endif
 
 .PHONY: all check unit cli-test trace-test strip-test sign-test cms-test asan-check fuzz-replay \
-	harness-test install-test macos-test write-test safety-test golden-test info-test tsa-test csreq-test test-bins demo bench fuzz install uninstall clean deps FORCE
+	harness-test install-test macos-test write-test safety-test golden-test info-test tsa-test csreq-test codesign-test test-bins demo bench fuzz install uninstall clean deps FORCE
 
 all: deps $(B)/msign $(B)/libmsign.a $(B)/libmsign.so
 
@@ -180,6 +180,11 @@ $(B)/tests/reqsets: tests/csreq/reqsets.c $(B)/libmsign.a
 csreq-test: $(B)/msign $(B)/tests/reqsets
 	@sh tests/csreq/run.sh $(B)
 
+# msign run as codesign (a link to it): the README's table of build
+# systems' command lines against the msign commands they stand for.
+codesign-test: $(B)/msign
+	@sh tests/codesign/run.sh $(B)/msign
+
 # Under ASan six of the eleven option sets (each run costs ~4x there):
 # every level of detail's code runs at -v4, the others at -v0, -r-,
 # --entitlements -, --json and with an arm64 host.
@@ -258,6 +263,11 @@ INSTALLED = $(BINDIR)/msign $(MANDIR)/man1/msign.1 \
 	$(LIBDIR)/libmsign.a $(LIBDIR)/libmsign.so.$(VERSION) $(LIBDIR)/$(SONAME) \
 	$(LIBDIR)/libmsign.so $(PKGCONFIGDIR)/msign.pc \
 	$(PUBLIC_HDRS:include/%=$(INCLUDEDIR)/%)
+# INSTALL_CODESIGN_LINK=1 also installs $(BINDIR)/codesign, a link to
+# msign, for build systems that call codesign by name; never by default
+# (on a Mac it would shadow Apple's when its folder comes first in PATH).
+# uninstall removes it only while it is that link.
+INSTALL_CODESIGN_LINK ?=
 # ldconfig refreshes the loader's cache (and the soname link) only for an
 # install into this system by root; a DESTDIR tree is a package's staging
 # area, whose ldconfig runs where it is installed.
@@ -275,10 +285,13 @@ install: all $(B)/msign.pc
 	install -m 644 $(PUBLIC_HDRS) $(DESTDIR)$(INCLUDEDIR)/msign/
 	install -m 644 man/msign.1 $(DESTDIR)$(MANDIR)/man1/msign.1
 	install -m 644 $(B)/msign.pc $(DESTDIR)$(PKGCONFIGDIR)/msign.pc
+	$(if $(filter 1,$(INSTALL_CODESIGN_LINK)),ln -sf msign $(DESTDIR)$(BINDIR)/codesign)
 	@$(LDCONFIG)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ "$$(readlink $(DESTDIR)$(BINDIR)/codesign 2>/dev/null)" = msign ]; then \
+	  rm -f $(DESTDIR)$(BINDIR)/codesign; fi
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/msign 2>/dev/null
 	@$(LDCONFIG)
 

@@ -19,6 +19,8 @@ int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_csreq(int argc, char **argv);
+/* Apple's codesign command line, translated into the commands above. */
+int cmd_codesign(int argc, char **argv);
 
 #define EXIT_USAGE 2
 

@@ -1,5 +1,6 @@
 /* msign: the command table. Each command lives in src/cli/cmd_NAME.c and
  * parses its own options (see cli.h for how to add one). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ static const struct command {
 	{ "verify", cmd_verify, "check signatures at hash level (codesign --verify)" },
 	{ "trace", cmd_trace, "trace system calls (dtruss; strace on Linux)" },
 	{ "csreq", cmd_csreq, "compile and print code requirements (csreq)" },
+	{ "codesign", cmd_codesign, "take codesign's command line (also as a link named codesign)" },
 };
 
 static void usage(FILE *out)
@@ -25,7 +27,9 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name,
 			commands[i].summary);
-	fprintf(out, "\n'msign <command> --help' describes a command; "
+	fprintf(out, "\nRun through a link named codesign, msign takes codesign's "
+		     "command line\n(-s, -v, -d, --remove-signature ...).\n"
+		     "'msign <command> --help' describes a command; "
 		     "'man msign' has the details.\n");
 }
 
@@ -53,9 +57,20 @@ static int run(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* Build systems call codesign by name: a link named codesign is that
+ * command line, whatever directory it is in. */
+static bool called_as_codesign(const char *argv0)
+{
+	if (argv0 == NULL)
+		return false;
+	const char *base = strrchr(argv0, '/');
+	return strcmp(base ? base + 1 : argv0, "codesign") == 0;
+}
+
 int main(int argc, char **argv)
 {
-	int rc = run(argc, argv);
+	int rc = argc > 0 && called_as_codesign(argv[0]) ? cmd_codesign(argc, argv)
+							  : run(argc, argv);
 	/* Output that did not reach its file is a failure (as coreutils'
 	 * close_stdout): > /dev/full must not exit 0. */
 	if (cli_close_std() != 0 && rc == 0)

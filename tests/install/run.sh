@@ -8,7 +8,8 @@
 # against that tree through pkg-config, linked dynamically and against
 # libmsign.a, and run on every fixture and every corpus file, its lines
 # compared with what the installed `msign show -v3 --arch A` prints for
-# the same slice; make uninstall then leaves no file of msign's.
+# the same slice; make uninstall then leaves no file of msign's. No
+# `codesign` link unless INSTALL_CODESIGN_LINK=1, which installs one.
 # Last line: "install: N passed, N failed".
 set -u
 B=${1:-build}
@@ -63,6 +64,25 @@ soname=$(readelf -d "$lib/libmsign.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)
 grep -qx 'libdir=/usr/lib' "$lib/pkgconfig/msign.pc" &&
 	grep -qx 'includedir=/usr/include' "$lib/pkgconfig/msign.pc" && ok ||
 	no "msign.pc dirs: $(cat "$lib/pkgconfig/msign.pc")"
+
+# No codesign link by default; INSTALL_CODESIGN_LINK=1 installs one that
+# runs msign's codesign front end, and uninstall takes it away again.
+[ ! -e "$dest/usr/bin/codesign" ] && [ ! -L "$dest/usr/bin/codesign" ] && ok ||
+	no "a default install put $(ls -l "$dest/usr/bin/codesign")"
+dest2=$tmp/dest-link
+if make -s --no-print-directory install DESTDIR="$dest2" PREFIX=/usr B="$B" \
+	INSTALL_CODESIGN_LINK=1 >"$tmp/log" 2>&1; then ok; else
+	no "make install INSTALL_CODESIGN_LINK=1:"; cat "$tmp/log"; fi
+[ "$(readlink "$dest2/usr/bin/codesign")" = msign ] && ok ||
+	no "INSTALL_CODESIGN_LINK=1: codesign -> '$(readlink "$dest2/usr/bin/codesign")', want msign"
+LD_LIBRARY_PATH=$dest2/usr/lib "$dest2/usr/bin/codesign" -dvv fixtures/hello_arm64 >"$tmp/cs.out" 2>"$tmp/cs.err"
+rc=$?
+LD_LIBRARY_PATH=$dest2/usr/lib "$dest2/usr/bin/msign" show -vv fixtures/hello_arm64 >"$tmp/cs.want" 2>&1
+[ "$rc" = 0 ] && [ ! -s "$tmp/cs.out" ] && [ -s "$tmp/cs.want" ] && cmp -s "$tmp/cs.err" "$tmp/cs.want" && ok ||
+	no "installed codesign -dvv: exit $rc, stderr $(head -n 2 "$tmp/cs.err")"
+if make -s --no-print-directory uninstall DESTDIR="$dest2" PREFIX=/usr B="$B" >"$tmp/log" 2>&1 &&
+	[ -z "$(cd "$dest2" && find . ! -type d)" ]; then ok; else
+	no "uninstall after INSTALL_CODESIGN_LINK=1 left: $(cd "$dest2" && find . ! -type d)"; fi
 
 # ---- the library's boundary -------------------------------------------
 # Exports: the functions the installed headers declare, both ways (a name
