@@ -55,6 +55,14 @@ static const uint8_t apple_roots[][32] = {
 	  0x17, 0xb3, 0xa8, 0xc4, 0x88, 0xc3, 0x65, 0x3e, 0x91, 0x79 },
 };
 
+bool msign_cms_is_apple_root(const uint8_t sha256[32])
+{
+	for (size_t i = 0; i < sizeof(apple_roots) / sizeof(apple_roots[0]); i++)
+		if (memcmp(sha256, apple_roots[i], 32) == 0)
+			return true;
+	return false;
+}
+
 /* The reason of OpenSSL's most recent error, and an empty queue after:
  * later callers must not see our leftovers. */
 static const char *cms_ossl_reason(void)
@@ -124,9 +132,7 @@ static int cms_fill_cert(X509 *x, struct msign_cert *c, struct msign_diag *d)
 	c->apple_devid_leaf = cms_has_ext(x, OID_DEVID_LEAF);
 	c->apple_devid_ca = cms_has_ext(x, OID_DEVID_CA);
 	c->apple_wwdr_ca = cms_has_ext(x, OID_WWDR_CA);
-	for (size_t i = 0; i < sizeof(apple_roots) / sizeof(apple_roots[0]); i++)
-		if (memcmp(c->sha256, apple_roots[i], 32) == 0)
-			c->apple_root = true;
+	c->apple_root = msign_cms_is_apple_root(c->sha256);
 	ERR_clear_error();
 	return 0;
 }

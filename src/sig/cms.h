@@ -41,6 +41,10 @@ struct msign_cms_info {
 	uint8_t cdhashes[MSIGN_MAX_CDS][MSIGN_CDHASH_LEN];
 };
 
+/* sha256 (of a DER certificate) is one of Apple's pinned roots: Apple
+ * Root CA, - G2, - G3. The only anchors msign trusts on its own. */
+bool msign_cms_is_apple_root(const uint8_t sha256[32]);
+
 /* Parse a CMS SignedData (BER, indefinite lengths allowed). d->file_off
  * is relative to der, when it names a place at all. */
 int msign_cms_parse(const uint8_t *der, size_t len,
