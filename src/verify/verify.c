@@ -218,6 +218,33 @@ static int vf_strict(struct vf_ctx *c)
 	return 0;
 }
 
+/* CDHashes2 as SecStaticCode::verifySignature checks it: as many entries
+ * as CodeDirectories (none stripped), and each CodeDirectory of a known
+ * digest listed with its full CDHash. */
+static int vf_cdhashes2(struct vf_ctx *c, const struct msign_cms_info *ci)
+{
+	const struct msign_sig *sig = c->sig;
+	if (ci->ncdhashes2 != sig->ncds)
+		return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+			       "the CMS CDHashes2 attribute lists %u hashes for %u CodeDirectories",
+			       ci->ncdhashes2, sig->ncds);
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		const struct msign_codedir *cd = &sig->cds[k];
+		int nid = msign_hashtype_nid(cd->hash_type);
+		bool found = false;
+		for (uint32_t i = 0; i < ci->ncdhashes2 && !found; i++)
+			found = ci->cdhashes2[i].nid == nid &&
+				ci->cdhashes2[i].len == cd->cdhash_len &&
+				memcmp(ci->cdhashes2[i].hash, cd->cdhash, cd->cdhash_len) == 0;
+		char name[64];
+		vf_cd_name(cd, name, sizeof(name));
+		if (!found)
+			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				       "the %s's CDHash is not in the CMS CDHashes2 attribute", name);
+	}
+	return 0;
+}
+
 static int vf_cms(struct vf_ctx *c)
 {
 	const struct msign_sig *sig = c->sig;
@@ -263,6 +290,8 @@ static int vf_cms(struct vf_ctx *c)
 				    "the %s's CDHash is not among the CMS signature's cdhashes",
 				    name);
 	}
+	if (r == 0 && ci.has_cdhashes2)
+		r = vf_cdhashes2(c, &ci);
 	msign_cms_info_free(&ci);
 	return r;
 }
