@@ -38,9 +38,14 @@
 #define OID_CDHASHES_PLIST "1.2.840.113635.100.9.1"
 #define OID_CDHASHES2 "1.2.840.113635.100.9.2"
 
-/* SHA-256 of the DER of Apple's roots. The first was read from the root
- * carried in Apple-signed binaries; G2 and G3 were recomputed from the
- * certificates Apple publishes (apple.com/certificateauthority). */
+/* SHA-256 of the DER of Apple's roots: the only anchors msign trusts on
+ * its own (trust.c). Apple Root CA: recomputed from the root carried in
+ * every Apple-signed corpus file (openssl x509 -fingerprint -sha256:
+ * B0:B1:73:0E:...:F0:24). G2 and G3 are carried by no corpus file: these
+ * are the SHA-256 fingerprints Apple publishes for AppleRootCA-G2.cer and
+ * AppleRootCA-G3.cer at https://www.apple.com/certificateauthority/, the
+ * same values independent projects that pin those downloaded files record
+ * (C2:B9:B0:42:...:A0:50 and 63:34:3A:BF:...:91:79). */
 static const uint8_t apple_roots[][32] = {
 	{ /* Apple Root CA */
 	  0xb0, 0xb1, 0x73, 0x0e, 0xcb, 0xc7, 0xff, 0x45, 0x05, 0x14, 0x2c,

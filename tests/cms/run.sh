@@ -361,6 +361,27 @@ expect "signature value flipped: modified" 1 "$tmp/flipped: invalid signature (c
 	"$msign" verify --anchor "$P/root.pem" "$tmp/flipped"
 check "--no-trust: the flipped signature value passes the hash checks" \
 	"$msign" verify --no-trust "$tmp/flipped"
+
+# CDHashes2 names the SHA-256 CD's full CDHash: one flipped bit there is
+# "modified" (verify.c), before the signature value is looked at.
+flip_cdh2() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+src, dst = sys.argv[1:3]
+data = bytearray(open(src, 'rb').read())
+pre = bytes.fromhex('0609608648016503040201' '0420')
+i = data.find(pre)
+assert i > 0 and data.find(pre, i + 1) < 0
+data[i + len(pre)] ^= 1
+open(dst, 'wb').write(data)
+PY
+}
+check "flip a bit of the CDHashes2 hash" flip_cdh2 "$out" "$tmp/cdh2"
+expect "CDHashes2 flipped: modified" 1 "$tmp/cdh2: invalid signature (code or signature have been modified)" \
+	"$msign" verify --no-trust "$tmp/cdh2"
+"$msign" verify --no-trust "$tmp/cdh2" 2> "$tmp/err"
+check "CDHashes2 flipped: the detail names it" grep -qxF \
+	"msign: the sha256 CodeDirectory's CDHash is not in the CMS CDHashes2 attribute" "$tmp/err"
 # An expired leaf (openssl ca with dates in the past; no faketime).
 mkdir -p "$P/ca" && : > "$P/ca/index.txt" && echo 1000 > "$P/ca/serial"
 cat > "$P/ca.cnf" <<CNF
