@@ -149,6 +149,10 @@ static void verify_report_ok(const char *path, const struct verify_cli *c,
 		struct verify_kind k;
 		verify_slice_kind(msign_info_slice_at(info, 0), &k);
 		verify_report_thin(path, &k);
+		if (k.cms_unchecked && c->o.trust == NULL)
+			fprintf(stderr, "msign: the CMS signature has no signed attributes; "
+					"with --no-trust its signature over the CodeDirectory "
+					"is not checked\n");
 	}
 	uint32_t order[MSIGN_MAX_SLICES];
 	msign_image_sorted(img, order);
