@@ -377,19 +377,12 @@ static const char *trust_leaf_policy(X509 *leaf)
 	return NULL;
 }
 
-/* The signature value of the SignerInfo, as the timestamp's imprint
- * covers it. */
-static ASN1_OCTET_STRING *trust_sig_value(CMS_SignerInfo *si)
-{
-	return CMS_SignerInfo_get0_signature(si);
-}
-
 /* Step 2: the timestamp token, if any. 0 with res->kind untouched when
  * there is none or it is good (res->timestamp set); res->kind set when
  * it is bad. */
 static int trust_timestamp(const struct msign_trust_opts *o,
 			   CMS_SignerInfo *si, STACK_OF(X509) *carried,
-			   int64_t now, struct msign_trust_result *res)
+			   struct msign_trust_result *res)
 {
 	int i = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1);
 	if (i < 0)
@@ -405,7 +398,7 @@ static int trust_timestamp(const struct msign_trust_opts *o,
 	const unsigned char *p = v->value.sequence->data;
 	PKCS7 *p7 = d2i_PKCS7(NULL, &p, v->value.sequence->length);
 	TS_TST_INFO *tst = p7 ? PKCS7_to_TS_TST_INFO(p7) : NULL;
-	ASN1_OCTET_STRING *sig = trust_sig_value(si);
+	ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si); /* the imprint's data */
 	int r = 0;
 	TS_VERIFY_CTX *vc = NULL;
 	STACK_OF(X509) *ts_certs = NULL, *ts_chain = NULL;
@@ -479,7 +472,6 @@ static int trust_timestamp(const struct msign_trust_opts *o,
 	if (ts_chain != NULL)
 		trust_describe(o, ts_chain, res->ts_certs, &res->nts_certs);
 	res->timestamp_ok = true;
-	(void)now;
 out:
 	ERR_clear_error();
 	sk_X509_pop_free(ts_chain, X509_free);
@@ -813,7 +805,7 @@ int msign_trust_check(const uint8_t *der, size_t len, const uint8_t *content,
 			   sk_X509_num(certs));
 	else if ((r = trust_signature(der, len, si, signer, content, content_len, res)) == 0 &&
 		 res->kind == MSIGN_VERIFY_VALID &&
-		 (r = trust_timestamp(o, si, certs, now, res)) == 0 &&
+		 (r = trust_timestamp(o, si, certs, res)) == 0 &&
 		 res->kind == MSIGN_VERIFY_VALID)
 		r = trust_evaluate(o, signer, certs, now, res);
 	sk_X509_pop_free(certs, X509_free);
