@@ -417,6 +417,33 @@ check "expired, no timestamp: valid (exit $?), as codesign" grep -qxF \
 # ... unless expiration is asked for (kSecCSConsiderExpiration).
 expect "expired, no timestamp, --check-expiration" 1 "$tmp/old: CSSMERR_TP_CERT_EXPIRED" \
 	"$msign" verify --check-expiration --anchor "$P/root.pem" "$tmp/old"
+# A leaf valid only from 2040: not yet valid; tolerated without a
+# timestamp as Apple tolerates it ("this also allows postdated certs").
+check "openssl ca: a leaf valid from 2040" sh -c "openssl ca -batch -config '$P/ca.cnf' \
+	-cert '$P/inter.pem' -keyfile '$P/inter.key' -in '$P/leaf.csr' -notext \
+	-startdate 20400101000000Z -enddate 20410101000000Z -extfile '$P/ext.cnf' \
+	-extensions leaf -out '$P/future.pem' >> '$tmp/ca.log' 2>&1"
+check "sign with the postdated leaf" "$msign" sign -s "Test Name" \
+	--key "$P/leaf.key" --cert "$P/future.pem" --chain "$P/chain.pem" \
+	--output "$tmp/future" $FX/hello_arm64.unsigned
+check "postdated, no timestamp: valid, as codesign" \
+	"$msign" verify --anchor "$P/root.pem" "$tmp/future"
+expect "postdated, --check-expiration" 1 "$tmp/future: CSSMERR_TP_CERT_NOT_VALID_YET" \
+	"$msign" verify --check-expiration --anchor "$P/root.pem" "$tmp/future"
+# A leaf for TLS servers, not for code: Apple's code-signing policy says no.
+printf '%s\n' "[srv]" "basicConstraints = critical,CA:FALSE" \
+	"keyUsage = critical,digitalSignature" "extendedKeyUsage = serverAuth" > "$P/srv.cnf"
+check "openssl ca: a serverAuth leaf" sh -c "openssl ca -batch -config '$P/ca.cnf' \
+	-cert '$P/inter.pem' -keyfile '$P/inter.key' -in '$P/leaf.csr' -notext \
+	-days 30 -extfile '$P/srv.cnf' -extensions srv -out '$P/srv.pem' >> '$tmp/ca.log' 2>&1"
+check "sign with the serverAuth leaf" "$msign" sign -s "Test Name" \
+	--key "$P/leaf.key" --cert "$P/srv.pem" --chain "$P/chain.pem" \
+	--output "$tmp/srv" $FX/hello_arm64.unsigned
+expect "serverAuth leaf: not trusted" 1 "$tmp/srv: signature is valid but signer is not trusted" \
+	"$msign" verify --anchor "$P/root.pem" "$tmp/srv"
+"$msign" verify --anchor "$P/root.pem" "$tmp/srv" 2> "$tmp/err"
+check "serverAuth leaf: the detail says why" grep -qxF \
+	"msign: the signer's certificate is not for code signing: its extended key usage does not include codeSigning" "$tmp/err"
 # Past the good leaf's validity (test hook MSIGN_VERIFY_NOW, year 2051):
 # without a timestamp it is expired; with one (inside the validity) the
 # chain is checked at the timestamp's time and passes.
@@ -447,6 +474,26 @@ if tsa_start "$tmp/tsa"; then
 	ts_shown() { [ -n "$gen" ] && [ -n "$want" ] && TZ=UTC show_has "$tmp/tsd" "Timestamp=$want"; }
 	check "timestamped: show's Timestamp= is the token's genTime ($gen)" ts_shown
 	check "timestamped: msign verify" "$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsd"
+	# The token's imprint (SHA-256 of the signature value) with one bit
+	# flipped: "modified", before the token's signature is looked at.
+	flip_imprint() {
+		python3 - "$1" "$2" "$3" <<'PY'
+import hashlib, sys
+src, sigf, dst = sys.argv[1:4]
+h = hashlib.sha256(open(sigf, 'rb').read()).digest()
+data = bytearray(open(src, 'rb').read())
+i = data.find(h)
+assert i > 0 and data.find(h, i + 1) < 0
+data[i + 5] ^= 1
+open(dst, 'wb').write(data)
+PY
+	}
+	check "flip a bit of the timestamp's imprint" flip_imprint "$tmp/tsd" "$tmp/tok.sig" "$tmp/tsbad"
+	expect "timestamp imprint flipped: modified" 1 "$tmp/tsbad: invalid signature (code or signature have been modified)" \
+		"$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsbad"
+	"$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsbad" 2> "$tmp/err"
+	check "timestamp imprint flipped: the detail names it" grep -q \
+		"^msign: the timestamp's imprint does not match the signature value" "$tmp/err"
 	expect "timestamped: the TSA's root is no anchor" 1 "$tmp/tsd: signature is valid but signer is not trusted" \
 		"$msign" verify --anchor "$P/root.pem" "$tmp/tsd"
 	check "timestamped, at MSIGN_VERIFY_NOW past the leaf's validity: checked at the timestamp" \
