@@ -35,6 +35,7 @@ enum msign_verify_kind {
 	MSIGN_VERIFY_UNTRUSTED,   /* signature is valid but signer is not trusted */
 	MSIGN_VERIFY_EXPIRED,     /* CSSMERR_TP_CERT_EXPIRED */
 	MSIGN_VERIFY_NOT_YET_VALID, /* CSSMERR_TP_CERT_NOT_VALID_YET */
+	MSIGN_VERIFY_BAD_TEAM,    /* a Team Identifier is wrong or inappropriate */
 };
 
 /* codesign --strict: also require the exact layout codesign writes. */

@@ -200,6 +200,8 @@ static json_t *verify_trust_json(const struct msign_trust_result *t)
 	json_object_set_new(o, "timestamp",
 			    t->has_timestamp ? json_integer(t->timestamp) : json_null());
 	json_object_set_new(o, "timestamp_valid", json_boolean(t->timestamp_ok));
+	json_object_set_new(o, "apple_developer", json_boolean(t->apple_developer));
+	json_object_set_new(o, "leaf_ou", t->has_leaf_ou ? json_string(t->leaf_ou) : json_null());
 	json_object_set_new(o, "verdict", json_string(msign_verify_message(t->kind)));
 	if (t->kind != MSIGN_VERIFY_VALID)
 		json_object_set_new(o, "detail", json_string(t->detail));

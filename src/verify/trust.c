@@ -705,6 +705,42 @@ static const char *trust_kind_word(int kind)
 	return kind == MSIGN_VERIFY_EXPIRED ? "expired" : "not yet valid";
 }
 
+/* isAppleDeveloperCert's requirements (StaticCode.cpp: WWDRRequirement,
+ * MACWWDRRequirement, developerID, distributionCertificate,
+ * iPhoneDistributionCert), on the chain just verified. */
+static void trust_developer(X509 *leaf, STACK_OF(X509) *certs,
+			    struct msign_trust_result *res)
+{
+	if (!res->apple)
+		return;
+	static const char *const marks[] = {
+		"1.2.840.113635.100.6.1.2", "1.2.840.113635.100.6.1.12",
+		"1.2.840.113635.100.6.1.7", "1.2.840.113635.100.6.1.4",
+	};
+	bool dev = false;
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		dev = dev || trust_has_ext(leaf, marks[i]);
+	if (!dev && trust_has_ext(leaf, "1.2.840.113635.100.6.1.13")) {
+		/* certificate 1: the leaf's issuer among the carried ones */
+		for (int i = 0; i < sk_X509_num(certs); i++) {
+			X509 *c = sk_X509_value(certs, i);
+			if (X509_check_issued(c, leaf) == X509_V_OK &&
+			    trust_has_ext(c, "1.2.840.113635.100.6.2.6"))
+				dev = true;
+		}
+		ERR_clear_error();
+	}
+	res->apple_developer = dev;
+	char *ou = NULL;
+	if (msign_x509_subject_field(leaf, NID_organizationalUnitName, &ou, NULL) == 0 &&
+	    ou != NULL) {
+		res->has_leaf_ou = true;
+		snprintf(res->leaf_ou, sizeof(res->leaf_ou), "%s", ou);
+	}
+	free(ou);
+	ERR_clear_error();
+}
+
 /* Step 3 and 4. */
 static int trust_evaluate(const struct msign_trust_opts *o, X509 *signer,
 			  STACK_OF(X509) *certs, int64_t now,
@@ -772,6 +808,7 @@ static int trust_evaluate(const struct msign_trust_opts *o, X509 *signer,
 		return 0;
 	}
 	res->chain_ok = true;
+	trust_developer(signer, certs, res);
 	return 0;
 }
 

@@ -53,6 +53,14 @@ struct msign_trust_result {
 	int64_t validity_time;  /* the time the chain was checked at */
 	uint32_t ncerts;        /* the chain, leaf first */
 	struct msign_trust_cert certs[MSIGN_TRUST_MAX_CERTS];
+	/* An Apple developer certificate (verifySignature's
+	 * isAppleDeveloperCert: under an Apple root, a leaf marker 6.1.2,
+	 * 6.1.12, 6.1.7 or 6.1.4, or Developer ID's 6.1.13 under a 6.2.6 CA)
+	 * and the leaf's first subject OU, which the CodeDirectory's team
+	 * identifier must equal (verify.c checks). */
+	bool apple_developer;
+	bool has_leaf_ou;
+	char leaf_ou[64];
 	uint32_t nts_certs;     /* the timestamp signer's chain */
 	struct msign_trust_cert ts_certs[MSIGN_TRUST_MAX_CERTS];
 };

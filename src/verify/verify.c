@@ -75,6 +75,8 @@ const char *msign_verify_message(int kind)
 	 * "(CSSMERR_TP_CERT_EXPIRED)" next to an expired identity). */
 	case MSIGN_VERIFY_EXPIRED: return "CSSMERR_TP_CERT_EXPIRED";
 	case MSIGN_VERIFY_NOT_YET_VALID: return "CSSMERR_TP_CERT_NOT_VALID_YET";
+	/* errSecCSBadTeamIdentifier's text (CSCommon.h). */
+	case MSIGN_VERIFY_BAD_TEAM: return "a Team Identifier is wrong or inappropriate";
 	default: return "unknown verification result";
 	}
 }
@@ -319,6 +321,18 @@ static int vf_trust(struct vf_ctx *c, struct msign_diag *d)
 	c->res->cms_unchecked = false; /* its signature value was checked */
 	if (t->kind != MSIGN_VERIFY_VALID)
 		return vf_fail(c, t->kind, "%s", t->detail);
+	/* verifySignature: an Apple developer certificate's OU is the team
+	 * the CodeDirectory names (when both are there). */
+	const char *team = sig->cds[sig->best].team;
+	if (t->apple_developer && t->has_leaf_ou && team != NULL &&
+	    strcmp(team, t->leaf_ou) != 0) {
+		t->kind = MSIGN_VERIFY_BAD_TEAM;
+		snprintf(t->detail, sizeof(t->detail),
+			 "the CodeDirectory's team identifier is not the signing certificate's OU");
+		return vf_fail(c, MSIGN_VERIFY_BAD_TEAM,
+			       "the CodeDirectory's team identifier \"%s\" is not the signing certificate's OU \"%s\"",
+			       team, t->leaf_ou);
+	}
 	return 0;
 }
 

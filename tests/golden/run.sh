@@ -132,6 +132,17 @@ if corpus_ready golden "msign verify (trust) of the corpus"; then
 	for f in selfsigned_frida_forker-tvos selfsigned_r2_libr_flag.dylib selfsigned_ios_FileDP_armv7_sha1; do
 		verify_corpus "$f" 1 "signature is valid but signer is not trusted"
 	done
+	# --json: an Apple developer certificate (its OU must be the CD's
+	# team) for Developer ID and Apple Development, not for Apple's own
+	# Software Signing; the time used: the timestamp's when there is one.
+	json_trust() { # FILE, then a Python expression over t (slice 0's trust)
+		"$msign" verify --json "$corpus/$1" > "$tmp/vj" 2>/dev/null
+		if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["slices"][0]["trust"]; sys.exit(not eval(sys.argv[2]))' "$tmp/vj" "$2"; then
+			pass=$((pass + 1)); else no "verify --json $1: not $2"; fi
+	}
+	json_trust devid_frida_forker-macos-arm64e 't["apple_developer"] and t["leaf_ou"] == "753PE4AG6F" and t["validity_time_source"] == "timestamp" and [c["role"] for c in t["chain"]] == ["leaf", "Developer ID CA", "Apple root"]'
+	json_trust dev_ios_MASTestApp_arm64 't["apple_developer"] and t["leaf_ou"] == "D4WYSK5293" and t["validity_time_source"] == "now" and t["expired_tolerated"]'
+	json_trust apple_ls-sequoia_fat 'not t["apple_developer"] and t["apple_anchor"] and t["timestamp"] is None'
 fi
 [ "$update" = --update ] && exit 0
 echo "golden: $pass passed, $fail failed"
