@@ -578,12 +578,12 @@ static const uint8_t *trust_raw_attrs(const uint8_t *der, size_t len,
 	 * then signerInfos SET */
 	for (;;) {
 		if (n == 0 || ber_read(p, n, &b, 3)) return NULL;
-		if (b.tag == 0x31 && p[0] == 0x31 && b.total <= n) {
-			/* digestAlgorithms is a SET too: signerInfos is the last */
-			if (b.total == n || (n - b.total >= 2 && p[b.total] == 0 &&
-					     p[b.total + 1] == 0))
-				break;
-		}
+		/* digestAlgorithms is a SET too: signerInfos is the last
+		 * element (then the end, or an end-of-contents). */
+		if (b.tag == 0x31 &&
+		    (b.total == n || (n - b.total >= 2 && p[b.total] == 0 &&
+				      p[b.total + 1] == 0)))
+			break;
 		p += b.total; n -= b.total;
 	}
 	ber_enter(&p, &n, &b);
@@ -599,7 +599,7 @@ static const uint8_t *trust_raw_attrs(const uint8_t *der, size_t len,
 }
 
 /* The signature value over the signed attributes as sent. 1 good, 0 bad,
- * -1 when the bytes cannot be found (OpenSSL's check is used then). */
+ * -1 when the bytes cannot be found. */
 static int trust_raw_verify(const uint8_t *der, size_t len, CMS_SignerInfo *si,
 			    X509 *signer)
 {
@@ -649,8 +649,12 @@ static int trust_signature(const uint8_t *der, size_t len, CMS_SignerInfo *si,
 {
 	CMS_SignerInfo_set1_signer_cert(si, signer);
 	res->no_signed_attrs = CMS_signed_get_attr_count(si) <= 0;
+	/* Either encoding signed by the signer's key is the same parsed
+	 * attributes: the bytes as sent (Apple's way), or OpenSSL's DER
+	 * re-encoding (which also covers padding schemes such as PSS that
+	 * the raw check does not set up). */
 	int raw = res->no_signed_attrs ? 1 : trust_raw_verify(der, len, si, signer);
-	if (raw == 0 || (raw < 0 && CMS_SignerInfo_verify(si) != 1)) {
+	if (raw != 1 && CMS_SignerInfo_verify(si) != 1) {
 		trust_fail(res, MSIGN_VERIFY_MODIFIED,
 			   "the CMS signature value over the signed attributes does not verify with the signer's key (%s)",
 			   trust_ossl_reason());
