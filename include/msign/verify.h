@@ -1,10 +1,12 @@
-/* msign: verifying a file's signature as `codesign --verify` does, at hash
- * level: in every slice (in codesign's order), the signature's structure,
+/* msign: verifying a file's signature as `codesign --verify` does: in
+ * every slice (in codesign's order), the signature's structure,
  * the CMS messageDigest against the CodeDirectories, each special slot the
  * signature carries (Info.plist, requirements, entitlements XML and DER,
  * launch constraints), the entitlements' two forms against each other,
- * and every code page of every CodeDirectory. Certificate trust and the
- * designated requirement are not evaluated. docs/api.md is the guide. */
+ * and every code page of every CodeDirectory; for a certificate signature
+ * the CMS signature value, its RFC 3161 timestamp and the certificate
+ * chain to one of Apple's roots (pinned by SHA-256). The designated
+ * requirement is not evaluated. docs/api.md is the guide. */
 #ifndef MSIGN_VERIFY_H
 #define MSIGN_VERIFY_H
 
@@ -29,10 +31,22 @@ enum msign_verify_kind {
 	MSIGN_VERIFY_ENT_BLOB,    /* invalid entitlements blob */
 	MSIGN_VERIFY_ENT_PLIST,   /* invalid entitlement plist */
 	MSIGN_VERIFY_STRICT,      /* MSIGN_VERIFY_F_STRICT: a layout rule is broken */
+	/* Certificate trust (added in this order, after the rest): */
+	MSIGN_VERIFY_UNTRUSTED,   /* signature is valid but signer is not trusted */
+	MSIGN_VERIFY_EXPIRED,     /* CSSMERR_TP_CERT_EXPIRED */
+	MSIGN_VERIFY_NOT_YET_VALID, /* CSSMERR_TP_CERT_NOT_VALID_YET */
+	MSIGN_VERIFY_BAD_TEAM,    /* a Team Identifier is wrong or inappropriate */
 };
 
 /* codesign --strict: also require the exact layout codesign writes. */
 #define MSIGN_VERIFY_F_STRICT 0x1u
+/* Hash level only: do not check the CMS signature value, the timestamp
+ * or the certificate chain (msign's behaviour before trust was checked). */
+#define MSIGN_VERIFY_F_NO_TRUST 0x2u
+/* codesign's kSecCSConsiderExpiration: a certificate outside its
+ * validity fails even without a timestamp (by default Apple tolerates
+ * that; with a timestamp the chain is checked at its time either way). */
+#define MSIGN_VERIFY_F_CHECK_EXPIRATION 0x4u
 
 /* Verify path: every slice, or only the slice named arch (NULL: every
  * slice), hashing with as many threads as there are online CPUs. kind

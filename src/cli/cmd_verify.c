@@ -1,10 +1,15 @@
-/* msign verify: codesign --verify at hash level. Messages and exit codes
- * are codesign's (spec section 4), written to stderr as codesign does;
- * after a failure one "msign: " line names what failed. */
+/* msign verify: codesign --verify: hashes, and for certificate
+ * signatures the CMS signature value, timestamp and certificate chain
+ * (src/verify/trust.c). Messages and exit codes are codesign's (spec
+ * section 4), written to stderr as codesign does; after a failure one
+ * "msign: " line names what failed. --json writes one document per file
+ * to stdout. */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "info/info_int.h"
@@ -14,19 +19,36 @@
 #include "sign/sign.h"
 #include "verify/verify.h"
 
+#define VERIFY_MAX_ANCHORS 64
+
 struct verify_cli {
 	struct msign_verify_opts o;
+	struct msign_trust_opts t;
 	int verbose;
+	bool json;
+	const char *anchor_files[VERIFY_MAX_ANCHORS];
+	unsigned nanchors;
 };
 
 static void verify_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: msign verify [-v...] [--strict] [--arch NAME] [-j N] FILE...\n"
-		"  -v, --verbose      say \"valid on disk\" (and more with -vv)\n"
-		"      --strict       also require codesign's exact layout\n"
-		"  -a, --arch NAME    check only this slice of a universal file\n"
-		"  -j, --jobs N       hashing threads (default: online CPUs)\n");
+		"usage: msign verify [-v...] [--strict] [--arch NAME] [-j N] [--anchor FILE.pem]...\n"
+		"                    [--check-expiration] [--no-trust] [--json] FILE...\n"
+		"  -v, --verbose        say \"valid on disk\" (and more with -vv)\n"
+		"      --strict         also require codesign's exact layout\n"
+		"  -a, --arch NAME      check only this slice of a universal file\n"
+		"  -j, --jobs N         hashing threads (default: online CPUs)\n"
+		"      --anchor FILE    also trust the PEM certificate(s) in FILE as\n"
+		"                       anchors, besides Apple's roots (repeatable)\n"
+		"      --check-expiration  fail a certificate outside its validity\n"
+		"                       even without a timestamp (kSecCSConsiderExpiration)\n"
+		"      --no-trust       hashes only: no signature value or chain check\n"
+		"      --json           the verdict per slice, with the chain, as JSON\n"
+		"                       on stdout\n"
+		"MSIGN_ANCHORS=FILE[:FILE...] names anchors when no --anchor is given\n"
+		"(as codesign, which has no such option, is run).\n"
+		"MSIGN_VERIFY_NOW=SECONDS (a test hook) sets the current time.\n");
 }
 
 /* What -v says about one slice, from the library's model of the image
@@ -54,21 +76,33 @@ static void verify_slice_kind(const msign_info_slice *s,
 			 msign_slice_requirements_status(s, NULL) != 0;
 }
 
+/* One line on a checked certificate signature: its anchor and time. */
+static void verify_trust_line(const char *arch, const struct msign_trust_result *t)
+{
+	const struct msign_trust_cert *top = t->ncerts ? &t->certs[t->ncerts - 1] : NULL;
+	fprintf(stderr, "msign: %s%ssigner trusted: %u certificate%s to %s (%s), checked at %s%s\n",
+		arch ? arch : "", arch ? ": " : "", t->ncerts,
+		t->ncerts == 1 ? "" : "s", top ? cli_esc(top->subject) : "?",
+		top ? top->role : "?",
+		t->time_source == MSIGN_TRUST_TIME_TIMESTAMP ? "the timestamp's time"
+							       : "the current time",
+		t->expired_tolerated
+			? "; a certificate is outside its validity and there is no "
+			  "timestamp: accepted, as codesign does" : "");
+}
+
 static void verify_report_thin(const char *path, const struct verify_kind *k)
 {
 	/* An ad-hoc signature's implicit requirement is its own cdhash,
-	 * satisfied by code that verifies; others need trust evaluation. */
+	 * satisfied by code that verifies; others need the requirement
+	 * evaluator. */
 	if (k->adhoc && !k->explicit_dr)
 		fprintf(stderr, "%s: satisfies its Designated Requirement\n", path);
 	else
-		fprintf(stderr, "msign: designated requirement not evaluated "
-				"(certificate trust is not checked yet)\n");
+		fprintf(stderr, "msign: designated requirement not evaluated\n");
 	if (!k->adhoc && !k->cms)
 		fprintf(stderr, "msign: no adhoc flag and no CMS signature "
 				"(a pseudo-signature): hashes valid\n");
-	if (k->cms_unchecked)
-		fprintf(stderr, "msign: the CMS signature has no signed attributes; "
-				"its signature over the CodeDirectory is not checked yet\n");
 }
 
 /* Universal: the requirement line when every slice satisfies it, then one
@@ -96,12 +130,9 @@ static void verify_report_fat(const char *path, const struct msign_image *img,
 		const char *why = !k[i].adhoc && !k[i].cms
 			? "no adhoc flag and no CMS signature (a pseudo-signature): hashes valid"
 			: k[i].adhoc ? "ad-hoc signature" : "CMS signature";
-		fprintf(stderr, "msign: %s: %s%s%s\n", msign_slice_arch(s), why,
+		fprintf(stderr, "msign: %s: %s%s\n", msign_slice_arch(s), why,
 			k[i].adhoc && !k[i].explicit_dr ? ""
-				: "; designated requirement not evaluated "
-				  "(certificate trust is not checked yet)",
-			k[i].cms_unchecked ? "; no signed attributes: its signature "
-					     "over the CodeDirectory is not checked yet" : "");
+				: "; designated requirement not evaluated");
 	}
 }
 
@@ -120,6 +151,20 @@ static void verify_report_ok(const char *path, const struct verify_cli *c,
 		struct verify_kind k;
 		verify_slice_kind(msign_info_slice_at(info, 0), &k);
 		verify_report_thin(path, &k);
+		if (k.cms_unchecked && c->o.trust == NULL)
+			fprintf(stderr, "msign: the CMS signature has no signed attributes; "
+					"with --no-trust its signature over the CodeDirectory "
+					"is not checked\n");
+	}
+	uint32_t order[MSIGN_MAX_SLICES];
+	msign_image_sorted(img, order);
+	for (uint32_t i = 0; c->o.trust_out && i < img->nslices; i++) {
+		const struct msign_trust_result *t = &c->o.trust_out[order[i]];
+		char lbl[48];
+		const struct msign_slice *s = &img->slices[order[i]];
+		if (t->chain_ok)
+			verify_trust_line(img->is_fat ? msign_arch_label(s->cputype,
+						s->cpusubtype, lbl, sizeof(lbl)) : NULL, t);
 	}
 	if (c->verbose >= 2)
 		fprintf(stderr, "msign: %u slice%s, %u CodeDirector%s, %llu code "
@@ -131,7 +176,75 @@ static void verify_report_ok(const char *path, const struct verify_cli *c,
 			res->slots_skipped);
 }
 
-static int verify_one(const char *path, const struct verify_cli *c)
+static json_t *verify_cert_json(const struct msign_trust_cert *c)
+{
+	return json_pack("{s:s, s:s, s:I, s:I}", "subject", c->subject, "role",
+			 c->role, "not_before", (json_int_t)c->not_before,
+			 "not_after", (json_int_t)c->not_after);
+}
+
+static json_t *verify_trust_json(const struct msign_trust_result *t)
+{
+	json_t *chain = json_array(), *ts_chain = json_array();
+	for (uint32_t i = 0; i < t->ncerts; i++)
+		json_array_append_new(chain, verify_cert_json(&t->certs[i]));
+	for (uint32_t i = 0; i < t->nts_certs; i++)
+		json_array_append_new(ts_chain, verify_cert_json(&t->ts_certs[i]));
+	json_t *o = json_pack("{s:b, s:b, s:b, s:b, s:b, s:s, s:I, s:o, s:o}",
+			      "signature_valid", t->sig_ok,
+			      "signed_attributes", !t->no_signed_attrs,
+			      "chain_trusted", t->chain_ok, "apple_anchor", t->apple,
+			      "expired_tolerated", t->expired_tolerated,
+			      "validity_time_source",
+			      t->time_source == MSIGN_TRUST_TIME_TIMESTAMP ? "timestamp" : "now",
+			      "validity_time", (json_int_t)t->validity_time,
+			      "chain", chain, "timestamp_chain", ts_chain);
+	json_object_set_new(o, "timestamp",
+			    t->has_timestamp ? json_integer(t->timestamp) : json_null());
+	json_object_set_new(o, "timestamp_valid", json_boolean(t->timestamp_ok));
+	json_object_set_new(o, "apple_developer", json_boolean(t->apple_developer));
+	json_object_set_new(o, "leaf_ou", t->has_leaf_ou ? json_string(t->leaf_ou) : json_null());
+	json_object_set_new(o, "verdict", json_string(msign_verify_message(t->kind)));
+	if (t->kind != MSIGN_VERIFY_VALID)
+		json_object_set_new(o, "detail", json_string(t->detail));
+	return o;
+}
+
+/* --json: the file's verdict, then per checked slice its trust verdict. */
+static void verify_json(const char *path, const struct msign_image *img,
+			const struct verify_cli *c, int r,
+			const struct msign_verify_result *res, const bool *checked)
+{
+	json_t *slices = json_array();
+	uint32_t order[MSIGN_MAX_SLICES];
+	msign_image_sorted(img, order);
+	for (uint32_t i = 0; i < img->nslices; i++) {
+		const struct msign_slice *s = &img->slices[order[i]];
+		char lbl[48];
+		const struct msign_trust_result *t = &c->o.trust_out[order[i]];
+		json_t *o = json_pack("{s:s}", "arch",
+				      msign_arch_label(s->cputype, s->cpusubtype,
+						       lbl, sizeof(lbl)));
+		json_object_set_new(o, "trust", checked[order[i]]
+				    ? verify_trust_json(t) : json_null());
+		json_array_append_new(slices, o);
+	}
+	bool ok = r == 0;
+	json_t *doc = json_pack("{s:s, s:b, s:s, s:o}", "path", path, "valid", ok,
+				"message", ok ? "valid on disk"
+					      : r == MSIGN_E_VERIFY ? msign_verify_message(res->kind)
+								    : msign_strerror(r),
+				"slices", slices);
+	if (r == MSIGN_E_VERIFY)
+		json_object_set_new(doc, "detail", json_string(res->detail));
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(doc);
+}
+
+static int verify_one(const char *path, struct verify_cli *c)
 {
 	struct msign_diag d;
 	msign_diag_clear(&d);
@@ -139,9 +252,20 @@ static int verify_one(const char *path, const struct verify_cli *c)
 	if (cli_open_image(path, &img) != 0)
 		return 1;
 	int r;
-	struct msign_verify_opts o = c->o;
 	static struct msign_verify_result res;
+	static struct msign_trust_result trust[MSIGN_MAX_SLICES];
+	static bool checked[MSIGN_MAX_SLICES];
+	/* Unchecked slices keep kind VALID and no chain: mark them apart. */
+	memset(trust, 0, sizeof(trust));
+	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
+		trust[i].kind = -1;
+	c->o.trust_out = c->o.trust ? trust : NULL;
+	struct msign_verify_opts o = c->o;
 	r = msign_verify_image(img, &o, &res, &d);
+	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
+		checked[i] = trust[i].kind != -1;
+	if (c->json)
+		verify_json(path, img, c, r, &res, checked);
 	int rc = 0;
 	if (r == 0 && c->verbose >= 1) {
 		msign_info *info = NULL;
@@ -177,7 +301,7 @@ static int verify_one(const char *path, const struct verify_cli *c)
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { OPT_STRICT = 256 };
+	enum { OPT_STRICT = 256, OPT_ANCHOR, OPT_CHECK_EXP, OPT_NO_TRUST, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "strict", no_argument, NULL, OPT_STRICT },
@@ -185,11 +309,16 @@ int cmd_verify(int argc, char **argv)
 		{ "architecture", required_argument, NULL, 'a' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, 'V' },
+		{ "anchor", required_argument, NULL, OPT_ANCHOR },
+		{ "check-expiration", no_argument, NULL, OPT_CHECK_EXP },
+		{ "no-trust", no_argument, NULL, OPT_NO_TRUST },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct verify_cli c;
+	static struct verify_cli c;
 	memset(&c, 0, sizeof(c));
+	bool no_trust = false;
 	int ch;
 	optind = 1;
 	opterr = 0;
@@ -198,6 +327,17 @@ int cmd_verify(int argc, char **argv)
 		case 'v': c.verbose++; break;
 		case 'V': break; /* codesign's spelling of the operation */
 		case OPT_STRICT: c.o.strict = true; break;
+		case OPT_ANCHOR:
+			if (c.nanchors == VERIFY_MAX_ANCHORS) {
+				fprintf(stderr, "msign verify: at most %d --anchor files\n",
+					VERIFY_MAX_ANCHORS);
+				return EXIT_USAGE;
+			}
+			c.anchor_files[c.nanchors++] = optarg;
+			break;
+		case OPT_CHECK_EXP: c.t.check_expiration = true; break;
+		case OPT_NO_TRUST: no_trust = true; break;
+		case OPT_JSON: c.json = true; break;
 		case 'a': c.o.arch = optarg; break;
 		case 'j': {
 			char *end;
@@ -223,8 +363,48 @@ int cmd_verify(int argc, char **argv)
 		verify_usage(stderr);
 		return EXIT_USAGE;
 	}
+	const char *now = getenv("MSIGN_VERIFY_NOW"); /* test hook, see usage */
+	if (now != NULL && *now != '\0') {
+		char *end;
+		errno = 0;
+		long long v = strtoll(now, &end, 10);
+		if (*end != '\0' || errno != 0 || v <= 0) {
+			fprintf(stderr, "msign verify: MSIGN_VERIFY_NOW takes seconds since 1970\n");
+			return EXIT_USAGE;
+		}
+		c.t.now = (int64_t)v;
+	}
+	/* codesign has no --anchor: through a codesign link (or a script
+	 * that cannot change its command line) the environment names them,
+	 * colon-separated, when the command line does not. */
+	char *env_anchors = NULL;
+	const char *ea = getenv("MSIGN_ANCHORS");
+	if (c.nanchors == 0 && ea != NULL && *ea != '\0') {
+		if ((env_anchors = strdup(ea)) == NULL) {
+			fprintf(stderr, "msign verify: out of memory\n");
+			return 1;
+		}
+		char *save = NULL;
+		for (char *t = strtok_r(env_anchors, ":", &save);
+		     t != NULL && c.nanchors < VERIFY_MAX_ANCHORS; t = strtok_r(NULL, ":", &save))
+			c.anchor_files[c.nanchors++] = t;
+	}
+	struct msign_trust_anchors *anchors = NULL;
+	if (c.nanchors > 0) {
+		struct msign_diag d;
+		msign_diag_clear(&d);
+		if (msign_trust_anchors_load(c.anchor_files, c.nanchors, &anchors, &d) != 0) {
+			fprintf(stderr, "msign verify: %s\n", cli_esc(d.msg));
+			free(env_anchors);
+			return 1;
+		}
+		c.t.anchors = anchors;
+	}
+	c.o.trust = no_trust ? NULL : &c.t;
 	int rc = 0;
 	for (int i = optind; i < argc; i++)
 		rc |= verify_one(argv[i], &c);
+	msign_trust_anchors_free(anchors);
+	free(env_anchors);
 	return rc;
 }

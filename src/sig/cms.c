@@ -36,10 +36,16 @@
 #define OID_DEVID_CA "1.2.840.113635.100.6.2.6"
 #define OID_WWDR_CA "1.2.840.113635.100.6.2.1"
 #define OID_CDHASHES_PLIST "1.2.840.113635.100.9.1"
+#define OID_CDHASHES2 "1.2.840.113635.100.9.2"
 
-/* SHA-256 of the DER of Apple's roots. The first was read from the root
- * carried in Apple-signed binaries; G2 and G3 were recomputed from the
- * certificates Apple publishes (apple.com/certificateauthority). */
+/* SHA-256 of the DER of Apple's roots: the only anchors msign trusts on
+ * its own (trust.c). Apple Root CA: recomputed from the root carried in
+ * every Apple-signed corpus file (openssl x509 -fingerprint -sha256:
+ * B0:B1:73:0E:...:F0:24). G2 and G3 are carried by no corpus file: these
+ * are the SHA-256 fingerprints Apple publishes for AppleRootCA-G2.cer and
+ * AppleRootCA-G3.cer at https://www.apple.com/certificateauthority/, the
+ * same values independent projects that pin those downloaded files record
+ * (C2:B9:B0:42:...:A0:50 and 63:34:3A:BF:...:91:79). */
 static const uint8_t apple_roots[][32] = {
 	{ /* Apple Root CA */
 	  0xb0, 0xb1, 0x73, 0x0e, 0xcb, 0xc7, 0xff, 0x45, 0x05, 0x14, 0x2c,
@@ -54,6 +60,14 @@ static const uint8_t apple_roots[][32] = {
 	  0x9b, 0x3f, 0x5f, 0xa7, 0xbe, 0x7c, 0x4f, 0x5c, 0x75, 0x6f, 0x30,
 	  0x17, 0xb3, 0xa8, 0xc4, 0x88, 0xc3, 0x65, 0x3e, 0x91, 0x79 },
 };
+
+bool msign_cms_is_apple_root(const uint8_t sha256[32])
+{
+	for (size_t i = 0; i < sizeof(apple_roots) / sizeof(apple_roots[0]); i++)
+		if (memcmp(sha256, apple_roots[i], 32) == 0)
+			return true;
+	return false;
+}
 
 /* The reason of OpenSSL's most recent error, and an empty queue after:
  * later callers must not see our leftovers. */
@@ -131,9 +145,7 @@ static int cms_fill_cert(X509 *x, struct msign_cert *c, struct msign_diag *d)
 	c->apple_devid_leaf = msign_x509_has_ext(x, OID_DEVID_LEAF);
 	c->apple_devid_ca = msign_x509_has_ext(x, OID_DEVID_CA);
 	c->apple_wwdr_ca = msign_x509_has_ext(x, OID_WWDR_CA);
-	for (size_t i = 0; i < sizeof(apple_roots) / sizeof(apple_roots[0]); i++)
-		if (memcmp(c->sha256, apple_roots[i], 32) == 0)
-			c->apple_root = true;
+	c->apple_root = msign_cms_is_apple_root(c->sha256);
 	ERR_clear_error();
 	return 0;
 }
@@ -358,6 +370,63 @@ static int cms_cdhashes(CMS_SignerInfo *si, struct msign_cms_info *info,
 	return cms_cdhash_plist(v->value.octet_string, info, d);
 }
 
+/* CDHashes2: every value of the attribute is a SEQUENCE { digest OID,
+ * OCTET STRING CDHash }, one per CodeDirectory. */
+static int cms_cdhash2_value(const ASN1_TYPE *v, uint32_t i,
+			     struct msign_cms_info *info, struct msign_diag *d)
+{
+	if (v == NULL || v->type != V_ASN1_SEQUENCE)
+		return msign_diag_set(d, MSIGN_E_CRYPTO, 0,
+				      "CDHashes2 value %u is not a SEQUENCE", i);
+	const unsigned char *p = v->value.sequence->data;
+	long n = v->value.sequence->length;
+	ASN1_SEQUENCE_ANY *seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, n);
+	const ASN1_TYPE *oid = seq && sk_ASN1_TYPE_num(seq) == 2 ? sk_ASN1_TYPE_value(seq, 0) : NULL;
+	const ASN1_TYPE *h = oid ? sk_ASN1_TYPE_value(seq, 1) : NULL;
+	int r = 0;
+	if (h == NULL || oid->type != V_ASN1_OBJECT || h->type != V_ASN1_OCTET_STRING ||
+	    ASN1_STRING_length(h->value.octet_string) <= 0 ||
+	    ASN1_STRING_length(h->value.octet_string) > MSIGN_MAX_HASH_LEN) {
+		r = msign_diag_set(d, MSIGN_E_CRYPTO, 0,
+				   "CDHashes2 value %u is not a digest OID and a hash of at most %d bytes",
+				   i, MSIGN_MAX_HASH_LEN);
+	} else {
+		info->cdhashes2[i].nid = OBJ_obj2nid(oid->value.object);
+		info->cdhashes2[i].len = (uint32_t)ASN1_STRING_length(h->value.octet_string);
+		memcpy(info->cdhashes2[i].hash, ASN1_STRING_get0_data(h->value.octet_string),
+		       info->cdhashes2[i].len);
+	}
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	ERR_clear_error();
+	return r;
+}
+
+static int cms_cdhashes2(CMS_SignerInfo *si, struct msign_cms_info *info,
+			 struct msign_diag *d)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj(OID_CDHASHES2, 1);
+	if (obj == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "cannot build OID");
+	int i = CMS_signed_get_attr_by_OBJ(si, obj, -1);
+	ASN1_OBJECT_free(obj);
+	if (i < 0)
+		return 0;
+	X509_ATTRIBUTE *a = CMS_signed_get_attr(si, i);
+	int count = a ? X509_ATTRIBUTE_count(a) : 0;
+	if (count < 0 || count > MSIGN_MAX_CDS)
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
+				      "CDHashes2 attribute lists %d hashes, more than %d",
+				      count, MSIGN_MAX_CDS);
+	for (int k = 0; k < count; k++) {
+		int r = cms_cdhash2_value(X509_ATTRIBUTE_get0_type(a, k), (uint32_t)k, info, d);
+		if (r < 0)
+			return r;
+	}
+	info->has_cdhashes2 = true;
+	info->ncdhashes2 = (uint32_t)count;
+	return 0;
+}
+
 /* Decode the ContentInfo and check that only zero padding follows it. */
 static int cms_decode(const uint8_t *der, size_t len, CMS_ContentInfo **out,
 		      struct msign_diag *d)
@@ -430,6 +499,8 @@ int msign_cms_parse(const uint8_t *der, size_t len,
 		r = cms_digest(si, info, d);
 	if (r == 0)
 		r = cms_cdhashes(si, info, d);
+	if (r == 0)
+		r = cms_cdhashes2(si, info, d);
 	CMS_ContentInfo_free(cms);
 	ERR_clear_error();
 	if (r < 0)

@@ -41,7 +41,21 @@ struct msign_cms_info {
 	int digest_nid;        /* OpenSSL NID of the signer's digest */
 	uint32_t ncdhashes;    /* from the 1.2.840.113635.100.9.1 plist */
 	uint8_t cdhashes[MSIGN_MAX_CDS][MSIGN_CDHASH_LEN];
+	/* From the CDHashes2 attribute (1.2.840.113635.100.9.2): one full
+	 * (untruncated) CDHash per CodeDirectory with its digest's NID.
+	 * has_cdhashes2 even when it lists none. */
+	bool has_cdhashes2;
+	uint32_t ncdhashes2;
+	struct {
+		int nid;
+		uint32_t len;
+		uint8_t hash[MSIGN_MAX_HASH_LEN];
+	} cdhashes2[MSIGN_MAX_CDS];
 };
+
+/* sha256 (of a DER certificate) is one of Apple's pinned roots: Apple
+ * Root CA, - G2, - G3. The only anchors msign trusts on its own. */
+bool msign_cms_is_apple_root(const uint8_t sha256[32]);
 
 /* Parse a CMS SignedData (BER, indefinite lengths allowed). d->file_off
  * is relative to der, when it names a place at all. */

@@ -48,6 +48,7 @@ struct vf_ctx {
 	const struct msign_slice *s;
 	struct msign_sig *sig;
 	struct vf_hashes *h;
+	struct msign_trust_result *trust; /* scratch when o->trust_out is NULL */
 	char arch[48];
 };
 
@@ -67,6 +68,15 @@ const char *msign_verify_message(int kind)
 	case MSIGN_VERIFY_ENT_BLOB: return "invalid entitlements blob";
 	case MSIGN_VERIFY_ENT_PLIST: return "invalid entitlement plist";
 	case MSIGN_VERIFY_STRICT: return "main executable failed strict validation";
+	/* errSecCSSignatureUntrusted's text (CSCommon.h); the spec's table. */
+	case MSIGN_VERIFY_UNTRUSTED: return "signature is valid but signer is not trusted";
+	/* codesign prints SecCopyErrorMessageString of a CSSM TP error, which
+	 * is the constant's name (as `security find-identity` shows
+	 * "(CSSMERR_TP_CERT_EXPIRED)" next to an expired identity). */
+	case MSIGN_VERIFY_EXPIRED: return "CSSMERR_TP_CERT_EXPIRED";
+	case MSIGN_VERIFY_NOT_YET_VALID: return "CSSMERR_TP_CERT_NOT_VALID_YET";
+	/* errSecCSBadTeamIdentifier's text (CSCommon.h). */
+	case MSIGN_VERIFY_BAD_TEAM: return "a Team Identifier is wrong or inappropriate";
 	default: return "unknown verification result";
 	}
 }
@@ -210,6 +220,33 @@ static int vf_strict(struct vf_ctx *c)
 	return 0;
 }
 
+/* CDHashes2 as SecStaticCode::verifySignature checks it: as many entries
+ * as CodeDirectories (none stripped), and each CodeDirectory of a known
+ * digest listed with its full CDHash. */
+static int vf_cdhashes2(struct vf_ctx *c, const struct msign_cms_info *ci)
+{
+	const struct msign_sig *sig = c->sig;
+	if (ci->ncdhashes2 != sig->ncds)
+		return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+			       "the CMS CDHashes2 attribute lists %u hashes for %u CodeDirectories",
+			       ci->ncdhashes2, sig->ncds);
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		const struct msign_codedir *cd = &sig->cds[k];
+		int nid = msign_hashtype_nid(cd->hash_type);
+		bool found = false;
+		for (uint32_t i = 0; i < ci->ncdhashes2 && !found; i++)
+			found = ci->cdhashes2[i].nid == nid &&
+				ci->cdhashes2[i].len == cd->cdhash_len &&
+				memcmp(ci->cdhashes2[i].hash, cd->cdhash, cd->cdhash_len) == 0;
+		char name[64];
+		vf_cd_name(cd, name, sizeof(name));
+		if (!found)
+			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
+				       "the %s's CDHash is not in the CMS CDHashes2 attribute", name);
+	}
+	return 0;
+}
+
 static int vf_cms(struct vf_ctx *c)
 {
 	const struct msign_sig *sig = c->sig;
@@ -255,8 +292,48 @@ static int vf_cms(struct vf_ctx *c)
 				    "the %s's CDHash is not among the CMS signature's cdhashes",
 				    name);
 	}
+	if (r == 0 && ci.has_cdhashes2)
+		r = vf_cdhashes2(c, &ci);
 	msign_cms_info_free(&ci);
 	return r;
+}
+
+/* Trust in a certificate signature, in Apple's order: after the CMS
+ * digests, before the special slots and pages (validateDirectory calls
+ * verifySignature first). */
+static int vf_trust(struct vf_ctx *c, struct msign_diag *d)
+{
+	const struct msign_sig *sig = c->sig;
+	if (c->o->trust == NULL || !c->res->cms || c->res->adhoc)
+		return 0;
+	const struct msign_codedir *cd0 = &sig->cds[sig->lowest];
+	for (uint32_t k = 0; k < sig->ncds; k++)
+		if (sig->cds[k].slot == MSIGN_CSSLOT_CODEDIRECTORY)
+			cd0 = &sig->cds[k];
+	struct msign_trust_result *t =
+		c->o->trust_out ? &c->o->trust_out[c->idx] : c->trust;
+	int r = msign_trust_check(msign_blob_payload(sig->cms),
+				  msign_blob_payload_len(sig->cms), cd0->blob,
+				  cd0->len, c->o->trust, t, d);
+	if (r != 0)
+		return r;
+	c->res->trusted = true;
+	c->res->cms_unchecked = false; /* its signature value was checked */
+	if (t->kind != MSIGN_VERIFY_VALID)
+		return vf_fail(c, t->kind, "%s", t->detail);
+	/* verifySignature: an Apple developer certificate's OU is the team
+	 * the CodeDirectory names (when both are there). */
+	const char *team = sig->cds[sig->best].team;
+	if (t->apple_developer && t->has_leaf_ou && team != NULL &&
+	    strcmp(team, t->leaf_ou) != 0) {
+		t->kind = MSIGN_VERIFY_BAD_TEAM;
+		snprintf(t->detail, sizeof(t->detail),
+			 "the CodeDirectory's team identifier is not the signing certificate's OU");
+		return vf_fail(c, MSIGN_VERIFY_BAD_TEAM,
+			       "the CodeDirectory's team identifier \"%s\" is not the signing certificate's OU \"%s\"",
+			       team, t->leaf_ou);
+	}
+	return 0;
 }
 
 /* Special slot n of one CodeDirectory. */
@@ -468,6 +545,7 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 	res->adhoc = (sig->cds[sig->best].flags & MSIGN_CS_ADHOC) != 0;
 	res->cms = false;
 	res->pseudo = false;
+	res->trusted = false;
 	if (sig->requirements != NULL) {
 		/* A designated requirement is an entry of its type in the set. */
 		const struct msign_blob *rq = sig->requirements;
@@ -481,7 +559,7 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 	}
 	/* All hashing first, the checks then in Apple's order. */
 	if ((c->o->strict && (r = vf_strict(c))) || (r = vf_hash(c, d)) ||
-	    (r = vf_cms(c)) || (r = vf_specials(c)) ||
+	    (r = vf_cms(c)) || (r = vf_trust(c, d)) || (r = vf_specials(c)) ||
 	    (r = vf_entitlements(c)) || (r = vf_pages(c)))
 		return r;
 	res->pseudo = !res->adhoc && !res->cms;
@@ -502,9 +580,12 @@ int msign_verify_image(const struct msign_image *img,
 	struct vf_ctx c = { .img = img, .o = o, .res = res };
 	c.sig = malloc(sizeof(*c.sig));
 	c.h = malloc(sizeof(*c.h));
-	if (c.sig == NULL || c.h == NULL) {
+	c.trust = o->trust && !o->trust_out ? malloc(sizeof(*c.trust)) : NULL;
+	if (c.sig == NULL || c.h == NULL ||
+	    (o->trust && !o->trust_out && c.trust == NULL)) {
 		free(c.sig);
 		free(c.h);
+		free(c.trust);
 		return MSIGN_E_NOMEM;
 	}
 	uint32_t order[MSIGN_MAX_SLICES];
@@ -519,6 +600,7 @@ int msign_verify_image(const struct msign_image *img,
 	}
 	free(c.sig);
 	free(c.h);
+	free(c.trust);
 	return r;
 }
 
@@ -542,7 +624,8 @@ int msign_verify_file(const char *path, const char *arch, unsigned flags,
 	msign_diag_clear(d);
 	if (path == NULL)
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "msign_verify_file: NULL path");
-	if ((flags & ~MSIGN_VERIFY_F_STRICT) != 0)
+	if ((flags & ~(MSIGN_VERIFY_F_STRICT | MSIGN_VERIFY_F_NO_TRUST |
+		       MSIGN_VERIFY_F_CHECK_EXPIRATION)) != 0)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "msign_verify_file: unknown flags 0x%x", flags);
 	struct msign_image *img = NULL;
@@ -554,8 +637,11 @@ int msign_verify_file(const char *path, const char *arch, unsigned flags,
 			*kind = MSIGN_VERIFY_BAD_MACHO;
 		return vf_done(MSIGN_E_VERIFY, d);
 	}
+	struct msign_trust_opts to = {
+		.check_expiration = (flags & MSIGN_VERIFY_F_CHECK_EXPIRATION) != 0 };
 	struct msign_verify_opts o = { .strict = (flags & MSIGN_VERIFY_F_STRICT) != 0,
-				       .arch = arch };
+				       .arch = arch,
+				       .trust = (flags & MSIGN_VERIFY_F_NO_TRUST) ? NULL : &to };
 	struct msign_verify_result *res = malloc(sizeof(*res));
 	if (res == NULL) {
 		msign_image_free(img);

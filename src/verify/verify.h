@@ -7,11 +7,13 @@
 #include "macho/macho.h"
 #include "msign/err.h"
 #include "msign/verify.h"
+#include "verify/trust.h"
 
 /* ---- verification (verify.c) ---------------------------------------------
  * codesign --verify at hash level: every CodeDirectory's code pages and
  * present special slots, the CMS messageDigest (and cdhashes) against the
- * CodeDirectories; certificate trust is not evaluated. The kinds of
+ * CodeDirectories; with opts->trust, the CMS signature value, timestamp
+ * and certificate chain (trust.c) too. The kinds of
  * failure (enum msign_verify_kind, msign_verify_message) and the whole-file
  * msign_verify_file are public: msign/verify.h. */
 struct msign_verify_opts {
@@ -21,6 +23,13 @@ struct msign_verify_opts {
 	/* Only the pages holding the load commands and the last page of each
 	 * CodeDirectory (sign's check of its own output). */
 	bool quick;
+	/* Added after the rest (initialisers written for them stay valid):
+	 * also decide trust in certificate signatures (trust.c) with these
+	 * options; NULL: hash level only. */
+	const struct msign_trust_opts *trust;
+	/* NULL, or one result per slice (img->nslices, by slice index) that
+	 * gets each checked certificate signature's trust verdict. */
+	struct msign_trust_result *trust_out;
 };
 
 struct msign_verify_result {
@@ -36,6 +45,7 @@ struct msign_verify_result {
 	bool cms_unchecked;      /* a CMS without messageDigest (old format):
 				  * its signature value is not checked yet */
 	bool explicit_dr;        /* a designated requirement is present */
+	bool trusted;            /* of the last slice: its chain was checked */
 };
 
 /* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another

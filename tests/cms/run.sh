@@ -150,7 +150,7 @@ check "thin: show -v4" show_has "$out" "$AUTH1" "$AUTH2" "$AUTH3" \
 	"TeamIdentifier=$TEAM" "Signed Time=May 3, 2024 at 1:41:47 PM" \
 	"CodeDirectory v=20500 size=247 flags=0x10000(runtime) hashes=2+2 location=embedded" \
 	"Internal requirements count=1 size=88"
-check "thin: msign verify" "$msign" verify "$out"
+check "thin: msign verify" "$msign" verify --anchor "$P/root.pem" "$out"
 "$msign" show -r- "$out" > "$tmp/dr" 2>&1
 check "thin: designated requirement" grep -qxF "$DR" "$tmp/dr"
 check "thin: cdhashes plist" $H plist "$tmp/x.cms" "$tmp/x.cd0"
@@ -215,7 +215,7 @@ $H outline "$tmp/x.cms" | grep OBJECT | sed -n '/contentType/,/100.9.1/p' | tr -
 printf '%s\n' " OBJECT contentType def" " OBJECT pkcs7-data def" " OBJECT messageDigest def" \
 	" OBJECT 1.2.840.113635.100.9.2 def" " OBJECT sha256 def" " OBJECT 1.2.840.113635.100.9.1 def" > "$tmp/n.want"
 check "--signing-time none: no signingTime attribute" cmp -s "$tmp/n.want" "$tmp/n.attrs"
-check "--signing-time none: msign verify" "$msign" verify "$tmp/n1"
+check "--signing-time none: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/n1"
 
 # ---- 3b. two CodeDirectories: both in the plist and in CDHashes2 ---------------
 check "sign --digest sha1,sha256" "$msign" sign -s "$CN" $ID --digest sha1,sha256 \
@@ -227,13 +227,13 @@ sha2cd=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"
 openssl asn1parse -inform DER -in "$tmp/x.cms" > "$tmp/two.asn1"
 check "two CDs: CDHashes2 holds SHA-1 and SHA-256 of their CDs" sh -c \
 	"grep -q ':$sha1cd\$' '$tmp/two.asn1' && grep -q ':$sha2cd\$' '$tmp/two.asn1'"
-check "two CDs: msign verify" "$msign" verify "$tmp/two"
+check "two CDs: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/two"
 
 # ---- 4. universal, linker-signed -------------------------------------------------
 check "sign universal" "$msign" sign -s "Test Name" $ID --output "$tmp/uni" $FX/universal.unsigned
 check "universal: slice 0 CMS verifies" cms_verifies "$tmp/uni" 0
 check "universal: slice 1 CMS verifies" cms_verifies "$tmp/uni" 1
-check "universal: msign verify" "$msign" verify "$tmp/uni"
+check "universal: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/uni"
 cp $FX/hello_arm64 "$tmp/lk"
 check "linker-signed input is linker-signed" show_has "$tmp/lk" \
 	"CodeDirectory v=20400 size=264 flags=0x20002(adhoc,linker-signed) hashes=5+0 location=embedded"
@@ -241,12 +241,12 @@ check "sign a linker-signed file (-f)" "$msign" sign -f -s "Test Name" $ID "$tmp
 check "linker-signed: CMS verifies" cms_verifies "$tmp/lk" 0
 check "linker-signed: now a certificate signature" show_has "$tmp/lk" "$AUTH1" "$AUTH3" \
 	"TeamIdentifier=$TEAM"
-check "linker-signed: msign verify" "$msign" verify "$tmp/lk"
+check "linker-signed: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/lk"
 
 check "entitlements with an identity" "$msign" sign -s "Test Name" $ID \
 	--entitlements $FX/src/ent-cms.plist --output "$tmp/ent" $FX/hello_arm64.unsigned
 check "entitlements: CMS verifies" cms_verifies "$tmp/ent" 0
-check "entitlements: msign verify" "$msign" verify "$tmp/ent"
+check "entitlements: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/ent"
 check "entitlements: hashes=2+7" show_has "$tmp/ent" \
 	"CodeDirectory v=20400 size=399 flags=0x0(none) hashes=2+7 location=embedded"
 "$msign" sign -n -s "Test Name" $ID --output "$tmp/dry" $FX/hello_arm64.unsigned > "$tmp/dry.out"
@@ -265,7 +265,7 @@ check "p12, no password: an error, no output" sh -c "grep -q 'wrong password' '$
 check "EC P-256" "$msign" sign -s "Elliptic" --key "$P/leafec.key" --cert "$P/leafec.pem" \
 	--chain "$P/chain.pem" --output "$tmp/ec" $FX/hello_arm64.unsigned
 check "EC: CMS verifies" cms_verifies "$tmp/ec" 0
-check "EC: msign verify" "$msign" verify "$tmp/ec"
+check "EC: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/ec"
 $H outline "$tmp/x.cms" > "$tmp/ec.outline"
 check "EC: ecdsa-with-SHA256" grep -q "^ *OBJECT ecdsa-with-SHA256 def$" "$tmp/ec.outline"
 
@@ -315,7 +315,7 @@ else
 	check "pkcs11 RSA: openssl cms -verify" cms_verifies "$tmp/p11a" 0
 	check "pkcs11 RSA: show -v4" show_has "$tmp/p11a" "$AUTH1" "$AUTH2" "$AUTH3" \
 		"TeamIdentifier=$TEAM" "Signed Time=May 3, 2024 at 1:41:47 PM"
-	check "pkcs11 RSA: msign verify" "$msign" verify "$tmp/p11a"
+	check "pkcs11 RSA: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/p11a"
 	check "pkcs11 RSA: the file key's bytes" cmp -s "$tmp/p11ref" "$tmp/p11a"
 	check "pkcs11: module and PIN from the environment, certificate from --cert" \
 		env MSIGN_PKCS11_MODULE=$MOD MSIGN_PKCS11_PIN=1234 "$msign" sign -s "Test Name" \
@@ -346,7 +346,7 @@ else
 	check "pkcs11 EC: ecdsa-with-SHA256" grep -q "^ *OBJECT ecdsa-with-SHA256 def$" "$tmp/p11ec.outline"
 	check "pkcs11 EC: show -v4" show_has "$tmp/p11ec" "Authority=$CNEC" "$AUTH2" "$AUTH3" \
 		"TeamIdentifier=$TEAM"
-	check "pkcs11 EC: msign verify" "$msign" verify "$tmp/p11ec"
+	check "pkcs11 EC: msign verify" "$msign" verify --anchor "$P/root.pem" "$tmp/p11ec"
 	check "pkcs11 universal" "$msign" sign -s "$CN" --pkcs11 "$U" $P11 --chain "$P/chain.pem" \
 		--output "$tmp/p11uni" $FX/universal.unsigned
 	check "pkcs11 universal: slice 1 CMS verifies" cms_verifies "$tmp/p11uni" 1
@@ -436,7 +436,7 @@ req_is() { # FILE: its slot-2 set is req.bin's bytes and show -r- prints REQ
 }
 check "-r =TEXT, ad hoc" "$msign" sign -s - -r "=$REQ" --output "$tmp/r1" $FX/hello_arm64.unsigned
 check "-r =TEXT: the set csreq compiles, shown as given" req_is "$tmp/r1"
-check "-r =TEXT: verifies" "$msign" verify "$tmp/r1"
+check "-r =TEXT: verifies" "$msign" verify --anchor "$P/root.pem" "$tmp/r1"
 check "-r FILE (text), identity" "$msign" sign -s "Test Name" $ID -r "$tmp/req.txt" \
 	--output "$tmp/r2" $FX/hello_arm64.unsigned
 check "-r FILE (text): the set, shown" req_is "$tmp/r2"
@@ -507,7 +507,7 @@ check "--preserve-metadata: identifier, flags, runtime 11.0 kept" show_has "$tmp
 check "--preserve-metadata: the requirement set kept" grep -qxF "$KEEP_REQ" "$tmp/dr"
 "$msign" show --entitlements - "$tmp/pm" > "$tmp/ent.out" 2>&1
 check "--preserve-metadata: the entitlements kept" grep -qF "com.apple.security.app-sandbox" "$tmp/ent.out"
-check "--preserve-metadata: verifies" "$msign" verify "$tmp/pm"
+check "--preserve-metadata: verifies" "$msign" verify --anchor "$P/root.pem" "$tmp/pm"
 # Explicit options win; without runtime the SDK (now 15.0) is taken.
 check "--preserve-metadata with -i and -o" "$msign" sign -f -s "Test Name" $ID \
 	-i org.msign.new -o runtime --preserve-metadata=identifier,flags "$tmp/pm2"
@@ -543,6 +543,138 @@ printf '%s\n' "$FX/hello_arm64.unsigned: not ready for notarization (3 problems)
 check "--for-notarization, self-signed: exit 1 ($rc), every problem" \
 	sh -c "[ $rc = 1 ] && cmp -s '$tmp/nz.want' '$tmp/nz.err' && [ ! -e '$tmp/nz' ]"
 
+# ---- trust: the chain to an anchor, the signature value, expiration -------
+# Independent check first: openssl verify agrees the test chain is good.
+check "openssl verify: the test leaf chains to the root" \
+	openssl verify -CAfile "$P/root.pem" -untrusted "$P/inter.pem" "$P/leaf.pem"
+expect "no anchor: untrusted" 1 "$out: signature is valid but signer is not trusted" \
+	"$msign" verify "$out"
+check "MSIGN_ANCHORS names the anchor when --anchor does not" \
+	env MSIGN_ANCHORS="$P/pw:$P/root.pem" "$msign" verify --anchor "$P/root.pem" "$out"
+expect "MSIGN_ANCHORS: every file is read (one holds no certificate)" 1 \
+	"msign verify: $P/pw: no PEM certificate in the anchor file" \
+	env MSIGN_ANCHORS="$P/root.pem:$P/pw" "$msign" verify "$out"
+check "MSIGN_ANCHORS=ROOT: trusted" env MSIGN_ANCHORS="$P/root.pem" "$msign" verify "$out"
+check "--anchor FILE with two certificates (intermediate + root)" \
+	"$msign" verify --anchor "$P/chain.pem" "$out"
+expect "--anchor with no certificate" 1 "msign verify: $P/pw: no PEM certificate in the anchor file" \
+	"$msign" verify --anchor "$P/pw" "$out"
+# The signature value flipped (last byte of the RSA signature before the
+# zero padding): codesign's "modified", whatever the chain.
+flip_sig() {
+	python3 - "$1" "$2" "$tmp/x.cms" <<'PY'
+import sys, subprocess
+src, dst, cms = sys.argv[1:4]
+out = subprocess.run(['openssl', 'asn1parse', '-inform', 'DER', '-in', cms],
+                     capture_output=True, text=True).stdout.splitlines()
+sig = None
+for ln in out:
+    if 'OCTET STRING' in ln and 'l= 256' in ln:
+        sig = bytes.fromhex(ln.split('[HEX DUMP]:')[1])
+data = bytearray(open(src, 'rb').read())
+i = data.find(sig)
+assert sig and i > 0 and data.find(sig, i + 1) < 0
+data[i + 100] ^= 1
+open(dst, 'wb').write(data)
+PY
+}
+$H extract "$out" 0 "$tmp/x" > /dev/null
+check "flip a byte of the signature value" flip_sig "$out" "$tmp/flipped"
+expect "signature value flipped: modified" 1 "$tmp/flipped: invalid signature (code or signature have been modified)" \
+	"$msign" verify --anchor "$P/root.pem" "$tmp/flipped"
+check "--no-trust: the flipped signature value passes the hash checks" \
+	"$msign" verify --no-trust "$tmp/flipped"
+
+# CDHashes2 names the SHA-256 CD's full CDHash: one flipped bit there is
+# "modified" (verify.c), before the signature value is looked at.
+flip_cdh2() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+src, dst = sys.argv[1:3]
+data = bytearray(open(src, 'rb').read())
+pre = bytes.fromhex('0609608648016503040201' '0420')
+i = data.find(pre)
+assert i > 0 and data.find(pre, i + 1) < 0
+data[i + len(pre)] ^= 1
+open(dst, 'wb').write(data)
+PY
+}
+check "flip a bit of the CDHashes2 hash" flip_cdh2 "$out" "$tmp/cdh2"
+expect "CDHashes2 flipped: modified" 1 "$tmp/cdh2: invalid signature (code or signature have been modified)" \
+	"$msign" verify --no-trust "$tmp/cdh2"
+"$msign" verify --no-trust "$tmp/cdh2" 2> "$tmp/err"
+check "CDHashes2 flipped: the detail names it" grep -qxF \
+	"msign: the sha256 CodeDirectory's CDHash is not in the CMS CDHashes2 attribute" "$tmp/err"
+# An expired leaf (openssl ca with dates in the past; no faketime).
+mkdir -p "$P/ca" && : > "$P/ca/index.txt" && echo 1000 > "$P/ca/serial"
+cat > "$P/ca.cnf" <<CNF
+[ca]
+default_ca = c
+[c]
+database = $P/ca/index.txt
+new_certs_dir = $P/ca
+serial = $P/ca/serial
+default_md = sha256
+policy = p
+unique_subject = no
+[p]
+commonName = supplied
+CNF
+check "openssl ca: an expired leaf (2020-2021)" sh -c "openssl ca -batch -config '$P/ca.cnf' \
+	-cert '$P/inter.pem' -keyfile '$P/inter.key' -in '$P/leaf.csr' -notext \
+	-startdate 20200101000000Z -enddate 20210101000000Z -extfile '$P/ext.cnf' \
+	-extensions leaf -out '$P/old.pem' > '$tmp/ca.log' 2>&1"
+expect "openssl verify: the old leaf has expired" 2 "error 10 at 0 depth lookup: certificate has expired" \
+	sh -c "openssl verify -CAfile '$P/root.pem' -untrusted '$P/inter.pem' '$P/old.pem' 2>&1 | sed -n 2p >&2; exit 2"
+# (-attime cannot show it valid: the root is made today, after 2021)
+check "openssl verify -no_check_time: the old leaf's chain is otherwise good" \
+	openssl verify -no_check_time -CAfile "$P/root.pem" -untrusted "$P/inter.pem" "$P/old.pem"
+OLD="--key $P/leaf.key --cert $P/old.pem --chain $P/chain.pem"
+check "sign with the expired leaf" "$msign" sign -s "Test Name" $OLD \
+	--output "$tmp/old" $FX/hello_arm64.unsigned
+# codesign tolerates expiration without a timestamp (SecStaticCode::
+# verifySignature retries with CSSM_TP_ACTION_ALLOW_EXPIRED) ...
+"$msign" verify -v --anchor "$P/root.pem" "$tmp/old" > /dev/null 2> "$tmp/err"
+check "expired, no timestamp: valid (exit $?), as codesign" grep -qxF \
+	"msign: signer trusted: 3 certificates to Test Root CA (user anchor), checked at the current time; a certificate is outside its validity and there is no timestamp: accepted, as codesign does" "$tmp/err"
+# ... unless expiration is asked for (kSecCSConsiderExpiration).
+expect "expired, no timestamp, --check-expiration" 1 "$tmp/old: CSSMERR_TP_CERT_EXPIRED" \
+	"$msign" verify --check-expiration --anchor "$P/root.pem" "$tmp/old"
+# A leaf valid only from 2040: not yet valid; tolerated without a
+# timestamp as Apple tolerates it ("this also allows postdated certs").
+check "openssl ca: a leaf valid from 2040" sh -c "openssl ca -batch -config '$P/ca.cnf' \
+	-cert '$P/inter.pem' -keyfile '$P/inter.key' -in '$P/leaf.csr' -notext \
+	-startdate 20400101000000Z -enddate 20410101000000Z -extfile '$P/ext.cnf' \
+	-extensions leaf -out '$P/future.pem' >> '$tmp/ca.log' 2>&1"
+check "sign with the postdated leaf" "$msign" sign -s "Test Name" \
+	--key "$P/leaf.key" --cert "$P/future.pem" --chain "$P/chain.pem" \
+	--output "$tmp/future" $FX/hello_arm64.unsigned
+check "postdated, no timestamp: valid, as codesign" \
+	"$msign" verify --anchor "$P/root.pem" "$tmp/future"
+expect "postdated, --check-expiration" 1 "$tmp/future: CSSMERR_TP_CERT_NOT_VALID_YET" \
+	"$msign" verify --check-expiration --anchor "$P/root.pem" "$tmp/future"
+# A leaf for TLS servers, not for code: Apple's code-signing policy says no.
+printf '%s\n' "[srv]" "basicConstraints = critical,CA:FALSE" \
+	"keyUsage = critical,digitalSignature" "extendedKeyUsage = serverAuth" > "$P/srv.cnf"
+check "openssl ca: a serverAuth leaf" sh -c "openssl ca -batch -config '$P/ca.cnf' \
+	-cert '$P/inter.pem' -keyfile '$P/inter.key' -in '$P/leaf.csr' -notext \
+	-days 30 -extfile '$P/srv.cnf' -extensions srv -out '$P/srv.pem' >> '$tmp/ca.log' 2>&1"
+check "sign with the serverAuth leaf" "$msign" sign -s "Test Name" \
+	--key "$P/leaf.key" --cert "$P/srv.pem" --chain "$P/chain.pem" \
+	--output "$tmp/srv" $FX/hello_arm64.unsigned
+expect "serverAuth leaf: not trusted" 1 "$tmp/srv: signature is valid but signer is not trusted" \
+	"$msign" verify --anchor "$P/root.pem" "$tmp/srv"
+"$msign" verify --anchor "$P/root.pem" "$tmp/srv" 2> "$tmp/err"
+check "serverAuth leaf: the detail says why" grep -qxF \
+	"msign: the signer's certificate is not for code signing: its extended key usage does not include codeSigning" "$tmp/err"
+# Past the good leaf's validity (test hook MSIGN_VERIFY_NOW, year 2051):
+# without a timestamp it is expired; with one (inside the validity) the
+# chain is checked at the timestamp's time and passes.
+expect "leaf expired at MSIGN_VERIFY_NOW, no timestamp" 1 "$out: CSSMERR_TP_CERT_EXPIRED" \
+	env MSIGN_VERIFY_NOW=2556144000 "$msign" verify --check-expiration --anchor "$P/root.pem" "$out"
+expect "MSIGN_VERIFY_NOW that is no number" 2 "msign verify: MSIGN_VERIFY_NOW takes seconds since 1970" \
+	env MSIGN_VERIFY_NOW=soon "$msign" verify "$out"
+
 # A secure timestamp from a TSA on 127.0.0.1 (tests/tsa/setup.sh: openssl
 # ts -reply): the token is over the signature value (openssl ts -verify
 # against the TSA's root), show prints its genTime as Timestamp= (the date
@@ -564,11 +696,43 @@ if tsa_start "$tmp/tsa"; then
 	want=$(TZ=UTC date -u -d "$gen" '+%b %-d, %Y at %-I:%M:%S %p' 2>/dev/null)
 	ts_shown() { [ -n "$gen" ] && [ -n "$want" ] && TZ=UTC show_has "$tmp/tsd" "Timestamp=$want"; }
 	check "timestamped: show's Timestamp= is the token's genTime ($gen)" ts_shown
-	check "timestamped: msign verify" "$msign" verify "$tmp/tsd"
 	check "--for-notarization: Developer ID, runtime, timestamp: signed" \
 		"$msign" sign -s "Test Name" $ID -o runtime --for-notarization \
 		--timestamp="$U/good" --output "$tmp/nzok" $FX/hello_arm64.unsigned
-	check "--for-notarization: the result verifies" "$msign" verify "$tmp/nzok"
+	check "--for-notarization: the result verifies" "$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/nzok"
+	check "timestamped: msign verify" "$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsd"
+	# The token's imprint (SHA-256 of the signature value) with one bit
+	# flipped: "modified", before the token's signature is looked at.
+	flip_imprint() {
+		python3 - "$1" "$2" "$3" <<'PY'
+import hashlib, sys
+src, sigf, dst = sys.argv[1:4]
+h = hashlib.sha256(open(sigf, 'rb').read()).digest()
+data = bytearray(open(src, 'rb').read())
+i = data.find(h)
+assert i > 0 and data.find(h, i + 1) < 0
+data[i + 5] ^= 1
+open(dst, 'wb').write(data)
+PY
+	}
+	check "flip a bit of the timestamp's imprint" flip_imprint "$tmp/tsd" "$tmp/tok.sig" "$tmp/tsbad"
+	expect "timestamp imprint flipped: modified" 1 "$tmp/tsbad: invalid signature (code or signature have been modified)" \
+		"$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsbad"
+	"$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsbad" 2> "$tmp/err"
+	check "timestamp imprint flipped: the detail names it" grep -q \
+		"^msign: the timestamp's imprint does not match the signature value" "$tmp/err"
+	expect "timestamped: the TSA's root is no anchor" 1 "$tmp/tsd: signature is valid but signer is not trusted" \
+		"$msign" verify --anchor "$P/root.pem" "$tmp/tsd"
+	check "timestamped, at MSIGN_VERIFY_NOW past the leaf's validity: checked at the timestamp" \
+		env MSIGN_VERIFY_NOW=2556144000 "$msign" verify --check-expiration \
+		--anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsd"
+	"$msign" verify --json --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/tsd" > "$tmp/tsd.json"
+	check "timestamped: --json says the time used was the timestamp's" \
+		python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["slices"][0]["trust"]; sys.exit(not (t["timestamp_valid"] and t["validity_time_source"] == "timestamp" and t["validity_time"] == t["timestamp"] and [c["role"] for c in t["timestamp_chain"]][-1] == "user anchor"))' "$tmp/tsd.json"
+	check "sign with the expired leaf and a timestamp (now: outside its validity)" \
+		"$msign" sign -s "Test Name" $OLD --timestamp="$U/good" --output "$tmp/oldts" $FX/hello_arm64.unsigned
+	expect "expired at the timestamp's time: expired even without --check-expiration" 1 "$tmp/oldts: CSSMERR_TP_CERT_EXPIRED" \
+		"$msign" verify --anchor "$P/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$tmp/oldts"
 else
 	no "$tsa_err"
 fi

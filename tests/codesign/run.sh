@@ -139,6 +139,7 @@ writes dotnet.remove 0 yes "" "--remove-signature" "strip" "$FX/hello_x86_64" "$
 writes dotnet.verify.unsigned 1 no "" "--verify" "verify" "$FX/hello_x86_64.unsigned"
 
 # ---- electron/osx-sign ---------------------------------------------------
+export MSIGN_ANCHORS=$FX/pki/root.pem # the fixtures' root, for both sides
 writes electron.verify 0 no "" "--verify --deep --strict --verbose=2" "verify --strict -vv" "$FX/cms_arm64"
 display electron.ent 0 "--display --entitlements :- $FX/cms_arm64" \
 	"--verbose=0 $FX/cms_arm64" "--entitlements $tmp/want $FX/cms_arm64"
@@ -241,7 +242,7 @@ if tsa_start "$tmp/tsa"; then
 	done
 	if [ "$rc" = 0 ] && [ "$mrc" = 0 ] && [ "$seen" = 1 ] && [ ! -s "$d/cs.err" ] &&
 		cmp -s "$d/cs.show" "$d/ms.show" && "$M" show -v3 "$d/cs/app" | grep -q '^Timestamp=' &&
-		"$M" verify "$d/cs/app"; then ok; else
+		"$M" verify --anchor "$FX/pki/root.pem" --anchor "$tmp/tsa/tsa-root.pem" "$d/cs/app"; then ok; else
 		no "electron.sign: exit $rc/$mrc, TSA saw $seen requests:"; cat "$d/cs.err"
 		diff "$d/ms.show" "$d/cs.show" | head; fi
 else

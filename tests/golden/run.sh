@@ -99,6 +99,51 @@ check_set fixtures fixtures
 if corpus_ready golden "show goldens of the corpus"; then
 	check_set "$corpus" corpus
 fi
+# msign verify on the corpus, certificate trust included: every intact
+# Apple, Developer ID and Apple Development signature verifies (exit 0);
+# the tampered one is "modified"; the fake CA and self-signed ones are not
+# trusted (exit 1), with the failing slice named for a universal file.
+verify_corpus() { # FILE RC FIRST-MESSAGE [SECOND-LINE]
+	f=$corpus/$1
+	"$msign" verify "$f" > /dev/null 2> "$tmp/verr"
+	rc=$?
+	l1=$(sed -n 1p "$tmp/verr") l2=$(sed -n 2p "$tmp/verr")
+	want1=${3:+$f: $3}
+	if [ "$rc" = "$2" ] && [ "$l1" = "$want1" ] && { [ -z "${4:-}" ] || [ "$l2" = "$4" ]; }; then
+		pass=$((pass + 1))
+	else
+		no "verify $1: exit $rc, '$l1' '$l2' (want $2, '$want1' '${4:-}')"
+	fi
+}
+if corpus_ready golden "msign verify (trust) of the corpus"; then
+	for f in apple_cat-macos_fat apple_libswiftCoreFoundation_ios.dylib apple_ls-m1_fat \
+		apple_ls-osx_x86_64_sha1 apple_ls-sequoia_fat apple_mac-ls2_x86_64 apple_mac-ls3_fat \
+		apple_mac-ls_x86_64_sha1 apple_true_fat3_ppc_sha1 devid_libexpat_vmware_fat.dylib \
+		devid_frida_forker-macos-arm64e mixed_frida_sleeper-macos_fat3 dev_ios_TestRTTI-arm64e \
+		dev_ios_BatteryLife_arm64 dev_ios_MASTestApp_arm64 dev_catalyst_modernobjc_fat_runtime \
+		dev_macos_TestSwiftObjc_runtime dev_frida_sleeper-ios_fat3 \
+		dev_frida_simple-agent-ios_fat3.dylib dev_frida_sleeper-watchos dev_frida_sleeper-tvos; do
+		verify_corpus "$f" 0 ""
+	done
+	verify_corpus dev_macos_TestMacOS-arm64e_runtime_TAMPERED 1 \
+		"invalid signature (code or signature have been modified)"
+	verify_corpus fakeca_ios_TrollStore_fat 1 "signature is valid but signer is not trusted" \
+		"In architecture: arm64e"
+	for f in selfsigned_frida_forker-tvos selfsigned_r2_libr_flag.dylib selfsigned_ios_FileDP_armv7_sha1; do
+		verify_corpus "$f" 1 "signature is valid but signer is not trusted"
+	done
+	# --json: an Apple developer certificate (its OU must be the CD's
+	# team) for Developer ID and Apple Development, not for Apple's own
+	# Software Signing; the time used: the timestamp's when there is one.
+	json_trust() { # FILE, then a Python expression over t (slice 0's trust)
+		"$msign" verify --json "$corpus/$1" > "$tmp/vj" 2>/dev/null
+		if python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["slices"][0]["trust"]; sys.exit(not eval(sys.argv[2]))' "$tmp/vj" "$2"; then
+			pass=$((pass + 1)); else no "verify --json $1: not $2"; fi
+	}
+	json_trust devid_frida_forker-macos-arm64e 't["apple_developer"] and t["leaf_ou"] == "753PE4AG6F" and t["validity_time_source"] == "timestamp" and [c["role"] for c in t["chain"]] == ["leaf", "Developer ID CA", "Apple root"]'
+	json_trust dev_ios_MASTestApp_arm64 't["apple_developer"] and t["leaf_ou"] == "D4WYSK5293" and t["validity_time_source"] == "now" and t["expired_tolerated"]'
+	json_trust apple_ls-sequoia_fat 'not t["apple_developer"] and t["apple_anchor"] and t["timestamp"] is None'
+fi
 [ "$update" = --update ] && exit 0
 echo "golden: $pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
