@@ -36,6 +36,9 @@ enum msign_verify_kind {
 	MSIGN_VERIFY_EXPIRED,     /* CSSMERR_TP_CERT_EXPIRED */
 	MSIGN_VERIFY_NOT_YET_VALID, /* CSSMERR_TP_CERT_NOT_VALID_YET */
 	MSIGN_VERIFY_BAD_TEAM,    /* a Team Identifier is wrong or inappropriate */
+	/* Requirements (added after the rest): */
+	MSIGN_VERIFY_REQUIREMENT, /* code failed to satisfy specified code
+				   * requirement(s): codesign -R, exit 3 */
 };
 
 /* codesign --strict: also require the exact layout codesign writes. */

@@ -23,6 +23,7 @@ int cmd_csreq(int argc, char **argv);
 int cmd_codesign(int argc, char **argv);
 
 #define EXIT_USAGE 2
+#define EXIT_REQUIREMENT 3 /* codesign: a requirement does not hold */
 
 /* codesign's message for a file that is not a usable Mach-O. */
 #define MSG_FORMAT "object file format unrecognized, invalid, or unsuitable"

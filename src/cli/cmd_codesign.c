@@ -29,6 +29,7 @@ struct cs_cli {
 	int verbose_add;       /* bare --verbose */
 	const char *identity;
 	const char *ident, *prefix, *flags, *reqs, *ent, *arch, *preserve;
+	const char *test_req;  /* -R */
 	const char *digest, *page_size, *keychain;
 	const char *tsa_url;   /* --timestamp=URL */
 	bool timestamp, timestamp_none, force, dry, strict, cont, der, all_archs;
@@ -182,6 +183,7 @@ static int cs_verify(const struct cs_cli *c, const char *file)
 	if (c->strict)
 		cs_add(&a, "--strict");
 	cs_add2(&a, "--arch", c->arch);
+	cs_add2(&a, "-R", c->test_req);
 	cs_add(&a, "--");
 	cs_add(&a, file);
 	return cmd_verify(a.n, a.v);
@@ -414,10 +416,7 @@ static int cs_parse(int argc, char **argv, struct cs_cli *c)
 		case 'i': c->ident = optarg; break;
 		case O_PREFIX: c->prefix = optarg; break;
 		case 'r': c->reqs = optarg; break;
-		case 'R':
-			/* once msign verify takes -R, cs_verify passes it on (its
-			 * exit 3 is codesign's) */
-			return cs_unsupported("-R", "msign verify cannot test a requirement");
+		case 'R': c->test_req = optarg; break; /* verify's exit 3 is codesign's */
 		case O_ENT: c->ent = optarg; break;
 		case O_XML: break; /* what show prints */
 		case O_DER: c->der = true; break;

@@ -18,6 +18,7 @@
 #include "hash/hash.h"
 #include "sign/sign.h"
 #include "verify/verify.h"
+#include "sig/req.h"
 
 #define VERIFY_MAX_ANCHORS 64
 
@@ -34,7 +35,7 @@ static void verify_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: msign verify [-v...] [--strict] [--arch NAME] [-j N] [--anchor FILE.pem]...\n"
-		"                    [--check-expiration] [--no-trust] [--json] FILE...\n"
+		"                    [-R REQ] [--check-expiration] [--no-trust] [--json] FILE...\n"
 		"  -v, --verbose        say \"valid on disk\" (and more with -vv)\n"
 		"      --strict         also require codesign's exact layout\n"
 		"  -a, --arch NAME      check only this slice of a universal file\n"
@@ -44,6 +45,9 @@ static void verify_usage(FILE *out)
 		"      --check-expiration  fail a certificate outside its validity\n"
 		"                       even without a timestamp (kSecCSConsiderExpiration)\n"
 		"      --no-trust       hashes only: no signature value or chain check\n"
+		"  -R, --test-requirement REQ  also require REQ (=TEXT in Apple's language,\n"
+		"                       or a file of text or of a compiled requirement);\n"
+		"                       exit 3 when it does not hold\n"
 		"      --json           the verdict per slice, with the chain, as JSON\n"
 		"                       on stdout\n"
 		"MSIGN_ANCHORS=FILE[:FILE...] names anchors when no --anchor is given\n"
@@ -91,15 +95,41 @@ static void verify_trust_line(const char *arch, const struct msign_trust_result 
 			  "timestamp: accepted, as codesign does" : "");
 }
 
+/* The designated requirement's verdict, when it was evaluated (trust on):
+ * codesign's line, and exit 3 when a slice does not satisfy it. */
+static int verify_report_dr(const char *path, const struct msign_image *img,
+			    const struct msign_verify_result *res)
+{
+	if (res->dr_failed_slice < 0) {
+		fprintf(stderr, "%s: satisfies its Designated Requirement\n", path);
+		if (res->dr_unknowable)
+			fprintf(stderr, "msign: as far as can be known offline "
+					"(notarization and trust settings are Apple's)\n");
+		return 0;
+	}
+	fprintf(stderr, "%s: does not satisfy its designated Requirement\n", path);
+	const struct msign_slice *s = &img->slices[res->dr_failed_slice];
+	char lbl[48];
+	if (img->is_fat)
+		fprintf(stderr, "In architecture: %s\n",
+			msign_arch_label(s->cputype, s->cpusubtype, lbl, sizeof(lbl)));
+	if (res->dr_detail[0] != '\0')
+		fprintf(stderr, "msign: %s\n", cli_esc(res->dr_detail));
+	else if (res->dr_unknowable)
+		fprintf(stderr, "msign: it may hold where Apple's services answer "
+				"(notarization, trust settings)\n");
+	return EXIT_REQUIREMENT;
+}
+
 static void verify_report_thin(const char *path, const struct verify_kind *k)
 {
 	/* An ad-hoc signature's implicit requirement is its own cdhash,
 	 * satisfied by code that verifies; others need the requirement
-	 * evaluator. */
+	 * evaluator, which --no-trust leaves out (it needs the anchor). */
 	if (k->adhoc && !k->explicit_dr)
 		fprintf(stderr, "%s: satisfies its Designated Requirement\n", path);
 	else
-		fprintf(stderr, "msign: designated requirement not evaluated\n");
+		fprintf(stderr, "msign: designated requirement not evaluated (--no-trust)\n");
 	if (!k->adhoc && !k->cms)
 		fprintf(stderr, "msign: no adhoc flag and no CMS signature "
 				"(a pseudo-signature): hashes valid\n");
@@ -136,16 +166,26 @@ static void verify_report_fat(const char *path, const struct msign_image *img,
 	}
 }
 
-static void verify_report_ok(const char *path, const struct verify_cli *c,
-			     const struct msign_image *img,
-			     const msign_info *info,
-			     const struct msign_verify_result *res)
+static int verify_report_ok(const char *path, const struct verify_cli *c,
+			    const struct msign_image *img,
+			    const msign_info *info,
+			    const struct msign_verify_result *res)
 {
 	if (c->verbose < 1)
-		return;
+		return 0;
 	path = cli_esc(path);
 	fprintf(stderr, "%s: valid on disk\n", path);
-	if (img->is_fat) {
+	int rc = 0;
+	if (c->o.designated) {
+		rc = verify_report_dr(path, img, res);
+		if (!img->is_fat) {
+			struct verify_kind k;
+			verify_slice_kind(msign_info_slice_at(info, 0), &k);
+			if (!k.adhoc && !k.cms)
+				fprintf(stderr, "msign: no adhoc flag and no CMS signature "
+						"(a pseudo-signature): hashes valid\n");
+		}
+	} else if (img->is_fat) {
 		verify_report_fat(path, img, info, c->o.arch);
 	} else {
 		struct verify_kind k;
@@ -174,6 +214,7 @@ static void verify_report_ok(const char *path, const struct verify_cli *c,
 			res->cds_checked, res->cds_checked == 1 ? "y" : "ies",
 			(unsigned long long)res->pages_checked, res->slots_checked,
 			res->slots_skipped);
+	return rc;
 }
 
 static json_t *verify_cert_json(const struct msign_trust_cert *c)
@@ -244,6 +285,54 @@ static void verify_json(const char *path, const struct msign_image *img,
 	json_decref(doc);
 }
 
+/* -R REQ as codesign takes it: "=TEXT", or a file holding the text or a
+ * compiled requirement (magic 0xfade0c00). */
+static int verify_requirement(const char *arg, uint8_t **blob, size_t *len)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	int r;
+	if (arg[0] == '=') {
+		r = msign_req_compile(arg + 1, strlen(arg + 1), 0, blob, len, &d);
+	} else {
+		FILE *fp = fopen(arg, "rb");
+		if (fp == NULL) {
+			fprintf(stderr, "%s: %s\n", cli_esc(arg), strerror(errno));
+			return -1;
+		}
+		enum { REQ_FILE_MAX = 1 << 20 };
+		uint8_t *buf = malloc(REQ_FILE_MAX + 1);
+		size_t n = buf ? fread(buf, 1, REQ_FILE_MAX + 1, fp) : 0;
+		bool err = ferror(fp) != 0;
+		fclose(fp);
+		if (buf == NULL || err || n > REQ_FILE_MAX) {
+			fprintf(stderr, "%s: %s\n", cli_esc(arg),
+				buf == NULL ? "out of memory" : err ? strerror(EIO) : "too large");
+			free(buf);
+			return -1;
+		}
+		if (n >= 8 && buf[0] == 0xfa && buf[1] == 0xde && buf[2] == 0x0c &&
+		    buf[3] == 0x00) {
+			char *text = NULL; /* decoded now: a damaged one is refused here */
+			r = msign_req_decompile(buf, n, &text, &d);
+			free(text);
+			if (r == 0) {
+				*blob = buf;
+				*len = n;
+				return 0;
+			}
+		} else {
+			r = msign_req_compile((const char *)buf, n, 0, blob, len, &d);
+		}
+		free(buf);
+	}
+	if (r != 0) {
+		fprintf(stderr, "msign verify: -R: %s\n", cli_esc(d.msg));
+		return -1;
+	}
+	return 0;
+}
+
 static int verify_one(const char *path, struct verify_cli *c)
 {
 	struct msign_diag d;
@@ -276,12 +365,13 @@ static int verify_one(const char *path, struct verify_cli *c)
 				cli_esc(d.msg));
 			return 1;
 		}
-		verify_report_ok(path, c, keep, info, &res);
+		rc = verify_report_ok(path, c, keep, info, &res);
 		msign_info_free(info);
 	} else if (r == 0) {
 	} else if (r == MSIGN_E_VERIFY) {
 		fprintf(stderr, "%s: %s\n", cli_esc(path),
 			msign_verify_message(res.kind));
+		rc = res.kind == MSIGN_VERIFY_REQUIREMENT ? EXIT_REQUIREMENT : 1;
 		if (res.universal) {
 			char lbl[48];
 			fprintf(stderr, "In architecture: %s\n",
@@ -289,7 +379,6 @@ static int verify_one(const char *path, struct verify_cli *c)
 						 sizeof(lbl)));
 		}
 		fprintf(stderr, "msign: %s\n", cli_esc(res.detail));
-		rc = 1;
 	} else {
 		fprintf(stderr, "%s: %s\n", cli_esc(path),
 			cli_esc(d.code != 0 ? d.msg : msign_strerror(r)));
@@ -313,6 +402,7 @@ int cmd_verify(int argc, char **argv)
 		{ "check-expiration", no_argument, NULL, OPT_CHECK_EXP },
 		{ "no-trust", no_argument, NULL, OPT_NO_TRUST },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "test-requirement", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -322,7 +412,8 @@ int cmd_verify(int argc, char **argv)
 	int ch;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "va:j:h", longopts, NULL)) != -1) {
+	const char *req_arg = NULL;
+	while ((ch = getopt_long(argc, argv, "va:j:hR:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'v': c.verbose++; break;
 		case 'V': break; /* codesign's spelling of the operation */
@@ -338,6 +429,7 @@ int cmd_verify(int argc, char **argv)
 		case OPT_CHECK_EXP: c.t.check_expiration = true; break;
 		case OPT_NO_TRUST: no_trust = true; break;
 		case OPT_JSON: c.json = true; break;
+		case 'R': req_arg = optarg; break;
 		case 'a': c.o.arch = optarg; break;
 		case 'j': {
 			char *end;
@@ -363,6 +455,20 @@ int cmd_verify(int argc, char **argv)
 		verify_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (req_arg != NULL && no_trust) {
+		fprintf(stderr, "msign verify: -R needs the trust check (anchor apple, "
+				"certificates): not with --no-trust\n");
+		return EXIT_USAGE;
+	}
+	uint8_t *req = NULL;
+	size_t req_len = 0;
+	if (req_arg != NULL && verify_requirement(req_arg, &req, &req_len) != 0)
+		return 1;
+	c.o.requirement = req;
+	c.o.requirement_len = req_len;
+	/* codesign -v evaluates the designated requirement; it needs the
+	 * anchor trust decides */
+	c.o.designated = c.verbose >= 1 && !no_trust;
 	const char *now = getenv("MSIGN_VERIFY_NOW"); /* test hook, see usage */
 	if (now != NULL && *now != '\0') {
 		char *end;
@@ -396,6 +502,7 @@ int cmd_verify(int argc, char **argv)
 		if (msign_trust_anchors_load(c.anchor_files, c.nanchors, &anchors, &d) != 0) {
 			fprintf(stderr, "msign verify: %s\n", cli_esc(d.msg));
 			free(env_anchors);
+			free(req);
 			return 1;
 		}
 		c.t.anchors = anchors;
@@ -406,5 +513,6 @@ int cmd_verify(int argc, char **argv)
 		rc |= verify_one(argv[i], &c);
 	msign_trust_anchors_free(anchors);
 	free(env_anchors);
+	free(req);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "sig/cms.h"
 #include "sig/ent.h"
 #include "sig/req.h"
+#include "verify/verify_req.h"
 
 #define QUICK_TAIL_PAGES 1u
 
@@ -77,6 +78,8 @@ const char *msign_verify_message(int kind)
 	case MSIGN_VERIFY_NOT_YET_VALID: return "CSSMERR_TP_CERT_NOT_VALID_YET";
 	/* errSecCSBadTeamIdentifier's text (CSCommon.h). */
 	case MSIGN_VERIFY_BAD_TEAM: return "a Team Identifier is wrong or inappropriate";
+	case MSIGN_VERIFY_REQUIREMENT:
+		return "code failed to satisfy specified code requirement(s)";
 	default: return "unknown verification result";
 	}
 }
@@ -467,9 +470,10 @@ static int vf_hash(struct vf_ctx *c, struct msign_diag *d)
 	struct msign_sig *sig = c->sig;
 	struct vf_hashes *h = c->h;
 	h->n = 0;
-	/* Only the CMS checks use the CDHashes. */
-	bool need_cdhash = sig->cms != NULL &&
-			   sig->cms->len > MSIGN_BLOB_HEADER_LEN;
+	/* The CMS checks use the CDHashes, and so do requirements (cdhash). */
+	bool need_cdhash = (sig->cms != NULL &&
+			    sig->cms->len > MSIGN_BLOB_HEADER_LEN) ||
+			   c->o->requirement != NULL || c->o->designated;
 	for (uint32_t k = 0; need_cdhash && k < sig->ncds; k++) {
 		struct msign_codedir *cd = &sig->cds[k];
 		struct msign_hash_job *j = &h->jobs[h->n++];
@@ -530,6 +534,66 @@ static int vf_pages(struct vf_ctx *c)
 	return 0;
 }
 
+/* Requirements, once the slice is valid: -R's (a failure), then the
+ * designated one (its verdict recorded, the slice stays valid on disk:
+ * codesign -v reports it apart). The anchor is what trust decided. */
+static int vf_requirements(struct vf_ctx *c, struct msign_diag *d)
+{
+	const struct msign_verify_opts *o = c->o;
+	if (o->requirement == NULL && !o->designated)
+		return 0;
+	struct msign_cms_info ci;
+	memset(&ci, 0, sizeof(ci));
+	struct msign_verify_req_in in = { .s = c->s, .sig = c->sig };
+	const struct msign_trust_result *t =
+		o->trust_out ? &o->trust_out[c->idx] : c->trust;
+	if (c->res->cms && !c->res->adhoc) {
+		struct msign_diag cd;
+		msign_diag_clear(&cd);
+		if (msign_cms_parse(msign_blob_payload(c->sig->cms),
+				    msign_blob_payload_len(c->sig->cms), &ci, &cd) == 0)
+			in.cms = &ci;
+		if (c->res->trusted && t->kind == MSIGN_VERIFY_VALID) {
+			in.anchor = t->apple ? MSIGN_REQ_ANCHOR_APPLE
+					     : t->chain_ok ? MSIGN_REQ_ANCHOR_USER
+							   : MSIGN_REQ_ANCHOR_NONE;
+			in.timestamp_ok = t->has_timestamp && t->timestamp_ok;
+		}
+	}
+	struct msign_req_outcome out;
+	int r = 0;
+	if (o->requirement != NULL) {
+		struct msign_diag rd;
+		msign_diag_clear(&rd);
+		r = msign_verify_req_eval(&in, o->requirement, o->requirement_len, &out, &rd);
+		if (r < 0)
+			r = msign_diag_set(d, r, 0, "the requirement: %s", rd.msg);
+		else if (!out.value)
+			r = vf_fail(c, MSIGN_VERIFY_REQUIREMENT, "%s%s",
+				    "the requirement does not hold",
+				    out.unknowable ? " (it depends on what only Apple's "
+						     "services know: notarization, trust settings)" : "");
+		c->res->req_unknowable |= out.unknowable;
+	}
+	if (r == 0 && o->designated) {
+		bool implicit = false;
+		struct msign_diag dd;
+		msign_diag_clear(&dd);
+		int e = msign_verify_dr_eval(&in, &implicit, &out, &dd);
+		c->res->dr_checked++;
+		if (e != 0 || !out.value) {
+			if (c->res->dr_failed_slice < 0)
+				c->res->dr_failed_slice = (int32_t)c->idx;
+			if (e != 0 && c->res->dr_detail[0] == '\0')
+				snprintf(c->res->dr_detail, sizeof(c->res->dr_detail),
+					 "%s", dd.msg);
+		}
+		c->res->dr_unknowable |= out.unknowable;
+	}
+	msign_cms_info_free(&ci);
+	return r;
+}
+
 static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 {
 	int r;
@@ -560,7 +624,7 @@ static int vf_slice(struct vf_ctx *c, struct msign_diag *d)
 	/* All hashing first, the checks then in Apple's order. */
 	if ((c->o->strict && (r = vf_strict(c))) || (r = vf_hash(c, d)) ||
 	    (r = vf_cms(c)) || (r = vf_trust(c, d)) || (r = vf_specials(c)) ||
-	    (r = vf_entitlements(c)) || (r = vf_pages(c)))
+	    (r = vf_entitlements(c)) || (r = vf_pages(c)) || (r = vf_requirements(c, d)))
 		return r;
 	res->pseudo = !res->adhoc && !res->cms;
 	return 0;
@@ -572,6 +636,7 @@ int msign_verify_image(const struct msign_image *img,
 {
 	memset(res, 0, sizeof(*res));
 	res->slice = -1;
+	res->dr_failed_slice = -1;
 	res->universal = img->is_fat;
 	int only = -1;
 	if (o->arch != NULL && (only = msign_image_find_arch(img, o->arch)) < 0)

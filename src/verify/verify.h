@@ -30,6 +30,13 @@ struct msign_verify_opts {
 	/* NULL, or one result per slice (img->nslices, by slice index) that
 	 * gets each checked certificate signature's trust verdict. */
 	struct msign_trust_result *trust_out;
+	/* A requirement (0xfade0c00) every checked slice must satisfy
+	 * (codesign -R): MSIGN_VERIFY_REQUIREMENT when one does not. */
+	const uint8_t *requirement;
+	size_t requirement_len;
+	/* Evaluate each valid slice's designated requirement (explicit, or
+	 * the implicit one); the verdict goes to the result's dr_* fields. */
+	bool designated;
 };
 
 struct msign_verify_result {
@@ -46,6 +53,14 @@ struct msign_verify_result {
 				  * its signature value is not checked yet */
 	bool explicit_dr;        /* a designated requirement is present */
 	bool trusted;            /* of the last slice: its chain was checked */
+	/* opts->designated: slices evaluated, the first that does not
+	 * satisfy its designated requirement (-1: none), why when it could
+	 * not be evaluated; an answer that rests on what only Apple's
+	 * services know (notarization, trust settings). */
+	uint32_t dr_checked;
+	int32_t dr_failed_slice;
+	char dr_detail[MSIGN_DIAG_MSG_LEN];
+	bool dr_unknowable, req_unknowable;
 };
 
 /* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another

@@ -555,6 +555,20 @@ expect "MSIGN_ANCHORS: every file is read (one holds no certificate)" 1 \
 	"msign verify: $P/pw: no PEM certificate in the anchor file" \
 	env MSIGN_ANCHORS="$P/root.pem:$P/pw" "$msign" verify "$out"
 check "MSIGN_ANCHORS=ROOT: trusted" env MSIGN_ANCHORS="$P/root.pem" "$msign" verify "$out"
+# Requirements against msign's own signature, under the test root: its
+# designated requirement (the leaf pinned by SHA-1) holds; -R evaluates.
+"$msign" verify -v --anchor "$P/root.pem" "$out" 2> "$tmp/err"
+check "verify -v: satisfies its designated requirement" \
+	grep -qxF "$out: satisfies its Designated Requirement" "$tmp/err"
+expect "-R anchor apple: exit 3" 3 "$out: code failed to satisfy specified code requirement(s)" \
+	"$msign" verify --anchor "$P/root.pem" -R "=anchor apple generic" "$out"
+check "-R the root's SHA-1 and the team: exit 0" "$msign" verify --anchor "$P/root.pem" \
+	-R "=certificate root = H\"$(sha1_of "$P/root.pem")\" and certificate leaf[subject.OU] = $TEAM and anchor trusted" "$out"
+printf 'identifier "hello_arm64" and certificate 1[field.1.2.840.113635.100.6.2.6] exists\n' > "$tmp/req.txt"
+check "-R FILE of text" "$msign" verify --anchor "$P/root.pem" -R "$tmp/req.txt" "$out"
+"$msign" csreq -r "=identifier other" -b "$tmp/req.bin" 2> /dev/null
+expect "-R FILE compiled, false: exit 3" 3 "$out: code failed to satisfy specified code requirement(s)" \
+	"$msign" verify --anchor "$P/root.pem" -R "$tmp/req.bin" "$out"
 check "--anchor FILE with two certificates (intermediate + root)" \
 	"$msign" verify --anchor "$P/chain.pem" "$out"
 expect "--anchor with no certificate" 1 "msign verify: $P/pw: no PEM certificate in the anchor file" \

@@ -140,7 +140,10 @@ writes dotnet.verify.unsigned 1 no "" "--verify" "verify" "$FX/hello_x86_64.unsi
 
 # ---- electron/osx-sign ---------------------------------------------------
 export MSIGN_ANCHORS=$FX/pki/root.pem # the fixtures' root, for both sides
-writes electron.verify 0 no "" "--verify --deep --strict --verbose=2" "verify --strict -vv" "$FX/cms_arm64"
+# exit 3: cms_arm64's designated requirement asks for "anchor apple
+# generic", which the fixtures' own root is not (codesign: "does not
+# satisfy its designated Requirement")
+writes electron.verify 3 no "" "--verify --deep --strict --verbose=2" "verify --strict -vv" "$FX/cms_arm64"
 display electron.ent 0 "--display --entitlements :- $FX/cms_arm64" \
 	"--verbose=0 $FX/cms_arm64" "--entitlements $tmp/want $FX/cms_arm64"
 
@@ -273,8 +276,9 @@ refused name.escaped 1 "msign codesign: -s a\nAuthority=Apple Root CA: msign rea
 	-s "a${nl}Authority=Apple Root CA" "$FX/hello_arm64.unsigned"
 
 # ---- what msign cannot do yet: one line naming the option, exit 1 --------
-refused unsup.R 1 "msign codesign: -R is not supported yet: msign verify cannot test a requirement" \
-	-v -R "=anchor apple" "$FX/hello_arm64"
+# -R: the requirement evaluated by msign verify, codesign's exit 3
+writes req.R.false 3 no "" "-v -R '=anchor apple'" "verify -v -R '=anchor apple'" "$FX/hello_arm64"
+writes req.R.true 0 no "" "--verify -R='identifier hello_arm64'" "verify -R '=identifier hello_arm64'" "$FX/hello_arm64"
 refused unsup.D 1 "msign codesign: -D/--detached is not supported yet: msign writes embedded signatures only" \
 	-s - -D "$tmp/sig" "$FX/hello_arm64"
 refused unsup.der 1 "msign codesign: --der is not supported yet: show prints entitlements as XML" \

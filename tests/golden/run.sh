@@ -125,6 +125,40 @@ if corpus_ready golden "msign verify (trust) of the corpus"; then
 		dev_frida_simple-agent-ios_fat3.dylib dev_frida_sleeper-watchos dev_frida_sleeper-tvos; do
 		verify_corpus "$f" 0 ""
 	done
+	# -v: each satisfies its designated requirement (explicit or implicit),
+	# evaluated against its chain and cdhash; ad-hoc and linker-signed too.
+	for f in apple_ls-sequoia_fat apple_true_fat3_ppc_sha1 devid_frida_forker-macos-arm64e \
+		devid_libexpat_vmware_fat.dylib dev_ios_BatteryLife_arm64 dev_ios_MASTestApp_arm64 \
+		dev_catalyst_modernobjc_fat_runtime mixed_frida_sleeper-macos_fat3 \
+		adhoc_iossim_WheresMyBrowser_arm64 linker_ClassCpp_arm64 selfsigned_frida_forker-tvos; do
+		a=
+		[ "$f" = selfsigned_frida_forker-tvos ] && a=--no-trust # DR needs trust: not evaluated
+		"$msign" verify -v $a "$corpus/$f" > /dev/null 2> "$tmp/verr"
+		rc=$? l2=$(sed -n 2p "$tmp/verr")
+		want="$corpus/$f: satisfies its Designated Requirement"
+		[ -n "$a" ] && want="msign: designated requirement not evaluated (--no-trust)"
+		if [ "$rc" = 0 ] && [ "$l2" = "$want" ]; then pass=$((pass + 1)); else
+			no "verify -v $f: exit $rc, '$l2'"; fi
+	done
+	# -R REQ (codesign's -R): exit 0 when it holds, 3 with codesign's line
+	verify_req() { # FILE RC REQ
+		"$msign" verify -R "$3" "$corpus/$1" > /dev/null 2> "$tmp/verr"
+		rc=$? l1=$(sed -n 1p "$tmp/verr")
+		want=""
+		[ "$2" = 3 ] && want="$corpus/$1: code failed to satisfy specified code requirement(s)"
+		if [ "$rc" = "$2" ] && [ "$l1" = "$want" ]; then pass=$((pass + 1)); else
+			no "verify -R '$3' $1: exit $rc, '$l1' (want $2)"; fi
+	}
+	verify_req apple_ls-sequoia_fat 0 '=anchor apple'
+	verify_req apple_mac-ls_x86_64_sha1 0 '=anchor apple and identifier com.apple.ls'
+	verify_req devid_frida_forker-macos-arm64e 3 '=anchor apple'
+	verify_req devid_frida_forker-macos-arm64e 0 '=anchor apple generic and certificate leaf[subject.OU] = 753PE4AG6F'
+	verify_req devid_frida_forker-macos-arm64e 3 '=anchor apple generic and certificate leaf[subject.OU] = 0000000000'
+	verify_req dev_ios_BatteryLife_arm64 0 '=anchor apple generic and certificate 1[field.1.2.840.113635.100.6.2.1] exists'
+	verify_req dev_ios_BatteryLife_arm64 3 '=anchor apple generic and certificate 1[field.1.2.840.113635.100.6.2.6] exists'
+	verify_req apple_ls-sequoia_fat 0 '=identifier "com.apple.ls"'
+	verify_req apple_ls-sequoia_fat 3 '=identifier "x"'
+	verify_req adhoc_iossim_WheresMyBrowser_arm64 3 '=anchor apple generic'
 	verify_corpus dev_macos_TestMacOS-arm64e_runtime_TAMPERED 1 \
 		"invalid signature (code or signature have been modified)"
 	verify_corpus fakeca_ios_TrollStore_fat 1 "signature is valid but signer is not trusted" \
