@@ -1153,8 +1153,10 @@ static void test_mutations(void **state)
 	assert_non_null(m);
 	static const uint32_t vals[] = { 0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 3, 6, 9, 14, 0x40000063 };
 	unsigned errors = 0, answers = 0;
+	/* Half the values at each word, the other half at the next (make
+	 * check's time under ASan; every certificate is decoded per run). */
 	for (size_t at = 12; at + 4 <= n; at += 4) {
-		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		for (size_t i = (at / 4) % 2; i < sizeof(vals) / sizeof(vals[0]); i += 2) {
 			memcpy(m, b, n);
 			m[at] = (uint8_t)(vals[i] >> 24);
 			m[at + 1] = (uint8_t)(vals[i] >> 16);
