@@ -278,6 +278,27 @@ static void verify_json(const char *path, const struct msign_image *img,
 				"slices", slices);
 	if (r == MSIGN_E_VERIFY)
 		json_object_set_new(doc, "detail", json_string(res->detail));
+	/* The requirements' verdicts: the designated one per file (every
+	 * slice's must hold), -R's when given; null when not evaluated. */
+	json_t *dr = json_null();
+	if (c->o.designated && (r == 0 || res->dr_checked > 0)) {
+		dr = json_pack("{s:b, s:b}", "satisfied", res->dr_failed_slice < 0,
+			       "depends_on_apple_services", res->dr_unknowable);
+		if (res->dr_failed_slice >= 0) {
+			char lbl[48];
+			const struct msign_slice *s = &img->slices[res->dr_failed_slice];
+			json_object_set_new(dr, "failing_arch", json_string(
+				msign_arch_label(s->cputype, s->cpusubtype, lbl, sizeof(lbl))));
+		}
+		if (res->dr_detail[0] != '\0')
+			json_object_set_new(dr, "detail", json_string(res->dr_detail));
+	}
+	json_object_set_new(doc, "designated_requirement", dr);
+	json_t *rq = json_null();
+	if (c->o.requirement != NULL && (r == 0 || res->kind == MSIGN_VERIFY_REQUIREMENT))
+		rq = json_pack("{s:b, s:b}", "satisfied", r == 0,
+			       "depends_on_apple_services", res->req_unknowable);
+	json_object_set_new(doc, "test_requirement", rq);
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 	if (text != NULL)
 		printf("%s\n", text);
@@ -468,7 +489,7 @@ int cmd_verify(int argc, char **argv)
 	c.o.requirement_len = req_len;
 	/* codesign -v evaluates the designated requirement; it needs the
 	 * anchor trust decides */
-	c.o.designated = c.verbose >= 1 && !no_trust;
+	c.o.designated = (c.verbose >= 1 || c.json) && !no_trust;
 	const char *now = getenv("MSIGN_VERIFY_NOW"); /* test hook, see usage */
 	if (now != NULL && *now != '\0') {
 		char *end;

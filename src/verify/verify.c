@@ -560,7 +560,7 @@ static int vf_requirements(struct vf_ctx *c, struct msign_diag *d)
 			in.timestamp_ok = t->has_timestamp && t->timestamp_ok;
 		}
 	}
-	struct msign_req_outcome out;
+	struct msign_req_outcome out = { 0 };
 	int r = 0;
 	if (o->requirement != NULL) {
 		struct msign_diag rd;

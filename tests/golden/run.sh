@@ -27,8 +27,8 @@ corpus_fail=no
 all_args='--verbose=0|--verbose=1|--verbose=2|--verbose=3|--verbose=4|--verbose=5|--verbose=6|arm64:--verbose=3|-r-|--entitlements -|--json'
 sel=${GOLDEN_ARGS:-}
 [ -n "$sel" ] && [ "$update" = --update ] && { echo "golden: --update takes every option set"; exit 2; }
-run_one() { # FILE LABEL
-	: >"$tmp/got"
+run_one() { # FILE, into $wt/got ($wt: the worker's folder)
+	: >"$wt/got"
 	IFS='|'
 	# shellcheck disable=SC2086
 	set -- $all_args
@@ -41,19 +41,55 @@ run_one() { # FILE LABEL
 		case "$args" in arm64:*) host=arm64 args=${args#arm64:} ;; esac
 		# shellcheck disable=SC2086
 		MSIGN_HOST_ARCH=$host "$msign" show $args "$f" \
-			>"$tmp/out" 2>"$tmp/err" </dev/null
+			>"$wt/out" 2>"$wt/err" </dev/null
 		rc=$?
 		{
 			printf '### host=%s show %s\nexit %s\n--- stdout\n' \
 				"$host" "$args" "$rc"
-			cat "$tmp/out"
+			cat "$wt/out"
 			printf -- '--- stderr\n'
-			cat "$tmp/err"
-		} >>"$tmp/got"
+			cat "$wt/err"
+		} >>"$wt/got"
 	done
-	sed -i -e "s|$root|@ROOT@|g" -e "s|$corpus|@CORPUS@|g" "$tmp/got"
+	sed -i -e "s|$root|@ROOT@|g" -e "s|$corpus|@CORPUS@|g" "$wt/got"
 }
 
+# The files of LIST (of DIR, set SETNAME) in folder WT: "PASS FAIL" into
+# WT/count when done.
+check_list() { # LIST DIR SETNAME WT
+	wt=$4 p=0 fl=0
+	mkdir -p "$wt"
+	while read -r f; do
+		rel=${f#"$2"/}
+		name=$(printf '%s' "$rel" | tr / %)
+		run_one "$f"
+		if [ "$update" = --update ]; then
+			cp "$wt/got" "$exp/$3/$name"
+			continue
+		fi
+		want=$exp/$3/$name
+		if [ -n "$sel" ] && [ -f "$want" ]; then
+			# only the selected sections of the golden
+			awk -v sel="|$sel|" '/^### host=/ {
+				a = $0; sub(/^### host=[^ ]* show /, "", a)
+				h = $0; sub(/^### host=/, "", h); sub(/ .*/, "", h)
+				if (h == "arm64") a = "arm64:" a
+				keep = index(sel, "|" a "|") > 0 } keep' "$want" > "$wt/want"
+			want=$wt/want
+		fi
+		if cmp -s "$wt/got" "$want"; then
+			p=$((p + 1))
+		else
+			fl=$((fl + 1))
+			{ echo "FAIL $3/$rel: show output differs from $exp/$3/$name:"
+			  diff -u "$want" "$wt/got" | head -20; } > "$wt/fail.$fl"
+		fi
+	done <"$1"
+	echo "$p $fl" > "$wt/count"
+}
+
+# Two workers (GOLDEN_JOBS), each on every other file: the suites run one
+# after the other, so the second core is otherwise idle.
 check_set() { # DIR SETNAME
 	mkdir -p "$exp/$2"
 	find "$1" -type f | LC_ALL=C sort | while read -r f; do
@@ -62,31 +98,26 @@ check_set() { # DIR SETNAME
 		esac
 		echo "$f"
 	done >"$tmp/list"
-	while read -r f; do
-		rel=${f#"$1"/}
-		name=$(printf '%s' "$rel" | tr / %)
-		run_one "$f"
-		if [ "$update" = --update ]; then
-			cp "$tmp/got" "$exp/$2/$name"
-			continue
-		fi
-		want=$exp/$2/$name
-		if [ -n "$sel" ] && [ -f "$want" ]; then
-			# only the selected sections of the golden
-			awk -v sel="|$sel|" '/^### host=/ {
-				a = $0; sub(/^### host=[^ ]* show /, "", a)
-				h = $0; sub(/^### host=/, "", h); sub(/ .*/, "", h)
-				if (h == "arm64") a = "arm64:" a
-				keep = index(sel, "|" a "|") > 0 } keep' "$want" > "$tmp/want"
-			want=$tmp/want
-		fi
-		if cmp -s "$tmp/got" "$want"; then
-			pass=$((pass + 1))
+	jobs=${GOLDEN_JOBS:-2}
+	w=0
+	while [ "$w" -lt "$jobs" ]; do
+		awk -v j="$jobs" -v w="$w" 'NR % j == w' "$tmp/list" > "$tmp/list.$w"
+		rm -rf "$tmp/w$w"
+		check_list "$tmp/list.$w" "$1" "$2" "$tmp/w$w" &
+		w=$((w + 1))
+	done
+	wait
+	w=0
+	while [ "$w" -lt "$jobs" ]; do
+		if [ -f "$tmp/w$w/count" ]; then
+			read -r p fl < "$tmp/w$w/count"
+			pass=$((pass + p)) fail=$((fail + fl))
+			cat "$tmp/w$w"/fail.* 2>/dev/null
 		else
-			no "$2/$rel: show output differs from $exp/$2/$name:"
-			diff -u "$want" "$tmp/got" | head -20
+			no "$2: worker $w stopped before its end"
 		fi
-	done <"$tmp/list"
+		w=$((w + 1))
+	done
 	# An expectation whose input is gone is a test that no longer runs.
 	for e in "$exp/$2"/*; do
 		[ -e "$e" ] || continue
@@ -159,6 +190,17 @@ if corpus_ready golden "msign verify (trust) of the corpus"; then
 	verify_req apple_ls-sequoia_fat 0 '=identifier "com.apple.ls"'
 	verify_req apple_ls-sequoia_fat 3 '=identifier "x"'
 	verify_req adhoc_iossim_WheresMyBrowser_arm64 3 '=anchor apple generic'
+	# --json carries both verdicts
+	json_req() { # FILE REQ|"" PYTHON-EXPRESSION over d (the document)
+		if [ -n "$2" ]; then "$msign" verify --json -R "$2" "$corpus/$1"
+		else "$msign" verify --json "$corpus/$1"; fi > "$tmp/vj" 2>/dev/null
+		if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not eval(sys.argv[2]))' "$tmp/vj" "$3"; then
+			pass=$((pass + 1)); else no "verify --json $1 ($2): not $3"; fi
+	}
+	json_req apple_ls-sequoia_fat "" 'd["designated_requirement"]["satisfied"] and d["test_requirement"] is None'
+	json_req devid_frida_forker-macos-arm64e "=anchor apple" 'not d["valid"] and d["test_requirement"] == {"satisfied": False, "depends_on_apple_services": False}'
+	json_req devid_frida_forker-macos-arm64e "=notarized" 'd["test_requirement"]["depends_on_apple_services"]'
+	json_req dev_ios_BatteryLife_arm64 "=anchor apple generic" 'd["valid"] and d["test_requirement"]["satisfied"] and d["designated_requirement"]["satisfied"]'
 	verify_corpus dev_macos_TestMacOS-arm64e_runtime_TAMPERED 1 \
 		"invalid signature (code or signature have been modified)"
 	verify_corpus fakeca_ios_TrollStore_fat 1 "signature is valid but signer is not trusted" \
