@@ -15,6 +15,17 @@
 #define MSIGN_REQ_MAX_OPS 100000 /* opcodes decoded per requirement */
 #define MSIGN_REQ_TYPE_DESIGNATED 3u /* a requirement set's entry type */
 
+/* The decompiler's and the evaluator's reading of a requirement program:
+ * a big-endian u32, and a data item (u32 length, bytes, zero padding to
+ * 4; Apple's reader checks only the unpadded length, so a last item may
+ * end the blob unpadded). what names it in the error; base is the blob's
+ * offset in the caller's window. */
+struct msign_cur;
+int msign_req_read_u32(struct msign_cur *c, uint64_t base, const char *what,
+		       uint32_t *v, struct msign_diag *d);
+int msign_req_read_data(struct msign_cur *c, uint64_t base, const char *what,
+			const uint8_t **p, size_t *n, struct msign_diag *d);
+
 /* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.
  * *out is malloc'd, NUL-terminated, no trailing newline. */
 int msign_req_decompile(const uint8_t *blob, size_t len, char **out,

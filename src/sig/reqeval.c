@@ -89,12 +89,7 @@ struct re {
 
 static int re_u32(struct re *r, const char *what, uint32_t *v)
 {
-	size_t at = r->c.off;
-	if (msign_cur_get_be32(&r->c, v) != 0)
-		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + at,
-				      "requirement %s at offset %zu needs 4 bytes but only %zu remain",
-				      what, at, r->c.len - at);
-	return 0;
+	return msign_req_read_u32(&r->c, r->base, what, v, r->d);
 }
 
 static int re_i32(struct re *r, const char *what, int32_t *v)
@@ -105,26 +100,9 @@ static int re_i32(struct re *r, const char *what, int32_t *v)
 	return rc;
 }
 
-/* A data item: u32 length, bytes, zero padding to 4 (a last item may end
- * the blob unpadded: Apple checks the unpadded length only). */
 static int re_data(struct re *r, const char *what, const uint8_t **p, size_t *n)
 {
-	size_t at = r->c.off;
-	uint32_t len;
-	int rc = re_u32(r, what, &len);
-	if (rc != 0)
-		return rc;
-	if (len > msign_cur_left(&r->c))
-		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + at,
-				      "requirement %s at offset %zu has length %" PRIu32 " but only %zu bytes remain",
-				      what, at, len, msign_cur_left(&r->c));
-	if (msign_cur_get_bytes(&r->c, len, p) != 0)
-		return MSIGN_E_TRUNCATED; /* unreachable: checked above */
-	*n = len;
-	size_t pad = (4u - (len & 3u)) & 3u;
-	if (pad > msign_cur_left(&r->c))
-		pad = msign_cur_left(&r->c);
-	return msign_cur_skip(&r->c, pad);
+	return msign_req_read_data(&r->c, r->base, what, p, n, r->d);
 }
 
 /* Apple's Context::cert(): 0 leaf, positive up from the leaf, negative

@@ -159,37 +159,47 @@ static int rq_put(struct rq *r, const char *s)
 	return text_put(r->out, s, strlen(s), r->d, rq_off(r));
 }
 
-static int rq_u32(struct rq *r, const char *what, uint32_t *v)
+int msign_req_read_u32(struct msign_cur *c, uint64_t base, const char *what,
+		       uint32_t *v, struct msign_diag *d)
 {
-	size_t at = r->c.off;
-	if (msign_cur_get_be32(&r->c, v) != 0)
-		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + at,
+	size_t at = c->off;
+	if (msign_cur_get_be32(c, v) != 0)
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, base + at,
 				      "requirement %s at offset %zu needs 4 bytes but only %zu remain",
-				      what, at, r->c.len - at);
+				      what, at, c->len - at);
 	return 0;
 }
 
-/* A data item: u32 length, bytes, zero padding to 4. Apple's reader checks
- * only the unpadded length, so a last item may end the blob unpadded. */
-static int rq_data(struct rq *r, const char *what, const uint8_t **p,
-		   size_t *n)
+int msign_req_read_data(struct msign_cur *c, uint64_t base, const char *what,
+			const uint8_t **p, size_t *n, struct msign_diag *d)
 {
-	size_t at = r->c.off;
+	size_t at = c->off;
 	uint32_t len;
-	int rc = rq_u32(r, what, &len);
+	int rc = msign_req_read_u32(c, base, what, &len, d);
 	if (rc != 0)
 		return rc;
-	if (len > msign_cur_left(&r->c))
-		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + at,
+	if (len > msign_cur_left(c))
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, base + at,
 				      "requirement %s at offset %zu has length %" PRIu32 " but only %zu bytes remain",
-				      what, at, len, msign_cur_left(&r->c));
-	if (msign_cur_get_bytes(&r->c, len, p) != 0)
+				      what, at, len, msign_cur_left(c));
+	if (msign_cur_get_bytes(c, len, p) != 0)
 		return MSIGN_E_TRUNCATED; /* unreachable: checked above */
 	*n = len;
 	size_t pad = (4u - (len & 3u)) & 3u;
-	if (pad > msign_cur_left(&r->c))
-		pad = msign_cur_left(&r->c);
-	return msign_cur_skip(&r->c, pad);
+	if (pad > msign_cur_left(c))
+		pad = msign_cur_left(c);
+	return msign_cur_skip(c, pad);
+}
+
+static int rq_u32(struct rq *r, const char *what, uint32_t *v)
+{
+	return msign_req_read_u32(&r->c, r->base, what, v, r->d);
+}
+
+static int rq_data(struct rq *r, const char *what, const uint8_t **p,
+		   size_t *n)
+{
+	return msign_req_read_data(&r->c, r->base, what, p, n, r->d);
 }
 
 /* ---- values ------------------------------------------------------------- */
