@@ -598,6 +598,17 @@ static const uint8_t *trust_raw_attrs(const uint8_t *der, size_t len,
 	return p;
 }
 
+/* The digest the signer names (NULL when OpenSSL does not know it). */
+static const EVP_MD *trust_signer_md(CMS_SignerInfo *si)
+{
+	X509_ALGOR *dig = NULL;
+	const ASN1_OBJECT *alg = NULL;
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
+	if (dig != NULL)
+		X509_ALGOR_get0(&alg, NULL, NULL, dig);
+	return alg ? EVP_get_digestbyobj(alg) : NULL;
+}
+
 /* The signature value over the signed attributes as sent. 1 good, 0 bad,
  * -1 when the bytes cannot be found. */
 static int trust_raw_verify(const uint8_t *der, size_t len, CMS_SignerInfo *si,
@@ -605,12 +616,7 @@ static int trust_raw_verify(const uint8_t *der, size_t len, CMS_SignerInfo *si,
 {
 	size_t alen = 0;
 	const uint8_t *a = trust_raw_attrs(der, len, &alen);
-	X509_ALGOR *dig = NULL;
-	const ASN1_OBJECT *alg = NULL;
-	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
-	if (dig != NULL)
-		X509_ALGOR_get0(&alg, NULL, NULL, dig);
-	const EVP_MD *md = alg ? EVP_get_digestbyobj(alg) : NULL;
+	const EVP_MD *md = trust_signer_md(si);
 	EVP_PKEY *key = X509_get0_pubkey(signer);
 	ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
 	/* Only definite lengths here: an indefinite [0] would need its
@@ -672,12 +678,7 @@ static int trust_signature(const uint8_t *der, size_t len, CMS_SignerInfo *si,
 		res->sig_ok = true;
 		return 0;
 	}
-	X509_ALGOR *dig = NULL;
-	const ASN1_OBJECT *alg = NULL;
-	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
-	if (dig != NULL)
-		X509_ALGOR_get0(&alg, NULL, NULL, dig);
-	const EVP_MD *md = alg ? EVP_get_digestbyobj(alg) : NULL;
+	const EVP_MD *md = trust_signer_md(si);
 	EVP_PKEY *key = X509_get0_pubkey(signer);
 	ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
 	if (md == NULL || key == NULL || sig == NULL) {
