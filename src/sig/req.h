@@ -25,6 +25,9 @@ int msign_req_read_u32(struct msign_cur *c, uint64_t base, const char *what,
 		       uint32_t *v, struct msign_diag *d);
 int msign_req_read_data(struct msign_cur *c, uint64_t base, const char *what,
 			const uint8_t **p, size_t *n, struct msign_diag *d);
+/* A big-endian int64 (a date operand: seconds since 2001, CFAbsoluteTime). */
+int msign_req_read_time(struct msign_cur *c, uint64_t base, int64_t *t,
+			struct msign_diag *d);
 
 /* Decompile one requirement blob (magic 0xfade0c00) to Apple's text form.
  * *out is malloc'd, NUL-terminated, no trailing newline. */

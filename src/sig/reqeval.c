@@ -181,15 +181,10 @@ static int re_match_read(struct re *r, struct msign_rqe_match *m)
 	if (m->op == REQ_MATCH_EXISTS || m->op == REQ_MATCH_ABSENT)
 		return 0;
 	if (m->op >= REQ_MATCH_ON && m->op <= REQ_MATCH_ON_OR_AFTER) {
-		size_t at = r->c.off;
-		uint64_t v;
-		if (msign_cur_get_be64(&r->c, &v) != 0)
-			return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + at,
-					      "requirement timestamp at offset %zu needs 8 bytes but only %zu remain",
-					      at, r->c.len - at);
-		int64_t t = v <= INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
-		m->date = (double)t;
-		return 0;
+		int64_t t = 0;
+		rc = msign_req_read_time(&r->c, r->base, &t, r->d);
+		m->date = rc == 0 ? (double)t : 0;
+		return rc;
 	}
 	/* A string operand; an unknown operation is assumed to carry one
 	 * (Apple's Match constructor) and never matches. */

@@ -408,15 +408,25 @@ static void rq_civil(int64_t days, int64_t *y, unsigned *m, unsigned *dd)
 
 /* A big-endian int64 CFAbsoluteTime, printed as Apple's dumper does:
  * "<%s>" around the CFDate description, "YYYY-MM-DD HH:MM:SS +0000". */
+int msign_req_read_time(struct msign_cur *c, uint64_t base, int64_t *t,
+			struct msign_diag *d)
+{
+	size_t at = c->off;
+	uint64_t v;
+	if (msign_cur_get_be64(c, &v) != 0)
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, base + at,
+				      "requirement timestamp at offset %zu needs 8 bytes but only %zu remain",
+				      at, c->len - at);
+	*t = v <= INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
+	return 0;
+}
+
 static int rq_timestamp(struct rq *r)
 {
-	size_t at = r->c.off;
-	uint64_t v;
-	if (msign_cur_get_be64(&r->c, &v) != 0)
-		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + at,
-				      "requirement timestamp at offset %zu needs 8 bytes but only %zu remain",
-				      at, r->c.len - at);
-	int64_t t = v <= INT64_MAX ? (int64_t)v : -(int64_t)(~v) - 1;
+	int64_t t = 0;
+	int rc = msign_req_read_time(&r->c, r->base, &t, r->d);
+	if (rc != 0)
+		return rc;
 	int64_t days = t / 86400, secs = t % 86400;
 	if (secs < 0) {
 		days--;
