@@ -5,8 +5,9 @@
  * launch constraints), the entitlements' two forms against each other,
  * and every code page of every CodeDirectory; for a certificate signature
  * the CMS signature value, its RFC 3161 timestamp and the certificate
- * chain to one of Apple's roots (pinned by SHA-256). The designated
- * requirement is not evaluated. docs/api.md is the guide. */
+ * chain to one of Apple's roots (pinned by SHA-256) or the caller's
+ * anchors; with msign_verify_file_with also a requirement and the
+ * designated requirement. docs/api.md is the guide. */
 #ifndef MSIGN_VERIFY_H
 #define MSIGN_VERIFY_H
 
@@ -39,6 +40,9 @@ enum msign_verify_kind {
 	/* Requirements (added after the rest): */
 	MSIGN_VERIFY_REQUIREMENT, /* code failed to satisfy specified code
 				   * requirement(s): codesign -R, exit 3 */
+	MSIGN_VERIFY_DESIGNATED,  /* does not satisfy its designated Requirement
+				   * (MSIGN_VERIFY_F_DESIGNATED; codesign -v's
+				   * exit 3, the code being valid on disk) */
 };
 
 /* codesign --strict: also require the exact layout codesign writes. */
@@ -50,6 +54,11 @@ enum msign_verify_kind {
  * validity fails even without a timestamp (by default Apple tolerates
  * that; with a timestamp the chain is checked at its time either way). */
 #define MSIGN_VERIFY_F_CHECK_EXPIRATION 0x4u
+/* Also require every slice's designated requirement (the explicit one,
+ * or the one codesign derives) to hold, as codesign -v checks it. Needs
+ * the trust check (the anchor): not with MSIGN_VERIFY_F_NO_TRUST. For
+ * msign_verify_file_with only. */
+#define MSIGN_VERIFY_F_DESIGNATED 0x8u
 
 /* Verify path: every slice, or only the slice named arch (NULL: every
  * slice), hashing with as many threads as there are online CPUs. kind
@@ -73,6 +82,37 @@ enum msign_verify_kind {
  * such file or directory"): the caller knows the path. */
 int msign_verify_file(const char *path, const char *arch, unsigned flags,
 		      int *kind, struct msign_diag *d);
+
+/* ---- with options: anchors and requirements --------------------------- *
+ * A handle for msign_verify_file_with, owned by the caller; setters copy
+ * what they are given and return 0, MSIGN_E_ARG (the handle keeps its
+ * previous value) or another negative code with d. One handle may serve
+ * any number of calls, from any number of threads while none changes it. */
+typedef struct msign_verify_options msign_verify_options;
+
+msign_verify_options *msign_verify_options_new(void); /* NULL: no memory */
+void msign_verify_options_free(msign_verify_options *o); /* NULL: nothing */
+/* MSIGN_VERIFY_F_* (default 0: hashes and trust, every slice). */
+int msign_verify_options_set_flags(msign_verify_options *o, unsigned flags);
+/* Only the slice named arch (NULL: every slice). */
+int msign_verify_options_set_arch(msign_verify_options *o, const char *arch);
+/* Trust every certificate of the PEM file pem_path as an anchor, besides
+ * Apple's pinned roots (msign verify --anchor); read now: a file without
+ * a certificate fails here. At most 64 files. */
+int msign_verify_options_add_anchors(msign_verify_options *o, const char *pem_path,
+				     struct msign_diag *d);
+/* A requirement every checked slice must satisfy (codesign -R), len bytes
+ * of text in Apple's requirement language (compiled now: a syntax error
+ * fails here with its line and column); NULL: none. A slice that does not
+ * satisfy it is MSIGN_VERIFY_REQUIREMENT. What only Apple's services
+ * know (notarized, Trust Settings) counts as false. */
+int msign_verify_options_set_requirement(msign_verify_options *o, const char *text,
+					 size_t len, struct msign_diag *d);
+/* msign_verify_file with o (NULL: the defaults); the same results, and
+ * MSIGN_VERIFY_REQUIREMENT / MSIGN_VERIFY_DESIGNATED for requirements
+ * that do not hold (d->msg says why, d->file_off the failing slice). */
+int msign_verify_file_with(const char *path, const msign_verify_options *o,
+			   int *kind, struct msign_diag *d);
 
 /* A kind as codesign prints it ("invalid signature (code or signature have
  * been modified)"); never NULL. */

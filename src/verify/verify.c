@@ -80,6 +80,8 @@ const char *msign_verify_message(int kind)
 	case MSIGN_VERIFY_BAD_TEAM: return "a Team Identifier is wrong or inappropriate";
 	case MSIGN_VERIFY_REQUIREMENT:
 		return "code failed to satisfy specified code requirement(s)";
+	case MSIGN_VERIFY_DESIGNATED:
+		return "does not satisfy its designated Requirement";
 	default: return "unknown verification result";
 	}
 }
@@ -673,56 +675,3 @@ int msign_verify_image(const struct msign_image *img,
 
 /* What verify.h promises of d after a failure: the code returned, and a
  * sentence even where the failing step set none (an allocation). */
-static int vf_done(int r, struct msign_diag *d)
-{
-	if (r < 0 && d != NULL) {
-		if (d->code == 0)
-			msign_diag_set(d, r, 0, "%s", msign_strerror(r));
-		d->code = r;
-	}
-	return r;
-}
-
-int msign_verify_file(const char *path, const char *arch, unsigned flags,
-		      int *kind, struct msign_diag *d)
-{
-	msign_diag_clear(d);
-	if (path == NULL)
-		return msign_diag_set(d, MSIGN_E_ARG, 0, "msign_verify_file: NULL path");
-	if ((flags & ~(MSIGN_VERIFY_F_STRICT | MSIGN_VERIFY_F_NO_TRUST |
-		       MSIGN_VERIFY_F_CHECK_EXPIRATION)) != 0)
-		return msign_diag_set(d, MSIGN_E_ARG, 0,
-				      "msign_verify_file: unknown flags 0x%x", flags);
-	struct msign_image *img = NULL;
-	int r = msign_image_open(path, &img, d);
-	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM)
-		return vf_done(r, d);
-	if (r != 0) { /* the container itself: codesign's "format unrecognized" */
-		if (kind != NULL)
-			*kind = MSIGN_VERIFY_BAD_MACHO;
-		return vf_done(MSIGN_E_VERIFY, d);
-	}
-	struct msign_trust_opts to = {
-		.check_expiration = (flags & MSIGN_VERIFY_F_CHECK_EXPIRATION) != 0 };
-	struct msign_verify_opts o = { .strict = (flags & MSIGN_VERIFY_F_STRICT) != 0,
-				       .arch = arch,
-				       .trust = (flags & MSIGN_VERIFY_F_NO_TRUST) ? NULL : &to };
-	struct msign_verify_result *res = malloc(sizeof(*res));
-	if (res == NULL) {
-		msign_image_free(img);
-		return vf_done(MSIGN_E_NOMEM, d);
-	}
-	r = msign_verify_image(img, &o, res, d);
-	if (r == 0 && kind != NULL)
-		*kind = MSIGN_VERIFY_VALID;
-	if (r == MSIGN_E_VERIFY) {
-		if (kind != NULL)
-			*kind = res->kind;
-		uint64_t at = res->slice >= 0 ? img->slices[res->slice].off : 0;
-		msign_diag_clear(d);
-		msign_diag_set(d, MSIGN_E_VERIFY, at, "%s", res->detail);
-	}
-	free(res);
-	msign_image_free(img);
-	return vf_done(r, d);
-}

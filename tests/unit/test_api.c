@@ -443,6 +443,41 @@ static void t_certificate_signing(void **st)
 	assert_int_equal(kind, MSIGN_VERIFY_UNTRUSTED);
 	assert_int_equal(msign_verify_file(b, NULL, MSIGN_VERIFY_F_NO_TRUST, &kind, &d), 0);
 	assert_int_equal(kind, MSIGN_VERIFY_VALID);
+	/* with the chain's root as anchor: trusted, its designated requirement
+	 * (the root pinned) holds, -R style requirements are evaluated */
+	msign_verify_options *vo = msign_verify_options_new();
+	assert_non_null(vo);
+	/* (tmp's buffers rotate: the paths are made again) */
+	assert_int_equal(msign_verify_options_add_anchors(vo, tmp("key.pem"), &d),
+			 MSIGN_E_ARG); /* no certificate in it */
+	assert_int_equal(msign_verify_options_add_anchors(vo, tmp("chain.pem"), &d), 0);
+	assert_int_equal(msign_verify_options_set_flags(vo, MSIGN_VERIFY_F_DESIGNATED), 0);
+	assert_int_equal(msign_verify_file_with(b, vo, &kind, &d), 0);
+	assert_int_equal(kind, MSIGN_VERIFY_VALID);
+	static const char ou[] = "anchor trusted and certificate leaf[subject.OU] = TEAM42";
+	assert_int_equal(msign_verify_options_set_requirement(vo, ou, sizeof(ou) - 1, &d), 0);
+	assert_int_equal(msign_verify_file_with(b, vo, &kind, &d), 0);
+	static const char apple[] = "anchor apple generic";
+	assert_int_equal(msign_verify_options_set_requirement(vo, apple, sizeof(apple) - 1, &d), 0);
+	assert_int_equal(msign_verify_file_with(b, vo, &kind, &d), MSIGN_E_VERIFY);
+	assert_int_equal(kind, MSIGN_VERIFY_REQUIREMENT);
+	assert_string_equal(msign_verify_message(kind),
+			    "code failed to satisfy specified code requirement(s)");
+	static const char bad[] = "anchor apple and";
+	assert_true(msign_verify_options_set_requirement(vo, bad, sizeof(bad) - 1, &d) < 0);
+	assert_true(strstr(d.msg, "line 1 column") != NULL);
+	assert_int_equal(msign_verify_options_set_requirement(vo, NULL, 0, &d), 0);
+	assert_int_equal(msign_verify_options_set_flags(vo, MSIGN_VERIFY_F_DESIGNATED |
+							    MSIGN_VERIFY_F_NO_TRUST), 0);
+	assert_int_equal(msign_verify_file_with(b, vo, &kind, &d), MSIGN_E_ARG);
+	assert_int_equal(msign_verify_options_set_flags(vo, 0x100), MSIGN_E_ARG);
+	msign_verify_options_free(vo);
+	/* without the anchor the designated requirement cannot hold either */
+	vo = msign_verify_options_new();
+	assert_int_equal(msign_verify_options_set_flags(vo, MSIGN_VERIFY_F_DESIGNATED), 0);
+	assert_int_equal(msign_verify_file_with(b, vo, &kind, &d), MSIGN_E_VERIFY);
+	assert_int_equal(kind, MSIGN_VERIFY_UNTRUSTED);
+	msign_verify_options_free(vo);
 	msign_info *info = NULL;
 	assert_int_equal(msign_info_open(b, &info, &d), 0);
 	const msign_info_slice *s = msign_info_slice_at(info, 0);
