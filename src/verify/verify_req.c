@@ -40,7 +40,7 @@ static void vr_ctx(const struct msign_verify_req_in *in,
 	/* The Info.plist the signature binds (special slot 1, its hash
 	 * checked by verify before this runs). */
 	const struct msign_slice *s = in->s;
-	if (s->has_info_plist && cd->nspecial >= 1) {
+	if (s->has_info_plist && msign_codedir_slot_present(cd, -1)) {
 		ctx->info_plist = s->data + s->info_plist_off;
 		ctx->info_plist_len = (size_t)s->info_plist_size;
 	}

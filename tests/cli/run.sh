@@ -214,6 +214,23 @@ unset out
 extra nosig.order 0 "" sh -c "sed -n 2,3p '$tmp/both' | cut -c1-44 | tr '\n' '|' |
 	grep -qxF 'fixtures/hostile/mixed_universal: no signatu|# designated => cdhash H\"99af45875c3a71734eb|'"
 
+# -R with info[] and entitlement[]: the bound Info.plist (slot -1) and the
+# signed entitlements; lld's signature binds no Info.plist.
+req_nok="code failed to satisfy specified code requirement(s)
+msign: the requirement does not hold"
+extra req.info 0 "" "$msign" verify -R "=info[CFBundleIdentifier] = org.msign.infoplist" \
+	fixtures/adhoc_infoplist_arm64
+extra req.info.other 3 "fixtures/adhoc_infoplist_arm64: $req_nok" \
+	"$msign" verify -R "=info[CFBundleIdentifier] = other" fixtures/adhoc_infoplist_arm64
+extra req.info.unbound 3 "fixtures/infoplist_arm64: $req_nok" \
+	"$msign" verify -R "=info[CFBundleIdentifier] exists" fixtures/infoplist_arm64
+extra req.ent 0 "" "$msign" verify -R "=entitlement[\"com.apple.security.cs.allow-jit\"] exists and cdhash H\"$("$msign" show -v3 fixtures/adhoc_ent_arm64 | sed -n 's/^CDHash=//p')\"" \
+	fixtures/adhoc_ent_arm64
+extra req.ent.absent 3 "fixtures/adhoc_ent_arm64: $req_nok" \
+	"$msign" verify -R "=entitlement[\"com.apple.security.app-sandbox\"] exists" fixtures/adhoc_ent_arm64
+extra req.notrust 2 "msign verify: -R needs the trust check (anchor apple, certificates): not with --no-trust" \
+	"$msign" verify --no-trust -R "=anchor apple" fixtures/adhoc_ent_arm64
+
 sh tests/cli/facts.sh "$msign" > "$tmp/facts" 2>&1
 fr=$?
 cat "$tmp/facts"
