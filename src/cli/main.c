@@ -14,8 +14,8 @@ static const struct command {
 } commands[] = {
 	{ "show", cmd_show, "display a Mach-O code signature (codesign -d)" },
 	{ "strip", cmd_strip, "remove signatures (codesign --remove-signature)" },
-	{ "sign", cmd_sign, "ad-hoc sign (codesign -s -, or as ld64/lld do)" },
-	{ "verify", cmd_verify, "check signatures at hash level (codesign --verify)" },
+	{ "sign", cmd_sign, "sign ad hoc or with a certificate (codesign -s)" },
+	{ "verify", cmd_verify, "check hashes, trust and requirements (codesign --verify)" },
 	{ "trace", cmd_trace, "trace system calls (dtruss; strace on Linux)" },
 	{ "csreq", cmd_csreq, "compile and print code requirements (csreq)" },
 	{ "codesign", cmd_codesign, "take codesign's command line (also as a link named codesign)" },
