@@ -240,13 +240,15 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 	add(&t, "\n/self->ok/\n{\n");
 	record(&t, o, -1, NULL);
 
+	/* proc probes: (int)arg0, not args[0]; a D compiler without macOS's
+	 * probe declarations (the one make check runs) refuses args[]. */
 	if (target)
 		add(&t, "syscall::exit:entry\n/pid == $target/\n{\n"
 			"\tmsign_status = arg0;\n}\n\n"
 			"proc:::signal-handle\n/pid == $target/\n{\n"
-			"\tmsign_signal = args[0];\n}\n\n"
+			"\tmsign_signal = (int)arg0;\n}\n\n"
 			"proc:::exit\n/pid == $target/\n{\n"
-			"\tprintf(\"" RECORD "x %%d %%d %%d\\n\", args[0], "
+			"\tprintf(\"" RECORD "x %%d %%d %%d\\n\", (int)arg0, "
 			"msign_status, msign_signal);\n}\n");
 	if (o->counts)
 		add(&t, "\ndtrace:::END\n{\n"

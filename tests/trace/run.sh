@@ -253,6 +253,42 @@ status "Ctrl-C: 128 + SIGINT" 130 $?
 check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
 no_leftovers "Ctrl-C"
 
+# Every D program the runs above generated compiles with a real D compiler
+# (shared/tools/dtrace-compile: libdtrace, no macOS probe list), in one
+# dtrace process (`check FIRST -n SECOND -n ...`); only when that fails is
+# each one compiled alone, to name it. $MSIGN_TOOLS, else ../shared/tools
+# beside the repository, else /work/shared/tools; missing: a skip line,
+# a failure under CI=true.
+if [ -n "${MSIGN_TOOLS:-}" ]; then tools=$MSIGN_TOOLS
+elif [ -d ../shared/tools ]; then tools=$(cd ../shared/tools && pwd)
+else tools=/work/shared/tools
+fi
+dcheck=$tools/dtrace-compile/check
+nprog=$(ls "$STANDIN_DIR/programs" 2> /dev/null | wc -l)
+if [ ! -x "$dcheck" ]; then
+	if [ "${CI:-}" = true ]; then
+		bad "no D compiler at $dcheck (CI=true needs it; set MSIGN_TOOLS)"
+	else
+		echo "trace: skipped, no D compiler at $dcheck (set MSIGN_TOOLS): compiling the $nprog D programs"
+	fi
+elif [ "$nprog" -lt 5 ]; then
+	bad "D programs: only $nprog recorded by the stand-in"
+else
+	set --
+	first=
+	for p in "$STANDIN_DIR"/programs/*.d; do
+		if [ -z "$first" ]; then first=$p; else set -- "$@" -n "$(cat "$p")"; fi
+	done
+	if "$dcheck" "$first" "$@" > /dev/null 2> "$tmp/dc"; then ok; else
+		for p in "$STANDIN_DIR"/programs/*.d; do
+			"$dcheck" "$p" > /dev/null 2> "$tmp/dc1" ||
+				bad "D compiler rejects the program of '$(head -n 1 "$p")'" "$(sed 's/.*: in /in /' "$tmp/dc1" | tail -n 1)"
+		done
+		grep -q 'error while loading shared libraries' "$tmp/dc" &&
+			bad "D compiler cannot start: $(head -n 1 "$tmp/dc") (sh tools/deps.sh test installs libelf1 zlib1g)"
+	fi
+fi
+
 [ $((pass + fail)) -gt 0 ] || bad "trace: no check ran"
 echo "trace: $pass passed, $fail failed"
 [ $fail = 0 ]
