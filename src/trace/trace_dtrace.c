@@ -8,12 +8,15 @@
  *   msign:b                                   tracing began (BEGIN)
  *   msign:c PID TID NAME ERRNO RET A0..A5 [REL] [ELAPSED] [CPU] SIDX STR
  *   msign:n NAME COUNT                        the -c aggregation (END)
- *   msign:x REASON STATUS SIGNAL              the target ended (proc:::exit)
+ *   msign:x WSTATUS                           the target ended (proc:::exited)
  *
  * TID and A0..A5 are hexadecimal, the rest decimal; REL/ELAPSED/CPU are
  * present with -d/-e/-o, in microseconds. SIDX is the argument the string
  * STR replaces (-1: none); STR is dtrace's %S text (escaped, one line) and
- * runs to the end of the line. Other lines (ustack frames) pass through. */
+ * runs to the end of the line. WSTATUS is the wait status xnu keeps for
+ * the parent (p_xstat, proc:::exited's arg1): proc:::exit's reason is
+ * CLD_EXITED even for a process a signal killed, so it cannot tell.
+ * Other lines (ustack frames) pass through. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,7 +212,7 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 	    msign_trace_show_pid(o) ? " -l" : "", o->oncpu ? " -o" : "",
 	    o->stack ? " -s" : "", o->syscall != NULL ? " -t " : "",
 	    o->syscall != NULL ? o->syscall : "");
-	add(&t, "uint64_t msign_t0;\nint msign_status;\nint msign_signal;\n\n"
+	add(&t, "uint64_t msign_t0;\n\n"
 		"dtrace:::BEGIN\n{\n\tmsign_t0 = timestamp;\n"
 		"\tprintf(\"" RECORD "b\\n\");\n}\n\n");
 
@@ -240,16 +243,12 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 	add(&t, "\n/self->ok/\n{\n");
 	record(&t, o, -1, NULL);
 
-	/* proc probes: (int)arg0, not args[0]; a D compiler without macOS's
-	 * probe declarations (the one make check runs) refuses args[]. */
+	/* proc:::exited fires in the exiting process with its wait status
+	 * in arg1. (int)arg1, not args[1]: a D compiler without macOS's probe
+	 * declarations (the one make check runs) refuses args[] there. */
 	if (target)
-		add(&t, "syscall::exit:entry\n/pid == $target/\n{\n"
-			"\tmsign_status = arg0;\n}\n\n"
-			"proc:::signal-handle\n/pid == $target/\n{\n"
-			"\tmsign_signal = (int)arg0;\n}\n\n"
-			"proc:::exit\n/pid == $target/\n{\n"
-			"\tprintf(\"" RECORD "x %%d %%d %%d\\n\", (int)arg0, "
-			"msign_status, msign_signal);\n}\n");
+		add(&t, "proc:::exited\n/pid == $target/\n{\n"
+			"\tprintf(\"" RECORD "x %%d\\n\", (int)arg1);\n}\n");
 	if (o->counts)
 		add(&t, "\ndtrace:::END\n{\n"
 			"\tprinta(\"" RECORD "n %%s %%@d\\n\", @msign_n);\n}\n");
@@ -462,7 +461,7 @@ void msign_trace_dtrace_line(struct msign_trace_session *s, const char *line,
 		type = '?';
 	char name[MSIGN_TRACE_NAME_LEN];
 	uint64_t n;
-	int64_t reason, status, sig;
+	int64_t w;
 	bool ok = false;
 	switch (type) {
 	case 'b':
@@ -478,14 +477,15 @@ void msign_trace_dtrace_line(struct msign_trace_session *s, const char *line,
 			(void)msign_trace_counts_add(&s->counts, name, n);
 		break;
 	case 'x':
-		ok = field_i64(&f, &reason) && field_i64(&f, &status) &&
-		     field_i64(&f, &sig) && f.p == f.end;
-		if (ok && reason == 1) { /* CLD_EXITED */
+		/* A wait status: code << 8 for exit(code), the signal number
+		 * (and 0x80 for a core) for a death by signal; 0x7f in the low
+		 * bits is a stopped process, which has not ended. */
+		ok = field_i64(&f, &w) && f.p == f.end && w >= 0 && w <= 0xffff &&
+		     (w & 0x7f) != 0x7f;
+		if (ok) {
 			s->have_exit = true;
-			s->exit_status = (int)(status & 0xff);
-		} else if (ok && (reason == 2 || reason == 3)) { /* killed, dumped */
-			s->have_exit = true;
-			s->exit_status = 128 + (int)(sig & 0x7f);
+			s->exit_status = (w & 0x7f) == 0 ? (int)((w >> 8) & 0xff)
+							 : 128 + (int)(w & 0x7f);
 		}
 		break;
 	default:

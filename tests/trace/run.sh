@@ -88,6 +88,8 @@ if command -v strace >/dev/null 2>&1; then
 	status "sh -c 'exit 7'" 7 $?
 	"$msign" trace sh -c 'kill -TERM $$' 2> /dev/null
 	status "killed by SIGTERM" 143 $?
+	"$msign" trace -f sh -c 'kill -KILL $$' 2> /dev/null
+	status "-f, killed by SIGKILL" 137 $?
 
 	# a missing command
 	"$msign" trace no-such-command-xyz > "$tmp/out" 2> "$tmp/err"
@@ -210,6 +212,17 @@ for c in spec all; do
 		bad "replay $c: dtrace's messages pass through" "$(diff "$here/dtrace-messages.txt" "$tmp/err" | head)"
 	fi
 done
+
+# a command a signal killed: proc:::exited's wait status (15: SIGTERM;
+# 0x8b: SIGSEGV with a core), as a shell says it; dtrace itself exits 0
+printf 'msign:b\nmsign:c 9 1 getpid 0 9 0 0 0 0 0 0 -1\nmsign:x 15\n' > "$tmp/replay-sig"
+STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace true 2> "$tmp/err"
+status "replay: killed by SIGTERM" 143 $?
+check "replay: killed by SIGTERM, the trace" [ "$(tail -n 1 "$tmp/err")" = "getpid(0x0, 0x0, 0x0)$tab$tab = 9 0" ]
+printf 'msign:b\nmsign:x 139\n' > "$tmp/replay-sig"
+STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace true 2> "$tmp/err"
+status "replay: SIGSEGV, core dumped" 139 $?
+check "replay: SIGSEGV, no complaint" [ "$(cat "$tmp/err")" = "SYSCALL(args) $tab$tab = return" ]
 
 # no root
 STANDIN_MODE=noroot "$msign" trace true 2> "$tmp/err"

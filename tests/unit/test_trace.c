@@ -334,7 +334,11 @@ static void t_dtrace_program(void **st)
 	assert_null(strstr(p, "pread")); /* -t read is read alone */
 	assert_null(strstr(p, "@msign_n"));
 	assert_null(strstr(p, "timestamp - self->t"));
-	assert_non_null(strstr(p, "proc:::exit\n/pid == $target/"));
+	/* the wait status, from proc:::exited (proc:::exit says CLD_EXITED
+	 * for a signal death too) */
+	assert_non_null(strstr(p, "proc:::exited\n/pid == $target/\n{\n\tprintf(\"msign:x %d\\n\", (int)arg1);\n}\n"));
+	assert_null(strstr(p, "proc:::exit\n"));
+	assert_null(strstr(p, "args["));
 	free(p);
 
 	o = opts_for(MSIGN_TRACE_DTRACE);
@@ -362,7 +366,7 @@ static void t_dtrace_records(void **st)
 		"msign:c 1 2 mmap 12 -1 0 4000 3 1002 ffffffffffffffff 0 -1\n"
 		"              libsystem_kernel.dylib`__mmap+0xa\n"
 		"\n"
-		"msign:x 1 263 0\n", &bad);
+		"msign:x 1792\n", &bad);
 	assert_string_equal(out,
 		"openat_nocancel(0xFFFFFFFFFFFFFFFE, \"/etc/hosts\\0\", 0x1000000, 0x0, 0x0, 0x0)\t\t = 3 0\n"
 		"write(0x1, \"hello\\n\", 0x6)\t\t = 6 0\n"
@@ -372,15 +376,26 @@ static void t_dtrace_records(void **st)
 	assert_int_equal(bad, 0);
 	free(out);
 
-	/* the exit record: status modulo 256, signals as 128 + n */
+	/* the exit record is a wait status: exit(7), SIGKILL, SIGSEGV with a
+	 * core; a stopped process or a value no wait status has is refused */
 	struct msign_trace_session s;
 	msign_trace_session_init(&s, &o, stderr);
 	s.started = true;
-	msign_trace_dtrace_line(&s, "msign:x 1 263 0", 15);
+	msign_trace_dtrace_line(&s, "msign:x 1792", 12);
 	assert_true(s.have_exit);
 	assert_int_equal(s.exit_status, 7);
-	msign_trace_dtrace_line(&s, "msign:x 2 0 9", 13);
+	msign_trace_dtrace_line(&s, "msign:x 9", 9);
 	assert_int_equal(s.exit_status, 137);
+	msign_trace_dtrace_line(&s, "msign:x 139", 11);
+	assert_int_equal(s.exit_status, 139);
+	msign_trace_dtrace_line(&s, "msign:x 0", 9);
+	assert_int_equal(s.exit_status, 0);
+	assert_int_equal(s.bad_lines, 0);
+	msign_trace_dtrace_line(&s, "msign:x 4991", 12); /* stopped, SIGSTOP */
+	msign_trace_dtrace_line(&s, "msign:x 65536", 13);
+	msign_trace_dtrace_line(&s, "msign:x -1", 10);
+	assert_int_equal(s.exit_status, 0);
+	assert_int_equal(s.bad_lines, 3);
 	msign_trace_session_free(&s);
 
 	/* records that lie: each is refused and counted, nothing printed */
@@ -396,7 +411,7 @@ static void t_dtrace_records(void **st)
 		"msign:c 1 2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 0 3 0 0 0 0 0 0 -1\n"
 		"msign:c -  2 open 0 3 0 0 0 0 0 0 -1\n"
 		"msign:n read\n"
-		"msign:x 1\n"
+		"msign:x 1 7 0\n"                                  /* the old record */
 		"msign:q\n"
 		"msign:bx\n", &bad);
 	assert_string_equal(out, "");
