@@ -164,7 +164,11 @@ check "-p: the program follows \$target" grep -q '^/pid == \$target/$' "$STANDIN
 "$msign" trace -W Safari 2> /dev/null
 check "-W" [ "$(tail -n 2 "$STANDIN_DIR/args" | tr '\n' ' ')" = "-W Safari " ]
 "$msign" trace -n du 2> /dev/null
-check "-n: no -c/-p, execname in the program" grep -q '^/execname == "du"/$' "$STANDIN_DIR/program.d"
+check "-n: no -c/-p, execname in the program" [ "$(grep -A 2 '^syscall:::entry$' "$STANDIN_DIR/program.d" | tail -n 2)" = '/substr(execname, 0, 2) == "du" ||
+ execname == substr("du", 0, strlen(execname))/' ]
+# a name longer than execname's 16 bytes matches by its start, as in dtruss
+"$msign" trace -n com.apple.WebKit.WebContent 2> /dev/null
+check "-n: a long name, prefix match" grep -qx '/substr(execname, 0, 27) == "com.apple.WebKit.WebContent" ||' "$STANDIN_DIR/program.d"
 check "-n: PID column" grep -q '^/\* msign trace: -l \*/$' "$STANDIN_DIR/program.d"
 "$msign" trace -b '4m -x destructive' true 2> /dev/null
 status "-b is checked" 2 $?
@@ -196,6 +200,20 @@ check "records carry the three columns" grep -qF 'printf("msign:c %d %x %s %d %d
 "$msign" trace true 2> /dev/null
 check "no options: no column" grep -qF 'printf("msign:c %d %x %s %d %d %x %x %x %x %x %x %d %S\n",' "$prog"
 check "no options: no timestamps kept" [ "$(grep -c 'self->t = \|self->vt = \|ustack' "$prog")" = 0 ]
+
+# two-path calls print both paths; the last return clause frees every
+# self-> variable; read/write buffers cut at 256 bytes end in "..."
+"$msign" trace -t rename true 2> /dev/null
+check "-t rename: both paths" grep -qF 'printf("msign:c %d %x %s %d %d %x %x %x %x %x %x %d %S\t1 %S\n",' "$prog"
+check "-t rename: copyinstr of both" [ "$(grep -c 'copyinstr(self->a[01])' "$prog")" = 2 ]
+"$msign" trace -e -o true 2> /dev/null
+check "every self-> variable freed at return" [ "$(sed -n '/^\/self->ok\/$/,/^}$/p' "$prog" | tr -d '\t' | tr '\n' ' ')" = "/self->ok/ { self->ok = 0; self->a0 = 0; self->a1 = 0; self->a2 = 0; self->a3 = 0; self->a4 = 0; self->a5 = 0; self->t = 0; self->vt = 0; } " ]
+printf 'msign:b\nmsign:c 9 1 rename 0 0 7f00 7f10 0 0 0 0 0 /tmp/a\\0\t1 /tmp/b c\\0\nmsign:c 9 1 linkat 0 0 3 7f00 4 7f10 0 0 1 x\t3 y\nmsign:c 9 1 read_nocancel 0 300 3 7f00 1000 0 0 0 1 abc\nmsign:c 9 1 write 0 6 1 7f00 6 0 0 0 1 hello\\n\nmsign:x 0\n' > "$tmp/replay-two"
+STANDIN_REPLAY="$tmp/replay-two" "$msign" trace --output "$tmp/got" true 2> /dev/null
+printf '%s\n' "SYSCALL(args) $tab$tab = return" "rename(\"/tmp/a\\0\", \"/tmp/b c\\0\", 0x0)$tab$tab = 0 0" \
+	"linkat(0x3, \"x\\0\", 0x4, \"y\\0\", 0x0, 0x0)$tab$tab = 0 0" \
+	"read_nocancel(0x3, \"abc\"..., 0x1000)$tab$tab = 300 0" "write(0x1, \"hello\\n\", 0x6)$tab$tab = 6 0" > "$tmp/want"
+if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "replay: two paths, the cut marker" "$(diff "$tmp/want" "$tmp/got")"; fi
 
 # recorded dtrace output, formatted byte for byte
 for c in spec all; do

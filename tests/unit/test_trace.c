@@ -328,7 +328,7 @@ static void t_dtrace_program(void **st)
 	char *p = NULL;
 	assert_int_equal(msign_trace_dtrace_program(&o, &p, NULL), 0);
 	assert_non_null(strstr(p, "syscall::read:entry,\nsyscall::read_nocancel:entry\n/pid == $target/\n"));
-	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok && (int64_t)arg0 > 0/"));
+	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok == 1 && (int64_t)arg0 > 0/"));
 	assert_non_null(strstr(p, "copyinstr(self->a1, (int64_t)arg0 > 256 ? 256 : arg0)"));
 	assert_null(strstr(p, "syscall:::"));
 	assert_null(strstr(p, "pread")); /* -t read is read alone */
@@ -339,6 +339,10 @@ static void t_dtrace_program(void **st)
 	assert_non_null(strstr(p, "proc:::exited\n/pid == $target/\n{\n\tprintf(\"msign:x %d\\n\", (int)arg1);\n}\n"));
 	assert_null(strstr(p, "proc:::exit\n"));
 	assert_null(strstr(p, "args["));
+	/* the last return clause frees every thread-local variable */
+	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok/\n{\n"
+				  "\tself->ok = 0;\n\tself->a0 = 0;\n\tself->a1 = 0;\n\tself->a2 = 0;\n"
+				  "\tself->a3 = 0;\n\tself->a4 = 0;\n\tself->a5 = 0;\n}\n"));
 	free(p);
 
 	o = opts_for(MSIGN_TRACE_DTRACE);
@@ -346,7 +350,11 @@ static void t_dtrace_program(void **st)
 	o.counts = o.oncpu = true;
 	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
 	assert_int_equal(msign_trace_dtrace_program(&o, &p, NULL), 0);
-	assert_non_null(strstr(p, "syscall:::entry\n/execname == \"du\"/\n"));
+	/* -n: a prefix match either way, as dtruss's */
+	assert_non_null(strstr(p, "syscall:::entry\n/substr(execname, 0, 2) == \"du\" ||\n"
+				  " execname == substr(\"du\", 0, strlen(execname))/\n"));
+	/* -e/-o: their variables are freed too */
+	assert_non_null(strstr(p, "\tself->a5 = 0;\n\tself->vt = 0;\n}\n"));
 	assert_non_null(strstr(p, "self->vt = vtimestamp;"));
 	assert_non_null(strstr(p, "@msign_n[probefunc] = count();"));
 	assert_null(strstr(p, "$target")); /* -n has none */
@@ -413,9 +421,35 @@ static void t_dtrace_records(void **st)
 		"msign:n read\n"
 		"msign:x 1 7 0\n"                                  /* the old record */
 		"msign:q\n"
-		"msign:bx\n", &bad);
+		"msign:bx\n"
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\t0 /b\n" /* second <= first */
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\t6 /b\n" /* beyond a5 */
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\tx /b\n"
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\t\n", &bad);
 	assert_string_equal(out, "");
-	assert_int_equal(bad, 14);
+	assert_int_equal(bad, 18);
+	free(out);
+	/* two-path calls: both strings, the second after a raw tab (%S
+	 * writes a tab in a string as \t); read/write buffers the program cut
+	 * at 256 bytes end in "..." (the length is the return / arg2) */
+	out = feed(&o, true,
+		"msign:c 1 2 rename 0 0 7f00 7f10 0 0 0 0 0 /a b\\0\t1 /c\\td\\0\n"
+		"msign:c 1 2 renameat 0 0 3 7f00 4 7f10 0 0 1 old\t3 new\n"
+		"msign:c 1 2 symlinkat 0 0 7f00 5 7f10 0 0 0 0 target\t2 link\n"
+		"msign:c 1 2 read 0 257 3 7f00 1000 0 0 0 1 abc\n"
+		"msign:c 1 2 read 0 256 3 7f00 1000 0 0 0 1 abc\n"
+		"msign:c 1 2 write_nocancel 0 256 1 7f00 100 0 0 0 1 xyz\n"
+		"msign:c 1 2 write 0 -1 1 7f00 101 0 0 0 1 xyz\n",
+		&bad);
+	assert_string_equal(out,
+		"rename(\"/a b\\0\", \"/c\\td\\0\", 0x0)\t\t = 0 0\n"
+		"renameat(0x3, \"old\\0\", 0x4, \"new\\0\", 0x0, 0x0)\t\t = 0 0\n"
+		"symlinkat(\"target\\0\", 0x5, \"link\\0\", 0x0, 0x0, 0x0)\t\t = 0 0\n"
+		"read(0x3, \"abc\"..., 0x1000)\t\t = 257 0\n"
+		"read(0x3, \"abc\", 0x1000)\t\t = 256 0\n"
+		"write_nocancel(0x1, \"xyz\", 0x100)\t\t = 256 0\n"
+		"write(0x1, \"xyz\"..., 0x101)\t\t = -1 0\n");
+	assert_int_equal(bad, 0);
 	free(out);
 	/* ...but the largest values that fit are taken */
 	out = feed(&o, true,
