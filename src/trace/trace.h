@@ -231,15 +231,19 @@ int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
 			    size_t copy_len, struct msign_diag *d);
 
 /* While a trace runs, SIGINT, SIGTERM and SIGHUP are caught instead of
- * killing msign, so the temporary folder is always removed: a signal sent
- * to msign alone (kill) is passed on to the running tool; ^C on a terminal
- * already reaches the tool. SIGPIPE is ignored (a reader of the trace that
- * goes away ends the tool instead) and SIGCHLD is the default, so the
- * tool's exit status cannot be reaped away. Everything is restored at the
- * end. */
+ * killing msign, so the temporary folder is always removed (those the
+ * caller ignores stay ignored). The handler only notes the signal; a
+ * signal sent to msign alone (kill) is passed on by the run loop: to
+ * dtrace, or with strace to the command itself (strace would detach and
+ * leave it running); ^C on a terminal already reaches them. SIGPIPE is
+ * ignored (a reader of the trace that goes away ends the tool instead)
+ * and SIGCHLD is the default, so the tool's exit status cannot be reaped
+ * away. Everything is restored at the end. */
 void msign_trace_guard_begin(void);
-void msign_trace_guard_child(long pid); /* 0: none */
 int msign_trace_guard_signal(void);     /* last caught signal, 0 if none */
+/* A signal sent to msign alone since *seen was updated (then updated), or
+ * 0. */
+int msign_trace_guard_forward(unsigned *seen);
 void msign_trace_guard_end(void);
 
 /* ---- running a trace --------------------------------------------------- */

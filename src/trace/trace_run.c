@@ -317,9 +317,29 @@ static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
 		close(ep[1]);
 		ep[1] = -1;
 	}
-	msign_trace_guard_child(pid);
 	bool done = false, fifo_idle = false, writer_seen = false;
+	unsigned fwd_seen = 0;
+	int fwd = 0; /* a signal for msign alone, not passed on yet */
+	int64_t command = 0;
 	while (!done) {
+		/* Passed on here, before the waitpid below reaps the tool: never
+		 * to a reaped PID. strace, told to stop, would detach and leave
+		 * the command running untraced, so with strace the command gets
+		 * the signal (with -p the tool does: the process is not ours). */
+		int f = msign_trace_guard_forward(&fwd_seen);
+		if (f != 0)
+			fwd = f;
+		if (fwd != 0 && (x->dtrace || s->o->pid != 0)) {
+			(void)kill(pid, fwd);
+			fwd = 0;
+		} else if (fwd != 0) {
+			if (command == 0)
+				command = first_child(pid);
+			if (command > 0) { /* else strace has not started it yet */
+				(void)kill((pid_t)command, fwd);
+				fwd = 0;
+			}
+		}
 		struct pollfd pf[2];
 		nfds_t np = 0;
 		if (!fifo_idle && ffd >= 0)
@@ -379,7 +399,6 @@ static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
 	fflush(s->out);
 	fflush(x->msgs);
 out:
-	msign_trace_guard_child(0);
 	if (ffd >= 0)
 		close(ffd);
 	if (ep[0] >= 0)
@@ -432,9 +451,13 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	if (r != 0)
 		return r;
 	/* strace exits as its command did; dtrace's own status is not the
-	 * command's, the D program recorded that (unless ^C ended it all). */
+	 * command's, the D program recorded that (unless ^C ended it all).
+	 * A signal that ended the trace is the status, as a shell reports
+	 * one (the command may have caught it and exited 0). */
 	int sig = msign_trace_guard_signal();
-	if (!x->dtrace || (!x->s->have_exit && sig == 0))
+	if (!x->dtrace)
+		res->status = sig != 0 ? 128 + sig : status_of(w);
+	else if (!x->s->have_exit && sig == 0)
 		res->status = status_of(w);
 	else
 		res->status = x->s->have_exit ? x->s->exit_status : 128 + sig;

@@ -91,6 +91,22 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace -f sh -c 'kill -KILL $$' 2> /dev/null
 	status "-f, killed by SIGKILL" 137 $?
 
+	# a signal sent to msign alone ends the command (strace alone would
+	# detach and let it run on), and msign exits 128 + N
+	"$msign" trace -t execve sleep 9.731 2> "$tmp/err" &
+	mp=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q 'sleep' "$tmp/err" 2> /dev/null; do sleep 0.02; i=$((i + 1)); done
+	kill -TERM $mp
+	wait $mp
+	status "SIGTERM to msign" 143 $?
+	# (the pattern does not match grep's own command line)
+	check "SIGTERM to msign: the command is gone" [ -z "$(grep -l 'sleep.9[.]731' /proc/[0-9]*/cmdline 2> /dev/null)" ]
+	# a signal the caller ignores (nohup) stays ignored in the command
+	(trap '' HUP; exec "$msign" trace -t getpid sh -c 'kill -HUP $$; echo alive') > "$tmp/out" 2> /dev/null
+	status "nohup: HUP ignored" 0 $?
+	check "nohup: the command lived on" [ "$(cat "$tmp/out")" = alive ]
+
 	# a missing command
 	"$msign" trace no-such-command-xyz > "$tmp/out" 2> "$tmp/err"
 	status "missing command" 127 $?
@@ -269,7 +285,9 @@ no_leftovers "--unsign"
 
 # --unsign and Ctrl-C: the copy goes too
 rm -f "$STANDIN_DIR/target"
-STANDIN_MODE=sleep "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err" &
+# (a command started with & begins with SIGINT ignored, which msign keeps,
+# as it must for nohup: give it the default back, as a terminal's job has)
+STANDIN_MODE=sleep env --default-signal=INT "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err" &
 mp=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q 'not signed' "$STANDIN_DIR/target" 2> /dev/null; do
