@@ -54,6 +54,11 @@ struct msign_trace_opts {
 	bool unsign;    /* --unsign */
 	const char *bufsize;   /* -b, dtrace dynvarsize; "4m" when NULL */
 	const char *syscall;   /* -t, NULL for every call; "exec" is execve */
+	/* set by msign_trace_opts_finish for strace when Linux calls -t's
+	 * macOS name otherwise: the name as given, and syscall then points
+	 * to linux_names, the Linux calls comma-separated ("open,openat") */
+	const char *syscall_macos;
+	char linux_names[64];
 	long pid;              /* -p, 0 when absent */
 	const char *name;      /* -n */
 	const char *wait_name; /* -W */

@@ -470,6 +470,36 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	return 0;
 }
 
+/* Whether strace knows -t's name: `strace -e trace=NAME -V` parses the
+ * filter and then prints its version, or says "invalid system call" and
+ * exits 1. 1 known, 0 not, -1 cannot tell (no strace: said later). */
+static int strace_knows(const struct msign_trace_opts *o)
+{
+	char filter[MSIGN_TRACE_NAME_LEN + 16];
+	snprintf(filter, sizeof(filter), "trace=%s", o->syscall);
+	const char *tool = o->strace != NULL ? o->strace : "strace";
+	char *argv[] = { (char *)tool, "-e", filter, "-V", NULL };
+	pid_t p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(tool, argv);
+		_exit(127);
+	}
+	int w;
+	while (waitpid(p, &w, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(w) || WEXITSTATUS(w) == 127)
+		return -1;
+	return WEXITSTATUS(w) == 0;
+}
+
 static bool is_macho(enum msign_trace_target t)
 {
 	return t != MSIGN_TRACE_TARGET_OTHER;
@@ -484,6 +514,16 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		return r;
 	bool dtrace = o->backend == MSIGN_TRACE_DTRACE;
 	bool cmd = o->argv != NULL && o->argv[0] != NULL;
+	if (!dtrace && o->syscall_macos != NULL) {
+		fprintf(msgs, "msign trace: -t %s traces ", o->syscall_macos);
+		for (const char *p = o->syscall; *p != '\0'; p++)
+			fputs(*p == ',' ? ", " : (char[2]){ *p, '\0' }, msgs);
+		fputs(" on Linux\n", msgs);
+	} else if (!dtrace && o->syscall != NULL && strace_knows(o) == 0) {
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "-t %s: no system call of that name on Linux (strace knows none)",
+				      o->syscall);
+	}
 	if (cmd && (r = msign_trace_which(o->argv[0], res->target_path,
 					  sizeof(res->target_path), d)) != 0) {
 		res->bad_command = true;

@@ -83,6 +83,18 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace -t execve sh -c 'ls >/dev/null; ls >/dev/null' 2> "$tmp/err"
 	check "without -f: only sh" [ "$(grep -c 'execve(' "$tmp/err")" = 1 ]
 
+	# macOS names: mapped to the Linux calls, with a one-line note;
+	# names Linux does not have: a usage error
+	"$msign" trace -t open cat /nonexistent/x > /dev/null 2> "$tmp/err"
+	check "-t open: the note" [ "$(head -n 1 "$tmp/err")" = "msign trace: -t open traces open, openat on Linux" ]
+	check "-t open: openat traced" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/err"
+	"$msign" trace -t nanosleep sleep 0.01 2> "$tmp/err"
+	check "-t nanosleep: the note" [ "$(head -n 1 "$tmp/err")" = "msign trace: -t nanosleep traces nanosleep, clock_nanosleep on Linux" ]
+	check "-t nanosleep: sleep's call" grep -Eq "^(clock_)?nanosleep\(" "$tmp/err"
+	"$msign" trace -t bogus true > /dev/null 2> "$tmp/err"
+	status "-t bogus" 2 $?
+	check "-t bogus: one line" [ "$(cat "$tmp/err")" = "msign trace: -t bogus: no system call of that name on Linux (strace knows none)" ]
+
 	# the exit status is the command's
 	"$msign" trace sh -c 'exit 7' 2> /dev/null
 	status "sh -c 'exit 7'" 7 $?

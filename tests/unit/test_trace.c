@@ -296,6 +296,40 @@ static void t_argv(void **st)
 	for (size_t i = 0; want[i] != NULL; i++)
 		assert_string_equal(v[i], want[i]);
 	msign_trace_argv_free(v);
+	assert_null(o.syscall_macos);
+
+	/* macOS names Linux calls otherwise: mapped, each name "?" so an
+	 * architecture without it (arm64: no stat) is no error */
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.syscall = "stat64";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall_macos, "stat64");
+	assert_string_equal(o.syscall, "stat,newfstatat,statx");
+	assert_int_equal(msign_trace_strace_argv(&o, NULL, "/t/f", &v, NULL), 0);
+	assert_string_equal(v[13], "trace=?stat,?newfstatat,?statx");
+	msign_trace_argv_free(v);
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.syscall = "write_nocancel";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "write");
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.syscall = "open_nocancel";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "open,openat");
+	o = opts_for(MSIGN_TRACE_STRACE); /* "_nocancel" alone is no name */
+	o.argv = argv;
+	o.syscall = "_nocancel";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_null(o.syscall_macos);
+	o = opts_for(MSIGN_TRACE_DTRACE); /* dtrace keeps macOS's names */
+	o.argv = argv;
+	o.syscall = "open";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "open");
+	assert_null(o.syscall_macos);
 
 	o = opts_for(MSIGN_TRACE_DTRACE);
 	o.argv = argv;
