@@ -173,10 +173,10 @@ int cmd_trace(int argc, char **argv)
 	if (r != 0) {
 		fprintf(stderr, "msign trace: %s\n",
 			cli_esc(d.code ? d.msg : msign_strerror(r)));
+		if (res.bad_command) /* before usage: a Mach-O on Linux is 126 */
+			return r == MSIGN_E_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 		if (r == MSIGN_E_ARG || r == MSIGN_E_UNSUPPORTED)
 			return EXIT_USAGE;
-		if (res.bad_command)
-			return r == MSIGN_E_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 		if (r == MSIGN_E_NOT_FOUND) /* the tool itself */
 			fprintf(stderr, "msign trace: %s\n",
 				o.backend == MSIGN_TRACE_STRACE

@@ -532,6 +532,17 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	if (cmd && dtrace &&
 	    (r = msign_trace_classify(res->target_path, &res->target, d)) != 0)
 		return r;
+	/* strace would say "Exec format error" and exit 1: say what it is.
+	 * (A file classify cannot read is left to strace.) */
+	enum msign_trace_target kind;
+	if (cmd && !dtrace &&
+	    msign_trace_classify(res->target_path, &kind, NULL) == 0 &&
+	    kind != MSIGN_TRACE_TARGET_OTHER) {
+		res->bad_command = true;
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+				      "%s: a Mach-O program (macOS), which Linux cannot run: trace it on a Mac",
+				      res->target_path);
+	}
 
 	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX], fifo[PATH_MAX + 16], copy[PATH_MAX + 256];

@@ -129,6 +129,16 @@ if command -v strace >/dev/null 2>&1; then
 	status "a folder" 126 $?
 	check "a folder: says so" [ "$(cat "$tmp/err")" = "msign trace: $dir: Is a directory" ]
 
+	# a Mach-O command: one line, 126, strace not run
+	cp "$root/fixtures/universal" "$tmp/macho"
+	chmod 755 "$tmp/macho"
+	"$msign" trace "$tmp/macho" > "$tmp/out" 2> "$tmp/err"
+	status "a Mach-O on Linux" 126 $?
+	check "a Mach-O on Linux: one line" [ "$(cat "$tmp/err")" = "msign trace: $tmp/macho: a Mach-O program (macOS), which Linux cannot run: trace it on a Mac" ]
+	cp "$root/fixtures/adhoc_ent_arm64" "$tmp/macho"
+	"$msign" trace "$tmp/macho" 2> /dev/null
+	status "a thin Mach-O on Linux" 126 $?
+
 	# columns: -l -d -e; -L; --output
 	"$msign" trace -l -d -e -t close true 2> "$tmp/err"
 	check "-l -d -e header" [ "$(head -n 1 "$tmp/err")" = "  PID/  THRD RELATIVE  ELAPSD SYSCALL(args) $tab$tab = return" ]
