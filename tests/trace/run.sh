@@ -85,9 +85,10 @@ if command -v strace >/dev/null 2>&1; then
 
 	# macOS names: mapped to the Linux calls, with a one-line note;
 	# names Linux does not have: a usage error
-	"$msign" trace -t open cat /nonexistent/x > /dev/null 2> "$tmp/err"
+	# (the trace apart from cat's message, which may come in pieces)
+	"$msign" trace --output "$tmp/tr" -t open cat /nonexistent/x > /dev/null 2> "$tmp/err"
 	check "-t open: the note" [ "$(head -n 1 "$tmp/err")" = "msign trace: -t open traces open, openat on Linux" ]
-	check "-t open: openat traced" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/err"
+	check "-t open: openat traced" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/tr"
 	"$msign" trace -t nanosleep sleep 0.01 2> "$tmp/err"
 	check "-t nanosleep: the note" [ "$(head -n 1 "$tmp/err")" = "msign trace: -t nanosleep traces nanosleep, clock_nanosleep on Linux" ]
 	check "-t nanosleep: sleep's call" grep -Eq "^(clock_)?nanosleep\(" "$tmp/err"
@@ -336,7 +337,9 @@ else tools=/work/shared/tools
 fi
 dcheck=$tools/dtrace-compile/check
 nprog=$(ls "$STANDIN_DIR/programs" 2> /dev/null | wc -l)
-if [ ! -x "$dcheck" ]; then
+if [ "${TRACE_D_CHECK:-yes}" = no ]; then
+	echo "trace: the $nprog D programs are compiled in the plain round (TRACE_D_CHECK=no)"
+elif [ ! -x "$dcheck" ]; then
 	if [ "${CI:-}" = true ]; then
 		bad "no D compiler at $dcheck (CI=true needs it; set MSIGN_TOOLS)"
 	else
