@@ -1,11 +1,13 @@
 /* msign trace: running a backend tool. The tool writes its records into a
- * FIFO that msign reads while the tool runs; its own messages are scanned
- * for the failures msign explains (no root, "Operation not permitted").
+ * pipe (strace, through /proc/MSIGN/fd/N) or a FIFO (dtrace) that msign
+ * reads while the tool runs; its own messages are scanned for the
+ * failures msign explains (no root, "Operation not permitted").
  *
- * Why a FIFO: the traced command inherits the tool's stdout and stderr,
+ * Why a pipe: the traced command inherits the tool's stdout and stderr,
  * so the records cannot come on either; a regular file would grow with
- * every call of a long trace, a FIFO holds 64 KiB and makes the tool wait
- * for msign instead. */
+ * every call of a long trace, a pipe holds 64 KiB and makes the tool wait
+ * for msign instead. macOS has no /proc to open another process's
+ * descriptor by, so dtrace gets a FIFO in a private folder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -280,23 +282,29 @@ static bool pump(int fd, char *buf, struct line_reader *r, struct run_ctx *x,
 	return true;
 }
 
-/* Run one tool writing into fifo until it exits; *wstatus its status. */
-static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
-		    int *wstatus, struct msign_diag *d)
+/* Run one tool writing into fifo, or (fifo NULL) into the pipe whose
+ * ends are tp[0] (nonblocking) and tp[1], until it exits; *wstatus its
+ * status. The pipe's ends are closed here. */
+static int run_tool(char *const *argv, const char *fifo, int tp[2],
+		    struct run_ctx *x, int *wstatus, struct msign_diag *d)
 {
 	struct msign_trace_session *s = x->s;
-	(void)unlink(fifo);
-	if (mkfifo(fifo, 0600) != 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s", fifo,
-				      strerror(errno));
-	int ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+	int ffd = tp[0];
+	if (fifo != NULL) {
+		(void)unlink(fifo);
+		if (mkfifo(fifo, 0600) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s",
+					      fifo, strerror(errno));
+		ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+	}
 	int ep[2] = { -1, -1 };
 	char *buf = malloc(READ_CHUNK);
 	struct line_reader r = { malloc(MSIGN_TRACE_MAX_LINE), 0, false };
 	int ret = 0;
 	pid_t pid = -1;
 	if (ffd < 0 || buf == NULL || r.buf == NULL) {
-		ret = ffd < 0 ? msign_diag_set(d, MSIGN_E_IO, 0, "open %s: %s", fifo,
+		ret = ffd < 0 ? msign_diag_set(d, MSIGN_E_IO, 0, "open %s: %s",
+					       fifo != NULL ? fifo : "pipe",
 					       strerror(errno))
 			      : MSIGN_E_NOMEM;
 		goto out;
@@ -394,18 +402,23 @@ static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
 	if (x->err_len > 0)
 		err_flush_part(x);
 	x->err_mid = false;
-	if (!x->dtrace && (writer_seen || any))
+	/* (msign holds the pipe's write end, so it never hangs up: strace
+	 * ran, and the header is printed even when nothing was traced) */
+	if (!x->dtrace && (writer_seen || any || fifo == NULL))
 		msign_trace_session_start(s);
 	fflush(s->out);
 	fflush(x->msgs);
 out:
 	if (ffd >= 0)
 		close(ffd);
+	if (tp[1] >= 0)
+		close(tp[1]);
 	if (ep[0] >= 0)
 		close(ep[0]);
 	if (ep[1] >= 0)
 		close(ep[1]);
-	(void)unlink(fifo);
+	if (fifo != NULL)
+		(void)unlink(fifo);
 	free(buf);
 	free(r.buf);
 	return ret;
@@ -434,19 +447,40 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 {
 	char **argv = NULL, *prog = NULL;
 	int r;
+	int tp[2] = { -1, -1 };
+	char path[64];
+	if (fifo == NULL) {
+		/* strace opens msign's own write end through /proc: no path in
+		 * $TMPDIR, and neither strace nor the command inherits it
+		 * (close-on-exec); msign keeps it open while strace runs. */
+		if (pipe(tp) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s",
+					      strerror(errno));
+		set_flags(tp[0], O_NONBLOCK, FD_CLOEXEC);
+		set_flags(tp[1], 0, FD_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%d", (long)getpid(),
+			 tp[1]);
+	}
+	const char *out_path = fifo != NULL ? fifo : path;
 	if (x->dtrace) {
 		r = msign_trace_dtrace_program(o, &prog, d);
 		if (r == 0)
-			r = msign_trace_dtrace_argv(o, prog, exec_path, fifo, &argv, d);
+			r = msign_trace_dtrace_argv(o, prog, exec_path, out_path,
+						    &argv, d);
 	} else {
-		r = msign_trace_strace_argv(o, exec_path, fifo, &argv, d);
+		r = msign_trace_strace_argv(o, exec_path, out_path, &argv, d);
 	}
 	free(prog);
-	if (r != 0)
+	if (r != 0) {
+		if (tp[0] >= 0) {
+			close(tp[0]);
+			close(tp[1]);
+		}
 		return r;
+	}
 	x->s->t0_us = now_us();
 	int w = 0;
-	r = run_tool(argv, fifo, x, &w, d);
+	r = run_tool(argv, fifo, tp, x, &w, d);
 	msign_trace_argv_free(argv);
 	if (r != 0)
 		return r;
@@ -544,18 +578,24 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 				      res->target_path);
 	}
 
+	/* strace (Linux, /proc mounted) writes into a pipe: no folder at
+	 * all. dtrace gets a FIFO in a fresh folder, which also holds the
+	 * --unsign copy. */
 	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX], fifo[PATH_MAX + 16], copy[PATH_MAX + 256];
+	dir[0] = fifo[0] = copy[0] = '\0';
+	bool use_pipe = !dtrace && access("/proc/self/fd", X_OK) == 0;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX", tmp) >=
-	    sizeof(dir))
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
-	if (mkdtemp(dir) == NULL)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s", dir,
-				      strerror(errno));
-	snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
-	copy[0] = '\0';
+	if (!use_pipe) {
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX",
+				     tmp) >= sizeof(dir))
+			return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
+		if (mkdtemp(dir) == NULL)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s",
+					      dir, strerror(errno));
+		snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
+	}
 
 	struct msign_trace_session s;
 	msign_trace_session_init(&s, o, out);
@@ -584,7 +624,8 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		x.hide_denied = dtrace && o->unsign && !res->copied &&
 				is_macho(res->target);
 		x.denied = x.need_root = false;
-		if ((r = attempt(o, exec_path, fifo, &x, res, d)) != 0)
+		if ((r = attempt(o, exec_path, use_pipe ? NULL : fifo, &x, res,
+				 d)) != 0)
 			break;
 		if (x.denied && x.hide_denied && !s.started) {
 			want_copy = true; /* dtrace refused: retry with a copy */
@@ -602,10 +643,12 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	fflush(out);
 	if (copy[0] != '\0')
 		(void)unlink(copy);
-	(void)unlink(fifo);
-	if (rmdir(dir) != 0 && r == 0)
-		fprintf(msgs, "msign trace: cannot remove %s: %s\n", dir,
-			strerror(errno));
+	if (dir[0] != '\0') {
+		(void)unlink(fifo);
+		if (rmdir(dir) != 0 && r == 0)
+			fprintf(msgs, "msign trace: cannot remove %s: %s\n",
+				dir, strerror(errno));
+	}
 	if (res->signal == 0)
 		res->signal = msign_trace_guard_signal();
 	msign_trace_guard_end();

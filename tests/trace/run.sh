@@ -130,6 +130,14 @@ if command -v strace >/dev/null 2>&1; then
 	status "a folder" 126 $?
 	check "a folder: says so" [ "$(cat "$tmp/err")" = "msign trace: $dir: Is a directory" ]
 
+	# the trace comes through a pipe: nothing of msign's in $TMPDIR for
+	# the command to see, and no descriptor of it in the command
+	"$msign" trace -t getpid ls -A "$TMPDIR" > "$tmp/out" 2> /dev/null
+	check "\$TMPDIR: the command sees nothing of msign's" [ ! -s "$tmp/out" ]
+	sh -c 'ls /proc/$$/fd' > "$tmp/fd-plain"
+	"$msign" trace -t getpid sh -c 'ls /proc/$$/fd' > "$tmp/fd-traced" 2> /dev/null
+	check "the command's descriptors are its own" cmp -s "$tmp/fd-plain" "$tmp/fd-traced"
+
 	# a Mach-O command: one line, 126, strace not run
 	cp "$root/fixtures/universal" "$tmp/macho"
 	chmod 755 "$tmp/macho"
