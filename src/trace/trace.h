@@ -3,9 +3,8 @@
  * Two backends print the same lines, `name(args)\t\t = return errno`:
  * dtrace on macOS (msign writes the D program and reads what it prints)
  * and strace on Linux (msign translates strace's lines). Both tools write
- * their records into a pipe (strace) or a FIFO in a private temporary
- * folder (dtrace) that msign reads while they run, so the traced command
- * keeps its own stdout and stderr.
+ * their records into a pipe that msign reads while they run, so the
+ * traced command keeps its own stdout and stderr.
  *
  * Part of the msign command, not of libmsign (it forks, execs, installs
  * signal handlers and prints): src/trace/ is built into the archive

@@ -1,13 +1,13 @@
 /* msign trace: running a backend tool. The tool writes its records into a
- * pipe (strace, through /proc/MSIGN/fd/N) or a FIFO (dtrace) that msign
- * reads while the tool runs; its own messages are scanned for the
+ * pipe (strace opens /proc/MSIGN/fd/N, dtrace an inherited /dev/fd/N) that
+ * msign reads while the tool runs; its own messages are scanned for the
  * failures msign explains (no root, "Operation not permitted").
  *
  * Why a pipe: the traced command inherits the tool's stdout and stderr,
  * so the records cannot come on either; a regular file would grow with
  * every call of a long trace, a pipe holds 64 KiB and makes the tool wait
- * for msign instead. macOS has no /proc to open another process's
- * descriptor by, so dtrace gets a FIFO in a private folder. */
+ * for msign instead; and it has no path in $TMPDIR. A FIFO in a private
+ * folder remains for Linux without /proc. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -325,6 +325,10 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 		close(ep[1]);
 		ep[1] = -1;
 	}
+	if (x->dtrace && tp[1] >= 0) { /* dtrace inherited it */
+		close(tp[1]);
+		tp[1] = -1;
+	}
 	bool done = false, fifo_idle = false, writer_seen = false;
 	unsigned fwd_seen = 0;
 	int fwd = 0; /* a signal for msign alone, not passed on yet */
@@ -402,8 +406,9 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 	if (x->err_len > 0)
 		err_flush_part(x);
 	x->err_mid = false;
-	/* (msign holds the pipe's write end, so it never hangs up: strace
-	 * ran, and the header is printed even when nothing was traced) */
+	/* (with strace msign holds the pipe's write end, so it never hangs
+	 * up: strace ran, and the header is printed even when nothing was
+	 * traced) */
 	if (!x->dtrace && (writer_seen || any || fifo == NULL))
 		msign_trace_session_start(s);
 	fflush(s->out);
@@ -450,16 +455,23 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	int tp[2] = { -1, -1 };
 	char path[64];
 	if (fifo == NULL) {
-		/* strace opens msign's own write end through /proc: no path in
-		 * $TMPDIR, and neither strace nor the command inherits it
-		 * (close-on-exec); msign keeps it open while strace runs. */
+		/* No path in $TMPDIR. strace opens msign's own write end
+		 * through /proc: neither strace nor the command inherits it
+		 * (close-on-exec), and msign keeps it open while strace runs.
+		 * dtrace (macOS has no /proc) inherits it and opens /dev/fd/N
+		 * (a dup there); its -c command inherits it too, which the
+		 * records' parser takes as it takes everything, as hostile. */
 		if (pipe(tp) != 0)
 			return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s",
 					      strerror(errno));
 		set_flags(tp[0], O_NONBLOCK, FD_CLOEXEC);
-		set_flags(tp[1], 0, FD_CLOEXEC);
-		snprintf(path, sizeof(path), "/proc/%ld/fd/%d", (long)getpid(),
-			 tp[1]);
+		if (x->dtrace) {
+			snprintf(path, sizeof(path), "/dev/fd/%d", tp[1]);
+		} else {
+			set_flags(tp[1], 0, FD_CLOEXEC);
+			snprintf(path, sizeof(path), "/proc/%ld/fd/%d",
+				 (long)getpid(), tp[1]);
+		}
 	}
 	const char *out_path = fifo != NULL ? fifo : path;
 	if (x->dtrace) {
@@ -578,16 +590,16 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 				      res->target_path);
 	}
 
-	/* strace (Linux, /proc mounted) writes into a pipe: no folder at
-	 * all. dtrace gets a FIFO in a fresh folder, which also holds the
-	 * --unsign copy. */
+	/* The records come through a pipe (strace needs /proc for it, else
+	 * a FIFO in a fresh folder); a folder is made only for that FIFO or
+	 * for the --unsign copy. */
 	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX], fifo[PATH_MAX + 16], copy[PATH_MAX + 256];
 	dir[0] = fifo[0] = copy[0] = '\0';
-	bool use_pipe = !dtrace && access("/proc/self/fd", X_OK) == 0;
+	bool use_pipe = dtrace || access("/proc/self/fd", X_OK) == 0;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
-	if (!use_pipe) {
+	if (!use_pipe || (dtrace && o->unsign && cmd)) {
 		if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX",
 				     tmp) >= sizeof(dir))
 			return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");

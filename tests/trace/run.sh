@@ -198,9 +198,11 @@ truebin=$(command -v ls)
 
 # the arguments msign gives dtrace
 "$msign" trace ls 2> /dev/null
-printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @fifo -n @program -c "$truebin" > "$tmp/want"
-sed 's|^.*/msign-trace\.[^/]*/trace\.fifo$|@fifo|' "$STANDIN_DIR/args" > "$tmp/got"
+# (-o: the pipe msign reads, inherited: no path in $TMPDIR)
+printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -c "$truebin" > "$tmp/want"
+sed 's|^/dev/fd/[0-9][0-9]*$|@pipe|' "$STANDIN_DIR/args" > "$tmp/got"
 if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "dtrace arguments" "$(diff "$tmp/want" "$tmp/got")"; fi
+check "dtrace ran with nothing of msign's in \$TMPDIR" [ ! -s "$STANDIN_DIR/tmpdir" ]
 "$msign" trace -b 16m -p 4242 2> /dev/null
 check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -Z -q -o F -n @program -p 4242 " ]
 check "-p: the program follows \$target" grep -q '^/pid == \$target/$' "$STANDIN_DIR/program.d"
