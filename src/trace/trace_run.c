@@ -600,12 +600,34 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	if (!use_pipe || (dtrace && o->unsign && cmd)) {
+		/* The folder is handed on by path (dtrace -c runs the copy by
+		 * name), so its parent must not let others rename it away: a
+		 * folder others may write needs the sticky bit. */
+		struct stat pst, st;
+		if (stat(tmp, &pst) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "TMPDIR %s: %s", tmp,
+					      strerror(errno));
+		if (!S_ISDIR(pst.st_mode))
+			return msign_diag_set(d, MSIGN_E_IO, 0, "TMPDIR %s: not a folder",
+					      tmp);
+		if ((pst.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+		    (pst.st_mode & S_ISVTX) == 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0,
+					      "TMPDIR %s: others may write it and it is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder",
+					      tmp);
 		if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX",
 				     tmp) >= sizeof(dir))
 			return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
 		if (mkdtemp(dir) == NULL)
 			return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s",
 					      dir, strerror(errno));
+		/* ours, private, and not a link */
+		if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+			(void)rmdir(dir);
+			return msign_diag_set(d, MSIGN_E_IO, 0,
+					      "%s: not the private folder mkdtemp made", dir);
+		}
 		snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
 	}
 

@@ -312,6 +312,19 @@ check "--unsign: traced" grep -q '^getpid(0x0, 0x0, 0x0)' "$tmp/err"
 check "--unsign: the original is untouched" cmp -s "$root/fixtures/universal" "$tmp/hello"
 no_leftovers "--unsign"
 
+# --unsign's folder only in a TMPDIR others cannot rename it out of: one
+# that others may write needs the sticky bit
+mkdir -p "$tmp/open" "$tmp/sticky"
+chmod 777 "$tmp/open"
+chmod 1777 "$tmp/sticky"
+TMPDIR="$tmp/open" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
+status "--unsign, TMPDIR others may write" 1 $?
+check "--unsign, TMPDIR others may write: one line" [ "$(cat "$tmp/err")" = "msign trace: TMPDIR $tmp/open: others may write it and it is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder" ]
+check "--unsign, TMPDIR others may write: nothing made there" [ -z "$(ls -A "$tmp/open")" ]
+TMPDIR="$tmp/sticky" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> /dev/null
+status "--unsign, sticky TMPDIR" 7 $?
+check "--unsign, sticky TMPDIR: folder and copy gone" [ -z "$(ls -A "$tmp/sticky")" ]
+
 # --unsign and Ctrl-C: the copy goes too
 rm -f "$STANDIN_DIR/target"
 # (a command started with & begins with SIGINT ignored, which msign keeps,
