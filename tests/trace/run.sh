@@ -193,7 +193,7 @@ fi
 # ---- dtrace backend, with the stand-in ----------------------------------
 export MSIGN_TRACE_BACKEND=dtrace MSIGN_DTRACE="$here/dtrace-standin"
 export STANDIN_DIR="$tmp/rec" STANDIN_MSIGN="$msign"
-mkdir -p "$STANDIN_DIR"
+mkdir -p "$STANDIN_DIR/programs"
 truebin=$(command -v ls)
 
 # the arguments msign gives dtrace
@@ -355,7 +355,9 @@ elif [ -d ../shared/tools ]; then tools=$(cd ../shared/tools && pwd)
 else tools=/work/shared/tools
 fi
 dcheck=$tools/dtrace-compile/check
-nprog=$(ls "$STANDIN_DIR/programs" 2> /dev/null | wc -l)
+# one file per distinct program (the stand-in saved one per run)
+cksum "$STANDIN_DIR"/programs/*.d | sort -k1,2 -u | while read -r _ _ p; do printf '%s\n' "$p"; done > "$tmp/progs"
+nprog=$(wc -l < "$tmp/progs")
 if [ "${TRACE_D_CHECK:-yes}" = no ]; then
 	echo "trace: the $nprog D programs are compiled in the plain round (TRACE_D_CHECK=no)"
 elif [ ! -x "$dcheck" ]; then
@@ -369,14 +371,14 @@ elif [ "$nprog" -lt 5 ]; then
 else
 	set --
 	first=
-	for p in "$STANDIN_DIR"/programs/*.d; do
+	while read -r p; do
 		if [ -z "$first" ]; then first=$p; else set -- "$@" -n "$(cat "$p")"; fi
-	done
+	done < "$tmp/progs"
 	if "$dcheck" "$first" "$@" > /dev/null 2> "$tmp/dc"; then ok; else
-		for p in "$STANDIN_DIR"/programs/*.d; do
-			"$dcheck" "$p" > /dev/null 2> "$tmp/dc1" ||
+		while read -r p; do
+			"$dcheck" "$p" < /dev/null > /dev/null 2> "$tmp/dc1" ||
 				bad "D compiler rejects the program of '$(head -n 1 "$p")'" "$(sed 's/.*: in /in /' "$tmp/dc1" | tail -n 1)"
-		done
+		done < "$tmp/progs"
 		grep -q 'error while loading shared libraries' "$tmp/dc" &&
 			bad "D compiler cannot start: $(head -n 1 "$tmp/dc") (sh tools/deps.sh test installs libelf1 zlib1g)"
 	fi
