@@ -369,6 +369,13 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 				writer_seen = writer_seen || got ||
 					      (pf[i].revents & POLLHUP);
 				fifo_idle = !more;
+				if (got && tp[1] >= 0) {
+					/* strace has it open: let go of
+					 * msign's write end, so strace's
+					 * exit hangs the pipe up at once */
+					close(tp[1]);
+					tp[1] = -1;
+				}
 				if (got && !x->dtrace) {
 					if (s->main_pid == 0 && !s->o->follow &&
 					    msign_trace_show_pid(s->o))
@@ -406,9 +413,9 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 	if (x->err_len > 0)
 		err_flush_part(x);
 	x->err_mid = false;
-	/* (with strace msign holds the pipe's write end, so it never hangs
-	 * up: strace ran, and the header is printed even when nothing was
-	 * traced) */
+	/* (with strace msign holds the pipe's write end until data comes,
+	 * so a pipe that stayed quiet never hung up: strace ran, and the
+	 * header is printed even when nothing was traced) */
 	if (!x->dtrace && (writer_seen || any || fifo == NULL))
 		msign_trace_session_start(s);
 	fflush(s->out);
