@@ -464,7 +464,7 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	if (fifo == NULL) {
 		/* No path in $TMPDIR. strace opens msign's own write end
 		 * through /proc: neither strace nor the command inherits it
-		 * (close-on-exec), and msign keeps it open while strace runs.
+		 * (close-on-exec), and msign keeps it open until strace writes.
 		 * dtrace (macOS has no /proc) inherits it and opens /dev/fd/N
 		 * (a dup there); its -c command inherits it too, which the
 		 * records' parser takes as it takes everything, as hostile. */
