@@ -74,7 +74,7 @@ chmod +x "$tmp/bin/id"
 passes "deps.sh build, build tools present" env PATH="$tmp/bin" sh tools/deps.sh build
 fails "deps.sh test, test tools absent" env PATH="$tmp/bin" sh tools/deps.sh test
 want="llvm-14 openssl softhsm2 libengine-pkcs11-openssl opensc curl diffutils mawk python3 binutils"
-[ "$(uname -s)" = Linux ] && want="$want strace attr acl util-linux"
+[ "$(uname -s)" = Linux ] && want="$want strace libelf1 zlib1g attr acl util-linux"
 has "deps.sh test: the command to run as root" "deps: missing packages; as root run: apt-get update && apt-get install -y $want"
 
 [ $((pass + fail)) -gt 0 ] || no "harness: no check ran"

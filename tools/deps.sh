@@ -15,6 +15,8 @@ missing=""
 need() { case " $missing " in *" $1 "*) ;; *) missing="$missing $1" ;; esac; }
 have_pc() { pkg-config --exists "$1" 2>/dev/null; }
 have() { command -v "$1" >/dev/null 2>&1; }
+# A library package without a command to look for: dpkg's word.
+have_deb() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
 linux=false
 [ "$(uname -s)" = Linux ] && linux=true
 
@@ -76,6 +78,8 @@ test)
 	have readelf || need binutils                           # and imports of libmsign.so
 	if $linux; then
 		have strace || need strace                      # tests/trace
+		have_deb libelf1 || need libelf1                # tests/trace: the D
+		have_deb zlib1g || need zlib1g                  # compiler's runtime
 		have setfattr || need attr                      # xattr tests
 		have getfattr || need attr
 		have setfacl || need acl                        # ACL tests

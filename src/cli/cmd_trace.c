@@ -24,11 +24,13 @@ static void trace_usage(FILE *out)
 		"  -e          ELAPSD: microseconds each call took\n"
 		"  -f          follow the children too\n"
 		"  -l / -L     force / hide the PID/THRD column\n"
-		"  -n NAME     every process named NAME (dtrace)\n"
+		"  -n NAME     every process whose name starts with NAME, or\n"
+		"              is the start of it, as dtruss matches (dtrace)\n"
 		"  -o          CPU: on-CPU microseconds of each call (dtrace)\n"
 		"  -p PID      attach to a running process\n"
 		"  -s          the user stack after each call\n"
-		"  -t SYSCALL  only this call (exec means execve)\n"
+		"  -t SYSCALL  only this call (exec means execve); on Linux macOS\n"
+		"              names map to Linux calls (open: open, openat)\n"
 		"  -W NAME     wait for a process named NAME to start (dtrace)\n"
 		"  --unsign    trace an unsigned private copy of a command dtrace may\n"
 		"              not control (Apple platform binaries, restricted code)\n"
@@ -171,10 +173,10 @@ int cmd_trace(int argc, char **argv)
 	if (r != 0) {
 		fprintf(stderr, "msign trace: %s\n",
 			cli_esc(d.code ? d.msg : msign_strerror(r)));
+		if (res.bad_command) /* before usage: a Mach-O on Linux is 126 */
+			return r == MSIGN_E_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 		if (r == MSIGN_E_ARG || r == MSIGN_E_UNSUPPORTED)
 			return EXIT_USAGE;
-		if (res.bad_command)
-			return r == MSIGN_E_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
 		if (r == MSIGN_E_NOT_FOUND) /* the tool itself */
 			fprintf(stderr, "msign trace: %s\n",
 				o.backend == MSIGN_TRACE_STRACE

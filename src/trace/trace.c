@@ -32,6 +32,47 @@ static bool size_ok(const char *s)
 	       (strchr("kKmMgG", s[n]) != NULL && s[n + 1] == '\0');
 }
 
+/* macOS calls Linux names otherwise, or replaces with newer calls that
+ * glibc uses (open is openat there, stat is newfstatat or statx,
+ * nanosleep is clock_nanosleep); NAME_nocancel is NAME. */
+static const struct {
+	const char *macos, *linux_calls;
+} linux_names[] = {
+	{ "open", "open,openat" },
+	{ "stat", "stat,newfstatat,statx" },
+	{ "stat64", "stat,newfstatat,statx" },
+	{ "lstat", "lstat,newfstatat,statx" },
+	{ "lstat64", "lstat,newfstatat,statx" },
+	{ "fstat", "fstat,newfstatat,statx" },
+	{ "fstat64", "fstat,newfstatat,statx" },
+	{ "fstatat", "newfstatat,statx" },
+	{ "fstatat64", "newfstatat,statx" },
+	{ "nanosleep", "nanosleep,clock_nanosleep" },
+	{ "getdirentries64", "getdents64" },
+	{ "fork", "fork,clone,clone3" },
+	{ "select", "select,pselect6" },
+};
+
+static void map_linux(struct msign_trace_opts *o)
+{
+	char base[MSIGN_TRACE_NAME_LEN];
+	size_t n = strlen(o->syscall);
+	const size_t nc = sizeof("_nocancel") - 1;
+	snprintf(base, sizeof(base), "%s", o->syscall);
+	bool nocancel = n > nc && strcmp(base + n - nc, "_nocancel") == 0;
+	if (nocancel)
+		base[n - nc] = '\0';
+	const char *to = nocancel ? base : NULL;
+	for (size_t i = 0; i < sizeof(linux_names) / sizeof(linux_names[0]); i++)
+		if (strcmp(base, linux_names[i].macos) == 0)
+			to = linux_names[i].linux_calls;
+	if (to == NULL)
+		return;
+	snprintf(o->linux_names, sizeof(o->linux_names), "%s", to);
+	o->syscall_macos = o->syscall;
+	o->syscall = o->linux_names;
+}
+
 int msign_trace_opts_finish(struct msign_trace_opts *o, struct msign_diag *d)
 {
 	if (o->backend == MSIGN_TRACE_AUTO) {
@@ -74,6 +115,8 @@ int msign_trace_opts_finish(struct msign_trace_opts *o, struct msign_diag *d)
 		return msign_diag_set(d, MSIGN_E_ARG, 0,
 				      "--unsign needs a command: a running process cannot be copied");
 	if (!dtrace) {
+		if (o->syscall != NULL && o->syscall_macos == NULL)
+			map_linux(o);
 		const char *what = o->oncpu ? "-o (on-CPU time)"
 				   : o->name != NULL ? "-n NAME"
 				   : o->wait_name != NULL ? "-W NAME" : NULL;

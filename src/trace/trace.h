@@ -3,8 +3,8 @@
  * Two backends print the same lines, `name(args)\t\t = return errno`:
  * dtrace on macOS (msign writes the D program and reads what it prints)
  * and strace on Linux (msign translates strace's lines). Both tools write
- * their records into a FIFO in a private temporary folder that msign reads
- * while they run, so the traced command keeps its own stdout and stderr.
+ * their records into a pipe that msign reads while they run, so the
+ * traced command keeps its own stdout and stderr.
  *
  * Part of the msign command, not of libmsign (it forks, execs, installs
  * signal handlers and prints): src/trace/ is built into the archive
@@ -54,6 +54,11 @@ struct msign_trace_opts {
 	bool unsign;    /* --unsign */
 	const char *bufsize;   /* -b, dtrace dynvarsize; "4m" when NULL */
 	const char *syscall;   /* -t, NULL for every call; "exec" is execve */
+	/* set by msign_trace_opts_finish for strace when Linux calls -t's
+	 * macOS name otherwise: the name as given, and syscall then points
+	 * to linux_names, the Linux calls comma-separated ("open,openat") */
+	const char *syscall_macos;
+	char linux_names[64];
 	long pid;              /* -p, 0 when absent */
 	const char *name;      /* -n */
 	const char *wait_name; /* -W */
@@ -231,15 +236,19 @@ int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
 			    size_t copy_len, struct msign_diag *d);
 
 /* While a trace runs, SIGINT, SIGTERM and SIGHUP are caught instead of
- * killing msign, so the temporary folder is always removed: a signal sent
- * to msign alone (kill) is passed on to the running tool; ^C on a terminal
- * already reaches the tool. SIGPIPE is ignored (a reader of the trace that
- * goes away ends the tool instead) and SIGCHLD is the default, so the
- * tool's exit status cannot be reaped away. Everything is restored at the
- * end. */
+ * killing msign, so the temporary folder is always removed (those the
+ * caller ignores stay ignored). The handler only notes the signal; a
+ * signal sent to msign alone (kill) is passed on by the run loop: to
+ * dtrace, or with strace to the command itself (strace would detach and
+ * leave it running); ^C on a terminal already reaches them. SIGPIPE is
+ * ignored (a reader of the trace that goes away ends the tool instead)
+ * and SIGCHLD is the default, so the tool's exit status cannot be reaped
+ * away. Everything is restored at the end. */
 void msign_trace_guard_begin(void);
-void msign_trace_guard_child(long pid); /* 0: none */
 int msign_trace_guard_signal(void);     /* last caught signal, 0 if none */
+/* A signal sent to msign alone since *seen was updated (then updated), or
+ * 0. */
+int msign_trace_guard_forward(unsigned *seen);
 void msign_trace_guard_end(void);
 
 /* ---- running a trace --------------------------------------------------- */

@@ -6,14 +6,19 @@
  * only what the options need:
  *
  *   msign:b                                   tracing began (BEGIN)
- *   msign:c PID TID NAME ERRNO RET A0..A5 [REL] [ELAPSED] [CPU] SIDX STR
+ *   msign:c PID TID NAME ERRNO RET A0..A5 [REL] [ELAPSED] [CPU] SIDX STR[\tSIDX STR]
  *   msign:n NAME COUNT                        the -c aggregation (END)
- *   msign:x REASON STATUS SIGNAL              the target ended (proc:::exit)
+ *   msign:x WSTATUS                           the target ended (proc:::exited)
  *
  * TID and A0..A5 are hexadecimal, the rest decimal; REL/ELAPSED/CPU are
  * present with -d/-e/-o, in microseconds. SIDX is the argument the string
  * STR replaces (-1: none); STR is dtrace's %S text (escaped, one line) and
- * runs to the end of the line. Other lines (ustack frames) pass through. */
+ * runs to the end of the line, or to a raw tab that starts the second
+ * string of a two-path call (rename, link...): %S writes a tab as \t, so
+ * a raw one cannot come from a string. WSTATUS is the wait status xnu keeps for
+ * the parent (p_xstat, proc:::exited's arg1): proc:::exit's reason is
+ * CLD_EXITED even for a process a signal killed, so it cannot tell.
+ * Other lines (ustack frames) pass through. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,48 +77,52 @@ static const struct str_call {
 	const char *name; /* macOS syscall provider function */
 	int idx;
 	enum str_when when;
+	int idx2;         /* a second path (AT_RETURN), 0: none (never first) */
 } str_calls[] = {
-	{ "access", 0, AT_RETURN }, { "access_extended", 0, AT_RETURN },
-	{ "acct", 0, AT_RETURN }, { "chdir", 0, AT_RETURN },
-	{ "chflags", 0, AT_RETURN }, { "chmod", 0, AT_RETURN },
-	{ "chmod_extended", 0, AT_RETURN }, { "chown", 0, AT_RETURN },
-	{ "chroot", 0, AT_RETURN }, { "clonefile", 0, AT_RETURN },
-	{ "exchangedata", 0, AT_RETURN }, { "execve", 0, AT_RETURN },
-	{ "__mac_execve", 0, AT_RETURN }, { "getattrlist", 0, AT_RETURN },
-	{ "getxattr", 0, AT_RETURN }, { "lchown", 0, AT_RETURN },
-	{ "link", 0, AT_RETURN }, { "listxattr", 0, AT_RETURN },
-	{ "lstat", 0, AT_RETURN }, { "lstat64", 0, AT_RETURN },
-	{ "lstat_extended", 0, AT_RETURN }, { "lstat64_extended", 0, AT_RETURN },
-	{ "mkdir", 0, AT_RETURN }, { "mkdir_extended", 0, AT_RETURN },
-	{ "mkfifo", 0, AT_RETURN }, { "mkfifo_extended", 0, AT_RETURN },
-	{ "mknod", 0, AT_RETURN }, { "open", 0, AT_RETURN },
-	{ "open_nocancel", 0, AT_RETURN }, { "open_extended", 0, AT_RETURN },
-	{ "open_dprotected_np", 0, AT_RETURN }, { "pathconf", 0, AT_RETURN },
-	{ "readlink", 0, AT_RETURN }, { "removexattr", 0, AT_RETURN },
-	{ "rename", 0, AT_RETURN }, { "revoke", 0, AT_RETURN },
-	{ "rmdir", 0, AT_RETURN }, { "setattrlist", 0, AT_RETURN },
-	{ "setxattr", 0, AT_RETURN }, { "stat", 0, AT_RETURN },
-	{ "stat64", 0, AT_RETURN }, { "stat_extended", 0, AT_RETURN },
-	{ "stat64_extended", 0, AT_RETURN }, { "statfs", 0, AT_RETURN },
-	{ "statfs64", 0, AT_RETURN }, { "symlink", 0, AT_RETURN },
-	{ "symlinkat", 0, AT_RETURN }, { "truncate", 0, AT_RETURN },
-	{ "undelete", 0, AT_RETURN }, { "unlink", 0, AT_RETURN },
-	{ "unmount", 0, AT_RETURN }, { "utimes", 0, AT_RETURN },
-	{ "sysctlbyname", 0, AT_RETURN },
-	{ "openat", 1, AT_RETURN }, { "openat_nocancel", 1, AT_RETURN },
-	{ "faccessat", 1, AT_RETURN }, { "fchmodat", 1, AT_RETURN },
-	{ "fchownat", 1, AT_RETURN }, { "fstatat", 1, AT_RETURN },
-	{ "fstatat64", 1, AT_RETURN }, { "linkat", 1, AT_RETURN },
-	{ "mkdirat", 1, AT_RETURN }, { "mkfifoat", 1, AT_RETURN },
-	{ "mknodat", 1, AT_RETURN }, { "readlinkat", 1, AT_RETURN },
-	{ "renameat", 1, AT_RETURN }, { "renameatx_np", 1, AT_RETURN },
-	{ "unlinkat", 1, AT_RETURN }, { "getattrlistat", 1, AT_RETURN },
-	{ "setattrlistat", 1, AT_RETURN }, { "utimensat", 1, AT_RETURN },
-	{ "clonefileat", 1, AT_RETURN }, { "posix_spawn", 1, AT_RETURN },
-	{ "read", 1, READ_BUF }, { "read_nocancel", 1, READ_BUF },
-	{ "pread", 1, READ_BUF }, { "pread_nocancel", 1, READ_BUF },
-	{ "write", 1, WRITE_BUF }, { "write_nocancel", 1, WRITE_BUF },
-	{ "pwrite", 1, WRITE_BUF }, { "pwrite_nocancel", 1, WRITE_BUF },
+	{ "link", 0, AT_RETURN, 1 }, { "rename", 0, AT_RETURN, 1 },
+	{ "symlink", 0, AT_RETURN, 1 }, { "symlinkat", 0, AT_RETURN, 2 },
+	{ "linkat", 1, AT_RETURN, 3 }, { "renameat", 1, AT_RETURN, 3 },
+	{ "renameatx_np", 1, AT_RETURN, 3 },
+	{ "access", 0, AT_RETURN, 0 }, { "access_extended", 0, AT_RETURN, 0 },
+	{ "acct", 0, AT_RETURN, 0 }, { "chdir", 0, AT_RETURN, 0 },
+	{ "chflags", 0, AT_RETURN, 0 }, { "chmod", 0, AT_RETURN, 0 },
+	{ "chmod_extended", 0, AT_RETURN, 0 }, { "chown", 0, AT_RETURN, 0 },
+	{ "chroot", 0, AT_RETURN, 0 }, { "clonefile", 0, AT_RETURN, 0 },
+	{ "exchangedata", 0, AT_RETURN, 0 }, { "execve", 0, AT_RETURN, 0 },
+	{ "__mac_execve", 0, AT_RETURN, 0 }, { "getattrlist", 0, AT_RETURN, 0 },
+	{ "getxattr", 0, AT_RETURN, 0 }, { "lchown", 0, AT_RETURN, 0 },
+	{ "listxattr", 0, AT_RETURN, 0 },
+	{ "lstat", 0, AT_RETURN, 0 }, { "lstat64", 0, AT_RETURN, 0 },
+	{ "lstat_extended", 0, AT_RETURN, 0 }, { "lstat64_extended", 0, AT_RETURN, 0 },
+	{ "mkdir", 0, AT_RETURN, 0 }, { "mkdir_extended", 0, AT_RETURN, 0 },
+	{ "mkfifo", 0, AT_RETURN, 0 }, { "mkfifo_extended", 0, AT_RETURN, 0 },
+	{ "mknod", 0, AT_RETURN, 0 }, { "open", 0, AT_RETURN, 0 },
+	{ "open_nocancel", 0, AT_RETURN, 0 }, { "open_extended", 0, AT_RETURN, 0 },
+	{ "open_dprotected_np", 0, AT_RETURN, 0 }, { "pathconf", 0, AT_RETURN, 0 },
+	{ "readlink", 0, AT_RETURN, 0 }, { "removexattr", 0, AT_RETURN, 0 },
+	{ "revoke", 0, AT_RETURN, 0 },
+	{ "rmdir", 0, AT_RETURN, 0 }, { "setattrlist", 0, AT_RETURN, 0 },
+	{ "setxattr", 0, AT_RETURN, 0 }, { "stat", 0, AT_RETURN, 0 },
+	{ "stat64", 0, AT_RETURN, 0 }, { "stat_extended", 0, AT_RETURN, 0 },
+	{ "stat64_extended", 0, AT_RETURN, 0 }, { "statfs", 0, AT_RETURN, 0 },
+	{ "statfs64", 0, AT_RETURN, 0 },
+	{ "truncate", 0, AT_RETURN, 0 },
+	{ "undelete", 0, AT_RETURN, 0 }, { "unlink", 0, AT_RETURN, 0 },
+	{ "unmount", 0, AT_RETURN, 0 }, { "utimes", 0, AT_RETURN, 0 },
+	{ "sysctlbyname", 0, AT_RETURN, 0 },
+	{ "openat", 1, AT_RETURN, 0 }, { "openat_nocancel", 1, AT_RETURN, 0 },
+	{ "faccessat", 1, AT_RETURN, 0 }, { "fchmodat", 1, AT_RETURN, 0 },
+	{ "fchownat", 1, AT_RETURN, 0 }, { "fstatat", 1, AT_RETURN, 0 },
+	{ "fstatat64", 1, AT_RETURN, 0 },
+	{ "mkdirat", 1, AT_RETURN, 0 }, { "mkfifoat", 1, AT_RETURN, 0 },
+	{ "mknodat", 1, AT_RETURN, 0 }, { "readlinkat", 1, AT_RETURN, 0 },
+	{ "unlinkat", 1, AT_RETURN, 0 }, { "getattrlistat", 1, AT_RETURN, 0 },
+	{ "setattrlistat", 1, AT_RETURN, 0 }, { "utimensat", 1, AT_RETURN, 0 },
+	{ "clonefileat", 1, AT_RETURN, 0 }, { "posix_spawn", 1, AT_RETURN, 0 },
+	{ "read", 1, READ_BUF, 0 }, { "read_nocancel", 1, READ_BUF, 0 },
+	{ "pread", 1, READ_BUF, 0 }, { "pread_nocancel", 1, READ_BUF, 0 },
+	{ "write", 1, WRITE_BUF, 0 }, { "write_nocancel", 1, WRITE_BUF, 0 },
+	{ "pwrite", 1, WRITE_BUF, 0 }, { "pwrite_nocancel", 1, WRITE_BUF, 0 },
 };
 #define NSTR_CALLS (sizeof(str_calls) / sizeof(str_calls[0]))
 
@@ -137,65 +146,72 @@ static void probe_list(struct text *t, const struct msign_trace_opts *o,
 		    kind, o->syscall, kind);
 }
 
-/* The printf of one record; str is the D expression of the string. */
+/* The printf of one record; str (str2) is the D expression of the string
+ * that replaces argument sidx (sidx2), NULL for none. */
 static void record(struct text *t, const struct msign_trace_opts *o, int sidx,
-		   const char *str)
+		   const char *str, int sidx2, const char *str2)
 {
-	add(t, "\tprintf(\"" RECORD "c %%d %%x %%s %%d %%d %%x %%x %%x %%x %%x %%x%s%s%s %%d%s\\n\",\n"
+	char two[32] = "";
+	if (str2 != NULL)
+		snprintf(two, sizeof(two), "\\t%d %%S", sidx2);
+	add(t, "\tprintf(\"" RECORD "c %%d %%x %%s %%d %%d %%x %%x %%x %%x %%x %%x%s%s%s %%d%s%s\\n\",\n"
 	       "\t    pid, tid, probefunc, errno, (int64_t)arg0,\n"
 	       "\t    self->a0, self->a1, self->a2, self->a3, self->a4, self->a5,\n"
 	       "\t    ",
 	    o->relative ? " %d" : "", o->elapsed ? " %d" : "",
-	    o->oncpu ? " %d" : "", str != NULL ? " %S" : "");
+	    o->oncpu ? " %d" : "", str != NULL ? " %S" : "", two);
 	if (o->relative)
 		add(t, "(timestamp - msign_t0) / 1000, ");
 	if (o->elapsed)
 		add(t, "(timestamp - self->t) / 1000, ");
 	if (o->oncpu)
 		add(t, "(vtimestamp - self->vt) / 1000, ");
-	add(t, "%d%s%s);\n", sidx, str != NULL ? ",\n\t    " : "",
-	    str != NULL ? str : "");
+	add(t, "%d%s%s%s%s);\n", sidx, str != NULL ? ",\n\t    " : "",
+	    str != NULL ? str : "", str2 != NULL ? ",\n\t    " : "",
+	    str2 != NULL ? str2 : "");
 	if (o->counts)
 		add(t, "\t@msign_n[probefunc] = count();\n");
 	if (o->stack)
 		add(t, "\tustack();\n");
-	add(t, "\tself->ok = 0;\n}\n\n");
+	add(t, "\tself->ok = 2;\n}\n\n"); /* printed; cleared by the last clause */
 }
 
-/* One return clause for the calls of str_calls matching (idx, when). */
+/* One return clause for the calls of str_calls matching (idx, when, idx2). */
 static void str_clause(struct text *t, const struct msign_trace_opts *o,
-		       int idx, enum str_when when)
+		       int idx, enum str_when when, int idx2)
 {
 	bool any = false;
 	for (size_t i = 0; i < NSTR_CALLS; i++) {
 		const struct str_call *c = &str_calls[i];
-		if (c->idx != idx || c->when != when || !wanted(o, c->name))
+		if (c->idx != idx || c->when != when || c->idx2 != idx2 ||
+		    !wanted(o, c->name))
 			continue;
 		add(t, "%ssyscall::%s:return", any ? ",\n" : "", c->name);
 		any = true;
 	}
 	if (!any)
 		return;
-	char expr[96];
+	char expr[96], expr2[32];
+	snprintf(expr2, sizeof(expr2), "copyinstr(self->a%d)", idx2);
 	switch (when) {
 	case AT_RETURN:
-		add(t, "\n/self->ok/\n{\n");
+		add(t, "\n/self->ok == 1/\n{\n");
 		snprintf(expr, sizeof(expr), "copyinstr(self->a%d)", idx);
 		break;
 	case READ_BUF:
-		add(t, "\n/self->ok && (int64_t)arg0 > 0/\n{\n");
+		add(t, "\n/self->ok == 1 && (int64_t)arg0 > 0/\n{\n");
 		snprintf(expr, sizeof(expr),
 			 "copyinstr(self->a1, (int64_t)arg0 > %d ? %d : arg0)",
 			 MSIGN_TRACE_STRSIZE, MSIGN_TRACE_STRSIZE);
 		break;
 	case WRITE_BUF:
-		add(t, "\n/self->ok && (int64_t)self->a2 > 0/\n{\n");
+		add(t, "\n/self->ok == 1 && (int64_t)self->a2 > 0/\n{\n");
 		snprintf(expr, sizeof(expr),
 			 "copyinstr(self->a1, (int64_t)self->a2 > %d ? %d : self->a2)",
 			 MSIGN_TRACE_STRSIZE, MSIGN_TRACE_STRSIZE);
 		break;
 	}
-	record(t, o, idx, expr);
+	record(t, o, idx, expr, idx2, idx2 != 0 ? expr2 : NULL);
 }
 
 int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
@@ -209,13 +225,17 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 	    msign_trace_show_pid(o) ? " -l" : "", o->oncpu ? " -o" : "",
 	    o->stack ? " -s" : "", o->syscall != NULL ? " -t " : "",
 	    o->syscall != NULL ? o->syscall : "");
-	add(&t, "uint64_t msign_t0;\nint msign_status;\nint msign_signal;\n\n"
+	add(&t, "uint64_t msign_t0;\n\n"
 		"dtrace:::BEGIN\n{\n\tmsign_t0 = timestamp;\n"
 		"\tprintf(\"" RECORD "b\\n\");\n}\n\n");
 
 	probe_list(&t, o, "entry");
+	/* -n: either name a prefix of the other, as dtruss matches; execname
+	 * is the first MAXCOMLEN (16) bytes of a longer name. */
 	if (!target)
-		add(&t, "\n/execname == \"%s\"/\n", o->name);
+		add(&t, "\n/substr(execname, 0, %zu) == \"%s\" ||\n"
+			" execname == substr(\"%s\", 0, strlen(execname))/\n",
+		    strlen(o->name), o->name, o->name);
 	else if (o->follow)
 		add(&t, "\n/pid == $target || progenyof($target)/\n");
 	else
@@ -229,25 +249,37 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 		add(&t, "\tself->vt = vtimestamp;\n");
 	add(&t, "}\n\n");
 
-	/* Calls with a string first; each clears self->ok, so the generic
+	/* Calls with a string first; each sets self->ok to 2, so the generic
 	 * clause after them prints only the rest (and a call whose string
-	 * could not be read, dtrace having reported the error). */
-	str_clause(&t, o, 0, AT_RETURN);
-	str_clause(&t, o, 1, AT_RETURN);
-	str_clause(&t, o, 1, READ_BUF);
-	str_clause(&t, o, 1, WRITE_BUF);
+	 * could not be read, dtrace having reported the error). The last
+	 * clause frees every thread-local variable (assigning 0 does), or a
+	 * long -f trace fills the dynamic variable space and drops lines. */
+	str_clause(&t, o, 0, AT_RETURN, 0);
+	str_clause(&t, o, 1, AT_RETURN, 0);
+	str_clause(&t, o, 0, AT_RETURN, 1);
+	str_clause(&t, o, 0, AT_RETURN, 2);
+	str_clause(&t, o, 1, AT_RETURN, 3);
+	str_clause(&t, o, 1, READ_BUF, 0);
+	str_clause(&t, o, 1, WRITE_BUF, 0);
 	probe_list(&t, o, "return");
-	add(&t, "\n/self->ok/\n{\n");
-	record(&t, o, -1, NULL);
+	add(&t, "\n/self->ok == 1/\n{\n");
+	record(&t, o, -1, NULL, 0, NULL);
+	probe_list(&t, o, "return");
+	add(&t, "\n/self->ok/\n{\n\tself->ok = 0;\n");
+	for (int i = 0; i < MSIGN_TRACE_MAX_ARGS; i++)
+		add(&t, "\tself->a%d = 0;\n", i);
+	if (o->elapsed)
+		add(&t, "\tself->t = 0;\n");
+	if (o->oncpu)
+		add(&t, "\tself->vt = 0;\n");
+	add(&t, "}\n\n");
 
+	/* proc:::exited fires in the exiting process with its wait status
+	 * in arg1. (int)arg1, not args[1]: a D compiler without macOS's probe
+	 * declarations (the one make check runs) refuses args[] there. */
 	if (target)
-		add(&t, "syscall::exit:entry\n/pid == $target/\n{\n"
-			"\tmsign_status = arg0;\n}\n\n"
-			"proc:::signal-handle\n/pid == $target/\n{\n"
-			"\tmsign_signal = args[0];\n}\n\n"
-			"proc:::exit\n/pid == $target/\n{\n"
-			"\tprintf(\"" RECORD "x %%d %%d %%d\\n\", args[0], "
-			"msign_status, msign_signal);\n}\n");
+		add(&t, "proc:::exited\n/pid == $target/\n{\n"
+			"\tprintf(\"" RECORD "x %%d\\n\", (int)arg1);\n}\n");
 	if (o->counts)
 		add(&t, "\ndtrace:::END\n{\n"
 			"\tprinta(\"" RECORD "n %%s %%@d\\n\", @msign_n);\n}\n");
@@ -404,6 +436,23 @@ static size_t drop_nul(const char *s, size_t n)
 	return bs % 2 == 1 ? n - 2 : n;
 }
 
+/* A read/write buffer the program copied only the start of (the D
+ * program copies at most MSIGN_TRACE_STRSIZE bytes): the README's "...". */
+static bool buffer_cut(const struct msign_trace_call *c, int sidx)
+{
+	for (size_t i = 0; i < NSTR_CALLS; i++) {
+		const struct str_call *k = &str_calls[i];
+		if (k->idx != sidx || strcmp(k->name, c->name) != 0)
+			continue;
+		if (k->when == READ_BUF)
+			return c->ret > MSIGN_TRACE_STRSIZE;
+		if (k->when == WRITE_BUF)
+			return c->args[2].num > MSIGN_TRACE_STRSIZE;
+		return false;
+	}
+	return false;
+}
+
 static bool call_record(struct msign_trace_session *s, struct fields *f)
 {
 	const struct msign_trace_opts *o = s->o;
@@ -428,10 +477,24 @@ static bool call_record(struct msign_trace_session *s, struct fields *f)
 	    sidx < -1 || sidx >= MSIGN_TRACE_MAX_ARGS)
 		return false;
 	if (sidx >= 0) {
+		const char *tab = memchr(f->p, '\t', (size_t)(f->end - f->p));
+		const char *e = tab != NULL ? tab : f->end;
 		struct msign_trace_arg *a = &c.args[sidx];
 		a->kind = MSIGN_TRACE_STR;
 		a->text = f->p;
-		a->text_len = drop_nul(f->p, (size_t)(f->end - f->p));
+		a->text_len = drop_nul(f->p, (size_t)(e - f->p));
+		a->truncated = buffer_cut(&c, (int)sidx);
+		if (tab != NULL) { /* the second path: "SIDX STR" after the tab */
+			struct fields g = { tab + 1, f->end };
+			int64_t sidx2;
+			if (!field_i64(&g, &sidx2) || sidx2 <= sidx ||
+			    sidx2 >= MSIGN_TRACE_MAX_ARGS)
+				return false;
+			struct msign_trace_arg *b = &c.args[sidx2];
+			b->kind = MSIGN_TRACE_STR;
+			b->text = g.p;
+			b->text_len = drop_nul(g.p, (size_t)(g.end - g.p));
+		}
 	} else if (f->p != f->end) {
 		return false;
 	}
@@ -460,7 +523,7 @@ void msign_trace_dtrace_line(struct msign_trace_session *s, const char *line,
 		type = '?';
 	char name[MSIGN_TRACE_NAME_LEN];
 	uint64_t n;
-	int64_t reason, status, sig;
+	int64_t w;
 	bool ok = false;
 	switch (type) {
 	case 'b':
@@ -476,14 +539,15 @@ void msign_trace_dtrace_line(struct msign_trace_session *s, const char *line,
 			(void)msign_trace_counts_add(&s->counts, name, n);
 		break;
 	case 'x':
-		ok = field_i64(&f, &reason) && field_i64(&f, &status) &&
-		     field_i64(&f, &sig) && f.p == f.end;
-		if (ok && reason == 1) { /* CLD_EXITED */
+		/* A wait status: code << 8 for exit(code), the signal number
+		 * (and 0x80 for a core) for a death by signal; 0x7f in the low
+		 * bits is a stopped process, which has not ended. */
+		ok = field_i64(&f, &w) && f.p == f.end && w >= 0 && w <= 0xffff &&
+		     (w & 0x7f) != 0x7f;
+		if (ok) {
 			s->have_exit = true;
-			s->exit_status = (int)(status & 0xff);
-		} else if (ok && (reason == 2 || reason == 3)) { /* killed, dumped */
-			s->have_exit = true;
-			s->exit_status = 128 + (int)(sig & 0x7f);
+			s->exit_status = (w & 0x7f) == 0 ? (int)((w >> 8) & 0xff)
+							 : 128 + (int)(w & 0x7f);
 		}
 		break;
 	default:

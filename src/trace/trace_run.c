@@ -1,11 +1,13 @@
 /* msign trace: running a backend tool. The tool writes its records into a
- * FIFO that msign reads while the tool runs; its own messages are scanned
- * for the failures msign explains (no root, "Operation not permitted").
+ * pipe (strace opens /proc/MSIGN/fd/N, dtrace an inherited /dev/fd/N) that
+ * msign reads while the tool runs; its own messages are scanned for the
+ * failures msign explains (no root, "Operation not permitted").
  *
- * Why a FIFO: the traced command inherits the tool's stdout and stderr,
+ * Why a pipe: the traced command inherits the tool's stdout and stderr,
  * so the records cannot come on either; a regular file would grow with
- * every call of a long trace, a FIFO holds 64 KiB and makes the tool wait
- * for msign instead. */
+ * every call of a long trace, a pipe holds 64 KiB and makes the tool wait
+ * for msign instead; and it has no path in $TMPDIR. A FIFO in a private
+ * folder remains for Linux without /proc. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -280,23 +282,29 @@ static bool pump(int fd, char *buf, struct line_reader *r, struct run_ctx *x,
 	return true;
 }
 
-/* Run one tool writing into fifo until it exits; *wstatus its status. */
-static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
-		    int *wstatus, struct msign_diag *d)
+/* Run one tool writing into fifo, or (fifo NULL) into the pipe whose
+ * ends are tp[0] (nonblocking) and tp[1], until it exits; *wstatus its
+ * status. The pipe's ends are closed here. */
+static int run_tool(char *const *argv, const char *fifo, int tp[2],
+		    struct run_ctx *x, int *wstatus, struct msign_diag *d)
 {
 	struct msign_trace_session *s = x->s;
-	(void)unlink(fifo);
-	if (mkfifo(fifo, 0600) != 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s", fifo,
-				      strerror(errno));
-	int ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+	int ffd = tp[0];
+	if (fifo != NULL) {
+		(void)unlink(fifo);
+		if (mkfifo(fifo, 0600) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s",
+					      fifo, strerror(errno));
+		ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+	}
 	int ep[2] = { -1, -1 };
 	char *buf = malloc(READ_CHUNK);
 	struct line_reader r = { malloc(MSIGN_TRACE_MAX_LINE), 0, false };
 	int ret = 0;
 	pid_t pid = -1;
 	if (ffd < 0 || buf == NULL || r.buf == NULL) {
-		ret = ffd < 0 ? msign_diag_set(d, MSIGN_E_IO, 0, "open %s: %s", fifo,
+		ret = ffd < 0 ? msign_diag_set(d, MSIGN_E_IO, 0, "open %s: %s",
+					       fifo != NULL ? fifo : "pipe",
 					       strerror(errno))
 			      : MSIGN_E_NOMEM;
 		goto out;
@@ -317,9 +325,33 @@ static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
 		close(ep[1]);
 		ep[1] = -1;
 	}
-	msign_trace_guard_child(pid);
+	if (x->dtrace && tp[1] >= 0) { /* dtrace inherited it */
+		close(tp[1]);
+		tp[1] = -1;
+	}
 	bool done = false, fifo_idle = false, writer_seen = false;
+	unsigned fwd_seen = 0;
+	int fwd = 0; /* a signal for msign alone, not passed on yet */
+	int64_t command = 0;
 	while (!done) {
+		/* Passed on here, before the waitpid below reaps the tool: never
+		 * to a reaped PID. strace, told to stop, would detach and leave
+		 * the command running untraced, so with strace the command gets
+		 * the signal (with -p the tool does: the process is not ours). */
+		int f = msign_trace_guard_forward(&fwd_seen);
+		if (f != 0)
+			fwd = f;
+		if (fwd != 0 && (x->dtrace || s->o->pid != 0)) {
+			(void)kill(pid, fwd);
+			fwd = 0;
+		} else if (fwd != 0) {
+			if (command == 0)
+				command = first_child(pid);
+			if (command > 0) { /* else strace has not started it yet */
+				(void)kill((pid_t)command, fwd);
+				fwd = 0;
+			}
+		}
 		struct pollfd pf[2];
 		nfds_t np = 0;
 		if (!fifo_idle && ffd >= 0)
@@ -337,6 +369,13 @@ static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
 				writer_seen = writer_seen || got ||
 					      (pf[i].revents & POLLHUP);
 				fifo_idle = !more;
+				if (got && tp[1] >= 0) {
+					/* strace has it open: let go of
+					 * msign's write end, so strace's
+					 * exit hangs the pipe up at once */
+					close(tp[1]);
+					tp[1] = -1;
+				}
 				if (got && !x->dtrace) {
 					if (s->main_pid == 0 && !s->o->follow &&
 					    msign_trace_show_pid(s->o))
@@ -374,19 +413,24 @@ static int run_tool(char *const *argv, const char *fifo, struct run_ctx *x,
 	if (x->err_len > 0)
 		err_flush_part(x);
 	x->err_mid = false;
-	if (!x->dtrace && (writer_seen || any))
+	/* (with strace msign holds the pipe's write end until data comes,
+	 * so a pipe that stayed quiet never hung up: strace ran, and the
+	 * header is printed even when nothing was traced) */
+	if (!x->dtrace && (writer_seen || any || fifo == NULL))
 		msign_trace_session_start(s);
 	fflush(s->out);
 	fflush(x->msgs);
 out:
-	msign_trace_guard_child(0);
 	if (ffd >= 0)
 		close(ffd);
+	if (tp[1] >= 0)
+		close(tp[1]);
 	if (ep[0] >= 0)
 		close(ep[0]);
 	if (ep[1] >= 0)
 		close(ep[1]);
-	(void)unlink(fifo);
+	if (fifo != NULL)
+		(void)unlink(fifo);
 	free(buf);
 	free(r.buf);
 	return ret;
@@ -415,26 +459,58 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 {
 	char **argv = NULL, *prog = NULL;
 	int r;
+	int tp[2] = { -1, -1 };
+	char path[64];
+	if (fifo == NULL) {
+		/* No path in $TMPDIR. strace opens msign's own write end
+		 * through /proc: neither strace nor the command inherits it
+		 * (close-on-exec), and msign keeps it open until strace writes.
+		 * dtrace (macOS has no /proc) inherits it and opens /dev/fd/N
+		 * (a dup there); its -c command inherits it too, which the
+		 * records' parser takes as it takes everything, as hostile. */
+		if (pipe(tp) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s",
+					      strerror(errno));
+		set_flags(tp[0], O_NONBLOCK, FD_CLOEXEC);
+		if (x->dtrace) {
+			snprintf(path, sizeof(path), "/dev/fd/%d", tp[1]);
+		} else {
+			set_flags(tp[1], 0, FD_CLOEXEC);
+			snprintf(path, sizeof(path), "/proc/%ld/fd/%d",
+				 (long)getpid(), tp[1]);
+		}
+	}
+	const char *out_path = fifo != NULL ? fifo : path;
 	if (x->dtrace) {
 		r = msign_trace_dtrace_program(o, &prog, d);
 		if (r == 0)
-			r = msign_trace_dtrace_argv(o, prog, exec_path, fifo, &argv, d);
+			r = msign_trace_dtrace_argv(o, prog, exec_path, out_path,
+						    &argv, d);
 	} else {
-		r = msign_trace_strace_argv(o, exec_path, fifo, &argv, d);
+		r = msign_trace_strace_argv(o, exec_path, out_path, &argv, d);
 	}
 	free(prog);
-	if (r != 0)
+	if (r != 0) {
+		if (tp[0] >= 0) {
+			close(tp[0]);
+			close(tp[1]);
+		}
 		return r;
+	}
 	x->s->t0_us = now_us();
 	int w = 0;
-	r = run_tool(argv, fifo, x, &w, d);
+	r = run_tool(argv, fifo, tp, x, &w, d);
 	msign_trace_argv_free(argv);
 	if (r != 0)
 		return r;
 	/* strace exits as its command did; dtrace's own status is not the
-	 * command's, the D program recorded that (unless ^C ended it all). */
+	 * command's, the D program recorded that (unless ^C ended it all).
+	 * A signal that ended the trace is the status, as a shell reports
+	 * one (the command may have caught it and exited 0). */
 	int sig = msign_trace_guard_signal();
-	if (!x->dtrace || (!x->s->have_exit && sig == 0))
+	if (!x->dtrace)
+		res->status = sig != 0 ? 128 + sig : status_of(w);
+	else if (!x->s->have_exit && sig == 0)
 		res->status = status_of(w);
 	else
 		res->status = x->s->have_exit ? x->s->exit_status : 128 + sig;
@@ -445,6 +521,36 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 		fprintf(x->msgs, "msign trace: %llu line(s) longer than %d bytes skipped\n",
 			(unsigned long long)x->s->long_lines, MSIGN_TRACE_MAX_LINE);
 	return 0;
+}
+
+/* Whether strace knows -t's name: `strace -e trace=NAME -V` parses the
+ * filter and then prints its version, or says "invalid system call" and
+ * exits 1. 1 known, 0 not, -1 cannot tell (no strace: said later). */
+static int strace_knows(const struct msign_trace_opts *o)
+{
+	char filter[MSIGN_TRACE_NAME_LEN + 16];
+	snprintf(filter, sizeof(filter), "trace=%s", o->syscall);
+	const char *tool = o->strace != NULL ? o->strace : "strace";
+	char *argv[] = { (char *)tool, "-e", filter, "-V", NULL };
+	pid_t p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		int nul = open("/dev/null", O_RDWR);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
+		    dup2(nul, 2) < 0)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(tool, argv);
+		_exit(127);
+	}
+	int w;
+	while (waitpid(p, &w, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(w) || WEXITSTATUS(w) == 127)
+		return -1;
+	return WEXITSTATUS(w) == 0;
 }
 
 static bool is_macho(enum msign_trace_target t)
@@ -461,6 +567,16 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		return r;
 	bool dtrace = o->backend == MSIGN_TRACE_DTRACE;
 	bool cmd = o->argv != NULL && o->argv[0] != NULL;
+	if (!dtrace && o->syscall_macos != NULL) {
+		fprintf(msgs, "msign trace: -t %s traces ", o->syscall_macos);
+		for (const char *p = o->syscall; *p != '\0'; p++)
+			fputs(*p == ',' ? ", " : (char[2]){ *p, '\0' }, msgs);
+		fputs(" on Linux\n", msgs);
+	} else if (!dtrace && o->syscall != NULL && strace_knows(o) == 0) {
+		return msign_diag_set(d, MSIGN_E_ARG, 0,
+				      "-t %s: no system call of that name on Linux (strace knows none)",
+				      o->syscall);
+	}
 	if (cmd && (r = msign_trace_which(o->argv[0], res->target_path,
 					  sizeof(res->target_path), d)) != 0) {
 		res->bad_command = true;
@@ -469,19 +585,58 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	if (cmd && dtrace &&
 	    (r = msign_trace_classify(res->target_path, &res->target, d)) != 0)
 		return r;
+	/* strace would say "Exec format error" and exit 1: say what it is.
+	 * (A file classify cannot read is left to strace.) */
+	enum msign_trace_target kind;
+	if (cmd && !dtrace &&
+	    msign_trace_classify(res->target_path, &kind, NULL) == 0 &&
+	    kind != MSIGN_TRACE_TARGET_OTHER) {
+		res->bad_command = true;
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+				      "%s: a Mach-O program (macOS), which Linux cannot run: trace it on a Mac",
+				      res->target_path);
+	}
 
+	/* The records come through a pipe (strace needs /proc for it, else
+	 * a FIFO in a fresh folder); a folder is made only for that FIFO or
+	 * for the --unsign copy. */
 	const char *tmp = getenv("TMPDIR");
 	char dir[PATH_MAX], fifo[PATH_MAX + 16], copy[PATH_MAX + 256];
+	dir[0] = fifo[0] = copy[0] = '\0';
+	bool use_pipe = dtrace || access("/proc/self/fd", X_OK) == 0;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX", tmp) >=
-	    sizeof(dir))
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
-	if (mkdtemp(dir) == NULL)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s", dir,
-				      strerror(errno));
-	snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
-	copy[0] = '\0';
+	if (!use_pipe || (dtrace && o->unsign && cmd)) {
+		/* The folder is handed on by path (dtrace -c runs the copy by
+		 * name), so its parent must not let others rename it away: a
+		 * folder others may write needs the sticky bit. */
+		struct stat pst, st;
+		if (stat(tmp, &pst) != 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "TMPDIR %s: %s", tmp,
+					      strerror(errno));
+		if (!S_ISDIR(pst.st_mode))
+			return msign_diag_set(d, MSIGN_E_IO, 0, "TMPDIR %s: not a folder",
+					      tmp);
+		if ((pst.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+		    (pst.st_mode & S_ISVTX) == 0)
+			return msign_diag_set(d, MSIGN_E_IO, 0,
+					      "TMPDIR %s: others may write it and it is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder",
+					      tmp);
+		if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX",
+				     tmp) >= sizeof(dir))
+			return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
+		if (mkdtemp(dir) == NULL)
+			return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s",
+					      dir, strerror(errno));
+		/* ours, private, and not a link */
+		if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+			(void)rmdir(dir);
+			return msign_diag_set(d, MSIGN_E_IO, 0,
+					      "%s: not the private folder mkdtemp made", dir);
+		}
+		snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
+	}
 
 	struct msign_trace_session s;
 	msign_trace_session_init(&s, o, out);
@@ -510,7 +665,8 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		x.hide_denied = dtrace && o->unsign && !res->copied &&
 				is_macho(res->target);
 		x.denied = x.need_root = false;
-		if ((r = attempt(o, exec_path, fifo, &x, res, d)) != 0)
+		if ((r = attempt(o, exec_path, use_pipe ? NULL : fifo, &x, res,
+				 d)) != 0)
 			break;
 		if (x.denied && x.hide_denied && !s.started) {
 			want_copy = true; /* dtrace refused: retry with a copy */
@@ -528,10 +684,12 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	fflush(out);
 	if (copy[0] != '\0')
 		(void)unlink(copy);
-	(void)unlink(fifo);
-	if (rmdir(dir) != 0 && r == 0)
-		fprintf(msgs, "msign trace: cannot remove %s: %s\n", dir,
-			strerror(errno));
+	if (dir[0] != '\0') {
+		(void)unlink(fifo);
+		if (rmdir(dir) != 0 && r == 0)
+			fprintf(msgs, "msign trace: cannot remove %s: %s\n",
+				dir, strerror(errno));
+	}
 	if (res->signal == 0)
 		res->signal = msign_trace_guard_signal();
 	msign_trace_guard_end();

@@ -95,7 +95,7 @@ int msign_trace_strace_argv(const struct msign_trace_opts *o,
 					     "verbose=none", "-e",
 					     "signal=none", "-s", "256" };
 	_Static_assert(MSIGN_TRACE_STRSIZE == 256, "-s above is the strsize");
-	char buf[MSIGN_TRACE_NAME_LEN + 16];
+	char buf[MSIGN_TRACE_NAME_LEN + 128];
 	msign_trace_argv_add(&a, o->strace != NULL ? o->strace : "strace");
 	msign_trace_argv_add(&a, "-o");
 	msign_trace_argv_add(&a, out_path);
@@ -109,7 +109,19 @@ int msign_trace_strace_argv(const struct msign_trace_opts *o,
 		msign_trace_argv_add(&a, "-T");
 	if (o->stack)
 		msign_trace_argv_add(&a, "-k");
-	if (o->syscall != NULL) {
+	if (o->syscall != NULL && o->syscall_macos != NULL) {
+		/* "?name": not an error where this architecture lacks the
+		 * call (arm64 has no open or stat) */
+		size_t w = (size_t)snprintf(buf, sizeof(buf), "trace=");
+		for (const char *p = o->syscall; *p != '\0' && w < sizeof(buf);) {
+			size_t n = strcspn(p, ",");
+			w += (size_t)snprintf(buf + w, sizeof(buf) - w, "%s?%.*s",
+					      w > 6 ? "," : "", (int)n, p);
+			p += n + (p[n] == ',');
+		}
+		msign_trace_argv_add(&a, "-e");
+		msign_trace_argv_add(&a, buf);
+	} else if (o->syscall != NULL) {
 		snprintf(buf, sizeof(buf), "trace=%s", o->syscall);
 		msign_trace_argv_add(&a, "-e");
 		msign_trace_argv_add(&a, buf);

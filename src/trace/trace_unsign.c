@@ -208,34 +208,49 @@ int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
 /* ---- signals while a trace runs -------------------------------------------- */
 
 static volatile sig_atomic_t g_signal;
-static volatile sig_atomic_t g_child;
+static volatile sig_atomic_t g_forward;  /* the signal to pass on */
+static volatile sig_atomic_t g_nforward; /* how many were sent to msign */
 static const int guarded[] = { SIGINT, SIGTERM, SIGHUP };
 static struct sigaction g_old[sizeof(guarded) / sizeof(guarded[0])];
 static struct sigaction g_old_pipe, g_old_chld;
 
+/* Only notes the signal: the run loop passes it on between its waitpid
+ * calls, so it never reaches a PID already reaped (and perhaps reused). */
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
 	(void)ctx;
+	int e = errno; /* nothing here should touch it; keep it so anyway */
 	g_signal = sig;
-	pid_t child = (pid_t)g_child;
-	/* ^C on a terminal reaches the whole foreground group, the tool
-	 * included; only a signal sent to msign alone is passed on. */
-	if (child > 0 && si != NULL &&
-	    (si->si_code == SI_USER || si->si_code == SI_QUEUE))
-		kill(child, sig);
+	/* ^C on a terminal reaches the whole foreground group, the tool and
+	 * the command included; only a signal sent to msign alone is passed
+	 * on. */
+	if (si != NULL && (si->si_code == SI_USER || si->si_code == SI_QUEUE)) {
+		g_forward = sig;
+		g_nforward = g_nforward + 1;
+	}
+	errno = e;
 }
 
 void msign_trace_guard_begin(void)
 {
 	g_signal = 0;
-	g_child = 0;
+	g_forward = 0;
+	g_nforward = 0;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
-		sigaction(guarded[i], &sa, &g_old[i]);
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++) {
+		/* A signal the caller ignores (nohup) stays ignored, for msign
+		 * and for the command, which inherits SIG_IGN across exec but
+		 * would get SIG_DFL in place of msign's handler. */
+		sigaction(guarded[i], NULL, &g_old[i]);
+		if ((g_old[i].sa_flags & SA_SIGINFO) == 0 &&
+		    g_old[i].sa_handler == SIG_IGN)
+			continue;
+		sigaction(guarded[i], &sa, NULL);
+	}
 	/* A reader of the trace that goes away (| head) must not kill msign
 	 * before the cleanup; the tools get the default back when started. */
 	sa.sa_handler = SIG_IGN;
@@ -247,9 +262,13 @@ void msign_trace_guard_begin(void)
 	sigaction(SIGCHLD, &sa, &g_old_chld);
 }
 
-void msign_trace_guard_child(long pid)
+int msign_trace_guard_forward(unsigned *seen)
 {
-	g_child = (sig_atomic_t)pid;
+	unsigned n = (unsigned)g_nforward;
+	if (n == *seen)
+		return 0;
+	*seen = n;
+	return (int)g_forward;
 }
 
 int msign_trace_guard_signal(void)
@@ -259,7 +278,6 @@ int msign_trace_guard_signal(void)
 
 void msign_trace_guard_end(void)
 {
-	g_child = 0;
 	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
 		sigaction(guarded[i], &g_old[i], NULL);
 	sigaction(SIGPIPE, &g_old_pipe, NULL);

@@ -50,13 +50,13 @@ if command -v strace >/dev/null 2>&1; then
 		ok
 	fi
 	check "du: opens the folder" grep -q "^openat(0xFFFFFFFFFFFFFF9C, \"$dir\\\\0\", .* = [0-9][0-9]* 0\$" "$tmp/err"
-	"$msign" trace -t openat cat /nonexistent/x > "$tmp/out" 2> "$tmp/err"
+	# The trace apart (--output): cat writes "cat: " and the rest of its
+	# message in separate writes, and a trace line on the same stderr can
+	# land between them (seen under ASan on a loaded machine).
+	"$msign" trace --output "$tmp/tr" -t openat cat /nonexistent/x > "$tmp/out" 2> "$tmp/err"
 	status "cat /nonexistent: cat's status" 1 $?
-	check "failed openat: = -1 ENOENT" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/err"
-	# (seen failing once, under ASan in a loaded CI run: show what came)
-	grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/err" ||
-		grep -n 'nonexistent' "$tmp/err" | head -5 | sed 's/^/  got: /'
-	check "cat's message still on stderr" grep -q "^cat: /nonexistent/x: No such file" "$tmp/err"
+	check "failed openat: = -1 ENOENT" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/tr"
+	check "cat's message still on stderr" [ "$(cat "$tmp/err")" = "cat: /nonexistent/x: No such file or directory" ]
 
 	# -c: the table, counted as strace -c counts
 	"$msign" trace -c du -h "$dir" > /dev/null 2> "$tmp/err"
@@ -83,11 +83,42 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace -t execve sh -c 'ls >/dev/null; ls >/dev/null' 2> "$tmp/err"
 	check "without -f: only sh" [ "$(grep -c 'execve(' "$tmp/err")" = 1 ]
 
+	# macOS names: mapped to the Linux calls, with a one-line note;
+	# names Linux does not have: a usage error
+	# (the trace apart from cat's message, which may come in pieces)
+	"$msign" trace --output "$tmp/tr" -t open cat /nonexistent/x > /dev/null 2> "$tmp/err"
+	check "-t open: the note" [ "$(head -n 1 "$tmp/err")" = "msign trace: -t open traces open, openat on Linux" ]
+	check "-t open: openat traced" grep -qx "openat(0xFFFFFFFFFFFFFF9C, \"/nonexistent/x\\\\0\", 0x0, 0x0, 0x0, 0x0)$tab$tab = -1 2" "$tmp/tr"
+	"$msign" trace -t nanosleep sleep 0.001 2> "$tmp/err"
+	check "-t nanosleep: the note" [ "$(head -n 1 "$tmp/err")" = "msign trace: -t nanosleep traces nanosleep, clock_nanosleep on Linux" ]
+	check "-t nanosleep: sleep's call" grep -Eq "^(clock_)?nanosleep\(" "$tmp/err"
+	"$msign" trace -t bogus true > /dev/null 2> "$tmp/err"
+	status "-t bogus" 2 $?
+	check "-t bogus: one line" [ "$(cat "$tmp/err")" = "msign trace: -t bogus: no system call of that name on Linux (strace knows none)" ]
+
 	# the exit status is the command's
 	"$msign" trace sh -c 'exit 7' 2> /dev/null
 	status "sh -c 'exit 7'" 7 $?
 	"$msign" trace sh -c 'kill -TERM $$' 2> /dev/null
 	status "killed by SIGTERM" 143 $?
+	"$msign" trace -f sh -c 'kill -KILL $$' 2> /dev/null
+	status "-f, killed by SIGKILL" 137 $?
+
+	# a signal sent to msign alone ends the command (strace alone would
+	# detach and let it run on), and msign exits 128 + N
+	"$msign" trace -t execve sleep 9.731 2> "$tmp/err" &
+	mp=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q 'sleep' "$tmp/err" 2> /dev/null; do sleep 0.02; i=$((i + 1)); done
+	kill -TERM $mp
+	wait $mp
+	status "SIGTERM to msign" 143 $?
+	# (the pattern does not match grep's own command line)
+	check "SIGTERM to msign: the command is gone" [ -z "$(grep -l 'sleep.9[.]731' /proc/[0-9]*/cmdline 2> /dev/null)" ]
+	# a signal the caller ignores (nohup) stays ignored in the command
+	(trap '' HUP; exec "$msign" trace -t getpid sh -c 'kill -HUP $$; echo alive') > "$tmp/out" 2> /dev/null
+	status "nohup: HUP ignored" 0 $?
+	check "nohup: the command lived on" [ "$(cat "$tmp/out")" = alive ]
 
 	# a missing command
 	"$msign" trace no-such-command-xyz > "$tmp/out" 2> "$tmp/err"
@@ -98,6 +129,20 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace "$dir" 2> "$tmp/err"
 	status "a folder" 126 $?
 	check "a folder: says so" [ "$(cat "$tmp/err")" = "msign trace: $dir: Is a directory" ]
+
+	# the trace comes through a pipe: nothing of msign's in $TMPDIR for
+	# the command to see, and no descriptor of it in the command
+	sh -c 'ls -A "$TMPDIR"; ls /proc/$$/fd' > "$tmp/fd-plain"
+	"$msign" trace -t getpid sh -c 'ls -A "$TMPDIR"; ls /proc/$$/fd' > "$tmp/fd-traced" 2> /dev/null
+	check "\$TMPDIR empty, the command's descriptors its own" cmp -s "$tmp/fd-plain" "$tmp/fd-traced"
+	check "\$TMPDIR empty: the command saw it" [ "$(head -n 1 "$tmp/fd-traced")" = 0 ]
+
+	# a Mach-O command: one line, 126, strace not run
+	cp "$root/fixtures/universal" "$tmp/macho"
+	chmod 755 "$tmp/macho"
+	"$msign" trace "$tmp/macho" > "$tmp/out" 2> "$tmp/err"
+	status "a Mach-O on Linux" 126 $?
+	check "a Mach-O on Linux: one line" [ "$(cat "$tmp/err")" = "msign trace: $tmp/macho: a Mach-O program (macOS), which Linux cannot run: trace it on a Mac" ]
 
 	# columns: -l -d -e; -L; --output
 	"$msign" trace -l -d -e -t close true 2> "$tmp/err"
@@ -148,21 +193,27 @@ fi
 # ---- dtrace backend, with the stand-in ----------------------------------
 export MSIGN_TRACE_BACKEND=dtrace MSIGN_DTRACE="$here/dtrace-standin"
 export STANDIN_DIR="$tmp/rec" STANDIN_MSIGN="$msign"
-mkdir -p "$STANDIN_DIR"
+mkdir -p "$STANDIN_DIR/programs"
 truebin=$(command -v ls)
 
 # the arguments msign gives dtrace
 "$msign" trace ls 2> /dev/null
-printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @fifo -n @program -c "$truebin" > "$tmp/want"
-sed 's|^.*/msign-trace\.[^/]*/trace\.fifo$|@fifo|' "$STANDIN_DIR/args" > "$tmp/got"
+# (-o: the pipe msign reads, inherited: no path in $TMPDIR)
+printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -c "$truebin" > "$tmp/want"
+sed 's|^/dev/fd/[0-9][0-9]*$|@pipe|' "$STANDIN_DIR/args" > "$tmp/got"
 if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "dtrace arguments" "$(diff "$tmp/want" "$tmp/got")"; fi
+check "dtrace ran with nothing of msign's in \$TMPDIR" [ ! -s "$STANDIN_DIR/tmpdir" ]
 "$msign" trace -b 16m -p 4242 2> /dev/null
 check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -Z -q -o F -n @program -p 4242 " ]
 check "-p: the program follows \$target" grep -q '^/pid == \$target/$' "$STANDIN_DIR/program.d"
 "$msign" trace -W Safari 2> /dev/null
 check "-W" [ "$(tail -n 2 "$STANDIN_DIR/args" | tr '\n' ' ')" = "-W Safari " ]
 "$msign" trace -n du 2> /dev/null
-check "-n: no -c/-p, execname in the program" grep -q '^/execname == "du"/$' "$STANDIN_DIR/program.d"
+check "-n: no -c/-p, execname in the program" [ "$(grep -A 2 '^syscall:::entry$' "$STANDIN_DIR/program.d" | tail -n 2)" = '/substr(execname, 0, 2) == "du" ||
+ execname == substr("du", 0, strlen(execname))/' ]
+# a name longer than execname's 16 bytes matches by its start, as in dtruss
+"$msign" trace -n com.apple.WebKit.WebContent 2> /dev/null
+check "-n: a long name, prefix match" grep -qx '/substr(execname, 0, 27) == "com.apple.WebKit.WebContent" ||' "$STANDIN_DIR/program.d"
 check "-n: PID column" grep -q '^/\* msign trace: -l \*/$' "$STANDIN_DIR/program.d"
 "$msign" trace -b '4m -x destructive' true 2> /dev/null
 status "-b is checked" 2 $?
@@ -195,6 +246,20 @@ check "records carry the three columns" grep -qF 'printf("msign:c %d %x %s %d %d
 check "no options: no column" grep -qF 'printf("msign:c %d %x %s %d %d %x %x %x %x %x %x %d %S\n",' "$prog"
 check "no options: no timestamps kept" [ "$(grep -c 'self->t = \|self->vt = \|ustack' "$prog")" = 0 ]
 
+# two-path calls print both paths; the last return clause frees every
+# self-> variable; read/write buffers cut at 256 bytes end in "..."
+"$msign" trace -t rename true 2> /dev/null
+check "-t rename: both paths" grep -qF 'printf("msign:c %d %x %s %d %d %x %x %x %x %x %x %d %S\t1 %S\n",' "$prog"
+check "-t rename: copyinstr of both" [ "$(grep -c 'copyinstr(self->a[01])' "$prog")" = 2 ]
+"$msign" trace -e -o true 2> /dev/null
+check "every self-> variable freed at return" [ "$(sed -n '/^\/self->ok\/$/,/^}$/p' "$prog" | tr -d '\t' | tr '\n' ' ')" = "/self->ok/ { self->ok = 0; self->a0 = 0; self->a1 = 0; self->a2 = 0; self->a3 = 0; self->a4 = 0; self->a5 = 0; self->t = 0; self->vt = 0; } " ]
+printf 'msign:b\nmsign:c 9 1 rename 0 0 7f00 7f10 0 0 0 0 0 /tmp/a\\0\t1 /tmp/b c\\0\nmsign:c 9 1 linkat 0 0 3 7f00 4 7f10 0 0 1 x\t3 y\nmsign:c 9 1 read_nocancel 0 300 3 7f00 1000 0 0 0 1 abc\nmsign:c 9 1 write 0 6 1 7f00 6 0 0 0 1 hello\\n\nmsign:x 0\n' > "$tmp/replay-two"
+STANDIN_REPLAY="$tmp/replay-two" "$msign" trace --output "$tmp/got" true 2> /dev/null
+printf '%s\n' "SYSCALL(args) $tab$tab = return" "rename(\"/tmp/a\\0\", \"/tmp/b c\\0\", 0x0)$tab$tab = 0 0" \
+	"linkat(0x3, \"x\\0\", 0x4, \"y\\0\", 0x0, 0x0)$tab$tab = 0 0" \
+	"read_nocancel(0x3, \"abc\"..., 0x1000)$tab$tab = 300 0" "write(0x1, \"hello\\n\", 0x6)$tab$tab = 6 0" > "$tmp/want"
+if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "replay: two paths, the cut marker" "$(diff "$tmp/want" "$tmp/got")"; fi
+
 # recorded dtrace output, formatted byte for byte
 for c in spec all; do
 	opts=
@@ -210,6 +275,17 @@ for c in spec all; do
 		bad "replay $c: dtrace's messages pass through" "$(diff "$here/dtrace-messages.txt" "$tmp/err" | head)"
 	fi
 done
+
+# a command a signal killed: proc:::exited's wait status (15: SIGTERM;
+# 0x8b: SIGSEGV with a core), as a shell says it; dtrace itself exits 0
+printf 'msign:b\nmsign:c 9 1 getpid 0 9 0 0 0 0 0 0 -1\nmsign:x 15\n' > "$tmp/replay-sig"
+STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace true 2> "$tmp/err"
+status "replay: killed by SIGTERM" 143 $?
+check "replay: killed by SIGTERM, the trace" [ "$(tail -n 1 "$tmp/err")" = "getpid(0x0, 0x0, 0x0)$tab$tab = 9 0" ]
+printf 'msign:b\nmsign:x 139\n' > "$tmp/replay-sig"
+STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace true 2> "$tmp/err"
+status "replay: SIGSEGV, core dumped" 139 $?
+check "replay: SIGSEGV, no complaint" [ "$(cat "$tmp/err")" = "SYSCALL(args) $tab$tab = return" ]
 
 # no root
 STANDIN_MODE=noroot "$msign" trace true 2> "$tmp/err"
@@ -236,9 +312,24 @@ check "--unsign: traced" grep -q '^getpid(0x0, 0x0, 0x0)' "$tmp/err"
 check "--unsign: the original is untouched" cmp -s "$root/fixtures/universal" "$tmp/hello"
 no_leftovers "--unsign"
 
+# --unsign's folder only in a TMPDIR others cannot rename it out of: one
+# that others may write needs the sticky bit
+mkdir -p "$tmp/open" "$tmp/sticky"
+chmod 777 "$tmp/open"
+chmod 1777 "$tmp/sticky"
+TMPDIR="$tmp/open" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
+status "--unsign, TMPDIR others may write" 1 $?
+check "--unsign, TMPDIR others may write: one line" [ "$(cat "$tmp/err")" = "msign trace: TMPDIR $tmp/open: others may write it and it is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder" ]
+check "--unsign, TMPDIR others may write: nothing made there" [ -z "$(ls -A "$tmp/open")" ]
+TMPDIR="$tmp/sticky" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> /dev/null
+status "--unsign, sticky TMPDIR" 7 $?
+check "--unsign, sticky TMPDIR: folder and copy gone" [ -z "$(ls -A "$tmp/sticky")" ]
+
 # --unsign and Ctrl-C: the copy goes too
 rm -f "$STANDIN_DIR/target"
-STANDIN_MODE=sleep "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err" &
+# (a command started with & begins with SIGINT ignored, which msign keeps,
+# as it must for nohup: give it the default back, as a terminal's job has)
+STANDIN_MODE=sleep env --default-signal=INT "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err" &
 mp=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q 'not signed' "$STANDIN_DIR/target" 2> /dev/null; do
@@ -252,6 +343,46 @@ wait $mp
 status "Ctrl-C: 128 + SIGINT" 130 $?
 check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
 no_leftovers "Ctrl-C"
+
+# Every D program the runs above generated compiles with a real D compiler
+# (shared/tools/dtrace-compile: libdtrace, no macOS probe list), in one
+# dtrace process (`check FIRST -n SECOND -n ...`); only when that fails is
+# each one compiled alone, to name it. $MSIGN_TOOLS, else ../shared/tools
+# beside the repository, else /work/shared/tools; missing: a skip line,
+# a failure under CI=true.
+if [ -n "${MSIGN_TOOLS:-}" ]; then tools=$MSIGN_TOOLS
+elif [ -d ../shared/tools ]; then tools=$(cd ../shared/tools && pwd)
+else tools=/work/shared/tools
+fi
+dcheck=$tools/dtrace-compile/check
+# one file per distinct program (the stand-in saved one per run)
+cksum "$STANDIN_DIR"/programs/*.d | sort -k1,2 -u | while read -r _ _ p; do printf '%s\n' "$p"; done > "$tmp/progs"
+nprog=$(wc -l < "$tmp/progs")
+if [ "${TRACE_D_CHECK:-yes}" = no ]; then
+	echo "trace: the $nprog D programs are compiled in the plain round (TRACE_D_CHECK=no)"
+elif [ ! -x "$dcheck" ]; then
+	if [ "${CI:-}" = true ]; then
+		bad "no D compiler at $dcheck (CI=true needs it; set MSIGN_TOOLS)"
+	else
+		echo "trace: skipped, no D compiler at $dcheck (set MSIGN_TOOLS): compiling the $nprog D programs"
+	fi
+elif [ "$nprog" -lt 5 ]; then
+	bad "D programs: only $nprog recorded by the stand-in"
+else
+	set --
+	first=
+	while read -r p; do
+		if [ -z "$first" ]; then first=$p; else set -- "$@" -n "$(cat "$p")"; fi
+	done < "$tmp/progs"
+	if "$dcheck" "$first" "$@" > /dev/null 2> "$tmp/dc"; then ok; else
+		while read -r p; do
+			"$dcheck" "$p" < /dev/null > /dev/null 2> "$tmp/dc1" ||
+				bad "D compiler rejects the program of '$(head -n 1 "$p")'" "$(sed 's/.*: in /in /' "$tmp/dc1" | tail -n 1)"
+		done < "$tmp/progs"
+		grep -q 'error while loading shared libraries' "$tmp/dc" &&
+			bad "D compiler cannot start: $(head -n 1 "$tmp/dc") (sh tools/deps.sh test installs libelf1 zlib1g)"
+	fi
+fi
 
 [ $((pass + fail)) -gt 0 ] || bad "trace: no check ran"
 echo "trace: $pass passed, $fail failed"

@@ -296,6 +296,40 @@ static void t_argv(void **st)
 	for (size_t i = 0; want[i] != NULL; i++)
 		assert_string_equal(v[i], want[i]);
 	msign_trace_argv_free(v);
+	assert_null(o.syscall_macos);
+
+	/* macOS names Linux calls otherwise: mapped, each name "?" so an
+	 * architecture without it (arm64: no stat) is no error */
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.syscall = "stat64";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall_macos, "stat64");
+	assert_string_equal(o.syscall, "stat,newfstatat,statx");
+	assert_int_equal(msign_trace_strace_argv(&o, NULL, "/t/f", &v, NULL), 0);
+	assert_string_equal(v[13], "trace=?stat,?newfstatat,?statx");
+	msign_trace_argv_free(v);
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.syscall = "write_nocancel";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "write");
+	o = opts_for(MSIGN_TRACE_STRACE);
+	o.argv = argv;
+	o.syscall = "open_nocancel";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "open,openat");
+	o = opts_for(MSIGN_TRACE_STRACE); /* "_nocancel" alone is no name */
+	o.argv = argv;
+	o.syscall = "_nocancel";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_null(o.syscall_macos);
+	o = opts_for(MSIGN_TRACE_DTRACE); /* dtrace keeps macOS's names */
+	o.argv = argv;
+	o.syscall = "open";
+	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
+	assert_string_equal(o.syscall, "open");
+	assert_null(o.syscall_macos);
 
 	o = opts_for(MSIGN_TRACE_DTRACE);
 	o.argv = argv;
@@ -328,13 +362,21 @@ static void t_dtrace_program(void **st)
 	char *p = NULL;
 	assert_int_equal(msign_trace_dtrace_program(&o, &p, NULL), 0);
 	assert_non_null(strstr(p, "syscall::read:entry,\nsyscall::read_nocancel:entry\n/pid == $target/\n"));
-	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok && (int64_t)arg0 > 0/"));
+	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok == 1 && (int64_t)arg0 > 0/"));
 	assert_non_null(strstr(p, "copyinstr(self->a1, (int64_t)arg0 > 256 ? 256 : arg0)"));
 	assert_null(strstr(p, "syscall:::"));
 	assert_null(strstr(p, "pread")); /* -t read is read alone */
 	assert_null(strstr(p, "@msign_n"));
 	assert_null(strstr(p, "timestamp - self->t"));
-	assert_non_null(strstr(p, "proc:::exit\n/pid == $target/"));
+	/* the wait status, from proc:::exited (proc:::exit says CLD_EXITED
+	 * for a signal death too) */
+	assert_non_null(strstr(p, "proc:::exited\n/pid == $target/\n{\n\tprintf(\"msign:x %d\\n\", (int)arg1);\n}\n"));
+	assert_null(strstr(p, "proc:::exit\n"));
+	assert_null(strstr(p, "args["));
+	/* the last return clause frees every thread-local variable */
+	assert_non_null(strstr(p, "syscall::read:return,\nsyscall::read_nocancel:return\n/self->ok/\n{\n"
+				  "\tself->ok = 0;\n\tself->a0 = 0;\n\tself->a1 = 0;\n\tself->a2 = 0;\n"
+				  "\tself->a3 = 0;\n\tself->a4 = 0;\n\tself->a5 = 0;\n}\n"));
 	free(p);
 
 	o = opts_for(MSIGN_TRACE_DTRACE);
@@ -342,7 +384,11 @@ static void t_dtrace_program(void **st)
 	o.counts = o.oncpu = true;
 	assert_int_equal(msign_trace_opts_finish(&o, NULL), 0);
 	assert_int_equal(msign_trace_dtrace_program(&o, &p, NULL), 0);
-	assert_non_null(strstr(p, "syscall:::entry\n/execname == \"du\"/\n"));
+	/* -n: a prefix match either way, as dtruss's */
+	assert_non_null(strstr(p, "syscall:::entry\n/substr(execname, 0, 2) == \"du\" ||\n"
+				  " execname == substr(\"du\", 0, strlen(execname))/\n"));
+	/* -e/-o: their variables are freed too */
+	assert_non_null(strstr(p, "\tself->a5 = 0;\n\tself->vt = 0;\n}\n"));
 	assert_non_null(strstr(p, "self->vt = vtimestamp;"));
 	assert_non_null(strstr(p, "@msign_n[probefunc] = count();"));
 	assert_null(strstr(p, "$target")); /* -n has none */
@@ -362,7 +408,7 @@ static void t_dtrace_records(void **st)
 		"msign:c 1 2 mmap 12 -1 0 4000 3 1002 ffffffffffffffff 0 -1\n"
 		"              libsystem_kernel.dylib`__mmap+0xa\n"
 		"\n"
-		"msign:x 1 263 0\n", &bad);
+		"msign:x 1792\n", &bad);
 	assert_string_equal(out,
 		"openat_nocancel(0xFFFFFFFFFFFFFFFE, \"/etc/hosts\\0\", 0x1000000, 0x0, 0x0, 0x0)\t\t = 3 0\n"
 		"write(0x1, \"hello\\n\", 0x6)\t\t = 6 0\n"
@@ -372,15 +418,26 @@ static void t_dtrace_records(void **st)
 	assert_int_equal(bad, 0);
 	free(out);
 
-	/* the exit record: status modulo 256, signals as 128 + n */
+	/* the exit record is a wait status: exit(7), SIGKILL, SIGSEGV with a
+	 * core; a stopped process or a value no wait status has is refused */
 	struct msign_trace_session s;
 	msign_trace_session_init(&s, &o, stderr);
 	s.started = true;
-	msign_trace_dtrace_line(&s, "msign:x 1 263 0", 15);
+	msign_trace_dtrace_line(&s, "msign:x 1792", 12);
 	assert_true(s.have_exit);
 	assert_int_equal(s.exit_status, 7);
-	msign_trace_dtrace_line(&s, "msign:x 2 0 9", 13);
+	msign_trace_dtrace_line(&s, "msign:x 9", 9);
 	assert_int_equal(s.exit_status, 137);
+	msign_trace_dtrace_line(&s, "msign:x 139", 11);
+	assert_int_equal(s.exit_status, 139);
+	msign_trace_dtrace_line(&s, "msign:x 0", 9);
+	assert_int_equal(s.exit_status, 0);
+	assert_int_equal(s.bad_lines, 0);
+	msign_trace_dtrace_line(&s, "msign:x 4991", 12); /* stopped, SIGSTOP */
+	msign_trace_dtrace_line(&s, "msign:x 65536", 13);
+	msign_trace_dtrace_line(&s, "msign:x -1", 10);
+	assert_int_equal(s.exit_status, 0);
+	assert_int_equal(s.bad_lines, 3);
 	msign_trace_session_free(&s);
 
 	/* records that lie: each is refused and counted, nothing printed */
@@ -396,11 +453,37 @@ static void t_dtrace_records(void **st)
 		"msign:c 1 2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 0 3 0 0 0 0 0 0 -1\n"
 		"msign:c -  2 open 0 3 0 0 0 0 0 0 -1\n"
 		"msign:n read\n"
-		"msign:x 1\n"
+		"msign:x 1 7 0\n"                                  /* the old record */
 		"msign:q\n"
-		"msign:bx\n", &bad);
+		"msign:bx\n"
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\t0 /b\n" /* second <= first */
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\t6 /b\n" /* beyond a5 */
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\tx /b\n"
+		"msign:c 1 2 rename 0 0 0 0 0 0 0 0 0 /a\t\n", &bad);
 	assert_string_equal(out, "");
-	assert_int_equal(bad, 14);
+	assert_int_equal(bad, 18);
+	free(out);
+	/* two-path calls: both strings, the second after a raw tab (%S
+	 * writes a tab in a string as \t); read/write buffers the program cut
+	 * at 256 bytes end in "..." (the length is the return / arg2) */
+	out = feed(&o, true,
+		"msign:c 1 2 rename 0 0 7f00 7f10 0 0 0 0 0 /a b\\0\t1 /c\\td\\0\n"
+		"msign:c 1 2 renameat 0 0 3 7f00 4 7f10 0 0 1 old\t3 new\n"
+		"msign:c 1 2 symlinkat 0 0 7f00 5 7f10 0 0 0 0 target\t2 link\n"
+		"msign:c 1 2 read 0 257 3 7f00 1000 0 0 0 1 abc\n"
+		"msign:c 1 2 read 0 256 3 7f00 1000 0 0 0 1 abc\n"
+		"msign:c 1 2 write_nocancel 0 256 1 7f00 100 0 0 0 1 xyz\n"
+		"msign:c 1 2 write 0 -1 1 7f00 101 0 0 0 1 xyz\n",
+		&bad);
+	assert_string_equal(out,
+		"rename(\"/a b\\0\", \"/c\\td\\0\", 0x0)\t\t = 0 0\n"
+		"renameat(0x3, \"old\\0\", 0x4, \"new\\0\", 0x0, 0x0)\t\t = 0 0\n"
+		"symlinkat(\"target\\0\", 0x5, \"link\\0\", 0x0, 0x0, 0x0)\t\t = 0 0\n"
+		"read(0x3, \"abc\"..., 0x1000)\t\t = 257 0\n"
+		"read(0x3, \"abc\", 0x1000)\t\t = 256 0\n"
+		"write_nocancel(0x1, \"xyz\", 0x100)\t\t = 256 0\n"
+		"write(0x1, \"xyz\"..., 0x101)\t\t = -1 0\n");
+	assert_int_equal(bad, 0);
 	free(out);
 	/* ...but the largest values that fit are taken */
 	out = feed(&o, true,
