@@ -26,6 +26,11 @@ int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
 		   const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* What a public function promises of d when it returns r: on an error
+ * d->code is r and d->msg a sentence, msign_strerror's when the failing
+ * step set none (an allocation). Returns r. */
+int msign_diag_done(struct msign_diag *d, int r);
+
 static inline bool msign_diag_fresh(const struct msign_diag *d)
 {
 	return d != NULL && d->code == 0;

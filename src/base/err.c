@@ -55,6 +55,16 @@ int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
 	return code;
 }
 
+int msign_diag_done(struct msign_diag *d, int r)
+{
+	if (r < 0 && d != NULL) {
+		if (d->code == 0)
+			msign_diag_set(d, r, 0, "%s", msign_strerror(r));
+		d->code = r;
+	}
+	return r;
+}
+
 void msign_diag_clear(struct msign_diag *d)
 {
 	if (d != NULL)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/diag.h"
 #include "sig/req.h"
 #include "sign/sign.h"
 #include "sign/sign_cms.h"
@@ -196,17 +197,14 @@ int msign_sign_options_set_linker_signed(msign_sign_options *o, bool on)
 
 /* ---- certificate signatures ---------------------------------------------- */
 
-/* sign.h's promise: d cleared first, a sentence with every error. */
-static int api_done(int r, struct msign_diag *d);
-
 static int api_identity(const struct msign_identity_src *src, const char *name,
 			msign_sign_identity **out, struct msign_diag *d)
 {
 	msign_diag_clear(d);
 	if (out == NULL || name == NULL)
-		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					       "a signing identity needs a name and a place to go"), d);
-	return api_done(msign_identity_load(src, name, out, d), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "a signing identity needs a name and a place to go"));
+	return msign_diag_done(d, msign_identity_load(src, name, out, d));
 }
 
 int msign_sign_identity_load_pem(const char *key_path, const char *cert_path,
@@ -217,8 +215,8 @@ int msign_sign_identity_load_pem(const char *key_path, const char *cert_path,
 		*out = NULL;
 	if (key_path == NULL || cert_path == NULL) {
 		msign_diag_clear(d);
-		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					       "a PEM identity needs a key and a certificate"), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "a PEM identity needs a key and a certificate"));
 	}
 	struct msign_identity_src src = { .key_path = key_path,
 					  .cert_path = cert_path,
@@ -234,8 +232,8 @@ int msign_sign_identity_load_p12(const char *p12_path, const char *password,
 		*out = NULL;
 	if (p12_path == NULL) {
 		msign_diag_clear(d);
-		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					       "a PKCS#12 identity needs its file"), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "a PKCS#12 identity needs its file"));
 	}
 	struct msign_identity_src src = { .p12_path = p12_path,
 					  .p12_password = password ? password : "" };
@@ -342,25 +340,13 @@ int msign_sign_options_set_for_notarization(msign_sign_options *o, bool on)
 	return 0;
 }
 
-/* What sign.h promises of d after a failure: the code returned, and a
- * sentence even where the failing step set none (an allocation). */
-static int api_done(int r, struct msign_diag *d)
-{
-	if (r < 0 && d != NULL) {
-		if (d->code == 0)
-			msign_diag_set(d, r, 0, "%s", msign_strerror(r));
-		d->code = r;
-	}
-	return r;
-}
-
 int msign_sign_file(const char *in_path, const char *out_path,
 		    const msign_sign_options *o, struct msign_diag *d)
 {
 	msign_diag_clear(d);
 	if (in_path == NULL || out_path == NULL)
-		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					       "msign_sign_file: NULL path"), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "msign_sign_file: NULL path"));
 	struct msign_sign_opts so;
 	if (o != NULL)
 		so = o->o;
@@ -369,10 +355,10 @@ int msign_sign_file(const char *in_path, const char *out_path,
 	so.file_name = in_path; /* the default identifier's source */
 	struct msign_sign_result *res = malloc(sizeof(*res));
 	if (res == NULL)
-		return api_done(MSIGN_E_NOMEM, d);
+		return msign_diag_done(d, MSIGN_E_NOMEM);
 	int r = msign_sign_run(in_path, out_path, &so, res, d);
 	free(res);
-	return api_done(r, d);
+	return msign_diag_done(d, r);
 }
 
 int msign_strip_file(const char *in_path, const char *out_path,
@@ -380,12 +366,12 @@ int msign_strip_file(const char *in_path, const char *out_path,
 {
 	msign_diag_clear(d);
 	if (in_path == NULL || out_path == NULL)
-		return api_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					       "msign_strip_file: NULL path"), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "msign_strip_file: NULL path"));
 	struct msign_strip_result *res = malloc(sizeof(*res));
 	if (res == NULL)
-		return api_done(MSIGN_E_NOMEM, d);
+		return msign_diag_done(d, MSIGN_E_NOMEM);
 	int r = msign_strip_run(in_path, out_path, arch, res, d);
 	free(res);
-	return api_done(r, d);
+	return msign_diag_done(d, r);
 }

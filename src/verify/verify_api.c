@@ -109,35 +109,25 @@ int msign_verify_options_set_requirement(msign_verify_options *o, const char *te
 	return 0;
 }
 
-static int va_done(int r, struct msign_diag *d)
-{
-	if (r < 0 && d != NULL) {
-		if (d->code == 0)
-			msign_diag_set(d, r, 0, "%s", msign_strerror(r));
-		d->code = r;
-	}
-	return r;
-}
-
 int msign_verify_file_with(const char *path, const msign_verify_options *vo,
 			   int *kind, struct msign_diag *d)
 {
 	msign_diag_clear(d);
 	if (path == NULL)
-		return va_done(msign_diag_set(d, MSIGN_E_ARG, 0, "msign_verify_file: NULL path"), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0, "msign_verify_file: NULL path"));
 	unsigned flags = vo ? vo->flags : 0;
 	if ((flags & MSIGN_VERIFY_F_NO_TRUST) &&
 	    (flags & MSIGN_VERIFY_F_DESIGNATED || (vo && vo->req)))
-		return va_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					      "a requirement needs the trust check (its anchor)"), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "a requirement needs the trust check (its anchor)"));
 	struct msign_image *img = NULL;
 	int r = msign_image_open(path, &img, d);
 	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM)
-		return va_done(r, d);
+		return msign_diag_done(d, r);
 	if (r != 0) { /* the container itself: codesign's "format unrecognized" */
 		if (kind != NULL)
 			*kind = MSIGN_VERIFY_BAD_MACHO;
-		return va_done(MSIGN_E_VERIFY, d);
+		return msign_diag_done(d, MSIGN_E_VERIFY);
 	}
 	struct msign_trust_opts to = {
 		.check_expiration = (flags & MSIGN_VERIFY_F_CHECK_EXPIRATION) != 0,
@@ -152,7 +142,7 @@ int msign_verify_file_with(const char *path, const msign_verify_options *vo,
 	struct msign_verify_result *res = malloc(sizeof(*res));
 	if (res == NULL) {
 		msign_image_free(img);
-		return va_done(MSIGN_E_NOMEM, d);
+		return msign_diag_done(d, MSIGN_E_NOMEM);
 	}
 	r = msign_verify_image(img, &o, res, d);
 	if (r == 0 && o.designated && res->dr_failed_slice >= 0) {
@@ -175,7 +165,7 @@ int msign_verify_file_with(const char *path, const msign_verify_options *vo,
 	}
 	free(res);
 	msign_image_free(img);
-	return va_done(r, d);
+	return msign_diag_done(d, r);
 }
 
 int msign_verify_file(const char *path, const char *arch, unsigned flags,
@@ -184,8 +174,8 @@ int msign_verify_file(const char *path, const char *arch, unsigned flags,
 	if ((flags & ~(MSIGN_VERIFY_F_STRICT | MSIGN_VERIFY_F_NO_TRUST |
 		       MSIGN_VERIFY_F_CHECK_EXPIRATION)) != 0) {
 		msign_diag_clear(d);
-		return va_done(msign_diag_set(d, MSIGN_E_ARG, 0,
-					      "msign_verify_file: unknown flags 0x%x", flags), d);
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "msign_verify_file: unknown flags 0x%x", flags));
 	}
 	struct msign_verify_options o = { .flags = flags, .arch = (char *)arch };
 	return msign_verify_file_with(path, &o, kind, d);
