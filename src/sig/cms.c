@@ -98,22 +98,31 @@ int msign_x509_subject_field(X509 *x, int nid, char **out, size_t *len)
 		*len = 0;
 	if (i < 0)
 		return 0;
-	ASN1_STRING *s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+	size_t n = 0;
+	int r = msign_asn1_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)),
+				out, &n);
+	if (r == 0 && len != NULL)
+		*len = n;
+	return r;
+}
+
+int msign_asn1_utf8(const ASN1_STRING *s, char **out, size_t *n)
+{
 	unsigned char *utf8 = NULL;
-	int n = ASN1_STRING_to_UTF8(&utf8, s);
-	if (n < 0) {
+	int len = ASN1_STRING_to_UTF8(&utf8, s);
+	*out = NULL;
+	if (len < 0) {
 		ERR_clear_error();
 		return MSIGN_E_CRYPTO;
 	}
-	*out = malloc((size_t)n + 1);
+	*out = malloc((size_t)len + 1);
 	if (*out != NULL) {
-		memcpy(*out, utf8, (size_t)n);
-		(*out)[n] = '\0';
-		if (len != NULL)
-			*len = (size_t)n;
+		memcpy(*out, utf8, (size_t)len);
+		(*out)[len] = '\0';
+		*n = (size_t)len;
 	}
 	OPENSSL_free(utf8);
-	return *out ? 0 : MSIGN_E_NOMEM;
+	return *out != NULL ? 0 : MSIGN_E_NOMEM;
 }
 
 /* Shown by show: a NUL inside the field ends it. */

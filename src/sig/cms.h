@@ -68,6 +68,10 @@ struct x509_st; /* OpenSSL's X509, for the files that include x509.h */
  * strlen. 0, MSIGN_E_CRYPTO or MSIGN_E_NOMEM. */
 int msign_x509_subject_field(struct x509_st *x, int nid, char **out,
 			     size_t *len);
+/* An ASN.1 string as UTF-8: malloc'd, NUL added, *n its length (a NUL
+ * inside makes it longer than strlen). 0, MSIGN_E_CRYPTO or MSIGN_E_NOMEM. */
+struct asn1_string_st;
+int msign_asn1_utf8(const struct asn1_string_st *s, char **out, size_t *n);
 /* Does x carry the extension of dotted OID oid? */
 bool msign_x509_has_ext(struct x509_st *x, const char *oid);
 

@@ -25,6 +25,8 @@ int msign_req_read_u32(struct msign_cur *c, uint64_t base, const char *what,
 		       uint32_t *v, struct msign_diag *d);
 int msign_req_read_data(struct msign_cur *c, uint64_t base, const char *what,
 			const uint8_t **p, size_t *n, struct msign_diag *d);
+/* Days from 1970-01-01 of the Gregorian date y-m-dd. */
+int64_t msign_req_days_from_civil(int64_t y, unsigned m, unsigned dd);
 /* A big-endian int64 (a date operand: seconds since 2001, CFAbsoluteTime). */
 int msign_req_read_time(struct msign_cur *c, uint64_t base, int64_t *t,
 			struct msign_diag *d);

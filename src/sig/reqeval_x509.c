@@ -15,6 +15,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "sig/cms.h"
+#include "sig/req.h"
 #include "sig/reqeval_int.h"
 #include "msign/err.h"
 
@@ -49,25 +51,6 @@ int msign_rqe_sha1(const uint8_t *p, size_t n, uint8_t out[20])
 	return 0;
 }
 
-/* Copy an ASN.1 string as UTF-8 into a malloc'd buffer of *n bytes. */
-static int rx_utf8(const ASN1_STRING *s, char **out, size_t *n)
-{
-	unsigned char *utf8 = NULL;
-	int len = ASN1_STRING_to_UTF8(&utf8, s);
-	if (len < 0) {
-		ERR_clear_error();
-		return MSIGN_E_CRYPTO;
-	}
-	*out = malloc((size_t)len + 1);
-	if (*out != NULL) {
-		memcpy(*out, utf8, (size_t)len);
-		(*out)[len] = '\0';
-		*n = (size_t)len;
-	}
-	OPENSSL_free(utf8);
-	return *out != NULL ? 0 : MSIGN_E_NOMEM;
-}
-
 int msign_rqe_subject_last(X509 *x, const char *oid, char **out, size_t *n)
 {
 	*out = NULL;
@@ -87,7 +70,7 @@ int msign_rqe_subject_last(X509 *x, const char *oid, char **out, size_t *n)
 	ASN1_OBJECT_free(obj);
 	if (last < 0)
 		return 1;
-	return rx_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)),
+	return msign_asn1_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)),
 		       out, n);
 }
 
@@ -126,17 +109,6 @@ bool msign_rqe_has_policy(X509 *x, const uint8_t *oid, size_t n)
 	CERTIFICATEPOLICIES_free(cp);
 	ERR_clear_error();
 	return found;
-}
-
-/* Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t rx_days(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
 }
 
 static bool rx_digits(const uint8_t *p, size_t n, unsigned *v)
@@ -184,7 +156,7 @@ bool msign_rqe_gentime(const uint8_t *p, size_t n, double *cf_abs)
 	}
 	if (i != n)
 		return false;
-	int64_t t = (rx_days(y, mo, d) - MSIGN_RQE_CF_EPOCH_DAYS) * 86400 +
+	int64_t t = (msign_req_days_from_civil(y, mo, d) - MSIGN_RQE_CF_EPOCH_DAYS) * 86400 +
 		    h * 3600 + mi * 60 + s - offset;
 	*cf_abs = (double)t + frac;
 	return true;
@@ -240,7 +212,7 @@ int msign_rqe_emails(X509 *x, struct msign_rqe_strs *out)
 	for (int i = X509_NAME_get_index_by_NID(name, NID_pkcs9_emailAddress, -1);
 	     rc == 0 && i >= 0 && out->n < MSIGN_RQE_MAX_STRS;
 	     i = X509_NAME_get_index_by_NID(name, NID_pkcs9_emailAddress, i)) {
-		rc = rx_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)),
+		rc = msign_asn1_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)),
 			     &out->s[out->n], &out->len[out->n]);
 		if (rc == 0)
 			out->n++;
@@ -251,7 +223,7 @@ int msign_rqe_emails(X509 *x, struct msign_rqe_strs *out)
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
 		if (g->type != GEN_EMAIL)
 			continue;
-		rc = rx_utf8(g->d.rfc822Name, &out->s[out->n], &out->len[out->n]);
+		rc = msign_asn1_utf8(g->d.rfc822Name, &out->s[out->n], &out->len[out->n]);
 		if (rc == 0)
 			out->n++;
 	}

@@ -13,6 +13,7 @@
 #include "base/diag.h"
 #include "sig/reqcomp.h"
 #include "sig/reqlang.h"
+#include "sig/req.h"
 #include "msign/err.h"
 
 /* ---- growable bytes ----------------------------------------------------- */
@@ -393,18 +394,6 @@ int msign_rqc_int32_value(struct rc *r, const char *what, int32_t *v)
 	return msign_rqc_lex(r);
 }
 
-/* Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), the inverse of requirements.c's rq_civil. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned dd)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* "YYYY-MM-DD HH:MM:SS" and an optional " +HHMM"/" -HHMM" at p[0, n): the
  * decompiler's form, always "+0000". Seconds after 2001-01-01 UTC. */
 static bool parse_date(const char *p, size_t n, int64_t *secs)
@@ -438,7 +427,7 @@ static bool parse_date(const char *p, size_t n, int64_t *secs)
 		tz = (p[k + 1] == '-' ? -1 : 1) * (int64_t)(th * 3600 + tm * 60);
 	}
 #undef NUM2
-	int64_t days = days_from_civil(y, mo, dd) - CF_EPOCH_DAYS;
+	int64_t days = msign_req_days_from_civil(y, mo, dd) - CF_EPOCH_DAYS;
 	*secs = days * 86400 + hh * 3600 + mi * 60 + ss - tz;
 	return true;
 }

@@ -390,6 +390,19 @@ static int rq_oid(struct rq *r, const char *prefix)
 	return rc;
 }
 
+/* Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), the inverse of rq_civil below: the compiler's and the
+ * evaluator's dates. */
+int64_t msign_req_days_from_civil(int64_t y, unsigned m, unsigned dd)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
 /* Civil date of a day count from 1970-01-01 (proleptic Gregorian; after
  * H. Hinnant's days_from_civil inverse). Exact for every int64 day count
  * derived from an int64 second count. */
