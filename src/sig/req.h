@@ -25,6 +25,11 @@ int msign_req_read_u32(struct msign_cur *c, uint64_t base, const char *what,
 		       uint32_t *v, struct msign_diag *d);
 int msign_req_read_data(struct msign_cur *c, uint64_t base, const char *what,
 			const uint8_t **p, size_t *n, struct msign_diag *d);
+/* An opcode the language does not know (op, read at offset at): with a
+ * generic flag (false or skip) its u32 length and operand are skipped, as
+ * Apple's Reader::skip does; without one it is an error. */
+int msign_req_skip_generic(struct msign_cur *c, uint64_t base, uint32_t op,
+			   size_t at, struct msign_diag *d);
 /* Days from 1970-01-01 of the Gregorian date y-m-dd. */
 int64_t msign_req_days_from_civil(int64_t y, unsigned m, unsigned dd);
 /* A big-endian int64 (a date operand: seconds since 2001, CFAbsoluteTime). */

@@ -579,17 +579,7 @@ static int re_eval(struct re *r, unsigned depth, struct tv *out)
 			}
 			return op_leaf(r, code, out);
 		}
-		if ((op & (REQ_OP_GENERIC_FALSE | REQ_OP_GENERIC_SKIP)) == 0)
-			return msign_diag_set(r->d, MSIGN_E_UNSUPPORTED, r->base + at,
-					      "unknown requirement opcode %" PRIu32 " (0x%08" PRIx32 ") at offset %zu",
-					      code, op, at);
-		size_t len_at = r->c.off;
-		uint32_t len;
-		rc = re_u32(r, "generic operand length", &len);
-		if (rc == 0 && msign_cur_skip(&r->c, len) != 0)
-			rc = msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + len_at,
-					    "opcode %" PRIu32 " at offset %zu skips %" PRIu32 " bytes but only %zu remain",
-					    code, at, len, msign_cur_left(&r->c));
+		rc = msign_req_skip_generic(&r->c, r->base, op, at, r->d);
 		if (rc != 0)
 			return rc;
 		if (op & REQ_OP_GENERIC_FALSE) {

@@ -599,22 +599,32 @@ static int rq_leaf(struct rq *r, uint32_t op)
  * leaf that is false; generic-skip is ignored and the next expression takes
  * its place (reqinterp.cpp). Apple's dumper prints the comments below but
  * does not consume the operand; we do, so the text after stays meaningful. */
-static int rq_generic(struct rq *r, uint32_t op, size_t at)
+int msign_req_skip_generic(struct msign_cur *c, uint64_t base, uint32_t op,
+			   size_t at, struct msign_diag *d)
 {
 	uint32_t code = op & ~REQ_OP_FLAG_MASK;
 	if ((op & (REQ_OP_GENERIC_FALSE | REQ_OP_GENERIC_SKIP)) == 0)
-		return msign_diag_set(r->d, MSIGN_E_UNSUPPORTED, r->base + at,
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, base + at,
 				      "unknown requirement opcode %" PRIu32 " (0x%08" PRIx32 ") at offset %zu",
 				      code, op, at);
-	size_t len_at = r->c.off;
+	size_t len_at = c->off;
 	uint32_t len;
-	int rc = rq_u32(r, "generic operand length", &len);
+	int rc = msign_req_read_u32(c, base, "generic operand length", &len, d);
 	if (rc != 0)
 		return rc;
-	if (msign_cur_skip(&r->c, len) != 0)
-		return msign_diag_set(r->d, MSIGN_E_TRUNCATED, r->base + len_at,
+	if (msign_cur_skip(c, len) != 0)
+		return msign_diag_set(d, MSIGN_E_TRUNCATED, base + len_at,
 				      "opcode %" PRIu32 " at offset %zu skips %" PRIu32 " bytes but only %zu remain",
-				      code, at, len, msign_cur_left(&r->c));
+				      code, at, len, msign_cur_left(c));
+	return 0;
+}
+
+static int rq_generic(struct rq *r, uint32_t op, size_t at)
+{
+	uint32_t code = op & ~REQ_OP_FLAG_MASK;
+	int rc = msign_req_skip_generic(&r->c, r->base, op, at, r->d);
+	if (rc != 0)
+		return rc;
 	if (op & REQ_OP_GENERIC_FALSE)
 		return text_printf(r->out, r->d, rq_off(r), " false /* opcode %" PRIu32 " */", code);
 	return text_printf(r->out, r->d, rq_off(r), " /* opcode %" PRIu32 " */ ", code);
