@@ -48,6 +48,11 @@ bool cli_has_control(const char *s);
 /* Clear n bytes of a secret (a password, a PIN) so that the compiler
  * cannot drop the stores: explicit_bzero, or memset_s on macOS. */
 void cli_wipe(void *p, size_t n);
+/* The whole of path ("-": stdin, when dash_stdin) into a malloc'd buffer
+ * with a NUL after its len bytes: 0, or -1 with errno (fopen's, EFBIG past
+ * max bytes, EIO, ENOMEM). */
+int cli_read_file(const char *path, bool dash_stdin, size_t max, uint8_t **buf,
+		  size_t *len);
 /* fflush(stdout), keeping the errno of the first failure for the exit. */
 void cli_flush_stdout(void);
 /* Flush and close fp; on failure print "msign: write error: NAME: why"

@@ -30,46 +30,16 @@ static void csreq_usage(FILE *out)
 /* The whole of path (or stdin for "-") into *buf, at most CSREQ_MAX_FILE. */
 static int csreq_read(const char *path, uint8_t **buf, size_t *len)
 {
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (fp == NULL) {
-		fprintf(stderr, "msign csreq: %s: %s\n", cli_esc(path), strerror(errno));
-		return 1;
-	}
-	size_t cap = 4096, n = 0;
-	uint8_t *p = malloc(cap);
-	int rc = p == NULL;
-	while (rc == 0) {
-		if (n == cap) {
-			uint8_t *q = cap < CSREQ_MAX_FILE + 1 ? realloc(p, cap * 2) : NULL;
-			if (q == NULL) {
-				rc = 1;
-				break;
-			}
-			p = q;
-			cap *= 2;
-		}
-		size_t got = fread(p + n, 1, cap - n, fp);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (rc == 0 && ferror(fp)) {
-		fprintf(stderr, "msign csreq: %s: read error\n", cli_esc(path));
-		rc = 1;
-	} else if (rc != 0 || n > CSREQ_MAX_FILE) {
+	if (cli_read_file(path, true, CSREQ_MAX_FILE, buf, len) == 0)
+		return 0;
+	if (errno == EFBIG)
 		fprintf(stderr, "msign csreq: %s: larger than %u bytes\n", cli_esc(path),
 			CSREQ_MAX_FILE);
-		rc = 1;
-	}
-	if (fp != stdin)
-		fclose(fp);
-	if (rc != 0) {
-		free(p);
-		return 1;
-	}
-	*buf = p;
-	*len = n;
-	return 0;
+	else if (errno == EIO)
+		fprintf(stderr, "msign csreq: %s: read error\n", cli_esc(path));
+	else
+		fprintf(stderr, "msign csreq: %s: %s\n", cli_esc(path), strerror(errno));
+	return 1;
 }
 
 static uint32_t be32(const uint8_t *p)

@@ -302,20 +302,8 @@ static int sign_load_identity(struct sign_cli *c, const char *identity,
 
 static char *sign_read_file(const char *path, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL)
-		return NULL;
-	char *buf = malloc(ENT_FILE_MAX + 1);
-	size_t n = buf ? fread(buf, 1, ENT_FILE_MAX + 1, fp) : 0;
-	bool err = ferror(fp) != 0;
-	fclose(fp);
-	if (buf == NULL || err || n > ENT_FILE_MAX) {
-		free(buf);
-		errno = err ? EIO : EFBIG;
-		return NULL;
-	}
-	*len = n;
-	return buf;
+	uint8_t *buf = NULL;
+	return cli_read_file(path, false, ENT_FILE_MAX, &buf, len) == 0 ? (char *)buf : NULL;
 }
 
 static void sign_report(const char *path, const struct msign_image *img,

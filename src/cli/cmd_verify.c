@@ -316,20 +316,11 @@ static int verify_requirement(const char *arg, uint8_t **blob, size_t *len)
 	if (arg[0] == '=') {
 		r = msign_req_compile(arg + 1, strlen(arg + 1), 0, blob, len, &d);
 	} else {
-		FILE *fp = fopen(arg, "rb");
-		if (fp == NULL) {
-			fprintf(stderr, "%s: %s\n", cli_esc(arg), strerror(errno));
-			return -1;
-		}
 		enum { REQ_FILE_MAX = 1 << 20 };
-		uint8_t *buf = malloc(REQ_FILE_MAX + 1);
-		size_t n = buf ? fread(buf, 1, REQ_FILE_MAX + 1, fp) : 0;
-		bool err = ferror(fp) != 0;
-		fclose(fp);
-		if (buf == NULL || err || n > REQ_FILE_MAX) {
-			fprintf(stderr, "%s: %s\n", cli_esc(arg),
-				buf == NULL ? "out of memory" : err ? strerror(EIO) : "too large");
-			free(buf);
+		uint8_t *buf = NULL;
+		size_t n = 0;
+		if (cli_read_file(arg, false, REQ_FILE_MAX, &buf, &n) != 0) {
+			fprintf(stderr, "%s: %s\n", cli_esc(arg), strerror(errno));
 			return -1;
 		}
 		if (n >= 8 && buf[0] == 0xfa && buf[1] == 0xde && buf[2] == 0x0c &&

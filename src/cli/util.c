@@ -225,3 +225,45 @@ void cli_wipe(void *p, size_t n)
 		*v++ = 0;
 #endif
 }
+
+int cli_read_file(const char *path, bool dash_stdin, size_t max, uint8_t **buf,
+		  size_t *len)
+{
+	bool std = dash_stdin && strcmp(path, "-") == 0;
+	FILE *fp = std ? stdin : fopen(path, "rb");
+	if (fp == NULL)
+		return -1;
+	size_t cap = 4096, n = 0;
+	uint8_t *p = malloc(cap + 1);
+	int e = p == NULL ? ENOMEM : 0;
+	while (e == 0) {
+		if (n == cap) {
+			uint8_t *q = cap <= max ? realloc(p, cap * 2 + 1) : NULL;
+			if (q == NULL) {
+				e = cap <= max ? ENOMEM : EFBIG;
+				break;
+			}
+			p = q;
+			cap *= 2;
+		}
+		size_t got = fread(p + n, 1, cap - n, fp);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (e == 0 && ferror(fp))
+		e = EIO;
+	else if (e == 0 && n > max)
+		e = EFBIG;
+	if (!std)
+		fclose(fp);
+	if (e != 0) {
+		free(p);
+		errno = e;
+		return -1;
+	}
+	p[n] = 0; /* text callers may treat it as a string */
+	*buf = p;
+	*len = n;
+	return 0;
+}

@@ -231,6 +231,17 @@ extra req.ent.absent 3 "fixtures/adhoc_ent_arm64: $req_nok" \
 extra req.notrust 2 "msign verify: -R needs the trust check (anchor apple, certificates): not with --no-trust" \
 	"$msign" verify --no-trust -R "=anchor apple" fixtures/adhoc_ent_arm64
 
+# Input files past their limits (one reader, cli_read_file): a one-line
+# refusal, exit 1.
+truncate -s 17M "$tmp/huge"
+extra huge.csreq 1 "msign csreq: $tmp/huge: larger than 16777216 bytes" \
+	"$msign" csreq -r "$tmp/huge"
+extra huge.ent 1 "$tmp/huge: File too large" \
+	"$msign" sign -s - -n --entitlements "$tmp/huge" fixtures/hello_arm64.unsigned
+extra huge.verify.R 1 "$tmp/huge: File too large" \
+	"$msign" verify -R "$tmp/huge" fixtures/hello_arm64
+rm -f "$tmp/huge"
+
 sh tests/cli/facts.sh "$msign" > "$tmp/facts" 2>&1
 fr=$?
 cat "$tmp/facts"
