@@ -9,11 +9,9 @@
 
 #define MAX_FIXTURE (1u << 20)
 
-static inline uint8_t *load(const char *name, size_t *len)
+/* A whole file (at most MAX_FIXTURE bytes) by its path. */
+static inline uint8_t *load_path(const char *path, size_t *len)
 {
-	char path[512];
-	const char *dir = getenv("MSIGN_FIXTURES");
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", name);
 	FILE *fp = fopen(path, "rb");
 	if (fp == NULL)
 		fail_msg("cannot open %s", path);
@@ -22,6 +20,14 @@ static inline uint8_t *load(const char *name, size_t *len)
 	*len = fread(buf, 1, MAX_FIXTURE, fp);
 	fclose(fp);
 	return buf;
+}
+
+static inline uint8_t *load(const char *name, size_t *len)
+{
+	char path[512];
+	const char *dir = getenv("MSIGN_FIXTURES");
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "fixtures", name);
+	return load_path(path, len);
 }
 
 #endif

@@ -66,17 +66,6 @@ static void put(const char *path, const uint8_t *data, size_t len)
 	assert_int_equal(fclose(fp), 0);
 }
 
-static uint8_t *get(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	uint8_t *buf = malloc(MAX_FIXTURE);
-	assert_non_null(buf);
-	*len = fread(buf, 1, MAX_FIXTURE, fp);
-	fclose(fp);
-	return buf;
-}
-
 static void copy_fixture(const char *name, const char *to)
 {
 	size_t len;
@@ -88,7 +77,7 @@ static void copy_fixture(const char *name, const char *to)
 static bool same_file(const char *a, const char *b)
 {
 	size_t na, nb;
-	uint8_t *x = get(a, &na), *y = get(b, &nb);
+	uint8_t *x = load_path(a, &na), *y = load_path(b, &nb);
 	bool same = na == nb && memcmp(x, y, na) == 0;
 	free(x);
 	free(y);
@@ -189,9 +178,9 @@ static void t_sign_verify_strip(void **st)
 	assert_int_equal(msign_strip_file(a, a, NULL, &d), 0);
 	assert_int_equal(d.code, 0);
 	size_t n, nu, ns;
-	uint8_t *got = get(a, &n);
+	uint8_t *got = load_path(a, &n);
 	uint8_t *want = load(UNSIGNED, &nu);
-	uint8_t *sig = get(b, &ns);
+	uint8_t *sig = load_path(b, &ns);
 	assert_int_equal(n, nu);
 	size_t le = seg_cmd(want, nu, "__LINKEDIT") + 32; /* vmsize */
 	assert_memory_equal(got, want, le);
@@ -223,7 +212,7 @@ static void t_tampered(void **st)
 	assert_int_equal(msign_sign_file(a, a, o, &d), 0);
 	msign_sign_options_free(o);
 	size_t n;
-	uint8_t *f = get(a, &n);
+	uint8_t *f = load_path(a, &n);
 	size_t at = sect_off(f, n, "__TEXT", "__text");
 	assert_true(at > 0 && at < n);
 	f[at] ^= 0x01;

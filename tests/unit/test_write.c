@@ -39,17 +39,6 @@ static void write_file(const char *path, const uint8_t *data, size_t len,
 	assert_int_equal(chmod(path, mode), 0);
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	uint8_t *buf = malloc(MAX_FIXTURE);
-	assert_non_null(buf);
-	*len = fread(buf, 1, MAX_FIXTURE, fp);
-	fclose(fp);
-	return buf;
-}
-
 /* Files in dir besides the source (and want, when not NULL). */
 static int others(const char *want)
 {
@@ -158,7 +147,7 @@ static void t_fill_writes_exact_bytes(void **st)
 					 check_exact, &ok, &d), 0);
 	assert_int_equal(check_calls, 1);
 	size_t len;
-	uint8_t *got = read_file(out, &len);
+	uint8_t *got = load_path(out, &len);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(got, want, sizeof(want));
 	free(got);
@@ -203,7 +192,7 @@ static void t_failures_leave_nothing(void **st)
 					 check_exact, &bad, &d), MSIGN_E_VERIFY);
 	assert_int_equal(check_calls, 1);
 
-	got = read_file(out, &len);
+	got = load_path(out, &len);
 	assert_int_equal(len, sizeof(before));
 	assert_memory_equal(got, before, sizeof(before));
 	free(got);
@@ -266,7 +255,7 @@ static void t_longest_name(void **st)
 	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
 					 check_exact, &ok, &d), 0);
 	size_t len;
-	uint8_t *got = read_file(out, &len);
+	uint8_t *got = load_path(out, &len);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(got, want, sizeof(want));
 	free(got);
@@ -319,7 +308,7 @@ static void t_one_step_and_unchanged(void **st)
 	assert_int_equal(msign_edit_file(src_path, out, plan_whole, NULL, NULL,
 					 check_exact, &ok, NULL), 0);
 	size_t len;
-	uint8_t *got = read_file(out, &len);
+	uint8_t *got = load_path(out, &len);
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(got, want, sizeof(want));
 	free(got);
