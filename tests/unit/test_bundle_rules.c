@@ -842,6 +842,19 @@ static void test_parse_hostile(void **state)
 	expect(DICT("<key>rules2</key><dict><key>^a</key><dict><key>weight</key>"
 		    "<real>-inf</real></dict></dict>"), MSIGN_E_INVALID);
 
+	/* patterns whose compilation would take gigabytes or whose matching
+	 * exponential time: refused before regcomp sees them */
+	expect(DICT("<key>rules</key><dict><key>((a{1,100}){1,100}){1,100}</key><true/></dict>"),
+	       MSIGN_E_LIMIT);
+	expect(DICT("<key>rules</key><dict><key>(a{1,1000})</key><true/></dict>"), MSIGN_E_LIMIT);
+	expect(DICT("<key>rules</key><dict><key>a{99999999999999999999}</key><true/></dict>"),
+	       MSIGN_E_LIMIT);
+	expect(DICT("<key>rules</key><dict><key>^(.*)*\\1x</key><true/></dict>"),
+	       MSIGN_E_UNSUPPORTED);
+	expect(DICT("<key>rules</key><dict><key>^a{2,3}\\{9999}[\\1]x{,}</key><true/></dict>"),
+	       MSIGN_E_UNSUPPORTED); /* the over-estimate: [\1] is no back-reference */
+	expect(DICT("<key>rules</key><dict><key>^a{2,3}\\{9999}x{,}</key><true/></dict>"), 0);
+
 	/* seals of unknown shapes: FILE without digests */
 	static const char *const unknown[] = {
 		SEAL2("<data>AAAA</data>"),                                   /* 3 bytes */
@@ -963,6 +976,16 @@ static void test_parse_limits(void **state)
 	free(x);
 	x = big_dict("rules2", MB_MAX_RULES, 5, "<true/>");
 	expect(x, 0);
+	free(x);
+	/* squared sizes add up: 2048 bytes pass alone, not with a second */
+	x = big_dict("rules", 1, 2048, "<true/>");
+	expect(x, 0);
+	free(x);
+	x = big_dict("rules", 1, 2049, "<true/>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	x = big_dict("rules", 2, 2048, "<true/>");
+	expect(x, MSIGN_E_LIMIT);
 	free(x);
 	x = big_dict("files", 1, MB_MAX_PATH + 1, "<true/>");
 	expect(x, MSIGN_E_LIMIT);
