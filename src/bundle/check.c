@@ -493,7 +493,7 @@ static int mc_judge(struct mc_ctx *c)
 		struct mc_item *m = &c->it[i];
 		const struct mw_item *e = &c->items.v[i];
 		if (m->st == MC_LINK) {
-			m->st = mc_link_ok(&c->ix, e->rel, e->target, c->b->exec_rel) ? MC_OK
+			m->st = mc_link_ok(&c->ix, e->rel, e->target, mw_main_rel(c->b)) ? MC_OK
 											: MC_MODIFIED;
 			if (m->st == MC_MODIFIED)
 				return mc_why(c->why, MSIGN_E_INVALID, mc_badlink);
@@ -571,7 +571,7 @@ int mb_check_resources(const struct mb_bundle *b, const struct mb_resources *cr,
 	bool have_x = false;
 	int r = mc_preflight(b, cr, o, why, d);
 	if (r == 0) {
-		r = mb_exclusions_init(&x, b->exec_rel ? b->exec_rel : "Info.plist", d);
+		r = mb_exclusions_init(&x, mw_main_rel(b), d);
 		have_x = r == 0;
 	}
 	if (r == 0) {

@@ -18,8 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
+#if defined(__APPLE__) && !__has_include(<sys/xattr.h>)
+/* Darwin's, for header sets without sys/xattr.h (the macOS compile gate's
+ * Zig headers); every SDK has the header. */
+ssize_t flistxattr(int fd, char *namebuf, size_t size, int options);
+#else
+#include <sys/xattr.h>
+#endif
 
 #include "base/diag.h"
 #include "bundle/bundle.h"
@@ -240,8 +246,8 @@ static int mw_dir(struct mw_state *s, int dfd, unsigned depth)
 		size_t need = base + (base ? 1 : 0) + n;
 		if (need > MB_MAX_PATH) {
 			r = msign_diag_set(s->d, MSIGN_E_LIMIT, 0,
-					   "a path below %s is longer than %d bytes",
-					   base ? s->path : ".", MB_MAX_PATH);
+					   "a path longer than %d bytes below %s", MB_MAX_PATH,
+					   base ? s->path : ".");
 			break;
 		}
 		if (base)
@@ -530,6 +536,16 @@ int mw_hash_files(int root_fd, struct mw_hjob *jobs, size_t n, unsigned threads,
 
 /* ---- sealing (spec 2.5) --------------------------------------------------- */
 
+const char *mw_main_rel(const struct mb_bundle *b)
+{
+	/* An Info.plist-only bundle's "main executable" is its Info.plist
+	 * (spec 2.2): "Info.plist" in the seal root of a deep or shallow
+	 * bundle, "Resources/Info.plist" in a framework version. */
+	if (b->exec_rel != NULL)
+		return b->exec_rel;
+	return b->info_rel != NULL ? b->info_rel : "Info.plist";
+}
+
 #define MW_SHA1 (1u << MSIGN_CS_HASHTYPE_SHA1)
 
 static const char mw_detritus[] =
@@ -709,18 +725,22 @@ static int sb_files1(struct mw_items *it, const struct mw_hjob *jobs,
 }
 
 /* Strict signing (spec 4, "Signing"): the structure checks of verify
- * except _CodeSignature's, and no sideband data on the bundle root. */
+ * except _CodeSignature's, and no sideband data on the bundle root (the
+ * bundle directory and, when it is another, the seal root). */
 static int sb_strict_root(const struct mb_bundle *b, char *why, struct msign_diag *d)
 {
 	int r = mc_structure(b, false, why, d);
-	if (r < 0)
-		return r;
-	int sb = mw_has_sideband(b->root_fd);
-	if (sb < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0,
-				      "cannot list the extended attributes of %s: %s",
-				      b->seal_root, strerror(errno));
-	return sb > 0 ? mw_why(why, MSIGN_E_INVALID, mw_detritus) : 0;
+	const int fds[2] = { b->top_fd, b->root_fd };
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		int sb = mw_has_sideband(fds[i]);
+		if (sb < 0)
+			r = msign_diag_set(d, MSIGN_E_IO, 0,
+					   "cannot list the extended attributes of %s: %s",
+					   b->path, strerror(errno));
+		else if (sb > 0)
+			r = mw_why(why, MSIGN_E_INVALID, mw_detritus);
+	}
+	return r;
 }
 
 int mb_seal_build(const struct mb_bundle *b, const struct mb_seal_opts *o,
@@ -744,7 +764,7 @@ int mb_seal_build(const struct mb_bundle *b, const struct mb_seal_opts *o,
 
 	int r = o->strict ? sb_strict_root(b, why, d) : 0;
 	if (r == 0) {
-		r = mb_exclusions_init(&x, b->exec_rel ? b->exec_rel : "Info.plist", d);
+		r = mb_exclusions_init(&x, mw_main_rel(b), d);
 		have_x = r == 0;
 	}
 	/* rules is always written (the reader wants it); rules2 with v2. */

@@ -90,6 +90,10 @@ int mw_hash_files(int root_fd, struct mw_hjob *jobs, size_t n,
  * -1 when the list cannot be read (errno). */
 int mw_has_sideband(int fd);
 
+/* The path the exclusions treat as the main executable: exec_rel, or
+ * for an Info.plist-only bundle its Info.plist. */
+const char *mw_main_rel(const struct mb_bundle *b);
+
 /* ---- strict structure (check.c) ------------------------------------------ */
 /* Spec 4 step 3 and 5: the deep bundle root, the framework root, the
  * main executable and Info.plist regular files, and, with codesig, the

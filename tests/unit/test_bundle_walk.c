@@ -6,7 +6,7 @@
  * here with OpenSSL's one-shot SHA1/SHA256 from the bytes the test wrote. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,12 +96,29 @@ static void rm(const char *rel)
 		fail_msg("unlink %s: %s", rel, strerror(errno));
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
+/* Remove name in dfd and all below it, by descriptors: the trees hold
+ * paths longer than PATH_MAX, which nftw cannot name. */
+static int rm_tree(int dfd, const char *name)
 {
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+		if (dir == NULL)
+			return -1;
+		struct dirent *de;
+		while ((de = readdir(dir)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+			    rm_tree(dirfd(dir), de->d_name) != 0) {
+				closedir(dir);
+				return -1;
+			}
+		closedir(dir);
+		return unlinkat(dfd, name, AT_REMOVEDIR);
+	}
+	return unlinkat(dfd, name, 0);
 }
 
 static int setup(void **st)
@@ -114,7 +131,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	return nftw(g_base, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
+	return rm_tree(AT_FDCWD, g_base);
 }
 
 /* ---- Info.plist --------------------------------------------------------- */
@@ -599,6 +616,23 @@ static void test_seal_framework_and_shallow(void **st)
 	mb_resources_free(&cr);
 	mb_bundle_close(&b);
 
+	/* an Info.plist-only framework: its Info.plist is the excluded
+	 * "main executable", at Resources/Info.plist in the version */
+	info_xml("P.framework/Versions/A/Resources/Info.plist",
+		 "\t<key>CFBundleIdentifier</key>\n\t<string>p</string>\n");
+	wrs("P.framework/Versions/A/Resources/r.txt", "r");
+	sym("P.framework/Versions/Current", "A");
+	open_ok("P.framework", &b);
+	assert_null(b.exec_rel);
+	seal_ok(&b, &o, &cr);
+	static const struct exp p2[] = {
+		{ "Resources/r.txt", MB_SEAL_FILE, false, true, "r" },
+	};
+	expect_seals(&cr.files2, p2, 1, SHA1_BIT);
+	expect_seals(&cr.files, p2, 1, SHA1_BIT);
+	mb_resources_free(&cr);
+	mb_bundle_close(&b);
+
 	build_shallow();
 	open_ok("Shallow.app", &b);
 	o = seal_opts(&l, SHA1_BIT | SHA256_BIT);
@@ -747,6 +781,30 @@ static void test_seal_limits_and_types(void **st)
 	close(fd);
 	assert_int_equal(seal_small(&o, &d, &cr), MSIGN_E_LIMIT);
 	assert_non_null(strstr(d.msg, "more than 128 directories deep"));
+
+	/* a relative path of more than 4096 bytes */
+	teardown(NULL);
+	setup(NULL);
+	build_small();
+	char name[256];
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	fd = open(P("S.app"), O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < 16; i++) { /* 16 * 256 - 1 = 4095 bytes */
+		assert_int_equal(mkdirat(fd, name, 0755), 0);
+		int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+		close(fd);
+		fd = next;
+		assert_true(fd >= 0);
+	}
+	assert_int_equal(seal_small(&o, &d, &cr), 0);
+	mb_resources_free(&cr);
+	leaf = openat(fd, "x", O_WRONLY | O_CREAT, 0644); /* 4097 */
+	assert_true(leaf >= 0);
+	close(leaf);
+	close(fd);
+	assert_int_equal(seal_small(&o, &d, &cr), MSIGN_E_LIMIT);
+	assert_non_null(strstr(d.msg, "longer than 4096 bytes"));
 
 	/* a fifo: skipped, or with strict the sentence */
 	teardown(NULL);
