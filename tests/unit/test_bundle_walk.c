@@ -1169,6 +1169,11 @@ static void test_check_strict_structure(void **st)
 	strict_error("App.app", e, sizeof(e));
 	assert_string_equal(e, regular);
 
+	/* template B's omissions are the allowed ones for R = "" */
+	build_shallow();
+	strict_error("Shallow.app", e, sizeof(e));
+	assert_string_equal(e, "");
+
 	/* the framework root */
 	build_framework("A");
 	strict_error("Foo.framework", e, sizeof(e));
