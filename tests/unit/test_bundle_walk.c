@@ -544,6 +544,87 @@ static void test_classify_shallow_and_errors(void **st)
 
 /* ---- sealing --------------------------------------------------------------- */
 
+/* A binary plist of n arrays, each holding the next (the last empty, or
+ * with cycle holding the first): libplist would recurse n deep. */
+static void chain_bplist(const char *rel, uint32_t n, bool cycle)
+{
+	size_t cap = 8 + (size_t)n * 9 + 32;
+	uint8_t *b = malloc(cap);
+	assert_non_null(b);
+	size_t len = 8;
+	memcpy(b, "bplist00", 8);
+	uint32_t *off = malloc(n * sizeof(*off));
+	assert_non_null(off);
+	for (uint32_t i = 0; i < n; i++) {
+		off[i] = (uint32_t)len;
+		if (i + 1 == n && !cycle) {
+			b[len++] = 0xa0;
+			continue;
+		}
+		uint32_t next = i + 1 == n ? 0 : i + 1;
+		b[len++] = 0xa1;
+		for (int k = 3; k >= 0; k--)
+			b[len++] = (uint8_t)(next >> (8 * k));
+	}
+	uint64_t table = len;
+	for (uint32_t i = 0; i < n; i++)
+		for (int k = 3; k >= 0; k--)
+			b[len++] = (uint8_t)(off[i] >> (8 * k));
+	memset(b + len, 0, 32);
+	b[len + 6] = 4; /* offset size */
+	b[len + 7] = 4; /* reference size */
+	for (int k = 0; k < 8; k++) {
+		b[len + 8 + k] = (uint8_t)((uint64_t)n >> (56 - 8 * k));
+		b[len + 24 + k] = (uint8_t)(table >> (56 - 8 * k));
+	}
+	wr(rel, b, len + 32);
+	free(off);
+	free(b);
+}
+
+/* libplist 2.2 recurses without limit: nesting is refused before it. */
+static void test_classify_hostile_nesting(void **st)
+{
+	(void)st;
+	wrs("N.app/N", "n");
+	struct mb_bundle b;
+	struct msign_diag d = { 0 };
+	for (int deep = 0; deep < 2; deep++) {
+		size_t n = deep ? 300000 : 100;
+		size_t len = 300 + n * 17;
+		char *x = malloc(len);
+		assert_non_null(x);
+		char *p = x + sprintf(x, "<?xml version=\"1.0\"?>\n<!-- </array> --><plist version=\"1.0\">"
+				      "<dict><key>CFBundleExecutable</key><string>N</string><key>a</key>");
+		for (size_t i = 0; i < n; i++)
+			p += sprintf(p, "<array >");
+		p += sprintf(p, "<array/>");
+		for (size_t i = 0; i < n; i++)
+			p += sprintf(p, "</array>");
+		p += sprintf(p, "</dict></plist>\n");
+		wr("N.app/Info.plist", x, (size_t)(p - x));
+		free(x);
+		memset(&d, 0, sizeof(d));
+		int r = mb_bundle_open(P("N.app"), NULL, &b, &d);
+		if (deep) {
+			assert_int_equal(r, MSIGN_E_LIMIT);
+		} else {
+			assert_int_equal(r, 0);
+			assert_int_equal(b.info_entries, 2);
+			mb_bundle_close(&b);
+		}
+	}
+	chain_bplist("N.app/Info.plist", 300000, false);
+	assert_int_equal(mb_bundle_open(P("N.app"), NULL, &b, &d), MSIGN_E_LIMIT);
+	chain_bplist("N.app/Info.plist", 3, true);
+	assert_int_equal(mb_bundle_open(P("N.app"), NULL, &b, &d), MSIGN_E_LIMIT);
+	/* 100 deep is a plist (an array, so not a bundle's Info.plist) */
+	chain_bplist("N.app/Info.plist", 100, false);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(mb_bundle_open(P("N.app"), NULL, &b, &d), MSIGN_E_PLIST);
+	assert_non_null(strstr(d.msg, "not a dictionary"));
+}
+
 static void test_seal_deep(void **st)
 {
 	(void)st;
@@ -1387,6 +1468,7 @@ int main(void)
 		T(test_classify_xml_and_identifier),
 		T(test_classify_framework),
 		T(test_classify_shallow_and_errors),
+		T(test_classify_hostile_nesting),
 		T(test_seal_deep),
 		T(test_seal_framework_and_shallow),
 		T(test_seal_threads),
