@@ -968,6 +968,71 @@ static char *big_dict(const char *list, size_t n, size_t keylen, const char *val
 	return x;
 }
 
+/* XML: the root dict holding "other" = n times open ... n times close. */
+static char *nested_xml(size_t n, const char *open, const char *close)
+{
+	size_t lo = strlen(open), lc = strlen(close);
+	char *x = malloc(n * (lo + lc) + 512);
+	assert_non_null(x);
+	char *p = x + sprintf(x, XML_HEAD "<dict><key>other</key>");
+	for (size_t i = 0; i < n; i++, p += lo)
+		memcpy(p, open, lo);
+	for (size_t i = 0; i < n; i++, p += lc)
+		memcpy(p, close, lc);
+	strcpy(p, "</dict>" XML_TAIL);
+	return x;
+}
+
+/* Binary: object 0 the root dict {"x": object 2}, object 1 "x", objects
+ * 2 .. n+1 arrays of refs references each to the next, the last empty.
+ * 4-byte offsets and references. */
+static uint8_t *chain_bplist(size_t n, unsigned refs, size_t *len)
+{
+	size_t nobj = n + 3, cap = 64 + nobj * (1 + 4 * refs + 4 + 8);
+	uint8_t *b = malloc(cap), *p = b;
+	assert_non_null(b);
+	uint32_t *off = calloc(nobj, sizeof(*off));
+	memcpy(p, "bplist00", 8);
+	p += 8;
+	off[0] = (uint32_t)(p - b);
+	*p++ = 0xd1;
+	for (int k = 0; k < 2; k++) {
+		uint32_t r = k == 0 ? 1 : 2;
+		*p++ = (uint8_t)(r >> 24); *p++ = (uint8_t)(r >> 16); *p++ = (uint8_t)(r >> 8); *p++ = (uint8_t)r;
+	}
+	off[1] = (uint32_t)(p - b);
+	*p++ = 0x51;
+	*p++ = 'x';
+	for (size_t i = 0; i <= n; i++) {
+		off[2 + i] = (uint32_t)(p - b);
+		if (i == n) {
+			*p++ = 0xa0;
+			break;
+		}
+		*p++ = (uint8_t)(0xa0 | refs);
+		uint32_t r = (uint32_t)(3 + i);
+		for (unsigned k = 0; k < refs; k++) {
+			*p++ = (uint8_t)(r >> 24); *p++ = (uint8_t)(r >> 16); *p++ = (uint8_t)(r >> 8); *p++ = (uint8_t)r;
+		}
+	}
+	size_t table = (size_t)(p - b);
+	for (size_t i = 0; i < n + 3; i++) {
+		*p++ = (uint8_t)(off[i] >> 24); *p++ = (uint8_t)(off[i] >> 16);
+		*p++ = (uint8_t)(off[i] >> 8); *p++ = (uint8_t)off[i];
+	}
+	memset(p, 0, 32);
+	p[6] = 4;
+	p[7] = 4;
+	for (int k = 0; k < 8; k++) {
+		p[8 + k] = (uint8_t)((uint64_t)(n + 3) >> (56 - 8 * k));
+		p[24 + k] = (uint8_t)((uint64_t)table >> (56 - 8 * k));
+	}
+	p += 32;
+	free(off);
+	*len = (size_t)(p - b);
+	return b;
+}
+
 static void test_parse_limits(void **state)
 {
 	(void)state;
@@ -996,21 +1061,64 @@ static void test_parse_limits(void **state)
 	x = big_dict("rules", 1, MB_MAX_PATH + 1, "<true/>");
 	expect(x, MSIGN_E_LIMIT);
 	free(x);
-	/* deep nesting inside a value nobody reads: libplist's problem, but
-	 * it must come back */
-	size_t depth = 20000;
-	x = malloc(depth * 15 + 256);
-	char *p = x + sprintf(x, XML_HEAD "<dict><key>other</key>");
-	for (size_t i = 0; i < depth; i++)
-		p += sprintf(p, "<array>");
-	for (size_t i = 0; i < depth; i++)
-		p += sprintf(p, "</array>");
-	strcpy(p, "</dict>" XML_TAIL);
+	/* Nesting: libplist recurses per level (100000 levels overflow its
+	 * stack), so the reader refuses more than 32 before libplist runs.
+	 * The root dict is level 1; 31 arrays inside pass, 32 do not. */
 	struct mb_resources cr;
-	int r = parse(x, &cr, NULL);
-	assert_true(r == 0 || r == MSIGN_E_PLIST);
-	mb_resources_free(&cr);
+	struct msign_diag d = { 0 };
+	x = nested_xml(31, "<array>", "</array>");
+	expect(x, 0);
 	free(x);
+	x = nested_xml(32, "<array>", "</array>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	x = nested_xml(100000, "<dict><key>k</key>", "</dict>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	/* closes hidden in comments or CDATA do not count, self-closed
+	 * elements do not open */
+	x = nested_xml(40, "<array><!-- </array> -->", "</array>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	x = nested_xml(40, "<array><![CDATA[</array>]]>", "</array>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	char *sib = malloc(1000 * 30 + 16), *q = sib;
+	q += sprintf(q, "<array>");
+	for (int i = 0; i < 1000; i++)
+		q += sprintf(q, "<array/><dict/><array></array>");
+	strcpy(q, "</array>");
+	x = nested_xml(1, sib, "");
+	expect(x, 0);
+	free(x);
+	free(sib);
+
+	/* Binary: 100000 nested arrays; 25 arrays each referring twice to
+	 * the next (2^25 nodes for libplist); offsets out of order. */
+	size_t blen;
+	uint8_t *bp = chain_bplist(100000, 1, &blen);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), MSIGN_E_LIMIT);
+	free(bp);
+	bp = chain_bplist(25, 2, &blen);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), MSIGN_E_LIMIT);
+	assert_non_null(strstr(d.msg, "expands"));
+	free(bp);
+	bp = chain_bplist(30, 1, &blen); /* the root dict, 30 arrays: passes */
+	msign_diag_clear(&d);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), 0);
+	assert_false(cr.has_files);
+	mb_resources_free(&cr);
+	/* swap two offset table entries (4-byte offsets, 2nd and 3rd) */
+	uint8_t tmp[4];
+	uint8_t *tab = bp + blen - 32 - 4 * 33;
+	memcpy(tmp, tab + 4, 4);
+	memcpy(tab + 4, tab + 8, 4);
+	memcpy(tab + 8, tmp, 4);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), MSIGN_E_PLIST);
+	assert_non_null(strstr(d.msg, "order"));
+	free(bp);
 }
 
 /* Every truncation, byte flips and insertions at many offsets of the
