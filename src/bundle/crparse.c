@@ -402,6 +402,8 @@ static int parse_seals(plist_t dict, struct mb_seals *out, const char *name,
 	if (r < 0)
 		return r;
 	mb_seals_sort(out);
+	/* libplist keeps the last value of a repeated key (as CFDictionary
+	 * does); two entries for one path would still be a contradiction. */
 	for (size_t i = 1; i < out->n; i++)
 		if (strcmp(out->v[i - 1].path, out->v[i].path) == 0)
 			return msign_diag_set(d, MSIGN_E_PLIST, 0, "%s: the key %s appears twice",
