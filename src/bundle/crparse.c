@@ -249,14 +249,17 @@ static void seal_forget(struct mb_seal *s)
 	s->optional = false;
 }
 
-static int dup_string(plist_t node, char **out, struct msign_diag *d)
+/* A symlink target is a path; a designated requirement's text is rarely
+ * over 1 KB. Longer strings make the seal one of unknown shape. */
+#define CR_MAX_REQUIREMENT 65536u
+
+/* 0 and *out malloc'd; 1 when node is no string of at most max bytes. */
+static int dup_string(plist_t node, size_t max, char **out, struct msign_diag *d)
 {
 	uint64_t n = 0;
 	const char *p = plist_get_string_ptr(node, &n);
-	if (p == NULL)
-		return 1; /* not a string */
-	if (n > MB_MAX_PATH || memchr(p, '\0', (size_t)n) != NULL)
-		return 1; /* no path or requirement is that long or holds NUL */
+	if (p == NULL || n > max || memchr(p, '\0', (size_t)n) != NULL)
+		return 1;
 	*out = malloc((size_t)n + 1);
 	if (*out == NULL)
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%llu bytes)",
@@ -286,7 +289,7 @@ static int parse_seal_dict(plist_t dict, struct mb_seal *s, struct msign_diag *d
 	if (req != NULL || cdh != NULL) {
 		s->kind = MB_SEAL_NESTED;
 		if (req != NULL) {
-			int r = dup_string(req, &s->requirement, d);
+			int r = dup_string(req, CR_MAX_REQUIREMENT, &s->requirement, d);
 			if (r < 0)
 				return r;
 			unknown |= r > 0;
@@ -305,7 +308,7 @@ static int parse_seal_dict(plist_t dict, struct mb_seal *s, struct msign_diag *d
 		unknown |= !have_req;
 	} else if (sym != NULL) {
 		s->kind = MB_SEAL_SYMLINK;
-		int r = dup_string(sym, &s->symlink, d);
+		int r = dup_string(sym, MB_MAX_PATH, &s->symlink, d);
 		if (r < 0)
 			return r;
 		unknown |= r > 0;

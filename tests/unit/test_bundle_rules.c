@@ -670,6 +670,18 @@ static void test_match_ties_and_limits(void **state)
 	assert_int_equal(d.code, MSIGN_E_INVALID);
 	assert_non_null(strstr(d.msg, "\"^(\\x01\""));
 	mb_rules_free(&r);
+	/* a long one is cut */
+	r.v = calloc(1, sizeof(*r.v));
+	r.n = 1;
+	r.v[0].pattern = calloc(1, 301);
+	r.v[0].pattern[0] = '(';
+	memset(r.v[0].pattern + 1, 'a', 299);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_rules_compile(&r, &d), MSIGN_E_INVALID);
+	assert_non_null(strstr(d.msg, "\"(aaaa"));
+	assert_non_null(strstr(d.msg, "...\""));
+	assert_true(strlen(d.msg) < 200);
+	mb_rules_free(&r);
 
 	char *longp = malloc(MB_MAX_PATH + 2);
 	memset(longp, 'a', MB_MAX_PATH + 1);
