@@ -860,6 +860,55 @@ static void test_parse_v1_bare(void **state)
 	mb_resources_free(&cr);
 }
 
+/* Names as the file system may return them survive write and read:
+ * control characters, quotes, XML's three, non-ASCII (NFD and a
+ * supplementary character), leading and trailing blanks. */
+static void test_round_trip_names(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"a\nb", "Icon\r", "tab\there", " lead", "trail ", "q\"'", "&<>;&amp;",
+		"Resources/e\xcc\x81t\xc3\xa9.lproj/x", "\xf0\x9f\x98\x80.png", "\xef\xbf\xbd",
+		"x\x01y\x7f", "]]>", "<!-- -->", "a\xff" "b", /* not UTF-8: kept as bytes */
+	};
+	struct mb_resources cr = { 0 };
+	cr.has_files2 = true;
+	for (size_t i = 0; i < N(names); i++)
+		file_seal(&cr.files2, names[i], names[i], 4, i % 2 == 0, false);
+	struct mb_seal *l = add_seal(&cr.files2, "link", MB_SEAL_SYMLINK);
+	l->symlink = strdup("../a\nb & <c>");
+	uint8_t *out, *again;
+	size_t len, len2;
+	write_ok(&cr, &out, &len);
+	struct mb_resources back;
+	struct msign_diag d = { 0 };
+	int r = mb_cr_parse(out, len, &back, &d);
+	if (r != 0) {
+		print_message("%d %s\n", r, d.msg);
+		dump("names", out, len);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(back.files2.n, N(names) + 1);
+	mb_seals_sort(&cr.files2);
+	for (size_t i = 0; i < back.files2.n; i++) {
+		assert_string_equal(back.files2.v[i].path, cr.files2.v[i].path);
+		assert_int_equal(back.files2.v[i].kind, cr.files2.v[i].kind);
+		assert_int_equal(back.files2.v[i].optional, cr.files2.v[i].optional);
+		assert_memory_equal(back.files2.v[i].hash[2], cr.files2.v[i].hash[2], 32);
+	}
+	/* UTF-16 order: U+1F600 (D83D DE00) before U+FFFD; invalid UTF-8 last */
+	assert_string_equal(back.files2.v[back.files2.n - 3].path, "\xf0\x9f\x98\x80.png");
+	assert_string_equal(back.files2.v[back.files2.n - 2].path, "\xef\xbf\xbd");
+	assert_string_equal(back.files2.v[back.files2.n - 1].path, "a\xff" "b");
+	write_ok(&back, &again, &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(again, out, len);
+	free(again);
+	free(out);
+	mb_resources_free(&back);
+	mb_resources_free(&cr);
+}
+
 /* Parse xml; expect code r (and has_* / shapes checked by the caller). */
 static void expect(const char *xml, int r)
 {
@@ -1275,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_match_ties_and_limits),
 		cmocka_unit_test(test_parse_example),
 		cmocka_unit_test(test_parse_v1_bare),
+		cmocka_unit_test(test_round_trip_names),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_mutations),
