@@ -257,8 +257,12 @@ static bool cl_refs(const uint8_t *b, size_t body, uint64_t off, unsigned ref,
 	return true;
 }
 
-/* Binary: the longest chain of references from the top object, walked
- * with an explicit stack; a cycle is refused as well. */
+/* Binary: the tree libplist would build from the top object, walked depth
+ * first with a stack of our own. libplist copies an object for every
+ * reference to it, so a graph whose objects share children grows
+ * exponentially as a tree: the walk counts the nodes and refuses more
+ * than the file has bytes (a plist without shared containers has at most
+ * one node per reference). Too deep, or a cycle: refused too. */
 static int cl_bin_nest_ok(const uint8_t *b, size_t len)
 {
 	if (len < 8 + 32)
@@ -270,46 +274,50 @@ static int cl_bin_nest_ok(const uint8_t *b, size_t len)
 	if (osz < 1 || osz > 8 || ref < 1 || ref > 8 || table > body ||
 	    (body - table) / osz < nobj || top >= nobj)
 		return 1; /* libplist refuses the trailer */
-	/* per object: 0 unseen, 1 on the stack, 2 done */
-	uint8_t *state = calloc((size_t)nobj ? (size_t)nobj : 1, 1);
+	uint8_t *on_path = calloc((size_t)nobj ? (size_t)nobj : 1, 1);
 	struct { uint64_t obj, next, at, count; } st[CL_MAX_NEST + 1];
-	if (state == NULL)
+	if (on_path == NULL)
 		return -1;
 	int ok = 1;
 	unsigned sp = 0;
+	uint64_t nodes = 1;
 	st[0].obj = top;
 	st[0].next = 0;
-	state[top] = 1;
+	on_path[top] = 1;
 	uint64_t off = cl_be(b + table + top * osz, osz);
 	if (off >= body || !cl_refs(b, body, off, ref, &st[0].at, &st[0].count))
 		st[0].count = 0;
 	for (;;) {
 		if (st[sp].next == st[sp].count) {
-			state[st[sp].obj] = 2;
+			on_path[st[sp].obj] = 0;
 			if (sp-- == 0)
 				break;
 			continue;
 		}
 		uint64_t child = cl_be(b + st[sp].at + st[sp].next * ref, ref);
 		st[sp].next++;
-		if (child >= nobj || state[child] == 2)
-			continue;
-		if (state[child] == 1 || sp == CL_MAX_NEST) {
+		if (++nodes > body) {
 			ok = 0;
 			break;
 		}
+		if (child >= nobj)
+			continue; /* libplist refuses it */
 		off = cl_be(b + table + child * osz, osz);
 		uint64_t at, count;
 		if (off >= body || !cl_refs(b, body, off, ref, &at, &count))
 			continue; /* a leaf, or broken: not deeper */
+		if (on_path[child] || sp == CL_MAX_NEST) {
+			ok = 0; /* a cycle, or too deep */
+			break;
+		}
 		sp++;
 		st[sp].obj = child;
 		st[sp].next = 0;
 		st[sp].at = at;
 		st[sp].count = count;
-		state[child] = 1;
+		on_path[child] = 1;
 	}
-	free(state);
+	free(on_path);
 	return ok;
 }
 
@@ -325,8 +333,9 @@ static int cl_parse_info(struct mb_bundle *b, char **exec, struct msign_diag *d)
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 	if (ok == 0)
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
-				      "%s nests arrays and dictionaries more than %d deep "
-				      "(or in a cycle)", b->info_rel, CL_MAX_NEST);
+				      "%s nests arrays and dictionaries more than %d deep, "
+				      "in a cycle, or to more nodes than it has bytes",
+				      b->info_rel, CL_MAX_NEST);
 	plist_t root = NULL;
 	if (binary)
 		plist_from_bin((const char *)b->info, (uint32_t)b->info_len, &root);

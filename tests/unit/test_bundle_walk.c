@@ -545,10 +545,11 @@ static void test_classify_shallow_and_errors(void **st)
 /* ---- sealing --------------------------------------------------------------- */
 
 /* A binary plist of n arrays, each holding the next (the last empty, or
- * with cycle holding the first): libplist would recurse n deep. */
-static void chain_bplist(const char *rel, uint32_t n, bool cycle)
+ * with cycle holding the first): libplist would recurse n deep. With
+ * twice, each holds the next two times: a tree of 2^n nodes. */
+static void chain_bplist2(const char *rel, uint32_t n, bool cycle, bool twice)
 {
-	size_t cap = 8 + (size_t)n * 9 + 32;
+	size_t cap = 8 + (size_t)n * 13 + 32;
 	uint8_t *b = malloc(cap);
 	assert_non_null(b);
 	size_t len = 8;
@@ -562,9 +563,10 @@ static void chain_bplist(const char *rel, uint32_t n, bool cycle)
 			continue;
 		}
 		uint32_t next = i + 1 == n ? 0 : i + 1;
-		b[len++] = 0xa1;
-		for (int k = 3; k >= 0; k--)
-			b[len++] = (uint8_t)(next >> (8 * k));
+		b[len++] = twice ? 0xa2 : 0xa1;
+		for (int rep = 0; rep < (twice ? 2 : 1); rep++)
+			for (int k = 3; k >= 0; k--)
+				b[len++] = (uint8_t)(next >> (8 * k));
 	}
 	uint64_t table = len;
 	for (uint32_t i = 0; i < n; i++)
@@ -580,6 +582,11 @@ static void chain_bplist(const char *rel, uint32_t n, bool cycle)
 	wr(rel, b, len + 32);
 	free(off);
 	free(b);
+}
+
+static void chain_bplist(const char *rel, uint32_t n, bool cycle)
+{
+	chain_bplist2(rel, n, cycle, false);
 }
 
 /* libplist 2.2 recurses without limit: nesting is refused before it. */
@@ -617,6 +624,9 @@ static void test_classify_hostile_nesting(void **st)
 	chain_bplist("N.app/Info.plist", 300000, false);
 	assert_int_equal(mb_bundle_open(P("N.app"), NULL, &b, &d), MSIGN_E_LIMIT);
 	chain_bplist("N.app/Info.plist", 3, true);
+	assert_int_equal(mb_bundle_open(P("N.app"), NULL, &b, &d), MSIGN_E_LIMIT);
+	/* 60 deep but 2^60 nodes as libplist's tree */
+	chain_bplist2("N.app/Info.plist", 60, false, true);
 	assert_int_equal(mb_bundle_open(P("N.app"), NULL, &b, &d), MSIGN_E_LIMIT);
 	/* 100 deep is a plist (an array, so not a bundle's Info.plist) */
 	chain_bplist("N.app/Info.plist", 100, false);
