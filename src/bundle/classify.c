@@ -163,13 +163,19 @@ static int cl_string(plist_t dict, const char *key, char **out,
  * without recursion, and a plist deeper than CL_MAX_NEST is refused. */
 #define CL_MAX_NEST 128
 
-static bool cl_tag_is(const uint8_t *p, size_t n, const char *name)
+/* Errs on the safe side of libplist's reading: any tag that starts like
+ * an array or a dictionary opens one (case ignored), only the exact
+ * closing tags close one. */
+static bool cl_opens(const uint8_t *p, size_t n)
 {
-	size_t k = strlen(name);
-	if (n < k || strncasecmp((const char *)p, name, k) != 0)
-		return false;
-	return n == k || p[k] == '>' || p[k] == '/' || p[k] == ' ' || p[k] == '\t' ||
-	       p[k] == '\n' || p[k] == '\r';
+	return (n >= 5 && strncasecmp((const char *)p, "array", 5) == 0) ||
+	       (n >= 4 && strncasecmp((const char *)p, "dict", 4) == 0);
+}
+
+static bool cl_closes(const uint8_t *p, size_t n)
+{
+	return (n >= 7 && memcmp(p, "/array>", 7) == 0) ||
+	       (n >= 6 && memcmp(p, "/dict>", 6) == 0);
 }
 
 static const uint8_t *cl_find(const uint8_t *p, const uint8_t *end, const char *s)
@@ -181,8 +187,8 @@ static const uint8_t *cl_find(const uint8_t *p, const uint8_t *end, const char *
 	return NULL;
 }
 
-/* XML: opening <array>/<dict> tags (not <array/>) less closing ones,
- * comments, CDATA and declarations skipped. */
+/* XML: an upper bound of the nesting: opening <array>/<dict> tags (not
+ * <array/>) less closing ones; comments, CDATA and declarations skipped. */
 static bool cl_xml_nest_ok(const uint8_t *b, size_t len)
 {
 	const uint8_t *p = b, *end = b + len;
@@ -201,19 +207,18 @@ static bool cl_xml_nest_ok(const uint8_t *b, size_t len)
 				return false; /* unterminated: libplist fails it too */
 			continue;
 		}
-		bool closing = p < end && *p == '/';
-		const uint8_t *name = p + closing;
-		size_t n = (size_t)(end - name);
-		if (!cl_tag_is(name, n, "array") && !cl_tag_is(name, n, "dict"))
+		size_t n = (size_t)(end - p);
+		if (cl_closes(p, n)) {
+			depth -= depth > 0;
 			continue;
-		const uint8_t *gt = memchr(name, '>', n);
+		}
+		if (!cl_opens(p, n))
+			continue;
+		const uint8_t *gt = memchr(p, '>', n);
 		if (gt == NULL)
 			return false;
-		if (closing) {
-			depth -= depth > 0;
-		} else if (gt[-1] != '/' && ++depth > CL_MAX_NEST) {
+		if (gt[-1] != '/' && ++depth > CL_MAX_NEST)
 			return false;
-		}
 		p = gt + 1;
 	}
 	return true;
