@@ -147,6 +147,11 @@ struct mb_bundle {
 	char *bundle_id;        /* CFBundleIdentifier, NULL when none */
 	char *bundle_name;      /* CFBundleName */
 	char *package_type;     /* CFBundlePackageType */
+	/* For the strict structure checks (spec 4 step 3, 5): */
+	int top_fd;          /* O_DIRECTORY descriptor of path itself */
+	char *version;       /* versioned: the version directory's name */
+	bool info_regular;   /* Info.plist is a regular file, not a symlink */
+	bool exec_regular;   /* the main executable likewise */
 };
 
 /* Classify and open path (a directory). version: a framework's version

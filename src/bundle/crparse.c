@@ -22,7 +22,14 @@
 #include "base/diag.h"
 #include "bundle/bundle.h"
 
-/* ---- NUL bytes in binary plist strings ------------------------------------ */
+/* ---- what libplist is not given ---------------------------------------------
+ * libplist 2.2 recurses once per nesting level, when it parses and when it
+ * frees (a file of 100000 nested dictionaries overflows the stack), and
+ * copies a binary plist's object once per reference to it (20 arrays each
+ * referring twice to the next make a million nodes). Neither is needed
+ * for a CodeResources, whose deepest value is at level 3, so both are
+ * refused first, with walks that do not recurse. */
+#define CR_MAX_NESTING 32
 
 static uint64_t be_uint(const uint8_t *p, unsigned n)
 {
@@ -32,45 +39,187 @@ static uint64_t be_uint(const uint8_t *p, unsigned n)
 	return v;
 }
 
-/* True when a string object (ASCII 0x5X, UTF-16 0x6X) of the binary plist
- * holds a NUL character. Structure errors are left to libplist: this walk
- * only looks, and skips whatever does not fit. */
-static bool bplist_has_nul_string(const uint8_t *b, size_t len)
+static bool has_prefix(const uint8_t *p, size_t n, const char *s)
 {
-	if (len < 8 + 32)
-		return false;
-	const uint8_t *t = b + len - 32;
-	unsigned osz = t[6];
-	uint64_t nobj = be_uint(t + 8, 8), table = be_uint(t + 24, 8);
-	if (osz < 1 || osz > 8 || table > len - 32 || (len - 32 - table) / osz < nobj)
-		return false;
-	for (uint64_t i = 0; i < nobj; i++) {
-		uint64_t off = be_uint(b + table + i * osz, osz);
-		if (off >= len - 32)
+	size_t k = strlen(s);
+	return n >= k && memcmp(p, s, k) == 0;
+}
+
+/* XML: an upper bound of the nesting. Every <dict or <array that is not
+ * exactly <dict/> or <array/> opens (inside comments and CDATA too, and
+ * whatever its attributes say); only an exact </dict> or </array> outside
+ * them closes. libplist's text values end at the first '<' that does not
+ * start a comment or CDATA, so a close hidden in a value is no close to
+ * it either. NUL bytes (which no XML holds) are refused here too. */
+static int xml_check(const uint8_t *b, size_t len, struct msign_diag *d)
+{
+	size_t depth = 0;
+	const char *skip_to = NULL; /* the end of the comment or CDATA we are in */
+
+	const uint8_t *nul = memchr(b, '\0', len);
+	if (nul != NULL)
+		return msign_diag_set(d, MSIGN_E_PLIST, (uint64_t)(nul - b),
+				      "CodeResources holds a NUL byte, which no path can contain");
+	for (size_t i = 0; i < len; i++) {
+		if (b[i] != '<' && skip_to == NULL)
 			continue;
-		unsigned m = b[off] >> 4, lo = b[off] & 0xf;
-		if (m != 5 && m != 6)
-			continue;
-		uint64_t cnt = lo, at = off + 1;
-		if (lo == 0xf) { /* the count follows as an integer object */
-			if (at >= len || (b[at] >> 4) != 1)
+		if (skip_to != NULL) {
+			if (has_prefix(b + i, len - i, skip_to)) {
+				i += strlen(skip_to) - 1;
+				skip_to = NULL;
 				continue;
-			unsigned isz = 1u << (b[at] & 0xf);
-			if (isz > 8 || isz > len - at - 1)
+			}
+			if (b[i] != '<')
 				continue;
-			cnt = be_uint(b + at + 1, isz);
-			at += 1 + isz;
 		}
-		unsigned unit = m == 5 ? 1 : 2;
-		if (at > len || cnt > (len - at) / unit)
+		const uint8_t *p = b + i + 1;
+		size_t n = len - i - 1;
+		if (skip_to == NULL && has_prefix(p, n, "!--")) {
+			skip_to = "-->";
+			i += 3;
 			continue;
-		for (uint64_t k = 0; k < cnt; k++) {
-			const uint8_t *c = b + at + k * unit;
-			if (c[0] == 0 && (unit == 1 || c[1] == 0))
-				return true;
 		}
+		if (skip_to == NULL && has_prefix(p, n, "![CDATA[")) {
+			skip_to = "]]>";
+			i += 8;
+			continue;
+		}
+		if (skip_to == NULL && (has_prefix(p, n, "/dict>") || has_prefix(p, n, "/array>"))) {
+			depth -= depth > 0;
+			continue;
+		}
+		size_t k = has_prefix(p, n, "dict") ? 4 : has_prefix(p, n, "array") ? 5 : 0;
+		if (k == 0 || has_prefix(p + k, n - k, "/>"))
+			continue;
+		if (k < n && (p[k] == '_' || p[k] == '-' || p[k] == '.' || p[k] == ':' ||
+			      (p[k] >= '0' && p[k] <= '9') || ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+			continue; /* another name: <dictionary>, <array2> */
+		if (++depth > CR_MAX_NESTING)
+			return msign_diag_set(d, MSIGN_E_LIMIT, i,
+					      "CodeResources nests more than %d levels", CR_MAX_NESTING);
 	}
-	return false;
+	return 0;
+}
+
+/* A binary plist as the walks below see it (the trailer's fields). */
+struct bp {
+	const uint8_t *b;
+	size_t len;
+	unsigned osz, rsz;  /* bytes of an offset, of an object reference */
+	uint64_t nobj, top, table;
+};
+
+static uint64_t bp_off(const struct bp *p, uint64_t i)
+{
+	return be_uint(p->b + p->table + i * p->osz, p->osz);
+}
+
+/* Object i: its kind (the marker's high nibble), and for the types with a
+ * count, where their payload starts and how many units it has (bytes,
+ * UTF-16 units or references; a dict's count is of pairs). Every object
+ * must end before the next one starts (or, the last, before the offset
+ * table): -1 otherwise. */
+static int bp_object(const struct bp *p, uint64_t i, unsigned *kind, uint64_t *at,
+		     uint64_t *cnt, unsigned *unit)
+{
+	uint64_t off = bp_off(p, i);
+	uint64_t end = i + 1 < p->nobj ? bp_off(p, i + 1) : p->table;
+	if (off < 8 || off >= end || end > p->table)
+		return -1; /* out of order, overlapping, or in the trailer */
+	unsigned m = p->b[off];
+	*kind = m >> 4;
+	*at = off + 1;
+	*cnt = 0;
+	switch (*kind) {
+	case 0x4: case 0x5: case 0x7: *unit = 1; break;
+	case 0x6: *unit = 2; break;
+	case 0xa: case 0xc: *unit = p->rsz; break;
+	case 0xd: *unit = 2 * p->rsz; break;
+	default: return 0; /* no payload that refers or needs a scan */
+	}
+	*cnt = m & 0xf;
+	if (*cnt == 0xf) {
+		/* the count follows as an integer object */
+		if (*at >= end || (p->b[*at] >> 4) != 1 || (p->b[*at] & 0xf) > 3)
+			return -1;
+		unsigned isz = 1u << (p->b[*at] & 0xf);
+		if (isz >= end - *at)
+			return -1;
+		*cnt = be_uint(p->b + *at + 1, isz);
+		*at += 1 + isz;
+	}
+	return *cnt <= (end - *at) / *unit ? 0 : -1;
+}
+
+static int bplist_check(const uint8_t *b, size_t len, struct msign_diag *d)
+{
+	struct bp p = { b, len, 0, 0, 0, 0, 0 };
+	if (len < 8 + 32)
+		return msign_diag_set(d, MSIGN_E_PLIST, 0, "binary CodeResources of %zu bytes", len);
+	const uint8_t *t = b + len - 32;
+	p.osz = t[6];
+	p.rsz = t[7];
+	p.nobj = be_uint(t + 8, 8);
+	p.top = be_uint(t + 16, 8);
+	p.table = be_uint(t + 24, 8);
+	if (p.osz < 1 || p.osz > 8 || p.rsz < 1 || p.rsz > 8 || p.table < 8 ||
+	    p.table > len - 32 || p.nobj == 0 || (len - 32 - p.table) / p.osz < p.nobj ||
+	    p.top >= p.nobj)
+		return msign_diag_set(d, MSIGN_E_PLIST, len - 32,
+				      "binary CodeResources: bad trailer (%llu objects, table at %llu)",
+				      (unsigned long long)p.nobj, (unsigned long long)p.table);
+	/* Every object once, in file order: its extent, and no NUL in strings
+	 * (libplist would cut a key there without saying so). */
+	for (uint64_t i = 0; i < p.nobj; i++) {
+		unsigned kind, unit;
+		uint64_t at, cnt;
+		if (bp_object(&p, i, &kind, &at, &cnt, &unit) < 0)
+			return msign_diag_set(d, MSIGN_E_PLIST, bp_off(&p, i),
+					      "binary CodeResources: object %llu is out of place or order",
+					      (unsigned long long)i);
+		if (kind != 0x5 && kind != 0x6 && kind != 0x7)
+			continue;
+		for (uint64_t k = 0; k < cnt; k++)
+			if (b[at + k * unit] == 0 && (unit == 1 || b[at + k * unit + 1] == 0))
+				return msign_diag_set(d, MSIGN_E_PLIST, at + k * unit,
+						      "CodeResources holds a NUL character, which no path can contain");
+	}
+	/* The tree libplist would build, depth first with a stack of our own:
+	 * at most CR_MAX_NESTING deep, and one node per 4 bytes of the file
+	 * (an XML file gets at most one per 7, "<true/>"; a CodeResources
+	 * written by anyone needs more than 10 bytes per node). */
+	uint64_t budget = len / 4 + 16;
+	struct { uint64_t at, i, n; } st[CR_MAX_NESTING];
+	size_t sp = 0;
+	uint64_t nodes = 0, ref = p.top;
+	for (;;) {
+		unsigned kind, unit;
+		uint64_t at, cnt;
+		if (++nodes > budget)
+			return msign_diag_set(d, MSIGN_E_LIMIT, 0,
+					      "binary CodeResources expands to more than %llu objects",
+					      (unsigned long long)budget);
+		(void)bp_object(&p, ref, &kind, &at, &cnt, &unit); /* checked above */
+		if ((kind == 0xa || kind == 0xc || kind == 0xd) && cnt > 0) {
+			if (sp == CR_MAX_NESTING)
+				return msign_diag_set(d, MSIGN_E_LIMIT, bp_off(&p, ref),
+						      "CodeResources nests more than %d levels", CR_MAX_NESTING);
+			st[sp].at = at;
+			st[sp].i = 0;
+			st[sp].n = kind == 0xd ? 2 * cnt : cnt;
+			sp++;
+		}
+		while (sp > 0 && st[sp - 1].i == st[sp - 1].n)
+			sp--;
+		if (sp == 0)
+			return 0;
+		ref = be_uint(b + st[sp - 1].at + st[sp - 1].i * p.rsz, p.rsz);
+		st[sp - 1].i++;
+		if (ref >= p.nobj)
+			return msign_diag_set(d, MSIGN_E_PLIST, st[sp - 1].at,
+					      "binary CodeResources refers to object %llu of %llu",
+					      (unsigned long long)ref, (unsigned long long)p.nobj);
+	}
 }
 
 /* ---- seals ----------------------------------------------------------------- */
@@ -100,14 +249,17 @@ static void seal_forget(struct mb_seal *s)
 	s->optional = false;
 }
 
-static int dup_string(plist_t node, char **out, struct msign_diag *d)
+/* A symlink target is a path; a designated requirement's text is rarely
+ * over 1 KB. Longer strings make the seal one of unknown shape. */
+#define CR_MAX_REQUIREMENT 65536u
+
+/* 0 and *out malloc'd; 1 when node is no string of at most max bytes. */
+static int dup_string(plist_t node, size_t max, char **out, struct msign_diag *d)
 {
 	uint64_t n = 0;
 	const char *p = plist_get_string_ptr(node, &n);
-	if (p == NULL)
-		return 1; /* not a string */
-	if (n > MB_MAX_PATH || memchr(p, '\0', (size_t)n) != NULL)
-		return 1; /* no path or requirement is that long or holds NUL */
+	if (p == NULL || n > max || memchr(p, '\0', (size_t)n) != NULL)
+		return 1;
 	*out = malloc((size_t)n + 1);
 	if (*out == NULL)
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%llu bytes)",
@@ -137,7 +289,7 @@ static int parse_seal_dict(plist_t dict, struct mb_seal *s, struct msign_diag *d
 	if (req != NULL || cdh != NULL) {
 		s->kind = MB_SEAL_NESTED;
 		if (req != NULL) {
-			int r = dup_string(req, &s->requirement, d);
+			int r = dup_string(req, CR_MAX_REQUIREMENT, &s->requirement, d);
 			if (r < 0)
 				return r;
 			unknown |= r > 0;
@@ -156,7 +308,7 @@ static int parse_seal_dict(plist_t dict, struct mb_seal *s, struct msign_diag *d
 		unknown |= !have_req;
 	} else if (sym != NULL) {
 		s->kind = MB_SEAL_SYMLINK;
-		int r = dup_string(sym, &s->symlink, d);
+		int r = dup_string(sym, MB_MAX_PATH, &s->symlink, d);
 		if (r < 0)
 			return r;
 		unknown |= r > 0;
@@ -253,6 +405,8 @@ static int parse_seals(plist_t dict, struct mb_seals *out, const char *name,
 	if (r < 0)
 		return r;
 	mb_seals_sort(out);
+	/* libplist keeps the last value of a repeated key (as CFDictionary
+	 * does); two entries for one path would still be a contradiction. */
 	for (size_t i = 1; i < out->n; i++)
 		if (strcmp(out->v[i - 1].path, out->v[i].path) == 0)
 			return msign_diag_set(d, MSIGN_E_PLIST, 0, "%s: the key %s appears twice",
@@ -390,9 +544,9 @@ int mb_cr_parse(const uint8_t *data, size_t len, struct mb_resources *cr,
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "CodeResources of %zu bytes (limit %u)",
 				      len, MB_MAX_CR_SIZE);
 	bool binary = len >= 8 && memcmp(data, "bplist00", 8) == 0;
-	if (binary ? bplist_has_nul_string(data, len) : memchr(data, '\0', len) != NULL)
-		return msign_diag_set(d, MSIGN_E_PLIST, 0,
-				      "CodeResources holds a NUL character, which no path can contain");
+	int r = binary ? bplist_check(data, len, d) : xml_check(data, len, d);
+	if (r < 0)
+		return r;
 
 	plist_t root = NULL;
 	if (binary)
@@ -403,7 +557,6 @@ int mb_cr_parse(const uint8_t *data, size_t len, struct mb_resources *cr,
 		return msign_diag_set(d, MSIGN_E_PLIST, 0,
 				      "CodeResources (%zu bytes) is not a readable %s property list",
 				      len, binary ? "binary" : "XML");
-	int r = 0;
 	if (plist_get_node_type(root) != PLIST_DICT) {
 		r = msign_diag_set(d, MSIGN_E_PLIST, 0, "CodeResources is not a dictionary");
 		goto out;

@@ -9,7 +9,11 @@
  * but NUL). A program that sets a UTF-8 locale itself gets glibc's
  * multibyte matching, where '.' and bracket expressions do not match a
  * byte that starts no valid character: such a path may then match fewer
- * rules (`^.*` still matches, being satisfied by the empty prefix). */
+ * rules (`^.*` still matches, being satisfied by the empty prefix). With
+ * template A under C.UTF-8, "Resources/\xff.lproj/x" gets ^Resources/
+ * (weight 20) instead of the optional .lproj rule, and "\xff" ^.* instead
+ * of the nested ^[^/]+$. Valid UTF-8 matches alike in both: no template
+ * pattern counts characters. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -202,6 +202,70 @@ static void test_template_counts(void **state)
 
 /* ---- the writer --------------------------------------------------------------- */
 
+/* Template B's rules as the writer gives them, written out here from the
+ * table of spec 2.2 B in CF's key order. */
+static void test_template_b_bytes(void **state)
+{
+	(void)state;
+#define TRUE_ "\t\t<true/>\n"
+#define W(flag, w) "\t\t<dict>\n" flag "\t\t\t<key>weight</key>\n\t\t\t<real>" w "</real>\n\t\t</dict>\n"
+#define OPT_ "\t\t\t<key>optional</key>\n\t\t\t<true/>\n"
+#define OMIT_ "\t\t\t<key>omit</key>\n\t\t\t<true/>\n"
+#define K(k) "\t\t<key>" k "</key>\n"
+	static const char want[] = XML_HEAD
+		"<dict>\n"
+		"\t<key>rules</key>\n"
+		"\t<dict>\n"
+		K("^.*") TRUE_
+		K("^.*\\.lproj/") W(OPT_, "1000")
+		K("^.*\\.lproj/locversion.plist$") W(OMIT_, "1100")
+		K("^Base\\.lproj/") W("", "1010")
+		K("^version.plist$") TRUE_
+		"\t</dict>\n"
+		"\t<key>rules2</key>\n"
+		"\t<dict>\n"
+		K(".*\\.dSYM($|/)") W("", "11")
+		K("^(.*/)?\\.DS_Store$") W(OMIT_, "2000")
+		K("^.*") TRUE_
+		K("^.*\\.lproj/") W(OPT_, "1000")
+		K("^.*\\.lproj/locversion.plist$") W(OMIT_, "1100")
+		K("^Base\\.lproj/") W("", "1010")
+		K("^Info\\.plist$") W(OMIT_, "20")
+		K("^PkgInfo$") W(OMIT_, "20")
+		K("^embedded\\.provisionprofile$") W("", "20")
+		K("^version\\.plist$") W("", "20")
+		"\t</dict>\n"
+		"</dict>\n" XML_TAIL;
+#undef TRUE_
+#undef W
+#undef OPT_
+#undef OMIT_
+#undef K
+	struct mb_resources cr = { 0 };
+	cr.has_rules = cr.has_rules2 = true;
+	assert_int_equal(mb_rules_template(&cr.rules, MB_TPL_B, 1, NULL), 0);
+	assert_int_equal(mb_rules_template(&cr.rules2, MB_TPL_B, 2, NULL), 0);
+	uint8_t *out;
+	size_t len;
+	write_ok(&cr, &out, &len);
+	if (len != strlen(want) || memcmp(out, want, len) != 0)
+		dump("template B", out, len);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(out, want, len);
+	/* and back */
+	struct mb_resources back;
+	assert_int_equal(mb_cr_parse(out, len, &back, NULL), 0);
+	uint8_t *again;
+	size_t len2;
+	write_ok(&back, &again, &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(again, out, len);
+	free(again);
+	free(out);
+	mb_resources_free(&back);
+	mb_resources_free(&cr);
+}
+
 static void test_example_bytes(void **state)
 {
 	(void)state;
@@ -606,6 +670,18 @@ static void test_match_ties_and_limits(void **state)
 	assert_int_equal(d.code, MSIGN_E_INVALID);
 	assert_non_null(strstr(d.msg, "\"^(\\x01\""));
 	mb_rules_free(&r);
+	/* a long one is cut */
+	r.v = calloc(1, sizeof(*r.v));
+	r.n = 1;
+	r.v[0].pattern = calloc(1, 301);
+	r.v[0].pattern[0] = '(';
+	memset(r.v[0].pattern + 1, 'a', 299);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_rules_compile(&r, &d), MSIGN_E_INVALID);
+	assert_non_null(strstr(d.msg, "\"(aaaa"));
+	assert_non_null(strstr(d.msg, "...\""));
+	assert_true(strlen(d.msg) < 200);
+	mb_rules_free(&r);
 
 	char *longp = malloc(MB_MAX_PATH + 2);
 	memset(longp, 'a', MB_MAX_PATH + 1);
@@ -784,6 +860,55 @@ static void test_parse_v1_bare(void **state)
 	mb_resources_free(&cr);
 }
 
+/* Names as the file system may return them survive write and read:
+ * control characters, quotes, XML's three, non-ASCII (NFD and a
+ * supplementary character), leading and trailing blanks. */
+static void test_round_trip_names(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+		"a\nb", "Icon\r", "tab\there", " lead", "trail ", "q\"'", "&<>;&amp;",
+		"Resources/e\xcc\x81t\xc3\xa9.lproj/x", "\xf0\x9f\x98\x80.png", "\xef\xbf\xbd",
+		"x\x01y\x7f", "]]>", "<!-- -->", "a\xff" "b", /* not UTF-8: kept as bytes */
+	};
+	struct mb_resources cr = { 0 };
+	cr.has_files2 = true;
+	for (size_t i = 0; i < N(names); i++)
+		file_seal(&cr.files2, names[i], names[i], 4, i % 2 == 0, false);
+	struct mb_seal *l = add_seal(&cr.files2, "link", MB_SEAL_SYMLINK);
+	l->symlink = strdup("../a\nb & <c>");
+	uint8_t *out, *again;
+	size_t len, len2;
+	write_ok(&cr, &out, &len);
+	struct mb_resources back;
+	struct msign_diag d = { 0 };
+	int r = mb_cr_parse(out, len, &back, &d);
+	if (r != 0) {
+		print_message("%d %s\n", r, d.msg);
+		dump("names", out, len);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(back.files2.n, N(names) + 1);
+	mb_seals_sort(&cr.files2);
+	for (size_t i = 0; i < back.files2.n; i++) {
+		assert_string_equal(back.files2.v[i].path, cr.files2.v[i].path);
+		assert_int_equal(back.files2.v[i].kind, cr.files2.v[i].kind);
+		assert_int_equal(back.files2.v[i].optional, cr.files2.v[i].optional);
+		assert_memory_equal(back.files2.v[i].hash[2], cr.files2.v[i].hash[2], 32);
+	}
+	/* UTF-16 order: U+1F600 (D83D DE00) before U+FFFD; invalid UTF-8 last */
+	assert_string_equal(back.files2.v[back.files2.n - 3].path, "\xf0\x9f\x98\x80.png");
+	assert_string_equal(back.files2.v[back.files2.n - 2].path, "\xef\xbf\xbd");
+	assert_string_equal(back.files2.v[back.files2.n - 1].path, "a\xff" "b");
+	write_ok(&back, &again, &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(again, out, len);
+	free(again);
+	free(out);
+	mb_resources_free(&back);
+	mb_resources_free(&cr);
+}
+
 /* Parse xml; expect code r (and has_* / shapes checked by the caller). */
 static void expect(const char *xml, int r)
 {
@@ -854,6 +979,15 @@ static void test_parse_hostile(void **state)
 	expect(DICT("<key>rules</key><dict><key>^a{2,3}\\{9999}[\\1]x{,}</key><true/></dict>"),
 	       MSIGN_E_UNSUPPORTED); /* the over-estimate: [\1] is no back-reference */
 	expect(DICT("<key>rules</key><dict><key>^a{2,3}\\{9999}x{,}</key><true/></dict>"), 0);
+
+	/* a path twice: one entry, the last value (as CFDictionary would) */
+	assert_int_equal(parse(DICT("<key>files</key><dict><key>a</key>"
+				    "<data>AAECAwQFBgcICQoLDA0ODxAREhM=</data>"
+				    "<key>b</key><true/><key>a</key><true/></dict>"), &cr, &d), 0);
+	assert_int_equal(cr.files.n, 2);
+	assert_string_equal(cr.files.v[0].path, "a");
+	assert_int_equal(cr.files.v[0].hash_mask, 0);
+	mb_resources_free(&cr);
 
 	/* seals of unknown shapes: FILE without digests */
 	static const char *const unknown[] = {
@@ -968,6 +1102,71 @@ static char *big_dict(const char *list, size_t n, size_t keylen, const char *val
 	return x;
 }
 
+/* XML: the root dict holding "other" = n times open ... n times close. */
+static char *nested_xml(size_t n, const char *open, const char *close)
+{
+	size_t lo = strlen(open), lc = strlen(close);
+	char *x = malloc(n * (lo + lc) + 512);
+	assert_non_null(x);
+	char *p = x + sprintf(x, XML_HEAD "<dict><key>other</key>");
+	for (size_t i = 0; i < n; i++, p += lo)
+		memcpy(p, open, lo);
+	for (size_t i = 0; i < n; i++, p += lc)
+		memcpy(p, close, lc);
+	strcpy(p, "</dict>" XML_TAIL);
+	return x;
+}
+
+/* Binary: object 0 the root dict {"x": object 2}, object 1 "x", objects
+ * 2 .. n+1 arrays of refs references each to the next, the last empty.
+ * 4-byte offsets and references. */
+static uint8_t *chain_bplist(size_t n, unsigned refs, size_t *len)
+{
+	size_t nobj = n + 3, cap = 64 + nobj * (1 + 4 * refs + 4 + 8);
+	uint8_t *b = malloc(cap), *p = b;
+	assert_non_null(b);
+	uint32_t *off = calloc(nobj, sizeof(*off));
+	memcpy(p, "bplist00", 8);
+	p += 8;
+	off[0] = (uint32_t)(p - b);
+	*p++ = 0xd1;
+	for (int k = 0; k < 2; k++) {
+		uint32_t r = k == 0 ? 1 : 2;
+		*p++ = (uint8_t)(r >> 24); *p++ = (uint8_t)(r >> 16); *p++ = (uint8_t)(r >> 8); *p++ = (uint8_t)r;
+	}
+	off[1] = (uint32_t)(p - b);
+	*p++ = 0x51;
+	*p++ = 'x';
+	for (size_t i = 0; i <= n; i++) {
+		off[2 + i] = (uint32_t)(p - b);
+		if (i == n) {
+			*p++ = 0xa0;
+			break;
+		}
+		*p++ = (uint8_t)(0xa0 | refs);
+		uint32_t r = (uint32_t)(3 + i);
+		for (unsigned k = 0; k < refs; k++) {
+			*p++ = (uint8_t)(r >> 24); *p++ = (uint8_t)(r >> 16); *p++ = (uint8_t)(r >> 8); *p++ = (uint8_t)r;
+		}
+	}
+	size_t table = (size_t)(p - b);
+	for (size_t i = 0; i < n + 3; i++) {
+		*p++ = (uint8_t)(off[i] >> 24); *p++ = (uint8_t)(off[i] >> 16);
+		*p++ = (uint8_t)(off[i] >> 8); *p++ = (uint8_t)off[i];
+	}
+	memset(p, 0, 32);
+	p[6] = 4;
+	p[7] = 4;
+	for (int k = 0; k < 8; k++) {
+		p[8 + k] = (uint8_t)((uint64_t)(n + 3) >> (56 - 8 * k));
+		p[24 + k] = (uint8_t)((uint64_t)table >> (56 - 8 * k));
+	}
+	p += 32;
+	free(off);
+	*len = (size_t)(p - b);
+	return b;
+}
+
 static void test_parse_limits(void **state)
 {
 	(void)state;
@@ -996,21 +1195,64 @@ static void test_parse_limits(void **state)
 	x = big_dict("rules", 1, MB_MAX_PATH + 1, "<true/>");
 	expect(x, MSIGN_E_LIMIT);
 	free(x);
-	/* deep nesting inside a value nobody reads: libplist's problem, but
-	 * it must come back */
-	size_t depth = 20000;
-	x = malloc(depth * 15 + 256);
-	char *p = x + sprintf(x, XML_HEAD "<dict><key>other</key>");
-	for (size_t i = 0; i < depth; i++)
-		p += sprintf(p, "<array>");
-	for (size_t i = 0; i < depth; i++)
-		p += sprintf(p, "</array>");
-	strcpy(p, "</dict>" XML_TAIL);
+	/* Nesting: libplist recurses per level (100000 levels overflow its
+	 * stack), so the reader refuses more than 32 before libplist runs.
+	 * The root dict is level 1; 31 arrays inside pass, 32 do not. */
 	struct mb_resources cr;
-	int r = parse(x, &cr, NULL);
-	assert_true(r == 0 || r == MSIGN_E_PLIST);
-	mb_resources_free(&cr);
+	struct msign_diag d = { 0 };
+	x = nested_xml(31, "<array>", "</array>");
+	expect(x, 0);
 	free(x);
+	x = nested_xml(32, "<array>", "</array>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	x = nested_xml(100000, "<dict><key>k</key>", "</dict>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	/* closes hidden in comments or CDATA do not count, self-closed
+	 * elements do not open */
+	x = nested_xml(40, "<array><!-- </array> -->", "</array>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	x = nested_xml(40, "<array><![CDATA[</array>]]>", "</array>");
+	expect(x, MSIGN_E_LIMIT);
+	free(x);
+	char *sib = malloc(1000 * 30 + 16), *q = sib;
+	q += sprintf(q, "<array>");
+	for (int i = 0; i < 1000; i++)
+		q += sprintf(q, "<array/><dict/><array></array>");
+	strcpy(q, "</array>");
+	x = nested_xml(1, sib, "");
+	expect(x, 0);
+	free(x);
+	free(sib);
+
+	/* Binary: 100000 nested arrays; 25 arrays each referring twice to
+	 * the next (2^25 nodes for libplist); offsets out of order. */
+	size_t blen;
+	uint8_t *bp = chain_bplist(100000, 1, &blen);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), MSIGN_E_LIMIT);
+	free(bp);
+	bp = chain_bplist(25, 2, &blen);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), MSIGN_E_LIMIT);
+	assert_non_null(strstr(d.msg, "expands"));
+	free(bp);
+	bp = chain_bplist(30, 1, &blen); /* the root dict, 30 arrays: passes */
+	msign_diag_clear(&d);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), 0);
+	assert_false(cr.has_files);
+	mb_resources_free(&cr);
+	/* swap two offset table entries (4-byte offsets, 2nd and 3rd) */
+	uint8_t tmp[4];
+	uint8_t *tab = bp + blen - 32 - 4 * 33;
+	memcpy(tmp, tab + 4, 4);
+	memcpy(tab + 4, tab + 8, 4);
+	memcpy(tab + 8, tmp, 4);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_cr_parse(bp, blen, &cr, &d), MSIGN_E_PLIST);
+	assert_non_null(strstr(d.msg, "order"));
+	free(bp);
 }
 
 /* Every truncation, byte flips and insertions at many offsets of the
@@ -1053,8 +1295,9 @@ static void test_mutations(void **state)
 			free(out);
 			parsed++;
 		} else {
-			assert_true(r == MSIGN_E_PLIST || r == MSIGN_E_INVALID);
+			assert_true(r < 0);
 			assert_int_equal(d.code, r);
+			assert_true(d.msg[0] != '\0');
 		}
 		mb_resources_free(&cr);
 	}
@@ -1071,6 +1314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_counts),
 		cmocka_unit_test(test_example_bytes),
+		cmocka_unit_test(test_template_b_bytes),
 		cmocka_unit_test(test_write_empty_and_shapes),
 		cmocka_unit_test(test_write_reals),
 		cmocka_unit_test(test_write_errors),
@@ -1080,6 +1324,7 @@ int main(void)
 		cmocka_unit_test(test_match_ties_and_limits),
 		cmocka_unit_test(test_parse_example),
 		cmocka_unit_test(test_parse_v1_bare),
+		cmocka_unit_test(test_round_trip_names),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_mutations),
