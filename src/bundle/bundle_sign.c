@@ -339,7 +339,12 @@ static int bs_sign_dir(struct bs_run *run, const char *abs, unsigned depth,
 	struct mb_seal_opts sealo = {
 		.hash_mask = mask, .threads = so.threads, .strict = true,
 		.v1 = true, .v2 = true, .nested = bs_nested, .nested_arg = &lv };
-	if ((r = mb_seal_build(&b, &sealo, &cr, d)) ||
+	r = mb_seal_build(&b, &sealo, &cr, d);
+	if (r == MSIGN_E_NOT_SIGNED) { /* the walk names it; run->sub has it */
+		msign_diag_clear(d);
+		msign_diag_set(d, r, 0, "code object is not signed at all");
+	}
+	if (r ||
 	    (r = mb_cr_write(&cr, &bytes, &len, d)) ||
 	    (r = bs_write_cr(&b, bytes, len, d)))
 		goto out;

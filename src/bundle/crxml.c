@@ -247,7 +247,8 @@ static int fmt_real(double w, char out[48])
 	}
 	/* Integral values below 1e17 print with %.17g as the integer's
 	 * digits: write them so, without the locale's help. */
-	if (fabs(w) < 1e17 && w == trunc(w)) {
+	/* (no trunc/fabs: libmsign does not link libm) */
+	if (w > -1e17 && w < 1e17 && w == (double)(long long)w) {
 		snprintf(out, 48, "%lld", (long long)w);
 		return 0;
 	}

@@ -869,7 +869,7 @@ static void test_round_trip_names(void **state)
 	static const char *const names[] = {
 		"a\nb", "Icon\r", "tab\there", " lead", "trail ", "q\"'", "&<>;&amp;",
 		"Resources/e\xcc\x81t\xc3\xa9.lproj/x", "\xf0\x9f\x98\x80.png", "\xef\xbf\xbd",
-		"x\x01y\x7f", "]]>", "<!-- -->", "a\xff" "b", /* not UTF-8: kept as bytes */
+		"x\x01y\x7f", "]]>", "<!-- -->", ("a\xff" "b"), /* not UTF-8: kept as bytes */
 	};
 	struct mb_resources cr = { 0 };
 	cr.has_files2 = true;
