@@ -344,6 +344,113 @@ status "Ctrl-C: 128 + SIGINT" 130 $?
 check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
 no_leftovers "Ctrl-C"
 
+# --unsign on Apple Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks play
+# one): Apple's programs are universal x86_64 + arm64e (cpusubtype
+# 0x80000002, pointer-auth ABI version 0), built here from the fixtures
+# with llvm-lipo; the copy dtrace is given is kept by the stand-in
+# (STANDIN_KEEP) and read with llvm-lipo, llvm-otool and msign verify
+lipo=$(command -v llvm-lipo-14 || command -v llvm-lipo || true)
+otool=$(command -v llvm-otool-14 || command -v llvm-otool || true)
+if [ -z "$lipo" ] || [ -z "$otool" ]; then
+	bad "llvm-lipo / llvm-otool not found: the Apple Silicon --unsign checks need them (sh tools/deps.sh test)"
+else
+	mkdir -p "$tmp/as"
+	"$lipo" -create "$root/fixtures/hello_x86_64" "$root/fixtures/hello_arm64e" -output "$tmp/as/hello"
+	chmod 755 "$tmp/as/hello"
+	cp "$tmp/as/hello" "$tmp/as/hello.orig"
+	check "the universal fixture: x86_64 and arm64e" [ "$("$lipo" -info "$tmp/as/hello" | sed 's/.*: //')" = "x86_64 arm64e " ]
+	kept=$tmp/as/kept
+	# (otool -f/-h: one "cputype cpusubtype capabilities" line a slice)
+	slices() { "$otool" -f "$1" | awk '/cputype/ {t=$2} /cpusubtype/ {s=$2} /capabilities/ {print t, s, $2}'; }
+	header() { "$otool" -h "$1" | awk 'NR == 3 {print $2, $3, $4}'; }
+	as() { MSIGN_HOST_ARCH=arm64 MSIGN_HOST_TRANSLATED=0 MSIGN_HOST_BOOTARGS=${bootargs-} STANDIN_KEEP=$kept "$@"; }
+
+	# no boot-arg: a thin arm64 copy of the arm64e code, subtype 0
+	rm -f "$kept"
+	bootargs="debug=0x100" as env STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "Apple Silicon: the command's status" 7 $?
+	check "Apple Silicon: one note on the copy" [ "$(grep -c '^msign trace:' "$tmp/err")" = 1 ] &&
+		grep -qx "msign trace: tracing a copy of $tmp/as/hello made of its arm64e slice marked plain arm64: this Mac runs arm64e code of Apple's preview ABI only in platform binaries or with -arm64e_preview_abi" "$tmp/err"
+	check "Apple Silicon: traced" grep -q '^getpid(0x0, 0x0, 0x0)' "$tmp/err"
+	check "Apple Silicon: the copy is thin arm64" [ "$("$lipo" -info "$kept" 2>&1)" = "Non-fat file: $kept is architecture: arm64 " ]
+	check "Apple Silicon: cputype 0x100000c, cpusubtype 0, no capability bits" [ "$(header "$kept")" = "16777228 0 0x00" ]
+	"$msign" verify "$kept" 2> "$tmp/verr"
+	status "Apple Silicon: the copy verifies" 0 $?
+	check "Apple Silicon: the copy is signed ad hoc" sh -c "'$msign' show -v '$kept' 2>&1 | grep -q '^Signature=adhoc\$'"
+	copy=$(head -n 1 "$STANDIN_DIR/target")
+	check "Apple Silicon: dtrace ran the copy in a fresh folder" expr "$copy" : "$TMPDIR/msign-trace\.[^/]*/hello\$" > /dev/null
+	check "Apple Silicon: the copy is gone" [ ! -e "$copy" ]
+	check "Apple Silicon: the original is untouched" cmp -s "$tmp/as/hello" "$tmp/as/hello.orig"
+	no_leftovers "Apple Silicon"
+
+	# a universal file with a plain arm64 slice: that slice, as it is
+	rm -f "$kept"
+	as env STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
+	status "Apple Silicon, x86_64 + arm64" 7 $?
+	check "Apple Silicon, x86_64 + arm64: the note" grep -qx "msign trace: tracing a copy of $tmp/hello made of its arm64 slice" "$tmp/err"
+	check "Apple Silicon, x86_64 + arm64: thin arm64, subtype 0" [ "$(header "$kept")" = "16777228 0 0x00" ]
+	"$msign" verify "$kept" 2> /dev/null
+	status "Apple Silicon, x86_64 + arm64: verifies" 0 $?
+	no_leftovers "Apple Silicon, x86_64 + arm64"
+
+	# the boot-arg: the arm64e code as it is, every slice kept
+	rm -f "$kept"
+	bootargs="-v -arm64e_preview_abi" as env STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "boot-arg: the command's status" 7 $?
+	check "boot-arg: no note" [ "$(grep -c '^msign trace:' "$tmp/err")" = 0 ]
+	printf '%s\n' "16777223 3 0x80" "16777228 2 0x80" > "$tmp/want"
+	slices "$kept" > "$tmp/got"
+	if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "boot-arg: the copy keeps x86_64 and arm64e (0x80000002)" "$(diff "$tmp/want" "$tmp/got")"; fi
+	"$msign" verify -a arm64e "$kept" 2> /dev/null
+	status "boot-arg: the arm64e slice verifies" 0 $?
+	"$msign" verify -a x86_64 "$kept" 2> "$tmp/verr"
+	status "boot-arg: the x86_64 slice stays unsigned" 1 $?
+	check "boot-arg: ... not signed at all" grep -q 'not signed at all' "$tmp/verr"
+	no_leftovers "boot-arg"
+
+	# an Intel Mac: the copy as before, both slices, arm64e untouched
+	rm -f "$kept"
+	MSIGN_HOST_ARCH=x86_64 STANDIN_KEEP=$kept STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "Intel: the command's status" 7 $?
+	slices "$kept" > "$tmp/got"
+	if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "Intel: the copy keeps x86_64 and arm64e" "$(diff "$tmp/want" "$tmp/got")"; fi
+	check "Intel: no note" [ "$(grep -c '^msign trace:' "$tmp/err")" = 0 ]
+	no_leftovers "Intel"
+
+	# dtrace refuses even the arm64 copy: one line naming what is left
+	STANDIN_MODE=deny as "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "the arm64 copy refused" 1 $?
+	check "the arm64 copy refused: the boot-arg or csrutil" [ "$(grep '^msign trace: dtrace' "$tmp/err")" = "msign trace: dtrace refused even the arm64 copy of $tmp/as/hello; with -arm64e_preview_abi in the boot-args (sudo nvram boot-args=-arm64e_preview_abi, which Apple Silicon takes only with Reduced Security set in Recovery) msign traces an arm64e copy instead, or csrutil enable --without dtrace (from Recovery) lets dtrace trace the original" ]
+	no_leftovers "the arm64 copy refused"
+
+	# x86_64 only: Rosetta, where dtrace -c does not trace; by PID on
+	# macOS only, so here one line, dtrace not run, nothing made
+	cp "$root/fixtures/hello_x86_64" "$tmp/as/x86"
+	chmod 755 "$tmp/as/x86"
+	rm -f "$STANDIN_DIR/args"
+	as "$msign" trace --unsign "$tmp/as/x86" > "$tmp/out" 2> "$tmp/err"
+	status "x86_64 only on Apple Silicon, Linux" 1 $?
+	check "x86_64 only: one line" [ "$(cat "$tmp/err")" = "msign trace: $tmp/as/x86 has only x86_64 code, which an Apple Silicon Mac runs under Rosetta, and dtrace -c does not trace a translated process: msign starts it suspended and traces its PID, which needs macOS" ]
+	check "x86_64 only: dtrace not run" [ ! -e "$STANDIN_DIR/args" ]
+	no_leftovers "x86_64 only"
+
+	# msign under Rosetta: dtrace would be translated too
+	MSIGN_HOST_ARCH=arm64 MSIGN_HOST_TRANSLATED=1 "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "Rosetta" 1 $?
+	check "Rosetta: one line" [ "$(cat "$tmp/err")" = "msign trace: this msign runs under Rosetta, and the dtrace and copy it starts would too: trace $tmp/as/hello with an arm64 build of msign" ]
+	check "Rosetta: dtrace not run" [ ! -e "$STANDIN_DIR/args" ]
+
+	# no code this Mac runs (ppc64): one line, csrutil
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[4:12] = bytes.fromhex("1200000100000000"); open(sys.argv[2], "wb").write(d)' \
+		"$root/fixtures/hello_x86_64" "$tmp/as/ppc"
+	chmod 755 "$tmp/as/ppc"
+	as "$msign" trace --unsign "$tmp/as/ppc" 2> "$tmp/err"
+	status "no runnable slice" 1 $?
+	check "no runnable slice: one line" [ "$(cat "$tmp/err")" = "msign trace: $tmp/as/ppc has no arm64, arm64e or x86_64 code, so no copy of it runs on this Mac; only csrutil enable --without dtrace (from Recovery) lets dtrace trace the original" ]
+	check "no runnable slice: dtrace not run" [ ! -e "$STANDIN_DIR/args" ]
+	no_leftovers "no runnable slice"
+fi
+
 # Every D program the runs above generated compiles with a real D compiler
 # (shared/tools/dtrace-compile: libdtrace, no macOS probe list), in one
 # dtrace process (`check FIRST -n SECOND -n ...`); only when that fails is
