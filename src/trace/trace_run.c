@@ -295,8 +295,8 @@ static int spawn_suspended(const char *path, char *const *argv, pid_t *pid,
 	sigaddset(&def, SIGPIPE); /* msign ignores it; the command must not */
 	int e = posix_spawnattr_init(&a);
 	if (e == 0) {
-		e = posix_spawnattr_setflags(&a, POSIX_SPAWN_START_SUSPENDED |
-						     POSIX_SPAWN_SETSIGDEF);
+		e = posix_spawnattr_setflags(&a, (short)(POSIX_SPAWN_START_SUSPENDED |
+							 POSIX_SPAWN_SETSIGDEF));
 		if (e == 0)
 			e = posix_spawnattr_setsigdefault(&a, &def);
 		if (e == 0)
@@ -614,18 +614,15 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	reap_child(x, &cw);
 	if (r != 0)
 		return r;
-	if (have_child) {
-		/* msign's own child: its status is the command's */
-		int sig = msign_trace_guard_signal();
-		res->status = sig != 0 ? 128 + sig : status_of(cw);
-		return 0;
-	}
 	/* strace exits as its command did; dtrace's own status is not the
 	 * command's, the D program recorded that (unless ^C ended it all).
 	 * A signal that ended the trace is the status, as a shell reports
-	 * one (the command may have caught it and exited 0). */
+	 * one (the command may have caught it and exited 0). msign's own
+	 * suspended child: its wait status is the command's. */
 	int sig = msign_trace_guard_signal();
-	if (!x->dtrace)
+	if (have_child)
+		res->status = sig != 0 ? 128 + sig : status_of(cw);
+	else if (!x->dtrace)
 		res->status = sig != 0 ? 128 + sig : status_of(w);
 	else if (!x->s->have_exit && sig == 0)
 		res->status = status_of(w);
