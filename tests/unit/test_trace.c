@@ -1,7 +1,9 @@
 /* msign trace: dtruss's line format, the -c table, option checks, the D
  * program, dtrace records and strace lines (recorded, then hostile), the
  * signature obstacle on fixtures. */
+#include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1089,6 +1091,45 @@ static void t_unsign_copy_arm64(void **st)
 	free(f);
 }
 
+/* The signal guard: a signal sent to msign is noted (once per signal,
+ * for the run loop to pass on), errno is what it was, an ignored signal
+ * stays ignored, and everything is restored at the end. */
+static void t_guard(void **st)
+{
+	(void)st;
+	struct sigaction ign, old;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	assert_int_equal(sigaction(SIGHUP, &ign, &old), 0);
+	msign_trace_guard_begin();
+	struct sigaction now;
+	assert_int_equal(sigaction(SIGHUP, NULL, &now), 0);
+	assert_true((now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_IGN);
+	assert_int_equal(sigaction(SIGTERM, NULL, &now), 0);
+	assert_true(now.sa_flags & SA_SIGINFO);
+	unsigned seen = 0;
+	assert_int_equal(msign_trace_guard_forward(&seen), 0);
+	errno = EDOM;
+	/* delivered before kill returns (one thread, not blocked) */
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	assert_int_equal(errno, EDOM);
+	assert_int_equal(msign_trace_guard_signal(), SIGTERM);
+	assert_int_equal(msign_trace_guard_forward(&seen), SIGTERM);
+	assert_int_equal(seen, 1);
+	assert_int_equal(msign_trace_guard_forward(&seen), 0); /* once */
+	errno = ERANGE;
+	assert_int_equal(kill(getpid(), SIGINT), 0);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(msign_trace_guard_forward(&seen), SIGINT);
+	msign_trace_guard_end();
+	assert_int_equal(sigaction(SIGTERM, NULL, &now), 0);
+	assert_true((now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_DFL);
+	assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
+	assert_true(now.sa_handler == SIG_DFL);
+	assert_int_equal(sigaction(SIGHUP, &old, NULL), 0);
+}
+
 static void t_which(void **st)
 {
 	(void)st;
@@ -1126,6 +1167,7 @@ int main(void)
 		cmocka_unit_test(t_host_read),
 		cmocka_unit_test(t_plan),
 		cmocka_unit_test(t_unsign_copy_arm64),
+		cmocka_unit_test(t_guard),
 		cmocka_unit_test(t_which),
 	};
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
