@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base/diag.h"
 #include "macho/macho.h"
@@ -289,6 +290,14 @@ void msign_trace_plan_for(const struct msign_trace_host *h,
 			  const struct msign_image *img,
 			  struct msign_trace_plan *plan);
 const char *msign_trace_plan_text(enum msign_trace_plan_kind kind);
+
+/* MSIGN_TRACE_PLAN_SUSPENDED: start path (argv[0] replaced by path)
+ * suspended at its first instruction (macOS's POSIX_SPAWN_START_SUSPENDED),
+ * SIGPIPE at its default; SIGCONT resumes it. Elsewhere can_start is
+ * false and spawn fails with MSIGN_E_UNSUPPORTED. */
+bool msign_trace_can_start_suspended(void);
+int msign_trace_spawn_suspended(const char *path, char *const *argv,
+				pid_t *pid, struct msign_diag *d);
 
 /* Strip the signature of target into dir/<basename of target> as plan
  * says (NULL: MSIGN_TRACE_PLAN_COPY), then sign its arm64 and arm64e

@@ -20,10 +20,13 @@
  *    copy is started suspended and handed to dtrace by PID.
  *  - Nothing of these: no copy can be traced, and msign says which
  *    setting would let dtrace trace the original. */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __APPLE__
 #include <sys/types.h>
+#ifdef __APPLE__
+#include <spawn.h>
 #include <sys/sysctl.h>
 #endif
 
@@ -168,3 +171,68 @@ const char *msign_trace_plan_text(enum msign_trace_plan_kind kind)
 	}
 	return "unknown";
 }
+
+/* ---- starting the copy suspended ------------------------------------------ */
+
+/* The x86_64 copy on Apple Silicon (MSIGN_TRACE_PLAN_SUSPENDED): dtrace
+ * does not trace a translated process it starts itself (-c), so msign
+ * starts the copy suspended (Apple's POSIX_SPAWN_START_SUSPENDED: the
+ * image is loaded, nothing of it has run), hands its PID to dtrace -p,
+ * and sends SIGCONT once the D program has begun. */
+#ifdef __APPLE__
+extern char **environ;
+
+bool msign_trace_can_start_suspended(void)
+{
+	return true;
+}
+
+int msign_trace_spawn_suspended(const char *path, char *const *argv,
+				pid_t *pid, struct msign_diag *d)
+{
+	size_t n = 0;
+	while (argv[n] != NULL)
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (v == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	memcpy(v, argv, n * sizeof(*v));
+	v[0] = (char *)path; /* as dtrace -c runs the copy */
+	posix_spawnattr_t a;
+	sigset_t def;
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE); /* msign ignores it; the command must not */
+	int e = posix_spawnattr_init(&a);
+	if (e == 0) {
+		e = posix_spawnattr_setflags(&a, (short)(POSIX_SPAWN_START_SUSPENDED |
+							 POSIX_SPAWN_SETSIGDEF));
+		if (e == 0)
+			e = posix_spawnattr_setsigdefault(&a, &def);
+		if (e == 0)
+			e = posix_spawn(pid, path, NULL, &a, v, environ);
+		posix_spawnattr_destroy(&a);
+	}
+	free(v);
+	if (e != 0)
+		return msign_diag_set(d, e == ENOENT ? MSIGN_E_NOT_FOUND : MSIGN_E_IO,
+				      0, "cannot start %s suspended: %s", path,
+				      strerror(e));
+	return 0;
+}
+#else
+/* Only macOS starts a process suspended at its first instruction; the
+ * plan is still made (and tested) everywhere. */
+bool msign_trace_can_start_suspended(void)
+{
+	return false;
+}
+
+int msign_trace_spawn_suspended(const char *path, char *const *argv,
+				pid_t *pid, struct msign_diag *d)
+{
+	(void)argv;
+	*pid = -1;
+	return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+			      "%s: starting a process suspended needs macOS", path);
+}
+#endif

@@ -19,9 +19,6 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __APPLE__
-#include <spawn.h>
-#endif
 
 #include "trace/trace.h"
 
@@ -265,69 +262,6 @@ static int spawn(char *const *argv, int errfd, pid_t *pid, struct msign_diag *d)
 	return 0;
 }
 
-/* The x86_64 copy on Apple Silicon (MSIGN_TRACE_PLAN_SUSPENDED): dtrace
- * does not trace a translated process it starts itself (-c), so msign
- * starts the copy suspended (Apple's POSIX_SPAWN_START_SUSPENDED: the
- * image is loaded, nothing of it has run), hands its PID to dtrace -p,
- * and sends SIGCONT once the D program has begun. */
-#ifdef __APPLE__
-extern char **environ;
-
-static bool can_start_suspended(void)
-{
-	return true;
-}
-
-static int spawn_suspended(const char *path, char *const *argv, pid_t *pid,
-			   struct msign_diag *d)
-{
-	size_t n = 0;
-	while (argv[n] != NULL)
-		n++;
-	char **v = calloc(n + 1, sizeof(*v));
-	if (v == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-	memcpy(v, argv, n * sizeof(*v));
-	v[0] = (char *)path; /* as dtrace -c runs the copy */
-	posix_spawnattr_t a;
-	sigset_t def;
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE); /* msign ignores it; the command must not */
-	int e = posix_spawnattr_init(&a);
-	if (e == 0) {
-		e = posix_spawnattr_setflags(&a, (short)(POSIX_SPAWN_START_SUSPENDED |
-							 POSIX_SPAWN_SETSIGDEF));
-		if (e == 0)
-			e = posix_spawnattr_setsigdefault(&a, &def);
-		if (e == 0)
-			e = posix_spawn(pid, path, NULL, &a, v, environ);
-		posix_spawnattr_destroy(&a);
-	}
-	free(v);
-	if (e != 0)
-		return msign_diag_set(d, e == ENOENT ? MSIGN_E_NOT_FOUND : MSIGN_E_IO,
-				      0, "cannot start %s suspended: %s", path,
-				      strerror(e));
-	return 0;
-}
-#else
-/* Only macOS starts a process suspended at its first instruction; the
- * plan is still made (and tested) everywhere. */
-static bool can_start_suspended(void)
-{
-	return false;
-}
-
-static int spawn_suspended(const char *path, char *const *argv, pid_t *pid,
-			   struct msign_diag *d)
-{
-	(void)argv;
-	*pid = -1;
-	return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
-			      "%s: starting a process suspended needs macOS", path);
-}
-#endif
-
 /* Read what is there; false at end of data (or no writer yet). */
 static bool pump(int fd, char *buf, struct line_reader *r, struct run_ctx *x,
 		 bool is_fifo, bool *got)
@@ -559,7 +493,7 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	x->resumed = false;
 	if (suspended) {
 		pid_t child;
-		if ((r = spawn_suspended(exec_path, o->argv, &child, d)) != 0)
+		if ((r = msign_trace_spawn_suspended(exec_path, o->argv, &child, d)) != 0)
 			return r;
 		x->child = child;
 		po = *o;
@@ -753,7 +687,7 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 			res->problem = MSIGN_TRACE_PROBLEM_NO_COPY;
 			return 0;
 		}
-		if (k == MSIGN_TRACE_PLAN_SUSPENDED && !can_start_suspended()) {
+		if (k == MSIGN_TRACE_PLAN_SUSPENDED && !msign_trace_can_start_suspended()) {
 			return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
 					   "%s has only x86_64 code, which an Apple Silicon Mac runs under Rosetta, and dtrace -c does not trace a translated process: msign starts it suspended and traces its PID, which needs macOS",
 					   res->target_path);
