@@ -6,7 +6,10 @@
 #    the arguments and D program msign gives it, msign's formatting of
 #    recorded dtrace output byte for byte, dtrace's messages, no root, and
 #    --unsign on fixtures/universal (the copy dtrace is asked to run has
-#    no signature, and is gone afterwards, also after Ctrl-C).
+#    no signature, and is gone afterwards, also after Ctrl-C); on Apple
+#    Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks) the copy's slices
+#    and subtypes, read with llvm-lipo and llvm-otool, and each one-line
+#    message; dtrace's descriptors.
 # Run from the repository root: sh tests/trace/run.sh build/msign
 set -u
 msign=$1
