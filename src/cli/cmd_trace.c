@@ -1,6 +1,7 @@
 /* msign trace: dtruss's command line (shared/spec/trace.md), on macOS
  * through dtrace and on Linux through strace. The trace goes to stderr
  * (or --output FILE); msign exits with the traced command's status. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -200,6 +201,10 @@ int cmd_trace(int argc, char **argv)
 		perror(cli_esc(output));
 		return 1;
 	}
+	/* the trace file is msign's: neither dtrace, strace nor the command
+	 * gets its descriptor */
+	if (out != stderr)
+		(void)fcntl(fileno(out), F_SETFD, FD_CLOEXEC);
 	struct msign_trace_result res;
 	struct msign_diag d;
 	msign_diag_clear(&d);

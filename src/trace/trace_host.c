@@ -21,6 +21,7 @@
  *  - Nothing of these: no copy can be traced, and msign says which
  *    setting would let dtrace trace the original. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,19 +200,33 @@ int msign_trace_spawn_suspended(const char *path, char *const *argv,
 	memcpy(v, argv, n * sizeof(*v));
 	v[0] = (char *)path; /* as dtrace -c runs the copy */
 	posix_spawnattr_t a;
+	posix_spawn_file_actions_t fa;
 	sigset_t def;
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE); /* msign ignores it; the command must not */
-	int e = posix_spawnattr_init(&a);
+	int e = posix_spawn_file_actions_init(&fa);
+	if (e != 0) {
+		free(v);
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	}
+	/* the command gets stdin, stdout and stderr, and no other
+	 * descriptor of msign's (Apple's POSIX_SPAWN_CLOEXEC_DEFAULT) */
+	for (int fd = 0; fd <= 2 && e == 0; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			e = posix_spawn_file_actions_addinherit_np(&fa, fd);
+	if (e == 0)
+		e = posix_spawnattr_init(&a);
 	if (e == 0) {
 		e = posix_spawnattr_setflags(&a, (short)(POSIX_SPAWN_START_SUSPENDED |
-							 POSIX_SPAWN_SETSIGDEF));
+							 POSIX_SPAWN_SETSIGDEF |
+							 POSIX_SPAWN_CLOEXEC_DEFAULT));
 		if (e == 0)
 			e = posix_spawnattr_setsigdefault(&a, &def);
 		if (e == 0)
-			e = posix_spawn(pid, path, NULL, &a, v, environ);
+			e = posix_spawn(pid, path, &fa, &a, v, environ);
 		posix_spawnattr_destroy(&a);
 	}
+	posix_spawn_file_actions_destroy(&fa);
 	free(v);
 	if (e != 0)
 		return msign_diag_set(d, e == ENOENT ? MSIGN_E_NOT_FOUND : MSIGN_E_IO,

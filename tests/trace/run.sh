@@ -139,6 +139,8 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace -t getpid sh -c 'ls -A "$TMPDIR"; ls /proc/$$/fd' > "$tmp/fd-traced" 2> /dev/null
 	check "\$TMPDIR empty, the command's descriptors its own" cmp -s "$tmp/fd-plain" "$tmp/fd-traced"
 	check "\$TMPDIR empty: the command saw it" [ "$(head -n 1 "$tmp/fd-traced")" = 0 ]
+	"$msign" trace --output "$tmp/tr" -t getpid sh -c 'ls -A "$TMPDIR"; ls /proc/$$/fd' > "$tmp/fd-traced" 2> /dev/null
+	check "--output: the file's descriptor is not the command's" cmp -s "$tmp/fd-plain" "$tmp/fd-traced"
 
 	# a Mach-O command: one line, 126, strace not run
 	cp "$root/fixtures/universal" "$tmp/macho"
@@ -214,6 +216,12 @@ cp "$STANDIN_DIR/fds" "$tmp/fds-msign"
 STANDIN_MODE=fds "$here/dtrace-standin"
 if [ -n "$n" ] && [ "$(grep -vxFf "$STANDIN_DIR/fds" "$tmp/fds-msign" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
 	bad "dtrace's descriptors: only the trace pipe" "-o /dev/fd/$n" "$(cat "$tmp/fds-msign")" "without msign:" "$(cat "$STANDIN_DIR/fds")"
+fi
+cp "$STANDIN_DIR/fds" "$tmp/fds-base"
+"$msign" trace --output "$tmp/trace.out" ls 2> /dev/null
+n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
+if [ -n "$n" ] && [ "$(grep -vxFf "$tmp/fds-base" "$STANDIN_DIR/fds" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
+	bad "--output: dtrace gets the trace pipe, not the file" "-o /dev/fd/$n" "$(cat "$STANDIN_DIR/fds")"
 fi
 "$msign" trace -b 16m -p 4242 2> /dev/null
 check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -Z -q -o F -n @program -p 4242 " ]
