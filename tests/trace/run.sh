@@ -202,7 +202,7 @@ mkdir -p "$STANDIN_DIR/programs"
 truebin=$(command -v ls)
 
 # the arguments msign gives dtrace
-"$msign" trace ls 2> /dev/null
+STANDIN_FDS=1 "$msign" trace ls 2> /dev/null
 # (-o: the pipe msign reads, inherited: no path in $TMPDIR)
 printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -c "$truebin" > "$tmp/want"
 sed 's|^/dev/fd/[0-9][0-9]*$|@pipe|' "$STANDIN_DIR/args" > "$tmp/got"
@@ -213,12 +213,12 @@ check "dtrace ran with nothing of msign's in \$TMPDIR" [ ! -s "$STANDIN_DIR/tmpd
 # from here, is exactly N, a pipe (its -c command inherits N from dtrace)
 n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
 cp "$STANDIN_DIR/fds" "$tmp/fds-msign"
-STANDIN_MODE=fds "$here/dtrace-standin"
+STANDIN_FDS=1 STANDIN_MODE=fds "$here/dtrace-standin"
 if [ -n "$n" ] && [ "$(grep -vxFf "$STANDIN_DIR/fds" "$tmp/fds-msign" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
 	bad "dtrace's descriptors: only the trace pipe" "-o /dev/fd/$n" "$(cat "$tmp/fds-msign")" "without msign:" "$(cat "$STANDIN_DIR/fds")"
 fi
 cp "$STANDIN_DIR/fds" "$tmp/fds-base"
-"$msign" trace --output "$tmp/trace.out" ls 2> /dev/null
+STANDIN_FDS=1 "$msign" trace --output "$tmp/trace.out" ls 2> /dev/null
 n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
 if [ -n "$n" ] && [ "$(grep -vxFf "$tmp/fds-base" "$STANDIN_DIR/fds" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
 	bad "--output: dtrace gets the trace pipe, not the file" "-o /dev/fd/$n" "$(cat "$STANDIN_DIR/fds")"
