@@ -3,7 +3,8 @@
  * With System Integrity Protection on, dtrace may not control Apple
  * platform binaries, nor code whose signature restricts it. A private copy
  * without the signature is ordinary code again. This module decides what a
- * target is, makes the copy with msign's own strip, and keeps the
+ * target is, makes the copy with msign's own strip (on Apple Silicon the
+ * copy trace_host.c plans: a thin arm64 one, say), and keeps the
  * temporary folder from outliving a Ctrl-C: signals are caught while a
  * trace runs, so every exit goes through the cleanup in msign_trace_run. */
 #include <errno.h>
