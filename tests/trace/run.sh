@@ -364,6 +364,31 @@ status "Ctrl-C: 128 + SIGINT" 130 $?
 check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
 no_leftovers "Ctrl-C"
 
+# a signal sent to msign goes on to dtrace before msign reaps it, never
+# after (the PID could be another process's by then): msign's own kill and
+# wait4 calls, recorded by strace, with SIGTERM sent twice
+if command -v strace > /dev/null 2>&1; then
+	rm -f "$STANDIN_DIR/ppid"
+	# (LeakSanitizer cannot run under ptrace: off for this one, under SAN=1)
+	STANDIN_MODE=sleep ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		env --default-signal=TERM strace -f -qq -e trace=kill,wait4 -e signal=none \
+		-o "$tmp/sig.log" "$msign" trace true 2> /dev/null &
+	sp=$!
+	i=0
+	while [ $i -lt 200 ] && [ ! -s "$STANDIN_DIR/ppid" ]; do sleep 0.02; i=$((i + 1)); done
+	mp=$(cat "$STANDIN_DIR/ppid" 2> /dev/null)
+	[ -n "$mp" ] && kill -TERM "$mp" && kill -TERM "$mp" 2> /dev/null
+	wait $sp
+	status "SIGTERM to msign under strace: 128 + SIGTERM" 143 $?
+	# kill(P, ...) by msign after a wait4 of msign's returned P
+	late=$(awk -v m="$mp" '$1 != m { next }
+		/wait4\(|<\.\.\. wait4 resumed>/ && $NF ~ /^[0-9]+$/ && $NF > 0 { reaped[$NF] = 1 }
+		/ kill\(/ { p = $2; sub(/^kill\(/, "", p); sub(/,.*/, "", p); if (p in reaped) print }
+		/ kill\(/ { k++ } END { if (k == 0) print "no kill at all" }' "$tmp/sig.log")
+	if [ -n "$mp" ] && [ -z "$late" ]; then ok; else bad "a signal to a reaped PID" "$late" "$(grep "^$mp " "$tmp/sig.log" | head -n 8)"; fi
+	no_leftovers "signals under strace"
+fi
+
 # --unsign on Apple Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks play
 # one): Apple's programs are universal x86_64 + arm64e (cpusubtype
 # 0x80000002, pointer-auth ABI version 0), built here from the fixtures
