@@ -1,6 +1,7 @@
 /* msign trace: dtruss's command line (shared/spec/trace.md), on macOS
  * through dtrace and on Linux through strace. The trace goes to stderr
  * (or --output FILE); msign exits with the traced command's status. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -11,6 +12,10 @@
 
 #define EXIT_CANNOT_RUN 126 /* as a shell says it */
 #define EXIT_NOT_FOUND 127
+/* Setting a boot-arg on Apple Silicon needs Reduced Security (Recovery). */
+#define BOOTARG_HOW "-arm64e_preview_abi in the boot-args (sudo nvram " \
+	"boot-args=-arm64e_preview_abi, which Apple Silicon takes only with " \
+	"Reduced Security set in Recovery)"
 
 static void trace_usage(FILE *out)
 {
@@ -33,10 +38,16 @@ static void trace_usage(FILE *out)
 		"              names map to Linux calls (open: open, openat)\n"
 		"  -W NAME     wait for a process named NAME to start (dtrace)\n"
 		"  --unsign    trace an unsigned private copy of a command dtrace may\n"
-		"              not control (Apple platform binaries, restricted code)\n"
+		"              not control (Apple platform binaries, restricted code);\n"
+		"              on Apple Silicon an arm64 copy (arm64e marked arm64),\n"
+		"              arm64e with -arm64e_preview_abi in the boot-args, or an\n"
+		"              x86_64 copy started suspended and traced by PID\n"
 		"  --output FILE  the trace into FILE instead of stderr\n"
 		"Backend: dtrace on macOS, strace elsewhere; MSIGN_TRACE_BACKEND=dtrace|strace\n"
-		"chooses, MSIGN_DTRACE and MSIGN_STRACE name the programs to run.\n");
+		"chooses, MSIGN_DTRACE and MSIGN_STRACE name the programs to run.\n"
+		"The host (for --unsign's copy): MSIGN_HOST_ARCH=x86_64|arm64|other,\n"
+		"MSIGN_HOST_BOOTARGS and MSIGN_HOST_TRANSLATED=0|1 stand in for the\n"
+		"sysctls hw.optional.arm64, kern.bootargs and sysctl.proc_translated.\n");
 }
 
 /* The command line again, for the advice to run it with --unsign. */
@@ -55,6 +66,14 @@ static void explain_denied(const struct msign_trace_opts *o,
 			"guards Apple platform binaries and restricted code; a running process cannot be "
 			"copied, but 'sudo msign trace --unsign COMMAND' starts an unsigned copy\n",
 			o->pid);
+	} else if (res->copied && res->plan.kind == MSIGN_TRACE_PLAN_ARM64 &&
+		   res->plan.rewrite) {
+		/* the next thing to try is the arm64e code as it is */
+		fprintf(stderr,
+			"msign trace: dtrace refused even the arm64 copy of %s; with " BOOTARG_HOW
+			" msign traces an arm64e copy instead, or csrutil enable --without dtrace "
+			"(from Recovery) lets dtrace trace the original\n",
+			cli_esc(res->target_path));
 	} else if (res->copied) {
 		fprintf(stderr,
 			"msign trace: dtrace refused even the unsigned copy of %s; "
@@ -74,6 +93,22 @@ static void explain_denied(const struct msign_trace_opts *o,
 		print_argv(stderr, o->argv);
 		fputc('\n', stderr);
 	}
+}
+
+/* --unsign found no copy this Mac can trace: one line, what would help. */
+static void explain_no_copy(const struct msign_trace_result *res)
+{
+	if (res->plan.kind == MSIGN_TRACE_PLAN_TRANSLATED)
+		fprintf(stderr,
+			"msign trace: this msign runs under Rosetta, and the dtrace and copy it "
+			"starts would too: trace %s with an arm64 build of msign\n",
+			cli_esc(res->target_path));
+	else
+		fprintf(stderr,
+			"msign trace: %s has no arm64, arm64e or x86_64 code, so no copy of it "
+			"runs on this Mac; only csrutil enable --without dtrace (from Recovery) "
+			"lets dtrace trace the original\n",
+			cli_esc(res->target_path));
 }
 
 static int parse_backend(struct msign_trace_opts *o)
@@ -146,6 +181,8 @@ int cmd_trace(int argc, char **argv)
 		o.argv = argv + optind;
 	if (parse_backend(&o) != 0)
 		return EXIT_USAGE;
+	/* once, before anything runs: which copy --unsign makes */
+	msign_trace_host_read(&o.host);
 	o.dtrace = getenv("MSIGN_DTRACE");
 	o.strace = getenv("MSIGN_STRACE");
 	if (o.dtrace != NULL && o.dtrace[0] == '\0')
@@ -164,6 +201,10 @@ int cmd_trace(int argc, char **argv)
 		perror(cli_esc(output));
 		return 1;
 	}
+	/* the trace file is msign's: neither dtrace, strace nor the command
+	 * gets its descriptor */
+	if (out != stderr)
+		(void)fcntl(fileno(out), F_SETFD, FD_CLOEXEC);
 	struct msign_trace_result res;
 	struct msign_diag d;
 	msign_diag_clear(&d);
@@ -175,7 +216,9 @@ int cmd_trace(int argc, char **argv)
 			cli_esc(d.code ? d.msg : msign_strerror(r)));
 		if (res.bad_command) /* before usage: a Mach-O on Linux is 126 */
 			return r == MSIGN_E_NOT_FOUND ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
-		if (r == MSIGN_E_ARG || r == MSIGN_E_UNSUPPORTED)
+		/* (after the copy: not the command line's fault) */
+		if (!res.copied && (r == MSIGN_E_ARG || r == MSIGN_E_UNSUPPORTED) &&
+		    res.plan.kind != MSIGN_TRACE_PLAN_SUSPENDED)
 			return EXIT_USAGE;
 		if (r == MSIGN_E_NOT_FOUND) /* the tool itself */
 			fprintf(stderr, "msign trace: %s\n",
@@ -190,6 +233,9 @@ int cmd_trace(int argc, char **argv)
 		return 1;
 	case MSIGN_TRACE_PROBLEM_NOT_PERMITTED:
 		explain_denied(&o, &res);
+		return 1;
+	case MSIGN_TRACE_PROBLEM_NO_COPY:
+		explain_no_copy(&res);
 		return 1;
 	case MSIGN_TRACE_PROBLEM_NONE:
 		break;

@@ -20,8 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "base/diag.h"
+#include "macho/macho.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +40,19 @@ enum msign_trace_backend {
 	MSIGN_TRACE_AUTO = 0, /* dtrace on macOS, strace elsewhere */
 	MSIGN_TRACE_DTRACE,
 	MSIGN_TRACE_STRACE,
+};
+
+/* The facts about the host that decide which copy --unsign makes. */
+enum msign_trace_host_arch {
+	MSIGN_TRACE_HOST_OTHER = 0,
+	MSIGN_TRACE_HOST_X86_64,
+	MSIGN_TRACE_HOST_ARM64,
+};
+
+struct msign_trace_host {
+	enum msign_trace_host_arch arch;
+	bool translated;     /* msign runs under Rosetta */
+	bool arm64e_preview; /* -arm64e_preview_abi is in the boot-args */
 };
 
 /* dtruss's options. pid_column: 1 forced (-l), -1 suppressed (-L),
@@ -66,6 +81,9 @@ struct msign_trace_opts {
 	enum msign_trace_backend backend;
 	const char *dtrace;    /* the programs to run; NULL: /usr/sbin/dtrace */
 	const char *strace;    /* (else dtrace on PATH), strace on PATH */
+	/* the Mac the trace runs on (msign_trace_host_read): which copy
+	 * --unsign makes; all zero is "other", the copy every slice kept */
+	struct msign_trace_host host;
 };
 
 /* Check the options once, for the backend that will run (AUTO resolved),
@@ -229,10 +247,64 @@ enum msign_trace_target {
 int msign_trace_classify(const char *path, enum msign_trace_target *kind,
 			 struct msign_diag *d);
 const char *msign_trace_target_text(enum msign_trace_target kind);
-/* Strip the signature of target into dir/<basename of target>, then sign
- * its arm64 and arm64e slices ad hoc (arm64 macOS runs nothing unsigned);
- * other slices stay unsigned. The path is written to copy (copy_len). */
-int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
+
+/* ---- which copy this Mac can run and dtrace can trace (trace_host.c) ----
+ * The host facts come through one seam, read once: the strings below as
+ * the environment's test hooks or macOS's sysctls give them (NULL when
+ * absent). arch: MSIGN_HOST_ARCH, else "arm64" when hw.optional.arm64 is
+ * 1 (also under Rosetta), else what msign was built for; translated:
+ * MSIGN_HOST_TRANSLATED, else sysctl.proc_translated ("1": yes);
+ * bootargs: MSIGN_HOST_BOOTARGS, else kern.bootargs. Pure. */
+void msign_trace_host_parse(struct msign_trace_host *h, const char *arch,
+			    const char *translated, const char *bootargs);
+/* The same from this process's environment and (macOS) sysctls. */
+void msign_trace_host_read(struct msign_trace_host *h);
+
+enum msign_trace_plan_kind {
+	/* every slice kept, arm64 and arm64e signed ad hoc: any host but an
+	 * Apple Silicon Mac, or one with the arm64e preview boot-arg */
+	MSIGN_TRACE_PLAN_COPY = 0,
+	/* a thin arm64 copy: the plain arm64 slice, else an arm64e one whose
+	 * cpusubtype becomes CPU_SUBTYPE_ARM64_ALL, signed ad hoc */
+	MSIGN_TRACE_PLAN_ARM64,
+	/* x86_64 only on Apple Silicon: dtrace refuses a translated -c
+	 * command, so the copy is started suspended and traced by PID */
+	MSIGN_TRACE_PLAN_SUSPENDED,
+	/* nothing this Mac runs natively or under Rosetta */
+	MSIGN_TRACE_PLAN_NONE,
+	/* msign itself runs under Rosetta, and so would dtrace */
+	MSIGN_TRACE_PLAN_TRANSLATED,
+};
+
+struct msign_trace_plan {
+	enum msign_trace_plan_kind kind;
+	int slice;    /* ARM64, SUSPENDED: the slice the copy runs */
+	int32_t cpusubtype; /* that slice's, as the file has it */
+	bool rewrite; /* ARM64: its cpusubtype is rewritten */
+	bool fat;     /* the file is universal */
+};
+
+/* Pure: the copy for this host and image (only its slices' cputype,
+ * cpusubtype and err are looked at). */
+void msign_trace_plan_for(const struct msign_trace_host *h,
+			  const struct msign_image *img,
+			  struct msign_trace_plan *plan);
+const char *msign_trace_plan_text(enum msign_trace_plan_kind kind);
+
+/* MSIGN_TRACE_PLAN_SUSPENDED: start path (argv[0] replaced by path)
+ * suspended at its first instruction (macOS's POSIX_SPAWN_START_SUSPENDED),
+ * SIGPIPE at its default; SIGCONT resumes it. Elsewhere can_start is
+ * false and spawn fails with MSIGN_E_UNSUPPORTED. */
+bool msign_trace_can_start_suspended(void);
+int msign_trace_spawn_suspended(const char *path, char *const *argv,
+				pid_t *pid, struct msign_diag *d);
+
+/* Strip the signature of target into dir/<basename of target> as plan
+ * says (NULL: MSIGN_TRACE_PLAN_COPY), then sign its arm64 and arm64e
+ * slices ad hoc (arm64 macOS runs nothing unsigned); other slices stay
+ * unsigned. The path is written to copy (copy_len). */
+int msign_trace_unsign_copy(const char *target, const char *dir,
+			    const struct msign_trace_plan *plan, char *copy,
 			    size_t copy_len, struct msign_diag *d);
 
 /* While a trace runs, SIGINT, SIGTERM and SIGHUP are caught instead of
@@ -256,6 +328,8 @@ enum msign_trace_problem {
 	MSIGN_TRACE_PROBLEM_NONE = 0,
 	MSIGN_TRACE_PROBLEM_ROOT,          /* dtrace needs root */
 	MSIGN_TRACE_PROBLEM_NOT_PERMITTED, /* dtrace may not control the target */
+	MSIGN_TRACE_PROBLEM_NO_COPY,       /* --unsign: no copy this Mac can
+					      trace (res->plan says why) */
 };
 
 struct msign_trace_result {
@@ -263,6 +337,7 @@ struct msign_trace_result {
 	enum msign_trace_problem problem;
 	enum msign_trace_target target; /* command mode with dtrace */
 	bool copied;  /* an unsigned copy was traced (and removed) */
+	struct msign_trace_plan plan; /* the copy's, when one was planned */
 	bool bad_command; /* the error is about the command itself */
 	int signal;   /* a signal msign caught, 0 if none */
 	char target_path[4096]; /* the command's file, resolved */

@@ -121,6 +121,8 @@ struct run_ctx {
 	bool hide_denied;  /* a retry with an unsigned copy will follow */
 	bool hide_sip;     /* an earlier attempt already showed the notice */
 	bool denied, need_root;
+	pid_t child;       /* the suspended copy dtrace -p traces, or 0 */
+	bool resumed;      /* child: SIGCONT sent, once dtrace began */
 	char err[ERR_LINE];
 	size_t err_len;
 	bool err_mid;      /* err holds the rest of a line partly passed on */
@@ -341,8 +343,16 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 		int f = msign_trace_guard_forward(&fwd_seen);
 		if (f != 0)
 			fwd = f;
+		if (x->child > 0 && !x->resumed && s->started) {
+			(void)kill(x->child, SIGCONT); /* dtrace -p traces it now */
+			x->resumed = true;
+		}
 		if (fwd != 0 && (x->dtrace || s->o->pid != 0)) {
 			(void)kill(pid, fwd);
+			/* dtrace -p would detach and leave msign's own copy
+			 * running (not reaped yet: attempt waits for it) */
+			if (x->child > 0)
+				(void)kill(x->child, x->resumed ? fwd : SIGKILL);
 			fwd = 0;
 		} else if (fwd != 0) {
 			if (command == 0)
@@ -452,15 +462,46 @@ static int status_of(int w)
 	return 1;
 }
 
+/* The suspended copy after dtrace: never resumed (dtrace did not begin),
+ * it is killed; then reaped, its wait status in *w. */
+static void reap_child(struct run_ctx *x, int *w)
+{
+	if (x->child <= 0)
+		return;
+	if (!x->resumed)
+		(void)kill(x->child, SIGKILL);
+	int st = 0;
+	while (waitpid(x->child, &st, 0) < 0 && errno == EINTR)
+		;
+	if (w != NULL)
+		*w = st;
+	x->child = 0;
+}
+
 /* One attempt: build the tool's command line, run it, read its output. */
 static int attempt(struct msign_trace_opts *o, const char *exec_path,
-		   const char *fifo, struct run_ctx *x,
+		   bool suspended, const char *fifo, struct run_ctx *x,
 		   struct msign_trace_result *res, struct msign_diag *d)
 {
 	char **argv = NULL, *prog = NULL;
 	int r;
 	int tp[2] = { -1, -1 };
 	char path[64];
+	/* the copy started suspended is traced as dtrace -p traces any PID */
+	struct msign_trace_opts po;
+	x->child = 0;
+	x->resumed = false;
+	if (suspended) {
+		pid_t child;
+		if ((r = msign_trace_spawn_suspended(exec_path, o->argv, &child, d)) != 0)
+			return r;
+		x->child = child;
+		po = *o;
+		po.argv = NULL;
+		po.pid = (long)child;
+		o = &po;
+		exec_path = NULL;
+	}
 	if (fifo == NULL) {
 		/* No path in $TMPDIR. strace opens msign's own write end
 		 * through /proc: neither strace nor the command inherits it
@@ -495,20 +536,27 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 			close(tp[0]);
 			close(tp[1]);
 		}
+		reap_child(x, NULL);
 		return r;
 	}
 	x->s->t0_us = now_us();
 	int w = 0;
 	r = run_tool(argv, fifo, tp, x, &w, d);
 	msign_trace_argv_free(argv);
+	int cw = 0;
+	bool have_child = x->child > 0;
+	reap_child(x, &cw);
 	if (r != 0)
 		return r;
 	/* strace exits as its command did; dtrace's own status is not the
 	 * command's, the D program recorded that (unless ^C ended it all).
 	 * A signal that ended the trace is the status, as a shell reports
-	 * one (the command may have caught it and exited 0). */
+	 * one (the command may have caught it and exited 0). msign's own
+	 * suspended child: its wait status is the command's. */
 	int sig = msign_trace_guard_signal();
-	if (!x->dtrace)
+	if (have_child)
+		res->status = sig != 0 ? 128 + sig : status_of(cw);
+	else if (!x->dtrace)
 		res->status = sig != 0 ? 128 + sig : status_of(w);
 	else if (!x->s->have_exit && sig == 0)
 		res->status = status_of(w);
@@ -553,6 +601,37 @@ static int strace_knows(const struct msign_trace_opts *o)
 	return WEXITSTATUS(w) == 0;
 }
 
+/* Which copy this host can trace (res->plan). */
+static void plan_copy(const struct msign_trace_opts *o,
+		      struct msign_trace_result *res)
+{
+	struct msign_image *img = NULL;
+	/* a file msign cannot read: the copy as always, strip says why */
+	if (msign_image_open(res->target_path, &img, NULL) != 0)
+		img = NULL;
+	msign_trace_plan_for(&o->host, img, &res->plan);
+	msign_image_free(img);
+}
+
+/* A note on msgs when the copy is not the file as it is minus its
+ * signatures. */
+static void note_copy(const struct msign_trace_result *res, FILE *msgs)
+{
+	const struct msign_trace_plan *p = &res->plan;
+	char buf[64];
+	if (p->kind == MSIGN_TRACE_PLAN_ARM64 && p->rewrite)
+		fprintf(msgs, "msign trace: tracing a copy of %s made of its %s slice marked plain arm64: this Mac runs arm64e code of Apple's preview ABI only in platform binaries or with -arm64e_preview_abi\n",
+			res->target_path,
+			msign_arch_label(MSIGN_CPU_TYPE_ARM64, p->cpusubtype, buf,
+					 sizeof(buf)));
+	else if (p->kind == MSIGN_TRACE_PLAN_ARM64 && p->fat)
+		fprintf(msgs, "msign trace: tracing a copy of %s made of its arm64 slice\n",
+			res->target_path);
+	else if (p->kind == MSIGN_TRACE_PLAN_SUSPENDED)
+		fprintf(msgs, "msign trace: %s has only x86_64 code, which runs under Rosetta here: tracing a copy started suspended, by PID (dtrace -c does not trace translated processes)\n",
+			res->target_path);
+}
+
 static bool is_macho(enum msign_trace_target t)
 {
 	return t != MSIGN_TRACE_TARGET_OTHER;
@@ -595,6 +674,26 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
 				      "%s: a Mach-O program (macOS), which Linux cannot run: trace it on a Mac",
 				      res->target_path);
+	}
+
+	/* On Apple Silicon some originals cannot be traced with -c however
+	 * dtrace is allowed (x86_64 code under Rosetta, or dtrace started
+	 * translated): their copy comes at once. */
+	bool copy_now = false;
+	if (dtrace && o->unsign && cmd && is_macho(res->target)) {
+		plan_copy(o, res);
+		enum msign_trace_plan_kind k = res->plan.kind;
+		if (k == MSIGN_TRACE_PLAN_NONE || k == MSIGN_TRACE_PLAN_TRANSLATED) {
+			res->problem = MSIGN_TRACE_PROBLEM_NO_COPY;
+			return 0;
+		}
+		if (k == MSIGN_TRACE_PLAN_SUSPENDED && !msign_trace_can_start_suspended()) {
+			return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+					   "%s has only x86_64 code, which an Apple Silicon Mac runs under Rosetta, and dtrace -c does not trace a translated process: msign starts it suspended and traces its PID, which needs macOS",
+					   res->target_path);
+		}
+		if (k == MSIGN_TRACE_PLAN_SUSPENDED)
+			copy_now = true;
 	}
 
 	/* The records come through a pipe (strace needs /proc for it, else
@@ -646,13 +745,14 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	/* dtrace runs the file msign looked at; strace finds the command as
 	 * typed, keeping argv[0] as the user wrote it. */
 	const char *exec_path = cmd && dtrace ? res->target_path : NULL;
-	bool want_copy = dtrace && o->unsign &&
+	bool want_copy = copy_now || (dtrace && o->unsign &&
 			 (res->target == MSIGN_TRACE_TARGET_PLATFORM ||
-			  res->target == MSIGN_TRACE_TARGET_RESTRICTED);
+			  res->target == MSIGN_TRACE_TARGET_RESTRICTED));
 	for (int round = 0; round < 2; round++) {
 		if (want_copy) {
-			r = msign_trace_unsign_copy(res->target_path, dir, copy,
-						    sizeof(copy), d);
+			note_copy(res, msgs);
+			r = msign_trace_unsign_copy(res->target_path, dir, &res->plan,
+						    copy, sizeof(copy), d);
 			if (r != 0)
 				break;
 			res->copied = true;
@@ -665,8 +765,10 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		x.hide_denied = dtrace && o->unsign && !res->copied &&
 				is_macho(res->target);
 		x.denied = x.need_root = false;
-		if ((r = attempt(o, exec_path, use_pipe ? NULL : fifo, &x, res,
-				 d)) != 0)
+		bool suspended = res->copied &&
+				 res->plan.kind == MSIGN_TRACE_PLAN_SUSPENDED;
+		if ((r = attempt(o, exec_path, suspended, use_pipe ? NULL : fifo,
+				 &x, res, d)) != 0)
 			break;
 		if (x.denied && x.hide_denied && !s.started) {
 			want_copy = true; /* dtrace refused: retry with a copy */

@@ -3,7 +3,8 @@
  * With System Integrity Protection on, dtrace may not control Apple
  * platform binaries, nor code whose signature restricts it. A private copy
  * without the signature is ordinary code again. This module decides what a
- * target is, makes the copy with msign's own strip, and keeps the
+ * target is, makes the copy with msign's own strip (on Apple Silicon the
+ * copy trace_host.c plans: a thin arm64 one, say), and keeps the
  * temporary folder from outliving a Ctrl-C: signals are caught while a
  * trace runs, so every exit goes through the cleanup in msign_trace_run. */
 #include <errno.h>
@@ -171,7 +172,58 @@ static int adhoc_arm64(const char *path, const char *base,
 	return r;
 }
 
-int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
+/* The thin arm64 copy: one slice of the file, its cpusubtype rewritten
+ * to CPU_SUBTYPE_ARM64_ALL (capability bits, the pointer-auth ABI and its
+ * version, cleared too) when it was arm64e. The slice is looked up again
+ * in the file being copied, which may have changed since the plan. */
+struct thin_arg {
+	const struct msign_trace_plan *plan;
+};
+
+#define MH_CPUSUBTYPE_OFF 8 /* mach_header: magic, cputype, cpusubtype */
+
+static int thin_plan(const struct msign_image *img, struct msign_plan *plan,
+		     void *arg, struct msign_diag *d)
+{
+	const struct thin_arg *t = arg;
+	int i = t->plan->slice;
+	if (i < 0 || (uint32_t)i >= img->nslices)
+		return msign_diag_set(d, MSIGN_E_INVALID, 0,
+				      "slice %d: not in the file (it changed?)", i);
+	const struct msign_slice *sl = &img->slices[i];
+	if (sl->err != 0 || sl->cputype != MSIGN_CPU_TYPE_ARM64 ||
+	    sl->big_endian || !sl->is64 || sl->size < MSIGN_MH_HEADER64_LEN)
+		return msign_diag_set(d, MSIGN_E_INVALID, sl->off,
+				      "slice %d: no longer a readable arm64 slice", i);
+	plan->out_len = sl->size;
+	int r = msign_plan_copy(plan, sl->off, 0, sl->size);
+	if (r == 0 && t->plan->rewrite) {
+		static const uint8_t all[4] = { 0, 0, 0, 0 }; /* little-endian */
+		r = msign_plan_patch(plan, MH_CPUSUBTYPE_OFF, all, sizeof(all));
+	}
+	return r;
+}
+
+/* What was written is one arm64 Mach-O of the subtype planned. */
+static int thin_check(const uint8_t *data, size_t len, void *arg,
+		      struct msign_diag *d)
+{
+	const struct thin_arg *t = arg;
+	struct msign_image *img = NULL;
+	int r = msign_image_parse(data, len, &img, d);
+	if (r != 0)
+		return r;
+	if (img->is_fat || img->nslices != 1 || img->slices[0].err != 0 ||
+	    img->slices[0].cputype != MSIGN_CPU_TYPE_ARM64 ||
+	    (t->plan->rewrite && img->slices[0].cpusubtype != 0))
+		r = msign_diag_set(d, MSIGN_E_INTERNAL, 0,
+				   "the arm64 copy is not the thin arm64 file planned");
+	msign_image_free(img);
+	return r;
+}
+
+int msign_trace_unsign_copy(const char *target, const char *dir,
+			    const struct msign_trace_plan *plan, char *copy,
 			    size_t copy_len, struct msign_diag *d)
 {
 	const char *base = strrchr(target, '/');
@@ -182,7 +234,22 @@ int msign_trace_unsign_copy(const char *target, const char *dir, char *copy,
 				      dir, base);
 	}
 	struct msign_strip_result res;
-	int r = msign_strip_run(target, copy, NULL, &res, d);
+	const char *from = target;
+	int r = 0;
+	if (plan != NULL && plan->kind == MSIGN_TRACE_PLAN_ARM64) {
+		/* the slice first, then its signature removed in place */
+		struct thin_arg t = { plan };
+		r = msign_edit_file(target, copy, thin_plan, NULL, &t,
+				    thin_check, &t, d);
+		from = copy;
+	} else if (plan != NULL && plan->kind != MSIGN_TRACE_PLAN_COPY &&
+		   plan->kind != MSIGN_TRACE_PLAN_SUSPENDED) {
+		copy[0] = '\0';
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "%s: no copy to make (%s)",
+				      target, msign_trace_plan_text(plan->kind));
+	}
+	if (r == 0)
+		r = msign_strip_run(from, copy, NULL, &res, d);
 	if (r != 0) {
 		(void)unlink(copy);
 		copy[0] = '\0';

@@ -6,7 +6,10 @@
 #    the arguments and D program msign gives it, msign's formatting of
 #    recorded dtrace output byte for byte, dtrace's messages, no root, and
 #    --unsign on fixtures/universal (the copy dtrace is asked to run has
-#    no signature, and is gone afterwards, also after Ctrl-C).
+#    no signature, and is gone afterwards, also after Ctrl-C); on Apple
+#    Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks) the copy's slices
+#    and subtypes, read with llvm-lipo and llvm-otool, and each one-line
+#    message; dtrace's descriptors.
 # Run from the repository root: sh tests/trace/run.sh build/msign
 set -u
 msign=$1
@@ -136,6 +139,8 @@ if command -v strace >/dev/null 2>&1; then
 	"$msign" trace -t getpid sh -c 'ls -A "$TMPDIR"; ls /proc/$$/fd' > "$tmp/fd-traced" 2> /dev/null
 	check "\$TMPDIR empty, the command's descriptors its own" cmp -s "$tmp/fd-plain" "$tmp/fd-traced"
 	check "\$TMPDIR empty: the command saw it" [ "$(head -n 1 "$tmp/fd-traced")" = 0 ]
+	"$msign" trace --output "$tmp/tr" -t getpid sh -c 'ls -A "$TMPDIR"; ls /proc/$$/fd' > "$tmp/fd-traced" 2> /dev/null
+	check "--output: the file's descriptor is not the command's" cmp -s "$tmp/fd-plain" "$tmp/fd-traced"
 
 	# a Mach-O command: one line, 126, strace not run
 	cp "$root/fixtures/universal" "$tmp/macho"
@@ -197,12 +202,27 @@ mkdir -p "$STANDIN_DIR/programs"
 truebin=$(command -v ls)
 
 # the arguments msign gives dtrace
-"$msign" trace ls 2> /dev/null
+STANDIN_FDS=1 "$msign" trace ls 2> /dev/null
 # (-o: the pipe msign reads, inherited: no path in $TMPDIR)
 printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -c "$truebin" > "$tmp/want"
 sed 's|^/dev/fd/[0-9][0-9]*$|@pipe|' "$STANDIN_DIR/args" > "$tmp/got"
 if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "dtrace arguments" "$(diff "$tmp/want" "$tmp/got")"; fi
 check "dtrace ran with nothing of msign's in \$TMPDIR" [ ! -s "$STANDIN_DIR/tmpdir" ]
+# dtrace gets no descriptor of msign's but the pipe it writes (-o
+# /dev/fd/N): what the stand-in has above 2, less what it has when started
+# from here, is exactly N, a pipe (its -c command inherits N from dtrace)
+n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
+cp "$STANDIN_DIR/fds" "$tmp/fds-msign"
+STANDIN_FDS=1 STANDIN_MODE=fds "$here/dtrace-standin"
+if [ -n "$n" ] && [ "$(grep -vxFf "$STANDIN_DIR/fds" "$tmp/fds-msign" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
+	bad "dtrace's descriptors: only the trace pipe" "-o /dev/fd/$n" "$(cat "$tmp/fds-msign")" "without msign:" "$(cat "$STANDIN_DIR/fds")"
+fi
+cp "$STANDIN_DIR/fds" "$tmp/fds-base"
+STANDIN_FDS=1 "$msign" trace --output "$tmp/trace.out" ls 2> /dev/null
+n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
+if [ -n "$n" ] && [ "$(grep -vxFf "$tmp/fds-base" "$STANDIN_DIR/fds" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
+	bad "--output: dtrace gets the trace pipe, not the file" "-o /dev/fd/$n" "$(cat "$STANDIN_DIR/fds")"
+fi
 "$msign" trace -b 16m -p 4242 2> /dev/null
 check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -Z -q -o F -n @program -p 4242 " ]
 check "-p: the program follows \$target" grep -q '^/pid == \$target/$' "$STANDIN_DIR/program.d"
@@ -343,6 +363,138 @@ wait $mp
 status "Ctrl-C: 128 + SIGINT" 130 $?
 check "Ctrl-C: the copy is gone" [ -n "$copy" ] && [ ! -e "$copy" ]
 no_leftovers "Ctrl-C"
+
+# a signal sent to msign goes on to dtrace before msign reaps it, never
+# after (the PID could be another process's by then): msign's own kill and
+# wait4 calls, recorded by strace, with SIGTERM sent twice
+if command -v strace > /dev/null 2>&1; then
+	rm -f "$STANDIN_DIR/ppid"
+	# (LeakSanitizer cannot run under ptrace: off for this one, under SAN=1)
+	STANDIN_MODE=sleep ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		env --default-signal=TERM strace -f -qq -e trace=kill,wait4 -e signal=none \
+		-o "$tmp/sig.log" "$msign" trace true 2> /dev/null &
+	sp=$!
+	i=0
+	while [ $i -lt 200 ] && [ ! -s "$STANDIN_DIR/ppid" ]; do sleep 0.02; i=$((i + 1)); done
+	mp=$(cat "$STANDIN_DIR/ppid" 2> /dev/null)
+	[ -n "$mp" ] && kill -TERM "$mp" && kill -TERM "$mp" 2> /dev/null
+	wait $sp
+	status "SIGTERM to msign under strace: 128 + SIGTERM" 143 $?
+	# kill(P, ...) by msign after a wait4 of msign's returned P
+	late=$(awk -v m="$mp" '$1 != m { next }
+		/wait4\(|<\.\.\. wait4 resumed>/ && $NF ~ /^[0-9]+$/ && $NF > 0 { reaped[$NF] = 1 }
+		/ kill\(/ { p = $2; sub(/^kill\(/, "", p); sub(/,.*/, "", p); if (p in reaped) print }
+		/ kill\(/ { k++ } END { if (k == 0) print "no kill at all" }' "$tmp/sig.log")
+	if [ -n "$mp" ] && [ -z "$late" ]; then ok; else bad "a signal to a reaped PID" "$late" "$(grep "^$mp " "$tmp/sig.log" | head -n 8)"; fi
+	no_leftovers "signals under strace"
+fi
+
+# --unsign on Apple Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks play
+# one): Apple's programs are universal x86_64 + arm64e (cpusubtype
+# 0x80000002, pointer-auth ABI version 0), built here from the fixtures
+# with llvm-lipo; the copy dtrace is given is kept by the stand-in
+# (STANDIN_KEEP) and read with llvm-lipo, llvm-otool and msign verify
+lipo=$(command -v llvm-lipo-14 || command -v llvm-lipo || true)
+otool=$(command -v llvm-otool-14 || command -v llvm-otool || true)
+if [ -z "$lipo" ] || [ -z "$otool" ]; then
+	bad "llvm-lipo / llvm-otool not found: the Apple Silicon --unsign checks need them (sh tools/deps.sh test)"
+else
+	mkdir -p "$tmp/as"
+	"$lipo" -create "$root/fixtures/hello_x86_64" "$root/fixtures/hello_arm64e" -output "$tmp/as/hello"
+	chmod 755 "$tmp/as/hello"
+	cp "$tmp/as/hello" "$tmp/as/hello.orig"
+	check "the universal fixture: x86_64 and arm64e" [ "$("$lipo" -info "$tmp/as/hello" | sed 's/.*: //')" = "x86_64 arm64e " ]
+	kept=$tmp/as/kept
+	# (otool -f/-h: one "cputype cpusubtype capabilities" line a slice)
+	slices() { "$otool" -f "$1" | awk '/cputype/ {t=$2} /cpusubtype/ {s=$2} /capabilities/ {print t, s, $2}'; }
+	header() { "$otool" -h "$1" | awk 'NR == 3 {print $2, $3, $4}'; }
+	as() { MSIGN_HOST_ARCH=arm64 MSIGN_HOST_TRANSLATED=0 MSIGN_HOST_BOOTARGS=${bootargs-} STANDIN_KEEP=$kept "$@"; }
+
+	# no boot-arg: a thin arm64 copy of the arm64e code, subtype 0
+	rm -f "$kept"
+	bootargs="debug=0x100" as env STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "Apple Silicon: the command's status" 7 $?
+	check "Apple Silicon: one note on the copy" [ "$(grep -c '^msign trace:' "$tmp/err")" = 1 ] &&
+		grep -qx "msign trace: tracing a copy of $tmp/as/hello made of its arm64e slice marked plain arm64: this Mac runs arm64e code of Apple's preview ABI only in platform binaries or with -arm64e_preview_abi" "$tmp/err"
+	check "Apple Silicon: traced" grep -q '^getpid(0x0, 0x0, 0x0)' "$tmp/err"
+	check "Apple Silicon: the copy is thin arm64" [ "$("$lipo" -info "$kept" 2>&1)" = "Non-fat file: $kept is architecture: arm64 " ]
+	check "Apple Silicon: cputype 0x100000c, cpusubtype 0, no capability bits" [ "$(header "$kept")" = "16777228 0 0x00" ]
+	"$msign" verify "$kept" 2> "$tmp/verr"
+	status "Apple Silicon: the copy verifies" 0 $?
+	check "Apple Silicon: the copy is signed ad hoc" sh -c "'$msign' show -v '$kept' 2>&1 | grep -q '^Signature=adhoc\$'"
+	copy=$(head -n 1 "$STANDIN_DIR/target")
+	check "Apple Silicon: dtrace ran the copy in a fresh folder" expr "$copy" : "$TMPDIR/msign-trace\.[^/]*/hello\$" > /dev/null
+	check "Apple Silicon: the copy is gone" [ ! -e "$copy" ]
+	check "Apple Silicon: the original is untouched" cmp -s "$tmp/as/hello" "$tmp/as/hello.orig"
+	no_leftovers "Apple Silicon"
+
+	# a universal file with a plain arm64 slice: that slice, as it is
+	rm -f "$kept"
+	as env STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
+	status "Apple Silicon, x86_64 + arm64" 7 $?
+	check "Apple Silicon, x86_64 + arm64: the note" grep -qx "msign trace: tracing a copy of $tmp/hello made of its arm64 slice" "$tmp/err"
+	check "Apple Silicon, x86_64 + arm64: thin arm64, subtype 0" [ "$(header "$kept")" = "16777228 0 0x00" ]
+	"$msign" verify "$kept" 2> /dev/null
+	status "Apple Silicon, x86_64 + arm64: verifies" 0 $?
+	no_leftovers "Apple Silicon, x86_64 + arm64"
+
+	# the boot-arg: the arm64e code as it is, every slice kept
+	rm -f "$kept"
+	bootargs="-v -arm64e_preview_abi" as env STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "boot-arg: the command's status" 7 $?
+	check "boot-arg: no note" [ "$(grep -c '^msign trace:' "$tmp/err")" = 0 ]
+	printf '%s\n' "16777223 3 0x80" "16777228 2 0x80" > "$tmp/want"
+	slices "$kept" > "$tmp/got"
+	if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "boot-arg: the copy keeps x86_64 and arm64e (0x80000002)" "$(diff "$tmp/want" "$tmp/got")"; fi
+	"$msign" verify -a arm64e "$kept" 2> /dev/null
+	status "boot-arg: the arm64e slice verifies" 0 $?
+	"$msign" verify -a x86_64 "$kept" 2> "$tmp/verr"
+	status "boot-arg: the x86_64 slice stays unsigned" 1 $?
+	check "boot-arg: ... not signed at all" grep -q 'not signed at all' "$tmp/verr"
+	no_leftovers "boot-arg"
+
+	# an Intel Mac: the copy as before, both slices, arm64e untouched
+	rm -f "$kept"
+	MSIGN_HOST_ARCH=x86_64 STANDIN_KEEP=$kept STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "Intel: the command's status" 7 $?
+	slices "$kept" > "$tmp/got"
+	if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "Intel: the copy keeps x86_64 and arm64e" "$(diff "$tmp/want" "$tmp/got")"; fi
+	check "Intel: no note" [ "$(grep -c '^msign trace:' "$tmp/err")" = 0 ]
+	no_leftovers "Intel"
+
+	# dtrace refuses even the arm64 copy: one line naming what is left
+	STANDIN_MODE=deny as "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "the arm64 copy refused" 1 $?
+	check "the arm64 copy refused: the boot-arg or csrutil" [ "$(grep '^msign trace: dtrace' "$tmp/err")" = "msign trace: dtrace refused even the arm64 copy of $tmp/as/hello; with -arm64e_preview_abi in the boot-args (sudo nvram boot-args=-arm64e_preview_abi, which Apple Silicon takes only with Reduced Security set in Recovery) msign traces an arm64e copy instead, or csrutil enable --without dtrace (from Recovery) lets dtrace trace the original" ]
+	no_leftovers "the arm64 copy refused"
+
+	# x86_64 only: Rosetta, where dtrace -c does not trace; by PID on
+	# macOS only, so here one line, dtrace not run, nothing made
+	cp "$root/fixtures/hello_x86_64" "$tmp/as/x86"
+	chmod 755 "$tmp/as/x86"
+	rm -f "$STANDIN_DIR/args"
+	as "$msign" trace --unsign "$tmp/as/x86" > "$tmp/out" 2> "$tmp/err"
+	status "x86_64 only on Apple Silicon, Linux" 1 $?
+	check "x86_64 only: one line" [ "$(cat "$tmp/err")" = "msign trace: $tmp/as/x86 has only x86_64 code, which an Apple Silicon Mac runs under Rosetta, and dtrace -c does not trace a translated process: msign starts it suspended and traces its PID, which needs macOS" ]
+	check "x86_64 only: dtrace not run" [ ! -e "$STANDIN_DIR/args" ]
+	no_leftovers "x86_64 only"
+
+	# msign under Rosetta: dtrace would be translated too
+	MSIGN_HOST_ARCH=arm64 MSIGN_HOST_TRANSLATED=1 "$msign" trace --unsign "$tmp/as/hello" 2> "$tmp/err"
+	status "Rosetta" 1 $?
+	check "Rosetta: one line" [ "$(cat "$tmp/err")" = "msign trace: this msign runs under Rosetta, and the dtrace and copy it starts would too: trace $tmp/as/hello with an arm64 build of msign" ]
+	check "Rosetta: dtrace not run" [ ! -e "$STANDIN_DIR/args" ]
+
+	# no code this Mac runs (ppc64): one line, csrutil
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[4:12] = bytes.fromhex("1200000100000000"); open(sys.argv[2], "wb").write(d)' \
+		"$root/fixtures/hello_x86_64" "$tmp/as/ppc"
+	chmod 755 "$tmp/as/ppc"
+	as "$msign" trace --unsign "$tmp/as/ppc" 2> "$tmp/err"
+	status "no runnable slice" 1 $?
+	check "no runnable slice: one line" [ "$(cat "$tmp/err")" = "msign trace: $tmp/as/ppc has no arm64, arm64e or x86_64 code, so no copy of it runs on this Mac; only csrutil enable --without dtrace (from Recovery) lets dtrace trace the original" ]
+	check "no runnable slice: dtrace not run" [ ! -e "$STANDIN_DIR/args" ]
+	no_leftovers "no runnable slice"
+fi
 
 # Every D program the runs above generated compiles with a real D compiler
 # (shared/tools/dtrace-compile: libdtrace, no macOS probe list), in one

@@ -1,7 +1,9 @@
 /* msign trace: dtruss's line format, the -c table, option checks, the D
  * program, dtrace records and strace lines (recorded, then hostile), the
  * signature obstacle on fixtures. */
+#include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include "sig/ent.h"
 #include "hash/hash.h"
 #include "trace/trace.h"
+#include "msign/verify.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -741,7 +744,7 @@ static void t_unsign_copy(void **st)
 	fixture("universal", src, sizeof(src));
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	assert_int_equal(msign_trace_unsign_copy(src, dir, copy, sizeof(copy), &d), 0);
+	assert_int_equal(msign_trace_unsign_copy(src, dir, NULL, copy, sizeof(copy), &d), 0);
 	char want[1024];
 	snprintf(want, sizeof(want), "%s/universal", dir);
 	assert_string_equal(copy, want);
@@ -767,9 +770,364 @@ static void t_unsign_copy(void **st)
 	assert_int_equal(unlink(copy), 0);
 	/* a file that is not a Mach-O cannot be stripped: an error, no copy */
 	assert_int_not_equal(msign_trace_unsign_copy(fixture("README.md", src, sizeof(src)),
-						     dir, copy, sizeof(copy), NULL), 0);
+						     dir, NULL, copy, sizeof(copy), NULL), 0);
 	assert_string_equal(copy, "");
 	assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- which copy --unsign makes (the host seam and the plan) ------------- */
+
+static void t_host_parse(void **st)
+{
+	(void)st;
+	struct msign_trace_host h;
+	msign_trace_host_parse(&h, "arm64", "1", "-arm64e_preview_abi");
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_ARM64);
+	assert_true(h.translated);
+	assert_true(h.arm64e_preview);
+	msign_trace_host_parse(&h, "x86_64", "0", "debug=0x100");
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_X86_64);
+	assert_false(h.translated);
+	assert_false(h.arm64e_preview);
+	msign_trace_host_parse(&h, "other", NULL, NULL);
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_OTHER);
+	assert_false(h.translated);
+	assert_false(h.arm64e_preview);
+	msign_trace_host_parse(&h, NULL, "yes", "");
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_OTHER);
+	assert_false(h.translated); /* only sysctl's "1" */
+	/* the boot-arg is a whole word of kern.bootargs, wherever it is */
+	static const struct { const char *args; bool on; } ba[] = {
+		{ "debug=0x100 -arm64e_preview_abi", true },
+		{ "-arm64e_preview_abi amfi=0x80", true },
+		{ "a\t-arm64e_preview_abi\tb", true },
+		{ "-arm64e_preview_abi\n", true },
+		{ "-arm64e_preview_abix", false },
+		{ "x-arm64e_preview_abi", false },
+		{ "-arm64e_preview_ab", false },
+		{ "arm64e_preview_abi", false },
+		{ "x-arm64e_preview_abi -arm64e_preview_abi", true },
+	};
+	for (size_t i = 0; i < sizeof(ba) / sizeof(ba[0]); i++) {
+		msign_trace_host_parse(&h, "arm64", NULL, ba[i].args);
+		if (h.arm64e_preview != ba[i].on)
+			fail_msg("boot-args '%s': %d", ba[i].args, h.arm64e_preview);
+	}
+}
+
+/* The environment's hooks, as msign reads them once (no sysctl here). */
+static void t_host_read(void **st)
+{
+	(void)st;
+	struct msign_trace_host h;
+	setenv("MSIGN_HOST_ARCH", "arm64", 1);
+	setenv("MSIGN_HOST_BOOTARGS", "-v -arm64e_preview_abi", 1);
+	setenv("MSIGN_HOST_TRANSLATED", "1", 1);
+	msign_trace_host_read(&h);
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_ARM64);
+	assert_true(h.arm64e_preview);
+	assert_true(h.translated);
+	unsetenv("MSIGN_HOST_ARCH");
+	unsetenv("MSIGN_HOST_BOOTARGS");
+	unsetenv("MSIGN_HOST_TRANSLATED");
+	msign_trace_host_read(&h);
+#if defined(__APPLE__)
+	(void)h; /* the sysctls answer there */
+#elif defined(__x86_64__)
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_X86_64);
+#elif defined(__aarch64__)
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_ARM64);
+#else
+	assert_int_equal(h.arch, MSIGN_TRACE_HOST_OTHER);
+#endif
+#ifndef __APPLE__
+	assert_false(h.translated);
+	assert_false(h.arm64e_preview);
+#endif
+}
+
+/* Slices as the plan sees them: cputype, cpusubtype, err. */
+#define X86 { MSIGN_CPU_TYPE_X86_64, (int32_t)0x80000003, 0 }
+#define ARM64E { MSIGN_CPU_TYPE_ARM64, (int32_t)0x80000002, 0 }
+#define ARM64E_V1 { MSIGN_CPU_TYPE_ARM64, (int32_t)0x81000002, 0 }
+#define ARM64 { MSIGN_CPU_TYPE_ARM64, 0, 0 }
+#define ARM64V8 { MSIGN_CPU_TYPE_ARM64, 1, 0 }
+#define ARM64E_BAD { MSIGN_CPU_TYPE_ARM64, (int32_t)0x80000002, MSIGN_E_TRUNCATED }
+#define I386 { 7, 3, 0 }
+#define PPC { MSIGN_CPU_TYPE_PPC, 0, 0 }
+
+struct fake_slice {
+	int32_t type, sub;
+	int err;
+};
+
+enum { H_OTHER, H_INTEL, H_AS, H_AS_BOOTARG, H_AS_ROSETTA, H_AS_BOTH, NHOSTS };
+#define K(kind) MSIGN_TRACE_PLAN_##kind
+
+static void t_plan(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *name;
+		uint32_t n;
+		struct fake_slice s[3];
+		/* per host: kind, slice, rewrite (the slice and rewrite only
+		 * for ARM64 / SUSPENDED) */
+		struct { enum msign_trace_plan_kind kind; int slice; bool rewrite; } want[NHOSTS];
+	} cases[] = {
+		{ "Apple's universal x86_64 + arm64e", 2, { X86, ARM64E }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(ARM64), 1, 1 },
+			{ K(COPY), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "arm64e only", 1, { ARM64E }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(ARM64), 0, 1 },
+			{ K(COPY), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "arm64e of ABI version 1", 1, { ARM64E_V1 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(ARM64), 0, 1 },
+			{ K(COPY), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "x86_64 + arm64: the arm64 slice as it is", 2, { X86, ARM64 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(ARM64), 1, 0 },
+			{ K(COPY), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "arm64e before arm64: arm64 kept", 3, { ARM64E, X86, ARM64 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(ARM64), 2, 0 },
+			{ K(COPY), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "arm64 v8", 1, { ARM64V8 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(ARM64), 0, 0 },
+			{ K(COPY), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "x86_64 only", 1, { X86 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(SUSPENDED), 0, 0 },
+			{ K(SUSPENDED), 0, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "a damaged arm64e slice is not run", 2, { ARM64E_BAD, X86 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(SUSPENDED), 1, 0 },
+			{ K(SUSPENDED), 1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "i386 + ppc: nothing runs", 2, { I386, PPC }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(NONE), -1, 0 },
+			{ K(NONE), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+		{ "no slices", 0, { I386 }, {
+			{ K(COPY), -1, 0 }, { K(COPY), -1, 0 }, { K(NONE), -1, 0 },
+			{ K(NONE), -1, 0 }, { K(TRANSLATED), -1, 0 }, { K(TRANSLATED), -1, 0 } } },
+	};
+	static const struct { const char *arch, *translated, *bootargs; } hosts[NHOSTS] = {
+		[H_OTHER] = { "other", NULL, NULL },
+		[H_INTEL] = { "x86_64", "0", "-arm64e_preview_abi" }, /* ignored there */
+		[H_AS] = { "arm64", "0", "debug=0x100" },
+		[H_AS_BOOTARG] = { "arm64", "0", "-arm64e_preview_abi" },
+		[H_AS_ROSETTA] = { "arm64", "1", NULL },
+		[H_AS_BOTH] = { "arm64", "1", "-arm64e_preview_abi" },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct msign_slice sl[3];
+		memset(sl, 0, sizeof(sl));
+		for (uint32_t i = 0; i < cases[c].n; i++) {
+			sl[i].cputype = cases[c].s[i].type;
+			sl[i].cpusubtype = cases[c].s[i].sub;
+			sl[i].err = cases[c].s[i].err;
+			sl[i].is64 = true;
+		}
+		struct msign_image img;
+		memset(&img, 0, sizeof(img));
+		img.is_fat = cases[c].n > 1;
+		img.nslices = cases[c].n;
+		img.slices = sl;
+		for (int h = 0; h < NHOSTS; h++) {
+			struct msign_trace_host host;
+			msign_trace_host_parse(&host, hosts[h].arch, hosts[h].translated,
+					       hosts[h].bootargs);
+			struct msign_trace_plan p;
+			msign_trace_plan_for(&host, &img, &p);
+			if (p.kind != cases[c].want[h].kind || p.slice != cases[c].want[h].slice ||
+			    p.rewrite != cases[c].want[h].rewrite)
+				fail_msg("%s, host %d: kind %d slice %d rewrite %d", cases[c].name, h,
+					 p.kind, p.slice, p.rewrite);
+			if (p.slice >= 0 && p.cpusubtype != sl[p.slice].cpusubtype)
+				fail_msg("%s, host %d: subtype %x", cases[c].name, h,
+					 (unsigned)p.cpusubtype);
+			assert_int_equal(p.fat, h >= H_AS && h <= H_AS_BOOTARG &&
+						 cases[c].n > 1);
+		}
+	}
+	/* an unreadable file (no image): the copy as always, or nothing */
+	struct msign_trace_host host;
+	struct msign_trace_plan p;
+	msign_trace_host_parse(&host, "x86_64", NULL, NULL);
+	msign_trace_plan_for(&host, NULL, &p);
+	assert_int_equal(p.kind, MSIGN_TRACE_PLAN_COPY);
+	msign_trace_host_parse(&host, "arm64", NULL, NULL);
+	msign_trace_plan_for(&host, NULL, &p);
+	assert_int_equal(p.kind, MSIGN_TRACE_PLAN_NONE);
+}
+
+static uint32_t rd_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void wr_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Apple's layout of a system program: x86_64 at 4096, arm64e at 16384
+ * (fixtures/hello_x86_64 and hello_arm64e, cpusubtype 0x80000002). */
+static uint8_t *make_universal(size_t *len, uint8_t **arm_out, size_t *arm_len)
+{
+	size_t xl, al;
+	uint8_t *x = load("hello_x86_64", &xl);
+	uint8_t *a = load("hello_arm64e", &al);
+	assert_true(xl <= 16384 - 4096);
+	*len = 16384 + al;
+	uint8_t *f = calloc(1, *len);
+	assert_non_null(f);
+	wr_be32(f, 0xcafebabe);
+	wr_be32(f + 4, 2);
+	uint32_t ent[2][5] = {
+		{ rd_le32(x + 4), rd_le32(x + 8), 4096, (uint32_t)xl, 12 },
+		{ rd_le32(a + 4), rd_le32(a + 8), 16384, (uint32_t)al, 14 },
+	};
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 5; j++)
+			wr_be32(f + 8 + 20 * i + 4 * j, ent[i][j]);
+	memcpy(f + 4096, x, xl);
+	memcpy(f + 16384, a, al);
+	free(x);
+	*arm_out = a;
+	*arm_len = al;
+	return f;
+}
+
+static void t_unsign_copy_arm64(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/msign-test-trace.XXXXXX", src[1100], copy[1100];
+	assert_non_null(mkdtemp(dir));
+	size_t len, al;
+	uint8_t *arm;
+	uint8_t *f = make_universal(&len, &arm, &al);
+	snprintf(src, sizeof(src), "%s/src", dir);
+	FILE *fp = fopen(src, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(f, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(mkdir(strcat(strcpy(copy, dir), "/out"), 0700), 0);
+	char out[1100];
+	snprintf(out, sizeof(out), "%s/out", dir);
+
+	struct msign_image *img = NULL;
+	assert_int_equal(msign_image_open(src, &img, NULL), 0);
+	struct msign_trace_host host;
+	msign_trace_host_parse(&host, "arm64", "0", "");
+	struct msign_trace_plan p;
+	msign_trace_plan_for(&host, img, &p);
+	msign_image_free(img);
+	assert_int_equal(p.kind, MSIGN_TRACE_PLAN_ARM64);
+	assert_int_equal(p.slice, 1);
+	assert_true(p.rewrite);
+
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_unsign_copy(src, out, &p, copy, sizeof(copy), &d), 0);
+	/* thin, arm64 of subtype 0 (no capability bits), signed ad hoc, and
+	 * the arm64e slice's code byte for byte */
+	size_t cl;
+	uint8_t *c = load_path(copy, &cl);
+	assert_int_equal(rd_le32(c), 0xfeedfacfu);
+	assert_int_equal(rd_le32(c + 4), 0x0100000cu);
+	assert_int_equal(rd_le32(c + 8), 0);
+	assert_int_equal(rd_le32(arm + 8), 0x80000002u); /* the source's */
+	assert_int_equal(msign_image_open(copy, &img, NULL), 0);
+	assert_false(img->is_fat);
+	const struct msign_slice *sl = &img->slices[0];
+	struct msign_sig sig;
+	assert_int_equal(msign_sig_parse(sl, &sig, NULL), 0);
+	assert_true(sig.cds[sig.best].flags & MSIGN_CS_ADHOC);
+	uint64_t from = sl->first_section_off;
+	uint64_t to = sl->segments[sl->linkedit_seg].fileoff;
+	assert_true(from > 0 && from < to && to <= al);
+	assert_memory_equal(c + from, arm + from, to - from);
+	msign_image_free(img);
+	int kind = -1;
+	assert_int_equal(msign_verify_file(copy, NULL, 0, &kind, NULL), 0);
+	struct stat sb;
+	assert_int_equal(stat(copy, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	free(c);
+	assert_int_equal(unlink(copy), 0);
+
+	/* a plan that no longer fits the file (it changed): an error, no copy */
+	struct msign_trace_plan bad = p;
+	bad.slice = 0; /* the x86_64 slice */
+	assert_int_equal(msign_trace_unsign_copy(src, out, &bad, copy, sizeof(copy), &d),
+			 MSIGN_E_INVALID);
+	assert_string_equal(copy, "");
+	bad.slice = 7;
+	assert_int_equal(msign_trace_unsign_copy(src, out, &bad, copy, sizeof(copy), &d),
+			 MSIGN_E_INVALID);
+	bad.kind = MSIGN_TRACE_PLAN_NONE;
+	assert_int_equal(msign_trace_unsign_copy(src, out, &bad, copy, sizeof(copy), &d),
+			 MSIGN_E_ARG);
+	/* a plain arm64 slice is taken as it is: fixtures/universal */
+	char uni[512];
+	assert_int_equal(msign_image_open(fixture("universal", uni, sizeof(uni)), &img, NULL), 0);
+	msign_trace_plan_for(&host, img, &p);
+	msign_image_free(img);
+	assert_int_equal(p.kind, MSIGN_TRACE_PLAN_ARM64);
+	assert_false(p.rewrite);
+	assert_int_equal(msign_trace_unsign_copy(uni, out, &p, copy, sizeof(copy), &d), 0);
+	assert_int_equal(msign_image_open(copy, &img, NULL), 0);
+	assert_false(img->is_fat);
+	assert_int_equal(img->slices[0].cputype, MSIGN_CPU_TYPE_ARM64);
+	assert_int_equal(img->slices[0].cpusubtype, 0);
+	msign_image_free(img);
+	assert_int_equal(msign_verify_file(copy, NULL, 0, &kind, NULL), 0);
+	assert_int_equal(unlink(copy), 0);
+	/* nothing else was left in the folder */
+	assert_int_equal(rmdir(out), 0);
+	assert_int_equal(unlink(src), 0);
+	assert_int_equal(rmdir(dir), 0);
+	free(arm);
+	free(f);
+}
+
+/* The signal guard: a signal sent to msign is noted (once per signal,
+ * for the run loop to pass on), errno is what it was, an ignored signal
+ * stays ignored, and everything is restored at the end. */
+static void t_guard(void **st)
+{
+	(void)st;
+	struct sigaction ign, old;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	assert_int_equal(sigaction(SIGHUP, &ign, &old), 0);
+	msign_trace_guard_begin();
+	struct sigaction now;
+	assert_int_equal(sigaction(SIGHUP, NULL, &now), 0);
+	assert_true((now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_IGN);
+	assert_int_equal(sigaction(SIGTERM, NULL, &now), 0);
+	assert_true(now.sa_flags & SA_SIGINFO);
+	unsigned seen = 0;
+	assert_int_equal(msign_trace_guard_forward(&seen), 0);
+	errno = EDOM;
+	/* delivered before kill returns (one thread, not blocked) */
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	assert_int_equal(errno, EDOM);
+	assert_int_equal(msign_trace_guard_signal(), SIGTERM);
+	assert_int_equal(msign_trace_guard_forward(&seen), SIGTERM);
+	assert_int_equal(seen, 1);
+	assert_int_equal(msign_trace_guard_forward(&seen), 0); /* once */
+	errno = ERANGE;
+	assert_int_equal(kill(getpid(), SIGINT), 0);
+	assert_int_equal(errno, ERANGE);
+	assert_int_equal(msign_trace_guard_forward(&seen), SIGINT);
+	msign_trace_guard_end();
+	assert_int_equal(sigaction(SIGTERM, NULL, &now), 0);
+	assert_true((now.sa_flags & SA_SIGINFO) == 0 && now.sa_handler == SIG_DFL);
+	assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
+	assert_true(now.sa_handler == SIG_DFL);
+	assert_int_equal(sigaction(SIGHUP, &old, NULL), 0);
 }
 
 static void t_which(void **st)
@@ -805,6 +1163,11 @@ int main(void)
 		cmocka_unit_test(t_strace_hostile),
 		cmocka_unit_test(t_classify),
 		cmocka_unit_test(t_unsign_copy),
+		cmocka_unit_test(t_host_parse),
+		cmocka_unit_test(t_host_read),
+		cmocka_unit_test(t_plan),
+		cmocka_unit_test(t_unsign_copy_arm64),
+		cmocka_unit_test(t_guard),
 		cmocka_unit_test(t_which),
 	};
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
