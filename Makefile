@@ -231,15 +231,8 @@ asan-check:
 
 check:
 	@sh tools/deps.sh test
-	@rm -f $(B)/check.tally; mkdir -p $(B); fail=0; \
-	export CHECK_TALLY=$(CURDIR)/$(B)/check.tally; \
-	sh tools/suite.sh --step build $(MAKE) -s -j2 test-bins || fail=1; \
-	for s in $(SUITES) $(PLAIN_SUITES); do \
-	  sh tools/suite.sh $$s $(MAKE) -s --no-print-directory $$s || fail=1; done; \
-	sh tools/suite.sh --step asan/build $(MAKE) -s -j2 SAN=1 test-bins || fail=1; \
-	for s in $(SUITES); do \
-	  sh tools/suite.sh asan/$$s $(MAKE) -s --no-print-directory SAN=1 $$s || fail=1; done; \
-	sh tools/suite.sh --total || fail=1; exit $$fail
+	@rm -f $(B)/check.tally; mkdir -p $(B); \
+	CHECK_TALLY=$(CURDIR)/$(B)/check.tally sh tools/check.sh "$(MAKE)" "$(SUITES)" "$(PLAIN_SUITES)"
 
 demo: all
 	$(B)/msign show -vvvv fixtures/cms_arm64
