@@ -380,6 +380,10 @@ run ms.d "$tmp/deep" "$M" show -vvv Mac.app
 cat "$tmp/ms.d.out" "$tmp/ms.d.err" > "$tmp/ms.d.both"
 same cs.display "$tmp/ms.d.both" "$tmp/cs.d.err"
 same cs.display.rc "$tmp/ms.d.rc" "$tmp/cs.d.rc"
+# codesign writes nothing on stdout for these
+for n in cs.v.deep cs.v.plain cs.d; do
+	[ -s "$tmp/$n.out" ] && no "$n: stdout not empty: $(head -3 "$tmp/$n.out")" || ok
+done
 
 # ---- indep.py's answers, all in one python run ---------------------------------
 $IND batch "$BATCH"
