@@ -39,7 +39,6 @@ ln -s "$M" "$tmp/bin/codesign"
 cs=$tmp/bin/codesign
 nl='
 '
-tab='	'
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 no() { fail=$((fail + 1)); echo "FAIL $*"; }
@@ -258,7 +257,6 @@ want v.optional 0 ""
 
 # Several problems: grouped added, modified, missing; sorted in a group.
 copy v.multi "$D"
-VM=$R
 nfd=$(printf 'Mu\314\210ller.txt')
 echo n > "$R/Contents/Resources/new1.txt"
 echo n > "$R/Contents/Resources/Base.lproj/new0.txt"
@@ -342,7 +340,6 @@ run v.json.plain "$tmp/plain" "$M" verify --json Plain.bundle
 job plain.json json "$tmp/v.json.plain.out"
 
 # the other kinds verify as signed
-V2="valid on disk${nl}%s: satisfies its Designated Requirement"
 for x in arm:Mac.app shallow:Shallow.app info:Info.bundle bare:Bare.framework dual:Plain.bundle; do
 	d=${x%%:*} b=${x##*:}
 	# BUNDLE_QUICK: Info.bundle and the dual-digest bundle stay; the
