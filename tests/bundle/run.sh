@@ -436,6 +436,44 @@ while read -r l; do if [ "$l" = ok ]; then ok; else no "${l#FAIL }"; fi; done < 
 t1=$(sed -n 's/^cdhash //p' "$tmp/j.topseal.nested") t2=$(sed -n 's/^cdhash //p' "$tmp/j.toparm.nested")
 [ -n "$t1" ] && [ "$t1" != "$t2" ] && ok || no "arm64: Top.xpc's cdhash '$t2' should differ from x86_64's '$t1'"
 
+# Spec consequences (bundles.md 1, 2.5), checked on msign's CodeResources
+# without indep.py's walk: a shared misreading would pass crgen.
+# seal NAME PATTERN...: each grep -E pattern matches exactly one dump line;
+# a pattern starting with '!' must match none.
+seal() {
+	_sn=$1
+	shift
+	_good=1
+	for _p in "$@"; do
+		case $_p in
+		!*) [ "$(grep -Ec -- "${_p#!}" "$tmp/j.$_sn.dump")" = 0 ] || { _good=0; echo "  $_sn: unexpected ${_p#!}"; } ;;
+		*) [ "$(grep -Ec -- "$_p" "$tmp/j.$_sn.dump")" = 1 ] || { _good=0; echo "  $_sn: no line ${_p}"; } ;;
+		esac
+	done
+	[ $_good = 1 ] && ok || no "$_sn: CodeResources entries"
+}
+seal mac '^files2 Resources/fr_CA.lproj: symlink -> fr.lproj$' \
+	'^files2 Resources/en.lproj/Localizable.strings: file hash2=[0-9a-f]{64} optional=True$' \
+	'^files Resources/en.lproj/Localizable.strings: file hash=[0-9a-f]{40} optional=True$' \
+	'^files2 Resources/Base.lproj/Main.nib: file hash2=[0-9a-f]{64}$' \
+	'^files Resources/Base.lproj/Main.nib: data [0-9a-f]{40}$' \
+	'^files Resources/.DS_Store: data ' '!^files2 Resources/.DS_Store' '!^files2? [^ ]*locversion' \
+	'^files2 Resources/Inner.app/Contents/MacOS/Inner: file ' '!^files2 Resources/Inner.app: ' \
+	'^files2 Resources/outside: symlink -> ../../../../etc/hosts$' '!^files Resources/(outside|fr_CA)' \
+	'^files2 Resources/icon & <logo>.png: file ' "^files2 Resources/nfd/$nfd: file " \
+	"^files2 Resources/$(printf 'caf\303\251').txt: file " '!Resources/empty' \
+	'^files2 Frameworks/Foo.framework: nested cdhash=[0-9a-f]{40} requirement=cdhash H"[0-9a-f]{40}"$' \
+	'^files2 MacOS/helper: nested ' '^files2 Frameworks/libbar.dylib: nested ' \
+	'^files2 XPCServices/Top.xpc: nested cdhash=[0-9a-f]{40} requirement=cdhash H"[0-9a-f]{40}" or cdhash H"[0-9a-f]{40}"$' \
+	'!^files2 Frameworks/Foo.framework/' '!^files2 (Info.plist|PkgInfo|MacOS/Mac|_CodeSignature)' \
+	'!^files (Info.plist|PkgInfo|MacOS/|Frameworks/)'
+seal foo '^files2 Resources/Info.plist: file ' '^files Resources/Info.plist: data ' '!^files2? Foo: ' \
+	'^files2 Helpers/FooHelper.app: nested ' '^files2 XPCServices/Svc.xpc: nested '
+seal shallow '^files Info.plist: data ' '^files PkgInfo: data ' '!^files2 (Info.plist|PkgInfo)' \
+	'^files2 Frameworks/Emb.framework/Emb: file ' '^files2 Frameworks/Emb.framework/Info.plist: file ' \
+	'^files2 en.lproj/InfoPlist.strings: file hash2=[0-9a-f]{64} optional=True$' '!^files2 Shallow: ' \
+	'^rules2 \^Info\\\.plist\$: rule omit=True weight=20.0$'
+
 # ---- --json, read back ---------------------------------------------------------
 nfiles() { sed -n 's/.*files=//p' "$tmp/j.$1.sealed"; }
 jwant() { # jwant NAME RC 'TEXT': exit status and indep.py's reading
