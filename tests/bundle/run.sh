@@ -22,6 +22,13 @@
 #   - msign run as codesign: -s - --deep, -vvv --deep --strict and -dvvv
 #     compared with the msign commands they stand for.
 #   sh tests/bundle/run.sh build/msign
+# Where the brief and the spec differ, the spec is tested: msign show
+# writes its lines to stdout (codesign-display.md section 1; codesign -d,
+# the link, to stderr); verify's problem lines are expected sorted by path
+# within each group (codesign's own order is unspecified), --json's
+# problems compared as a set. Assumed where the spec is silent: msign
+# seals with the hash types of the main executable's CodeDirectories
+# (SHA-256 alone for these macOS 11 binaries, and for Info.bundle).
 # BUNDLE_QUICK=1 (the SAN=1 round) leaves out runs that repeat a kind of
 # check already made (listed where they are); every kind still runs.
 # Last line: "bundle: N passed, N failed".
