@@ -7,4 +7,5 @@
 #include "msign/info.h"    /* reading: the signing-information model */
 #include "msign/sign.h"    /* writing: signing and stripping files */
 #include "msign/verify.h"  /* verifying files */
+#include "msign/bundle.h"  /* bundles: reading, signing, verifying */
 #endif

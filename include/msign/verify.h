@@ -43,6 +43,17 @@ enum msign_verify_kind {
 	MSIGN_VERIFY_DESIGNATED,  /* does not satisfy its designated Requirement
 				   * (MSIGN_VERIFY_F_DESIGNATED; codesign -v's
 				   * exit 3, the code being valid on disk) */
+	/* Bundles (msign/bundle.h; added after the rest): */
+	MSIGN_VERIFY_RESOURCES,   /* a sealed resource is missing or invalid */
+	MSIGN_VERIFY_RESOURCE_DIR, /* invalid resource directory (directory or
+				    * signature have been modified) */
+	MSIGN_VERIFY_NO_RESOURCES, /* code has no resources but signature
+				    * indicates they must be present */
+	MSIGN_VERIFY_NESTED,      /* nested code is modified or invalid */
+	MSIGN_VERIFY_BUNDLE,      /* the bundle's structure breaks a rule
+				   * (strict: unsealed contents, a symbolic
+				   * link's destination, an obsolete resource
+				   * envelope ...): the report says which */
 };
 
 /* codesign --strict: also require the exact layout codesign writes. */

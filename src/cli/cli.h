@@ -64,8 +64,11 @@ int cli_close_std(void);
 /* One file as show prints it: the library's model (msign/info.h) and
  * which slice is displayed. show's text and --json are two printers of
  * it; neither parses anything itself. */
+struct msign_bundle;
 struct show_file {
 	const char *path;       /* as typed */
+	const char *file;       /* the Mach-O read: path, or a bundle's main executable */
+	struct msign_bundle *bundle; /* path is (the main executable of) a bundle */
 	char *exec_path;        /* realpath, malloc'd */
 	msign_info *info;       /* NULL when the file could not be read */
 	uint32_t slice_idx;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "msign/bundle.h"
 
 #define CS_PREFIX "msign codesign: "
 /* The most options a translated argv holds besides the file. */
@@ -32,7 +33,7 @@ struct cs_cli {
 	const char *test_req;  /* -R */
 	const char *digest, *page_size, *keychain;
 	const char *tsa_url;   /* --timestamp=URL */
-	bool timestamp, timestamp_none, force, dry, strict, cont, der, all_archs;
+	bool timestamp, timestamp_none, force, dry, strict, cont, der, all_archs, deep;
 	/* msign's own, passed through: where a certificate identity is */
 	const char *key, *cert, *chain, *p12, *p12_pw_file, *signing_time;
 };
@@ -182,6 +183,8 @@ static int cs_verify(const struct cs_cli *c, const char *file)
 		cs_add(&a, vs[v - 1]);
 	if (c->strict)
 		cs_add(&a, "--strict");
+	if (c->deep && msign_is_bundle(file))
+		cs_add(&a, "--deep");
 	cs_add2(&a, "--arch", c->arch);
 	cs_add2(&a, "-R", c->test_req);
 	cs_add(&a, "--");
@@ -262,6 +265,13 @@ static int cs_sign(const struct cs_cli *c, const char *file)
 		cs_add(&a, "-n");
 	if (cs_verbose(c) > 0)
 		cs_add(&a, "-v");
+	/* codesign --deep signs nested code with the same options, the
+	 * entitlements included */
+	if (c->deep && msign_is_bundle(file)) {
+		cs_add(&a, "--deep");
+		if (c->ent != NULL)
+			cs_add(&a, "--deep-entitlements");
+	}
 	/* An ad-hoc signature has no CMS to hold a timestamp, nor a signer
 	 * whose keys or signing time would matter: codesign ignores them. */
 	if (!adhoc) {
@@ -431,7 +441,7 @@ static int cs_parse(int argc, char **argv, struct cs_cli *c)
 				c->tsa_url = optarg;
 			}
 			break;
-		case O_DEEP: break; /* a Mach-O file holds no nested code */
+		case O_DEEP: c->deep = true; break; /* bundles; files hold none */
 		case O_STRICT: c->strict = true; break;
 		case 'a': c->arch = optarg; break;
 		case O_ALLARCH: c->all_archs = true; break;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "msign/bundle.h"
 
 #define MSG_SIGFORMAT "invalid or unsupported format for signature"
 #define MSG_UNSIGNED "code object is not signed at all"
@@ -151,7 +152,10 @@ static void print_tail(const struct show_file *f)
 {
 	const msign_info_cd *cd = msign_slice_chosen_cd(f->s);
 	uint32_t n;
-	if (msign_slice_info_plist(f->s, &n))
+	bool bound = f->bundle != NULL ? msign_cd_slot_hash(cd, -1) != NULL &&
+					 msign_bundle_info_plist_entries(f->bundle, &n)
+				       : msign_slice_info_plist(f->s, &n);
+	if (bound)
 		printf("Info.plist entries=%u\n", n);
 	else
 		printf("Info.plist=not bound\n");
@@ -163,7 +167,13 @@ static void print_tail(const struct show_file *f)
 	if (msign_cd_runtime(cd, &rt) && rt != 0)
 		printf("Runtime Version=%u.%u.%u\n", rt >> 16, (rt >> 8) & 0xff,
 		       rt & 0xff);
-	printf("Sealed Resources=none\n");
+	unsigned version;
+	uint32_t rules, files;
+	if (f->bundle != NULL &&
+	    msign_bundle_sealed_resources(f->bundle, &version, &rules, &files))
+		printf("Sealed Resources version=%u rules=%u files=%u\n", version, rules, files);
+	else
+		printf("Sealed Resources=none\n");
 	size_t rlen;
 	if (msign_slice_requirements(f->s, &rlen) != NULL && rlen >= 12)
 		printf("Internal requirements count=%u size=%zu\n",
@@ -180,7 +190,8 @@ static void print_text(const struct show_file *f, int v)
 	if (v < 1)
 		return;
 	printf("Identifier=%s\n", cli_esc(msign_cd_identifier(cd)));
-	printf("Format=%s\n", msign_info_format(f->info));
+	printf("Format=%s\n", f->bundle != NULL ? msign_bundle_format(f->bundle)
+					       : msign_info_format(f->info));
 	msign_cd_flags_text(msign_cd_flags(cd), buf, sizeof(buf));
 	printf("CodeDirectory v=%x size=%u flags=0x%x(%s) hashes=%u+%u "
 	       "location=embedded\n",
@@ -277,7 +288,7 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 {
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	int r = msign_info_open(f->path, &f->info, &d);
+	int r = msign_info_open(f->file, &f->info, &d);
 	if (r == MSIGN_E_IO) {
 		snprintf(f->reason, sizeof(f->reason), "%s", d.msg);
 		f->error = f->reason;
@@ -285,8 +296,8 @@ static int load_file(struct show_file *f, const struct show_opts *o)
 	}
 	if (r != 0)
 		return load_fail(f, MSG_FORMAT, &d);
-	char *rp = realpath(f->path, NULL);
-	f->exec_path = rp ? rp : strdup(f->path);
+	char *rp = realpath(f->file, NULL);
+	f->exec_path = rp ? rp : strdup(f->file);
 	if (f->exec_path == NULL)
 		return load_fail(f, "out of memory", NULL);
 	if (o->arch != NULL) {
@@ -331,11 +342,59 @@ static int late_errors(const struct show_file *f)
 	return 0;
 }
 
+/* The bundle whose main executable file is, if any: a deep bundle's
+ * (Contents/MacOS/x), a framework's (Versions/A/x) or a shallow one's. */
+static msign_bundle *show_bundle_of(const char *file)
+{
+	char *rp = realpath(file, NULL);
+	if (rp == NULL)
+		return NULL;
+	msign_bundle *found = NULL;
+	size_t n = strlen(rp);
+	char *cand = malloc(n + 1);
+	for (int up = 1; cand != NULL && up <= 3 && found == NULL; up++) {
+		memcpy(cand, rp, n + 1);
+		for (int k = 0; k < up; k++) {
+			char *sl = strrchr(cand, '/');
+			if (sl == NULL || sl == cand) {
+				cand[0] = '\0';
+				break;
+			}
+			*sl = '\0';
+		}
+		msign_bundle *b = NULL;
+		if (cand[0] == '\0' || msign_bundle_open(cand, &b, NULL) != 0)
+			continue;
+		char *ex = realpath(msign_bundle_executable(b), NULL);
+		if (ex != NULL && strcmp(ex, rp) == 0 &&
+		    msign_bundle_executable_info(b, NULL) != NULL)
+			found = b;
+		else
+			msign_bundle_free(b);
+		free(ex);
+	}
+	free(cand);
+	free(rp);
+	return found;
+}
+
 static int show_one(const char *path, const struct show_opts *o)
 {
 	struct show_file f;
 	memset(&f, 0, sizeof(f));
 	f.path = path;
+	f.file = path;
+	if (msign_is_bundle(path)) {
+		struct msign_diag bd;
+		msign_diag_clear(&bd);
+		if (msign_bundle_open(path, &f.bundle, &bd) != 0) {
+			fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(bd.msg));
+			return 1;
+		}
+		f.file = msign_bundle_executable(f.bundle);
+	} else {
+		f.bundle = show_bundle_of(path);
+	}
 	int rc = load_file(&f, o);
 	if (o->json) {
 		rc |= show_json(stdout, &f);
@@ -362,6 +421,7 @@ static int show_one(const char *path, const struct show_opts *o)
 	}
 	free(f.exec_path);
 	msign_info_free(f.info);
+	msign_bundle_free(f.bundle);
 	return rc;
 }
 

@@ -19,6 +19,8 @@
 #include "sign/sign_cms.h"
 #include "sign/tsa.h"
 #include "verify/verify.h"
+#include "bundle/bundle_int.h"
+#include "msign/bundle.h"
 
 #define ENT_FILE_MAX (1u << 20)
 
@@ -39,6 +41,12 @@ struct sign_cli {
 	char *pin;
 	unsigned preserve;      /* PRESERVE_* */
 	bool flags_given;       /* -o was given */
+	bool deep;              /* --deep: nested code of bundles first */
+	bool deep_ent;          /* --deep-entitlements */
+	const char *ent_map;    /* --entitlements-for FILE */
+	struct msign_nested_ent nested[256];
+	char *nested_buf[2 * 256]; /* what nested[] points into */
+	uint32_t nnested_buf;
 };
 
 /* --preserve-metadata: what an old signature lends the new one, unless
@@ -102,6 +110,13 @@ static void sign_usage(FILE *out)
 		"      --page-size N        code page size in bytes (default: 16384 for\n"
 		"                           arm64 slices, 4096 otherwise and for --linker-signed)\n"
 		"  -j, --jobs N             hashing threads (default: online CPUs)\n"
+		"      --deep               a bundle's nested code first, from the inside out:\n"
+		"                           what is unsigned (with -f, all), with the same\n"
+		"                           identity and options, its own identifier\n"
+		"      --entitlements-for FILE  entitlements per nested code, lines\n"
+		"                           PATH=PLIST (PATH inside the bundle)\n"
+		"      --deep-entitlements  nested code gets --entitlements too (as\n"
+		"                           codesign --deep does it)\n"
 		"  -n, --dry-run            compute the signature, print it, write nothing\n"
 		"  -v, --verbose            say what was signed\n"
 		"Without -r, a certificate signature embeds the designated requirement codesign\n"
@@ -409,8 +424,151 @@ static int sign_dry(const char *path, const struct msign_sign_opts *o,
 	return 0;
 }
 
+/* --entitlements-for FILE: lines "PATH=PLIST", PATH the nested code's
+ * path relative to the bundle's folder, PLIST an entitlements file
+ * (relative to FILE's folder unless absolute); empty lines and lines
+ * starting with '#' are skipped. */
+static int sign_ent_map(struct sign_cli *c)
+{
+	enum { MAP_MAX = 1 << 20, ENT_MAX = 1 << 20 };
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	if (cli_read_file(c->ent_map, false, MAP_MAX, &buf, &n) != 0) {
+		fprintf(stderr, "%s: %s\n", cli_esc(c->ent_map), strerror(errno));
+		return -1;
+	}
+	const char *slash = strrchr(c->ent_map, '/');
+	int dirlen = slash != NULL ? (int)(slash - c->ent_map) : 1;
+	const char *dir = slash != NULL ? c->ent_map : ".";
+	int lineno = 0, rc = 0;
+	char *save = NULL;
+	char *text = malloc(n + 1);
+	if (text == NULL) {
+		free(buf);
+		fprintf(stderr, "msign sign: out of memory\n");
+		return -1;
+	}
+	memcpy(text, buf, n);
+	text[n] = '\0';
+	free(buf);
+	if (memchr(text, '\0', n) != NULL) {
+		fprintf(stderr, "%s: a NUL byte in the file\n", cli_esc(c->ent_map));
+		free(text);
+		return -1;
+	}
+	for (char *line = strtok_r(text, "\n", &save); line != NULL && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		char *eq = strchr(line, '=');
+		if (eq == NULL || eq == line || eq[1] == '\0' || line[0] == '/') {
+			fprintf(stderr, "%s:%d: not PATH=PLIST (PATH relative to the bundle)\n",
+				cli_esc(c->ent_map), lineno);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		const char *plist = eq + 1;
+		char path[4096];
+		if (plist[0] == '/')
+			snprintf(path, sizeof(path), "%s", plist);
+		else
+			snprintf(path, sizeof(path), "%.*s/%s", dirlen, dir, plist);
+		uint8_t *ent = NULL;
+		size_t elen = 0;
+		if (c->o.n_nested_ent == 256) {
+			fprintf(stderr, "%s: at most 256 paths\n", cli_esc(c->ent_map));
+			rc = -1;
+		} else if (cli_read_file(path, false, ENT_MAX, &ent, &elen) != 0 || elen == 0) {
+			fprintf(stderr, "%s: %s\n", cli_esc(path),
+				elen == 0 && ent != NULL ? "empty file" : strerror(errno));
+			free(ent);
+			rc = -1;
+		} else {
+			char *rel = strdup(line);
+			if (rel == NULL) {
+				free(ent);
+				rc = -1;
+				break;
+			}
+			c->nested_buf[c->nnested_buf++] = rel;
+			c->nested_buf[c->nnested_buf++] = (char *)ent;
+			struct msign_nested_ent *e = &c->nested[c->o.n_nested_ent++];
+			e->rel = rel;
+			e->xml = (const char *)ent;
+			e->len = elen;
+		}
+	}
+	free(text);
+	c->o.nested_ent = c->nested;
+	return rc;
+}
+
+static int sign_bundle_one(const char *path, struct sign_cli *c)
+{
+	if (c->output != NULL || c->dry || c->preserve != 0 || c->o.linker_signed ||
+	    c->o.arch != NULL) {
+		fprintf(stderr, "%s: a bundle is signed in place: no --output, --dry-run, "
+				"--preserve-metadata, --linker-signed or --arch\n", cli_esc(path));
+		return EXIT_USAGE;
+	}
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	msign_bundle *b = NULL;
+	if (msign_bundle_open(path, &b, &d) != 0) {
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d.msg));
+		return 1;
+	}
+	struct msign_sign_opts o = c->o;
+	if (o.for_notarization && sign_notary(msign_bundle_executable(b), &o) != 0) {
+		msign_bundle_free(b);
+		return 1;
+	}
+	const msign_info *info = msign_bundle_executable_info(b, NULL);
+	bool was_signed = false;
+	for (uint32_t i = 0; info != NULL && i < msign_info_slice_count(info); i++)
+		was_signed = was_signed ||
+			     msign_slice_sig_status(msign_info_slice_at(info, i), NULL) !=
+				     MSIGN_E_NOT_SIGNED;
+	msign_bundle_free(b);
+	if (was_signed && o.force)
+		fprintf(stderr, "%s: replacing existing signature\n", cli_esc(path));
+	char *sub = NULL;
+	unsigned flags = (c->deep ? MSIGN_BUNDLE_DEEP : 0) |
+			 (c->deep_ent ? MSIGN_BUNDLE_NESTED_ENTITLEMENTS : 0);
+	int r = msign_sign_bundle_opts(path, &o, flags, &sub, &d);
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", cli_esc(path),
+			r == MSIGN_E_ALREADY_SIGNED ? "is already signed" : cli_esc(d.msg));
+		if (sub != NULL)
+			fprintf(stderr, "In subcomponent: %s\n", cli_esc(sub));
+		free(sub);
+		return 1;
+	}
+	free(sub);
+	if (c->verbose > 0 && msign_bundle_open(path, &b, &d) == 0) {
+		const msign_info *fi = msign_bundle_executable_info(b, NULL);
+		const msign_info_slice *s = fi != NULL
+			? msign_info_slice_at(fi, msign_info_default_slice(fi)) : NULL;
+		const msign_info_cd *cd = s != NULL ? msign_slice_chosen_cd(s) : NULL;
+		fprintf(stderr, "%s: signed %s [%s]\n", cli_esc(path),
+			msign_bundle_format(b),
+			cli_esc(cd != NULL ? msign_cd_identifier(cd) : ""));
+		msign_bundle_free(b);
+	}
+	return 0;
+}
+
 static int sign_one(const char *path, struct sign_cli *c)
 {
+	if (msign_is_bundle(path))
+		return sign_bundle_one(path, c);
+	if (c->deep || c->ent_map != NULL) {
+		fprintf(stderr, "%s: --deep and --entitlements-for are for bundles (folders)\n",
+			cli_esc(path));
+		return EXIT_USAGE;
+	}
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	struct msign_image *img = NULL;
@@ -529,7 +687,7 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
 	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
 	       OPT_TIME, OPT_TSA, OPT_PW_ARGV, OPT_P11, OPT_P11_MOD, OPT_P11_PIN,
-	       OPT_PIN_ARGV, OPT_PRESERVE, OPT_NOTARY };
+	       OPT_PIN_ARGV, OPT_PRESERVE, OPT_NOTARY, OPT_DEEP, OPT_ENT_MAP, OPT_DEEP_ENT };
 	const char *req_arg = NULL;
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
@@ -559,6 +717,9 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		{ "timestamp", optional_argument, NULL, OPT_TSA },
 		{ "preserve-metadata", required_argument, NULL, OPT_PRESERVE },
 		{ "for-notarization", no_argument, NULL, OPT_NOTARY },
+		{ "deep", no_argument, NULL, OPT_DEEP },
+		{ "entitlements-for", required_argument, NULL, OPT_ENT_MAP },
+		{ "deep-entitlements", no_argument, NULL, OPT_DEEP_ENT },
 		/* spelled out so that getopt does not take it for an
 		 * abbreviation of --p12-password-file, and refused */
 		{ "p12-password", required_argument, NULL, OPT_PW_ARGV },
@@ -591,6 +752,9 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 				bad = "--preserve-metadata takes identifier,entitlements,requirements,flags,runtime";
 			break;
 		case OPT_NOTARY: c->o.for_notarization = true; break;
+		case OPT_DEEP: c->deep = true; break;
+		case OPT_ENT_MAP: c->ent_map = optarg; break;
+		case OPT_DEEP_ENT: c->deep_ent = true; break;
 		case OPT_DIGEST:
 			if (sign_digests(optarg, &c->o.hash_types) != 0)
 				bad = "--digest takes sha1, sha256 or sha384, comma-separated";
@@ -736,10 +900,16 @@ int cmd_sign(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (c.ent_map != NULL && sign_ent_map(&c) != 0) {
+		rc = 1;
+		goto out;
+	}
 	rc = 0;
 	for (int i = first; i < argc; i++)
 		rc |= sign_one(argv[i], &c);
 out:
+	for (uint32_t i = 0; i < c.nnested_buf; i++)
+		free(c.nested_buf[i]);
 	free((char *)c.o.ent_xml);
 	free((uint8_t *)c.o.requirements);
 	msign_identity_free(id);

@@ -19,6 +19,8 @@
 #include "sign/sign.h"
 #include "verify/verify.h"
 #include "sig/req.h"
+#include "bundle/bundle_int.h"
+#include "msign/bundle.h"
 
 #define VERIFY_MAX_ANCHORS 64
 
@@ -27,6 +29,7 @@ struct verify_cli {
 	struct msign_trust_opts t;
 	int verbose;
 	bool json;
+	bool deep; /* bundles: nested code fully (--deep) */
 	const char *anchor_files[VERIFY_MAX_ANCHORS];
 	unsigned nanchors;
 };
@@ -34,10 +37,15 @@ struct verify_cli {
 static void verify_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: msign verify [-v...] [--strict] [--arch NAME] [-j N] [--anchor FILE.pem]...\n"
-		"                    [-R REQ] [--check-expiration] [--no-trust] [--json] FILE...\n"
-		"  -v, --verbose        say \"valid on disk\" (and more with -vv)\n"
-		"      --strict         also require codesign's exact layout\n"
+		"usage: msign verify [-v...] [--strict] [--deep] [--arch NAME] [-j N] [--anchor FILE.pem]...\n"
+		"                    [-R REQ] [--check-expiration] [--no-trust] [--json] FILE|BUNDLE...\n"
+		"  -v, --verbose        say \"valid on disk\" (and more with -vv); for a\n"
+		"                       bundle, each file added, modified or missing\n"
+		"      --strict         also require codesign's exact layout; in a bundle,\n"
+		"                       symbolic links that stay inside it, no resource\n"
+		"                       forks or Finder information\n"
+		"      --deep           a bundle's nested code fully, recursively (else its\n"
+		"                       signature and the requirement its seal records)\n"
 		"  -a, --arch NAME      check only this slice of a universal file\n"
 		"  -j, --jobs N         hashing threads (default: online CPUs)\n"
 		"      --anchor FILE    also trust the PEM certificate(s) in FILE as\n"
@@ -252,9 +260,9 @@ static json_t *verify_trust_json(const struct msign_trust_result *t)
 }
 
 /* --json: the file's verdict, then per checked slice its trust verdict. */
-static void verify_json(const char *path, const struct msign_image *img,
-			const struct verify_cli *c, int r,
-			const struct msign_verify_result *res, const bool *checked)
+static json_t *verify_json(const char *path, const struct msign_image *img,
+			    const struct verify_cli *c, int r,
+			    const struct msign_verify_result *res, const bool *checked)
 {
 	json_t *slices = json_array();
 	uint32_t order[MSIGN_MAX_SLICES];
@@ -299,7 +307,12 @@ static void verify_json(const char *path, const struct msign_image *img,
 		rq = json_pack("{s:b, s:b}", "satisfied", r == 0,
 			       "depends_on_apple_services", res->req_unknowable);
 	json_object_set_new(doc, "test_requirement", rq);
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	return doc;
+}
+
+static void verify_json_print(json_t *doc)
+{
+	char *text = doc != NULL ? json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII) : NULL;
 	if (text != NULL)
 		printf("%s\n", text);
 	free(text);
@@ -345,8 +358,125 @@ static int verify_requirement(const char *arg, uint8_t **blob, size_t *len)
 	return 0;
 }
 
+static const char *const problem_words[] = { "added", "modified", "missing" };
+
+static json_t *verify_bundle_json(const char *path, const struct mb_vresult *vr)
+{
+	static const char *const kinds[] = { "app", "framework", "bundle" };
+	json_t *probs = json_array();
+	for (size_t i = 0; i < vr->check.n; i++) {
+		const struct mb_problem *p = &vr->check.v[i];
+		size_t n = strlen(vr->seal_root) + strlen(p->path) + 2;
+		char *abs = malloc(n);
+		if (abs == NULL)
+			continue;
+		snprintf(abs, n, "%s/%s", vr->seal_root, p->path);
+		json_array_append_new(probs, json_pack("{s:s, s:s}", "kind",
+						       problem_words[p->kind], "path", abs));
+		free(abs);
+	}
+	json_t *b = json_pack("{s:s, s:s, s:b, s:s, s:o, s:i}", "path", path,
+			      "kind", vr->is_app ? kinds[0]
+				      : vr->bkind == MB_KIND_VERSIONED ? kinds[1] : kinds[2],
+			      "valid", vr->kind == MSIGN_VERIFY_VALID,
+			      "message", vr->kind == MSIGN_VERIFY_VALID ? "valid on disk" : vr->error,
+			      "problems", probs,
+			      "nested_checked", (int)vr->nested_checked);
+	json_object_set_new(b, "sealed_resources", vr->sealed
+		? json_pack("{s:i, s:i, s:i}", "version", (int)vr->version,
+			    "rules", (int)vr->rules, "files", (int)vr->files)
+		: json_null());
+	json_object_set_new(b, "subcomponent", vr->subcomponent
+		? json_string(vr->subcomponent) : json_null());
+	return b;
+}
+
+static int verify_bundle_one(const char *path, struct verify_cli *c)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	static struct msign_trust_result trust[MSIGN_MAX_SLICES];
+	static bool checked[MSIGN_MAX_SLICES];
+	memset(trust, 0, sizeof(trust));
+	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
+		trust[i].kind = -1;
+	c->o.trust_out = c->o.trust ? trust : NULL;
+	struct msign_verify_opts o = c->o;
+	unsigned bflags = (c->deep ? MSIGN_VERIFY_F_DEEP : 0) |
+			  (c->o.strict ? MSIGN_VERIFY_F_STRICT_RESOURCES : 0);
+	struct mb_vresult vr;
+	int r = mb_verify_dir(path, &o, bflags, &vr, &d);
+	if (r != 0) {
+		fprintf(stderr, "%s: %s\n", cli_esc(path),
+			cli_esc(d.code != 0 ? d.msg : msign_strerror(r)));
+		mb_vresult_free(&vr);
+		return 1;
+	}
+	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
+		checked[i] = trust[i].kind != -1;
+	/* the main executable's model, for the lines and JSON files get */
+	struct msign_image *img = NULL;
+	msign_info *info = NULL;
+	if (vr.has_exec_result) {
+		char *exec = NULL;
+		msign_bundle *b = NULL;
+		if (msign_bundle_open(path, &b, NULL) == 0)
+			exec = strdup(msign_bundle_executable(b));
+		msign_bundle_free(b);
+		if (exec != NULL && msign_image_open(exec, &img, NULL) == 0) {
+			struct msign_image *keep = img;
+			if (msign_info_adopt(keep, &info, NULL) != 0)
+				info = NULL;
+		}
+		free(exec);
+	}
+	bool ok = vr.kind == MSIGN_VERIFY_VALID;
+	if (c->json) {
+		json_t *doc = img != NULL && info != NULL
+			? verify_json(path, img, c, ok ? 0 : MSIGN_E_VERIFY, vr.exec, checked)
+			: json_pack("{s:s, s:b, s:s}", "path", path, "valid", ok,
+				    "message", ok ? "valid on disk" : vr.error);
+		if (doc != NULL && !ok) {
+			json_object_set_new(doc, "valid", json_false());
+			json_object_set_new(doc, "message", json_string(vr.error));
+		}
+		json_object_set_new(doc, "bundle", verify_bundle_json(path, &vr));
+		verify_json_print(doc);
+	}
+	int rc = 0;
+	if (ok && img != NULL && info != NULL) {
+		rc = verify_report_ok(path, c, img, info, vr.exec);
+	} else if (!ok) {
+		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(vr.error));
+		rc = vr.kind == MSIGN_VERIFY_REQUIREMENT ? EXIT_REQUIREMENT : 1;
+		if (vr.subcomponent != NULL)
+			fprintf(stderr, "In subcomponent: %s\n", cli_esc(vr.subcomponent));
+		bool exec_failed = vr.has_exec_result && vr.exec->kind == vr.kind &&
+				   vr.exec->kind != MSIGN_VERIFY_VALID && vr.subcomponent == NULL;
+		if (exec_failed && vr.exec->universal) {
+			char lbl[48];
+			fprintf(stderr, "In architecture: %s\n",
+				msign_arch_label(vr.exec->cputype, vr.exec->cpusubtype, lbl,
+						 sizeof(lbl)));
+		}
+		if (exec_failed)
+			fprintf(stderr, "msign: %s\n", cli_esc(vr.exec->detail));
+		for (size_t i = 0; c->verbose >= 1 && i < vr.check.n; i++)
+			fprintf(stderr, "file %s: %s/%s\n", problem_words[vr.check.v[i].kind],
+				cli_esc(vr.seal_root), cli_esc(vr.check.v[i].path));
+	} else {
+		fprintf(stderr, "%s: cannot read its main executable\n", cli_esc(path));
+		rc = 1;
+	}
+	msign_info_free(info);
+	mb_vresult_free(&vr);
+	return rc;
+}
+
 static int verify_one(const char *path, struct verify_cli *c)
 {
+	if (msign_is_bundle(path))
+		return verify_bundle_one(path, c);
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	struct msign_image *img = NULL;
@@ -366,7 +496,7 @@ static int verify_one(const char *path, struct verify_cli *c)
 	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
 		checked[i] = trust[i].kind != -1;
 	if (c->json)
-		verify_json(path, img, c, r, &res, checked);
+		verify_json_print(verify_json(path, img, c, r, &res, checked));
 	int rc = 0;
 	if (r == 0 && c->verbose >= 1) {
 		msign_info *info = NULL;
@@ -402,10 +532,11 @@ static int verify_one(const char *path, struct verify_cli *c)
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { OPT_STRICT = 256, OPT_ANCHOR, OPT_CHECK_EXP, OPT_NO_TRUST, OPT_JSON };
+	enum { OPT_STRICT = 256, OPT_ANCHOR, OPT_CHECK_EXP, OPT_NO_TRUST, OPT_JSON, OPT_DEEP };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "deep", no_argument, NULL, OPT_DEEP },
 		{ "arch", required_argument, NULL, 'a' },
 		{ "architecture", required_argument, NULL, 'a' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -430,6 +561,7 @@ int cmd_verify(int argc, char **argv)
 		case 'v': c.verbose++; break;
 		case 'V': break; /* codesign's spelling of the operation */
 		case OPT_STRICT: c.o.strict = true; break;
+		case OPT_DEEP: c.deep = true; break;
 		case OPT_ANCHOR:
 			if (c.nanchors == VERIFY_MAX_ANCHORS) {
 				fprintf(stderr, "msign verify: at most %d --anchor files\n",

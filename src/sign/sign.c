@@ -245,9 +245,19 @@ static int sg_slice_layout(struct sg_run *run, struct sg_slice *x,
 		sp->count = MSIGN_CSSLOT_REQUIREMENTS;
 		sp->data[MSIGN_CSSLOT_REQUIREMENTS] = run->blobs.reqs;
 		sp->len[MSIGN_CSSLOT_REQUIREMENTS] = run->blobs.reqs_len;
-		if (sg_plist_in_place(x)) {
+		if (o->info_plist != NULL) {
+			/* a bundle's Info.plist file binds every slice */
+			sp->data[MSIGN_CSSLOT_INFOSLOT] = o->info_plist;
+			sp->len[MSIGN_CSSLOT_INFOSLOT] = o->info_plist_len;
+		} else if (sg_plist_in_place(x)) {
 			sp->data[MSIGN_CSSLOT_INFOSLOT] = s->data + s->info_plist_off;
 			sp->len[MSIGN_CSSLOT_INFOSLOT] = (size_t)s->info_plist_size;
+		}
+		if (o->resources != NULL) {
+			/* the very bytes written to _CodeSignature/CodeResources */
+			sp->count = MSIGN_CSSLOT_RESOURCEDIR;
+			sp->data[MSIGN_CSSLOT_RESOURCEDIR] = o->resources;
+			sp->len[MSIGN_CSSLOT_RESOURCEDIR] = o->resources_len;
 		}
 		if (run->blobs.ent_xml != NULL) {
 			sp->count = MSIGN_CSSLOT_DER_ENTITLEMENTS;
@@ -569,6 +579,18 @@ static int sg_prepare(struct sg_run *run, struct msign_diag *d)
 	if (o->identity != NULL && run->signing_time == MSIGN_SIGN_TIME_NOW)
 		run->signing_time = (int64_t)time(NULL);
 	return sg_blobs_make(&run->blobs, o, run->res->identifier, run->nhash, d);
+}
+
+uint32_t msign_sign_hash_mask(const struct msign_image *img,
+			      const struct msign_sign_opts *o)
+{
+	if (o->hash_types != 0)
+		return o->hash_types;
+	if (o->linker_signed)
+		return 1u << MSIGN_CS_HASHTYPE_SHA256;
+	int only = o->arch != NULL ? msign_image_find_arch(img, o->arch) : -1;
+	uint32_t main = only >= 0 ? (uint32_t)only : msign_image_default_slice(img);
+	return sg_default_hashes(&img->slices[main]);
 }
 
 static void sg_run_free(struct sg_run *run)

@@ -51,6 +51,23 @@ struct msign_sign_opts {
 	size_t requirements_len;
 	/* Refuse (MSIGN_E_ARG) what msign_sign_notary_problems finds. */
 	bool for_notarization;
+	/* A bundle's main executable (src/bundle): special slot -1 hashes
+	 * info_plist (instead of an embedded __info_plist section), slot -3
+	 * resources (the CodeResources bytes). NULL: not bound. */
+	const uint8_t *info_plist;
+	size_t info_plist_len;
+	const uint8_t *resources;
+	size_t resources_len;
+	/* Bundles signed deep: entitlements for nested code by its path
+	 * relative to the bundle's folder (msign/bundle.h). */
+	const struct msign_nested_ent *nested_ent;
+	uint32_t n_nested_ent;
+};
+
+struct msign_nested_ent {
+	const char *rel;
+	const char *xml;
+	size_t len;
 };
 
 struct msign_sign_slice {
@@ -79,6 +96,12 @@ struct msign_sign_result {
  * terminated, cut to len), their number in *count (0: ready). */
 int msign_sign_notary_problems(const struct msign_sign_opts *o, char *buf,
 			       size_t len, unsigned *count, struct msign_diag *d);
+
+/* The hash types (bit 1 << CS_HASHTYPE_x) a run with o gives img: o's,
+ * else Apple's rule for the slice the file is identified by. A bundle's
+ * seal needs them before its main executable is signed. */
+uint32_t msign_sign_hash_mask(const struct msign_image *img,
+			      const struct msign_sign_opts *o);
 
 /* Plan the signed output of img (the source of the plan's copies). */
 int msign_sign_plan(const struct msign_image *img,

@@ -13,6 +13,7 @@
 #include "sign/sign_cms.h"
 #include "sign/tsa.h"
 #include "write/strip.h"
+#include "bundle/bundle_int.h"
 
 #define API_NAME_MAX 1023u       /* identifier bytes (sign.c's buffer - 1) */
 #define API_ENT_MAX (1u << 20)   /* entitlements XML, as entitlements.c */
@@ -25,12 +26,15 @@
 #define API_TIME_MIN (-631152000LL)  /* 1950-01-01T00:00:00Z */
 #define API_TIME_MAX 2524607999LL    /* 2049-12-31T23:59:59Z */
 
+#define API_NESTED_MAX 256u
+
 struct msign_sign_options {
 	/* The strings of o point into the copies below (or are NULL). */
 	struct msign_sign_opts o;
 	char *identifier, *prefix, *ent_xml, *arch, *tsa_url;
 	uint8_t *reqs;
 	struct msign_tsa_opts tsa; /* o.tsa points here when on */
+	struct msign_nested_ent nested[API_NESTED_MAX]; /* strings owned */
 };
 
 msign_sign_options *msign_sign_options_new(void)
@@ -51,6 +55,10 @@ void msign_sign_options_free(msign_sign_options *o)
 	free(o->arch);
 	free(o->tsa_url);
 	free(o->reqs);
+	for (uint32_t i = 0; i < o->o.n_nested_ent; i++) {
+		free((char *)o->nested[i].rel);
+		free((char *)o->nested[i].xml);
+	}
 	free(o);
 }
 
@@ -374,4 +382,43 @@ int msign_strip_file(const char *in_path, const char *out_path,
 	int r = msign_strip_run(in_path, out_path, arch, res, d);
 	free(res);
 	return msign_diag_done(d, r);
+}
+
+int msign_sign_options_add_nested_entitlements(msign_sign_options *o,
+					       const char *rel, const char *xml,
+					       size_t len)
+{
+	if (o == NULL || rel == NULL || xml == NULL || len == 0 || len > API_ENT_MAX ||
+	    rel[0] == '\0' || rel[0] == '/' || strlen(rel) > 4096)
+		return MSIGN_E_ARG;
+	if (o->o.n_nested_ent == API_NESTED_MAX)
+		return MSIGN_E_LIMIT;
+	char *r = strdup(rel), *x = NULL;
+	if (r == NULL || api_copy(&x, xml, len) != 0) {
+		free(r);
+		return MSIGN_E_NOMEM;
+	}
+	struct msign_nested_ent *e = &o->nested[o->o.n_nested_ent++];
+	e->rel = r;
+	e->xml = x;
+	e->len = len;
+	o->o.nested_ent = o->nested;
+	return 0;
+}
+
+int msign_sign_bundle(const char *path, const msign_sign_options *o,
+		      unsigned flags, char **subcomponent, struct msign_diag *d)
+{
+	msign_diag_clear(d);
+	if (subcomponent != NULL)
+		*subcomponent = NULL;
+	if (path == NULL || (flags & ~(MSIGN_BUNDLE_DEEP | MSIGN_BUNDLE_NESTED_ENTITLEMENTS)))
+		return msign_diag_done(d, msign_diag_set(d, MSIGN_E_ARG, 0,
+							 "msign_sign_bundle: NULL path or unknown flag"));
+	struct msign_sign_opts so;
+	if (o != NULL)
+		so = o->o;
+	else
+		memset(&so, 0, sizeof(so));
+	return msign_diag_done(d, msign_sign_bundle_opts(path, &so, flags, subcomponent, d));
 }

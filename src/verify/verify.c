@@ -82,6 +82,13 @@ const char *msign_verify_message(int kind)
 		return "code failed to satisfy specified code requirement(s)";
 	case MSIGN_VERIFY_DESIGNATED:
 		return "does not satisfy its designated Requirement";
+	case MSIGN_VERIFY_RESOURCES: return "a sealed resource is missing or invalid";
+	case MSIGN_VERIFY_RESOURCE_DIR:
+		return "invalid resource directory (directory or signature have been modified)";
+	case MSIGN_VERIFY_NO_RESOURCES:
+		return "code has no resources but signature indicates they must be present";
+	case MSIGN_VERIFY_NESTED: return "nested code is modified or invalid";
+	case MSIGN_VERIFY_BUNDLE: return "bundle format unrecognized, invalid, or unsuitable";
 	default: return "unknown verification result";
 	}
 }
@@ -348,7 +355,12 @@ static int vf_special(struct vf_ctx *c, const struct msign_codedir *cd,
 	const struct msign_slice *s = c->s;
 	const struct msign_blob *b = vf_blob(c->sig, n);
 	bool present = msign_codedir_slot_present(cd, -(int64_t)n);
+	bool bundle = c->o->bundle;
 	if (!present) {
+		if (bundle && n == MSIGN_CSSLOT_RESOURCEDIR)
+			return vf_fail(c, MSIGN_VERIFY_NO_RESOURCES,
+				       "%s: special slot -3 (resources) is not set in a bundle's main executable",
+				       name);
 		if (b != NULL && vf_blob_slot(n))
 			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
 				       "%s: the %s blob (slot %u) is not sealed by special slot -%u",
@@ -357,7 +369,15 @@ static int vf_special(struct vf_ctx *c, const struct msign_codedir *cd,
 	}
 	const uint8_t *data = NULL;
 	size_t len = 0;
-	if (n == MSIGN_CSSLOT_INFOSLOT && s->has_info_plist) {
+	if (bundle && (n == MSIGN_CSSLOT_INFOSLOT || n == MSIGN_CSSLOT_RESOURCEDIR)) {
+		bool info = n == MSIGN_CSSLOT_INFOSLOT;
+		data = info ? c->o->info_plist : c->o->resources;
+		len = info ? c->o->info_plist_len : c->o->resources_len;
+		if (data == NULL)
+			return vf_fail(c, info ? MSIGN_VERIFY_INFO_PLIST : MSIGN_VERIFY_RESOURCE_DIR,
+				       "%s: special slot -%u (%s) is set but the bundle has no %s",
+				       name, n, vf_slot_name(n), info ? "Info.plist" : "CodeResources");
+	} else if (n == MSIGN_CSSLOT_INFOSLOT && s->has_info_plist) {
 		data = s->data + s->info_plist_off;
 		len = (size_t)s->info_plist_size;
 	} else if (vf_blob_slot(n)) {
@@ -379,11 +399,14 @@ static int vf_special(struct vf_ctx *c, const struct msign_codedir *cd,
 	c->res->slots_checked++;
 	if (memcmp(h, msign_codedir_slot(cd, -(int64_t)n), cd->hash_size) == 0)
 		return 0;
-	return vf_fail(c, n == MSIGN_CSSLOT_INFOSLOT ? MSIGN_VERIFY_INFO_PLIST
-					       : MSIGN_VERIFY_MODIFIED,
-		       "%s: special slot -%u (%s) does not match its %s",
-		       name, n, vf_slot_name(n),
-		       n == MSIGN_CSSLOT_INFOSLOT ? "__TEXT,__info_plist section" : "blob");
+	int kind = n == MSIGN_CSSLOT_INFOSLOT ? MSIGN_VERIFY_INFO_PLIST
+		   : bundle && n == MSIGN_CSSLOT_RESOURCEDIR ? MSIGN_VERIFY_RESOURCE_DIR
+		   : MSIGN_VERIFY_MODIFIED;
+	const char *what = bundle && n == MSIGN_CSSLOT_INFOSLOT ? "Info.plist file"
+			   : bundle && n == MSIGN_CSSLOT_RESOURCEDIR ? "CodeResources file"
+			   : n == MSIGN_CSSLOT_INFOSLOT ? "__TEXT,__info_plist section" : "blob";
+	return vf_fail(c, kind, "%s: special slot -%u (%s) does not match its %s",
+		       name, n, vf_slot_name(n), what);
 }
 
 static int vf_specials(struct vf_ctx *c)

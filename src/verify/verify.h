@@ -37,6 +37,14 @@ struct msign_verify_opts {
 	/* Evaluate each valid slice's designated requirement (explicit, or
 	 * the implicit one); the verdict goes to the result's dr_* fields. */
 	bool designated;
+	/* A bundle's main executable (src/bundle): special slot -1 is
+	 * checked against info_plist and slot -3 against resources (NULL:
+	 * the file is gone, so a set slot fails), instead of being skipped. */
+	bool bundle;
+	const uint8_t *info_plist;
+	size_t info_plist_len;
+	const uint8_t *resources;
+	size_t resources_len;
 };
 
 struct msign_verify_result {
@@ -62,6 +70,12 @@ struct msign_verify_result {
 	char dr_detail[MSIGN_DIAG_MSG_LEN];
 	bool dr_unknowable, req_unknowable;
 };
+
+/* The public handle's settings as options (to: the trust options o
+ * points to; vo NULL: the defaults), and its MSIGN_VERIFY_F_* flags. */
+void msign_verify_opts_of(const msign_verify_options *vo, struct msign_verify_opts *o,
+			  struct msign_trust_opts *to);
+unsigned msign_verify_options_flags(const msign_verify_options *vo);
 
 /* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another
  * negative code when verification could not run (memory, crypto). */

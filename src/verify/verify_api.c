@@ -9,9 +9,11 @@
 #include "sig/req.h"
 #include "verify/trust.h"
 #include "verify/verify.h"
+#include "msign/bundle.h"
 
 #define VA_FLAGS (MSIGN_VERIFY_F_STRICT | MSIGN_VERIFY_F_NO_TRUST | \
-		  MSIGN_VERIFY_F_CHECK_EXPIRATION | MSIGN_VERIFY_F_DESIGNATED)
+		  MSIGN_VERIFY_F_CHECK_EXPIRATION | MSIGN_VERIFY_F_DESIGNATED | \
+		  MSIGN_VERIFY_F_DEEP | MSIGN_VERIFY_F_STRICT_RESOURCES)
 #define VA_MAX_ANCHOR_FILES 64u
 
 struct msign_verify_options {
@@ -166,6 +168,27 @@ int msign_verify_file_with(const char *path, const msign_verify_options *vo,
 	free(res);
 	msign_image_free(img);
 	return msign_diag_done(d, r);
+}
+
+void msign_verify_opts_of(const msign_verify_options *vo, struct msign_verify_opts *o,
+			  struct msign_trust_opts *to)
+{
+	unsigned flags = vo ? vo->flags : 0;
+	memset(to, 0, sizeof(*to));
+	to->check_expiration = (flags & MSIGN_VERIFY_F_CHECK_EXPIRATION) != 0;
+	to->anchors = vo ? vo->anchors : NULL;
+	memset(o, 0, sizeof(*o));
+	o->strict = (flags & MSIGN_VERIFY_F_STRICT) != 0;
+	o->arch = vo ? vo->arch : NULL;
+	o->trust = (flags & MSIGN_VERIFY_F_NO_TRUST) ? NULL : to;
+	o->requirement = vo ? vo->req : NULL;
+	o->requirement_len = vo ? vo->req_len : 0;
+	o->designated = (flags & MSIGN_VERIFY_F_DESIGNATED) != 0;
+}
+
+unsigned msign_verify_options_flags(const msign_verify_options *vo)
+{
+	return vo ? vo->flags : 0;
 }
 
 int msign_verify_file(const char *path, const char *arch, unsigned flags,

@@ -739,7 +739,7 @@ static int wr_begin(struct wr_commit *c, const struct msign_plan *p, int in,
  * could not be set; a value out already has (a security label given at
  * creation) counts as kept. An ACL out inherited from the folder's default
  * ACL, which in does not have, is removed. */
-static uint32_t wr_copy_xattrs(int in, int out)
+uint32_t msign_copy_xattrs(int in, int out)
 {
 	uint32_t lost = 0;
 	ssize_t n = flistxattr(in, NULL, 0);
@@ -776,7 +776,7 @@ static uint32_t wr_copy_xattrs(int in, int out)
 #ifdef __APPLE__
 /* macOS: the extended attributes and the ACL, by the system's own copier
  * (which knows the com.apple.* attributes and the ACL format). */
-static uint32_t wr_copy_xattrs(int in, int out)
+uint32_t msign_copy_xattrs(int in, int out)
 {
 	uint32_t lost = 0;
 	if (fcopyfile(in, out, NULL, COPYFILE_XATTR) != 0)
@@ -786,7 +786,7 @@ static uint32_t wr_copy_xattrs(int in, int out)
 	return lost;
 }
 #else
-static uint32_t wr_copy_xattrs(int in, int out)
+uint32_t msign_copy_xattrs(int in, int out)
 {
 	(void)in; (void)out;
 	return 0; /* no extended attributes known here */
@@ -815,7 +815,7 @@ static int wr_keep_attrs(struct wr_commit *c, uint32_t *lost,
 		    fchown(c->out, (uid_t)-1, st->st_gid) != 0)
 			*lost |= MSIGN_LOST_GROUP;
 	}
-	*lost |= wr_copy_xattrs(c->in, c->out);
+	*lost |= msign_copy_xattrs(c->in, c->out);
 	mode_t mode = st->st_mode & 07777;
 	/* A set-id bit on a file now owned by the caller would lend the
 	 * caller's rights instead of the owner's: drop it, and say so. */

@@ -104,6 +104,11 @@ typedef int (*msign_fill_fn)(const struct msign_image *img,
  * fill_fn, plan_fn gives every copied range first; a thread copies them
  * into the temporary file (and starts writing them to disk) while fill_fn
  * completes the plan, reading what it needs of the output through out. */
+/* Extended attributes (ACLs included) of the open file in onto out, as
+ * msign_edit_file keeps them; returns the MSIGN_LOST_* bits of what could
+ * not be set (a bundle's folders are copied with it, src/bundle). */
+uint32_t msign_copy_xattrs(int in, int out);
+
 int msign_edit_file(const char *in_path, const char *out_path,
 		    msign_plan_fn plan_fn, msign_fill_fn fill_fn, void *plan_arg,
 		    msign_check_fn check, void *check_arg, struct msign_diag *d);

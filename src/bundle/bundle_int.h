@@ -1,0 +1,67 @@
+/* Internal to src/bundle: the copy a bundle is signed in (mirror.c) and
+ * the orchestration of signing and verification (bundle_sign.c,
+ * bundle_verify.c, bundle_api.c). */
+#ifndef MSIGN_BUNDLE_BUNDLE_INT_H
+#define MSIGN_BUNDLE_BUNDLE_INT_H
+
+#include "bundle/bundle.h"
+#include "msign/bundle.h"
+#include "verify/verify.h"
+
+/* A hard-link copy of the folder abs (absolute path) beside it, named
+ * ".NAME.msign-XXXXXX"; *mirror malloc'd. */
+int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d);
+/* rm -rf path, never following a link; 0 when all is gone. */
+int mb_tree_remove(const char *path);
+/* Exchange the folders a and b (atomically where the system can). */
+int mb_exchange(const char *a, const char *b, struct msign_diag *d);
+/* fsync the folder holding abs. */
+int mb_sync_parent(const char *abs);
+
+struct msign_sign_opts;   /* sign/sign.h */
+struct msign_verify_opts; /* verify/verify.h */
+
+/* ---- signing (bundle_sign.c) ---- */
+struct mb_sign_out {
+	char identifier[1024]; /* the bundle's signature's */
+	bool is_app;           /* CFBundlePackageType APPL */
+	char *subcomponent;    /* nested code that failed (absolute), malloc'd */
+};
+/* Sign the bundle at path with o (flags: MSIGN_BUNDLE_*), atomically. */
+int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
+		   unsigned flags, struct mb_sign_out *out, struct msign_diag *d);
+
+/* The same, with mb_sign_out's subcomponent handed to the caller (public
+ * msign_sign_bundle's body; bundle_api.c). */
+int msign_sign_bundle_opts(const char *path, const struct msign_sign_opts *o,
+			   unsigned flags, char **subcomponent, struct msign_diag *d);
+
+/* ---- verification (bundle_verify.c) ---- */
+/* _CodeSignature/CodeResources below root_fd, never through a link: 0 and
+ * *out malloc'd (NULL when there is none), or an error. */
+int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d);
+struct mb_vresult {
+	int kind;              /* enum msign_verify_kind */
+	char error[256];       /* Apple's sentence for kind ("" when valid) */
+	char *subcomponent;    /* nested code the failure is in (absolute) */
+	char *seal_root;       /* absolute: problems' paths are below it */
+	struct mb_check check; /* resource problems */
+	bool has_exec_result;  /* exec holds the main executable's result */
+	struct msign_verify_result *exec;
+	bool sealed;           /* a readable CodeResources */
+	unsigned version;
+	uint32_t rules, files;
+	uint32_t nested_checked;
+	enum mb_kind bkind;
+	bool is_app;
+};
+/* Verify the bundle at path (absolute or not): the main executable with o
+ * (its bundle fields are set here), slots -1 / -3, resources and nested
+ * code. bflags: MSIGN_VERIFY_F_DEEP, MSIGN_VERIFY_F_STRICT_RESOURCES.
+ * 0 with vr->kind (VALID or why not), or a negative code when it could
+ * not run. vr is filled in both cases: free it with mb_vresult_free. */
+int mb_verify_dir(const char *path, const struct msign_verify_opts *o,
+		  unsigned bflags, struct mb_vresult *vr, struct msign_diag *d);
+void mb_vresult_free(struct mb_vresult *vr);
+
+#endif
