@@ -845,10 +845,10 @@ def cmd_batch(args, _out):
             try:
                 with open(outpath, "wb") as o:
                     COMMANDS[cmd](rest, o)
-            except (Fail, OSError, KeyError, ValueError, plistlib.InvalidFileException) as e:
+            except Exception as e:  # one bad input must not hide the other answers
                 bad = 1
                 with open(outpath + ".err", "w") as o:
-                    o.write("%s %s: %s\n" % (cmd, " ".join(rest), e))
+                    o.write("%s %s: %s: %s\n" % (cmd, " ".join(rest), type(e).__name__, e))
     return bad
 
 
