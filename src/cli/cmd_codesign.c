@@ -47,9 +47,9 @@ struct cs_argv {
 static void cs_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS]\n"
+		"usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS] [--deep]\n"
 		"                [--entitlements FILE] [--timestamp[=URL]|--timestamp=none] FILE...\n"
-		"       codesign -v [-v...] [--strict] [-a ARCH] FILE...\n"
+		"       codesign -v [-v...] [--strict] [--deep] [-a ARCH] FILE...\n"
 		"       codesign -d [-v...] [-r-] [--entitlements -] [-a ARCH] FILE...\n"
 		"       codesign --remove-signature [-a ARCH] FILE...\n"
 		"msign runs these as its sign, verify, show and strip commands. A\n"

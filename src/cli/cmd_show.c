@@ -27,7 +27,7 @@ static void show_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: msign show [-v...|--verbose=N] [--arch NAME] [-r-] "
-		"[--entitlements -] [--json] FILE...\n"
+		"[--entitlements -] [--json] FILE|BUNDLE...\n"
 		"  -v, --verbose[=N]     more detail (repeat, or N from 0 to 6)\n"
 		"  -a, --arch NAME       show this slice of a universal file\n"
 		"  -r-, --requirements - print the requirements (and the implicit\n"
@@ -36,7 +36,10 @@ static void show_usage(FILE *out)
 		"                        (':-' is accepted too)\n"
 		"  --json                every field of every slice, one JSON\n"
 		"                        document per file\n"
-		"  -d, --display         accepted for codesign compatibility\n");
+		"  -d, --display         accepted for codesign compatibility\n"
+		"A BUNDLE (.app, .framework, ... folder, or its main executable's path)\n"
+		"shows its main executable with the bundle's Format=, Info.plist and\n"
+		"Sealed Resources lines.\n");
 }
 
 static int fail(const char *path, const char *msg, const struct msign_diag *d)

@@ -290,9 +290,9 @@ refused unsup.hosting 1 "msign codesign: -h/--hosting is not supported yet: it r
 refused unsup.notarization 1 "msign codesign: --check-notarization is not supported yet" \
 	-v --check-notarization "$FX/hello_arm64"
 # usage errors: exit 2
-refused usage.none 2 "usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS]"
-refused usage.nofile 2 "usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS]" -dvvv
-refused usage.noop 2 "usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS]" -f "$FX/hello_arm64"
+refused usage.none 2 "usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS] [--deep]"
+refused usage.nofile 2 "usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS] [--deep]" -dvvv
+refused usage.noop 2 "usage: codesign -s IDENTITY [-f] [-v...] [-i ID] [-o FLAGS] [-r REQS] [--deep]" -f "$FX/hello_arm64"
 refused usage.unknown 2 "msign codesign: unknown option '--frobnicate'" --frobnicate "$FX/hello_arm64"
 refused usage.two 2 "msign codesign: -d: only one operation (-s, -d, --remove-signature, -v) at a time" \
 	-s - -d "$FX/hello_arm64"
