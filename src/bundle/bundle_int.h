@@ -60,6 +60,10 @@ struct mb_vresult {
  * code. bflags: MSIGN_VERIFY_F_DEEP, MSIGN_VERIFY_F_STRICT_RESOURCES.
  * 0 with vr->kind (VALID or why not), or a negative code when it could
  * not run. vr is filled in both cases: free it with mb_vresult_free. */
+/* bflag: the signer's check of its copy before the exchange: hash level,
+ * nested code's recorded requirements not evaluated (they may name an
+ * anchor only the trust check decides). */
+#define MB_VERIFY_SELF 0x20000u
 int mb_verify_dir(const char *path, const struct msign_verify_opts *o,
 		  unsigned bflags, struct mb_vresult *vr, struct msign_diag *d);
 void mb_vresult_free(struct mb_vresult *vr);

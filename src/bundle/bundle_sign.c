@@ -398,7 +398,7 @@ int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
 		/* verify before replace: the copy must be what a verifier accepts */
 		struct mb_vresult vr;
 		struct msign_verify_opts vo = { .threads = o->threads };
-		int vk = mb_verify_dir(mirror, &vo, 0, &vr, d);
+		int vk = mb_verify_dir(mirror, &vo, MB_VERIFY_SELF, &vr, d);
 		if (vk == 0 && vr.kind != MSIGN_VERIFY_VALID)
 			vk = msign_diag_set(d, MSIGN_E_INTERNAL, 0,
 					    "the signed bundle does not verify: %s", vr.error);

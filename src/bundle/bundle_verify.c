@@ -121,6 +121,13 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 		free(abs);
 		return MSIGN_E_VERIFY; /* a seal no code can satisfy */
 	}
+	if (lv->bflags & MB_VERIFY_SELF) {
+		/* the signer's own check: the requirement it just recorded may
+		 * need an anchor a hash-level check has not decided */
+		free(blob);
+		blob = NULL;
+		blen = 0;
+	}
 	struct msign_verify_opts o = *lv->o;
 	o.requirement = blob;
 	o.requirement_len = blen;
@@ -133,7 +140,8 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	memset(&sub, 0, sizeof(sub));
 	if (is_dir) {
 		o.quick = !deep; /* shallow: its signature and requirement only */
-		r = bv_verify(abs, &o, deep ? lv->bflags : BV_BASIC, lv->depth + 1, &sub, d);
+		r = bv_verify(abs, &o, deep ? lv->bflags : BV_BASIC | (lv->bflags & MB_VERIFY_SELF),
+			      lv->depth + 1, &sub, d);
 	} else {
 		o.quick = !deep;
 		struct msign_image *img = NULL;
