@@ -50,7 +50,8 @@ static int mr_file(int sdir, int ddir, const char *name, const struct stat *st,
 {
 	if (linkat(sdir, name, ddir, name, 0) == 0)
 		return 0;
-	if (errno != EPERM && errno != EXDEV && errno != EMLINK && errno != EACCES)
+	if (errno != EPERM && errno != EXDEV && errno != EMLINK && errno != EACCES &&
+	    errno != ENOTSUP && errno != EOPNOTSUPP)
 		return mr_errno(d, "cannot link", name);
 	int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (in < 0)
