@@ -34,15 +34,6 @@ bool msign_is_bundle(const char *path)
 	return path != NULL && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static char *ba_join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
 /* codesign's Format= of a bundle (spec 3). */
 static char *ba_format(bool app, const msign_info *info)
 {
@@ -80,7 +71,7 @@ int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d
 		return msign_diag_done(d, r);
 	}
 	const char *rel = b->b.exec_rel != NULL ? b->b.exec_rel : b->b.info_rel;
-	b->exec = rel != NULL ? ba_join(b->b.seal_root, rel) : strdup(b->b.seal_root);
+	b->exec = rel != NULL ? mb_path_join(b->b.seal_root, rel) : strdup(b->b.seal_root);
 	if (b->exec == NULL) {
 		msign_bundle_free(b);
 		return msign_diag_done(d, MSIGN_E_NOMEM);
@@ -225,7 +216,7 @@ int msign_verify_bundle(const char *path, const msign_verify_options *o,
 	if (rc == 0 && (r->abs = calloc(r->vr.check.n + 1, sizeof(char *))) == NULL)
 		rc = MSIGN_E_NOMEM;
 	for (size_t i = 0; rc == 0 && i < r->vr.check.n; i++)
-		if ((r->abs[i] = ba_join(r->vr.seal_root, r->vr.check.v[i].path)) == NULL)
+		if ((r->abs[i] = mb_path_join(r->vr.seal_root, r->vr.check.v[i].path)) == NULL)
 			rc = MSIGN_E_NOMEM;
 	if (rc == 0 && kind != NULL)
 		*kind = r->vr.kind;

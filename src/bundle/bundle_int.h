@@ -15,6 +15,8 @@ int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d);
 int mb_tree_remove(const char *path);
 /* Exchange the folders a and b (atomically where the system can). */
 int mb_exchange(const char *a, const char *b, struct msign_diag *d);
+/* "a/b", malloc'd (NULL: out of memory). */
+char *mb_path_join(const char *a, const char *b);
 /* fsync the folder holding abs. */
 int mb_sync_parent(const char *abs);
 

@@ -93,15 +93,6 @@ int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d)
 	return 0;
 }
 
-static char *bv_join(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = malloc(n);
-	if (p != NULL)
-		snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
 /* Nested code at rel must satisfy the requirement its seal records; deep,
  * it is verified fully (its own resources and nested code too). */
 static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
@@ -110,7 +101,7 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	(void)root_fd;
 	struct bv_level *lv = arg;
 	lv->vr->nested_checked++;
-	char *abs = bv_join(lv->b->seal_root, rel);
+	char *abs = mb_path_join(lv->b->seal_root, rel);
 	if (abs == NULL)
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 	uint8_t *blob = NULL;
@@ -240,7 +231,7 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 			"a bundle without a main executable (Info.plist only) cannot be verified by msign yet");
 		goto out;
 	}
-	if ((exec = bv_join(b.seal_root, b.exec_rel)) == NULL ||
+	if ((exec = mb_path_join(b.seal_root, b.exec_rel)) == NULL ||
 	    (vr->exec = malloc(sizeof(*vr->exec))) == NULL) {
 		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 		goto out;

@@ -300,6 +300,15 @@ int mb_exchange(const char *a, const char *b, struct msign_diag *d)
 	return r;
 }
 
+char *mb_path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
 int mb_sync_parent(const char *abs)
 {
 	const char *slash = strrchr(abs, '/');

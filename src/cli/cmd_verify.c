@@ -358,6 +358,25 @@ static int verify_requirement(const char *arg, uint8_t **blob, size_t *len)
 	return 0;
 }
 
+/* One file's trust verdicts per slice; unchecked slices keep kind VALID
+ * and no chain, so they are marked apart (kind -1). */
+static struct msign_trust_result verify_trust[MSIGN_MAX_SLICES];
+static bool verify_checked[MSIGN_MAX_SLICES];
+
+static void verify_trust_begin(struct verify_cli *c)
+{
+	memset(verify_trust, 0, sizeof(verify_trust));
+	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
+		verify_trust[i].kind = -1;
+	c->o.trust_out = c->o.trust ? verify_trust : NULL;
+}
+
+static void verify_trust_end(void)
+{
+	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
+		verify_checked[i] = verify_trust[i].kind != -1;
+}
+
 static const char *const problem_words[] = { "added", "modified", "missing" };
 
 static json_t *verify_bundle_json(const char *path, const struct mb_vresult *vr)
@@ -395,12 +414,7 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 {
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	static struct msign_trust_result trust[MSIGN_MAX_SLICES];
-	static bool checked[MSIGN_MAX_SLICES];
-	memset(trust, 0, sizeof(trust));
-	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
-		trust[i].kind = -1;
-	c->o.trust_out = c->o.trust ? trust : NULL;
+	verify_trust_begin(c);
 	struct msign_verify_opts o = c->o;
 	unsigned bflags = (c->deep ? MSIGN_VERIFY_F_DEEP : 0) |
 			  (c->o.strict ? MSIGN_VERIFY_F_STRICT_RESOURCES : 0);
@@ -412,8 +426,7 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 		mb_vresult_free(&vr);
 		return 1;
 	}
-	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
-		checked[i] = trust[i].kind != -1;
+	verify_trust_end();
 	/* the main executable's model, for the lines and JSON files get */
 	struct msign_image *img = NULL;
 	msign_info *info = NULL;
@@ -433,7 +446,7 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 	bool ok = vr.kind == MSIGN_VERIFY_VALID;
 	if (c->json) {
 		json_t *doc = img != NULL && info != NULL
-			? verify_json(path, img, c, ok ? 0 : MSIGN_E_VERIFY, vr.exec, checked)
+			? verify_json(path, img, c, ok ? 0 : MSIGN_E_VERIFY, vr.exec, verify_checked)
 			: json_pack("{s:s, s:b, s:s}", "path", path, "valid", ok,
 				    "message", ok ? "valid on disk" : vr.error);
 		if (doc != NULL && !ok) {
@@ -484,19 +497,12 @@ static int verify_one(const char *path, struct verify_cli *c)
 		return 1;
 	int r;
 	static struct msign_verify_result res;
-	static struct msign_trust_result trust[MSIGN_MAX_SLICES];
-	static bool checked[MSIGN_MAX_SLICES];
-	/* Unchecked slices keep kind VALID and no chain: mark them apart. */
-	memset(trust, 0, sizeof(trust));
-	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
-		trust[i].kind = -1;
-	c->o.trust_out = c->o.trust ? trust : NULL;
+	verify_trust_begin(c);
 	struct msign_verify_opts o = c->o;
 	r = msign_verify_image(img, &o, &res, &d);
-	for (uint32_t i = 0; i < MSIGN_MAX_SLICES; i++)
-		checked[i] = trust[i].kind != -1;
+	verify_trust_end();
 	if (c->json)
-		verify_json_print(verify_json(path, img, c, r, &res, checked));
+		verify_json_print(verify_json(path, img, c, r, &res, verify_checked));
 	int rc = 0;
 	if (r == 0 && c->verbose >= 1) {
 		msign_info *info = NULL;

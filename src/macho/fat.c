@@ -177,6 +177,17 @@ const char *msign_host_family_pick(const char *env, int hw_arm64,
 	return built_for;
 }
 
+const char *msign_host_built_for(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return "x86_64";
+#elif defined(__aarch64__) || defined(__arm64__)
+	return "arm64";
+#else
+	return "other";
+#endif
+}
+
 static const char *fat_host_family(void)
 {
 	int hw_arm64 = -1; /* unknown */
@@ -186,14 +197,8 @@ static const char *fat_host_family(void)
 	if (sysctlbyname("hw.optional.arm64", &v, &len, NULL, 0) == 0)
 		hw_arm64 = v == 1;
 #endif
-#if defined(__x86_64__) || defined(__i386__)
-	const char *built_for = "x86_64";
-#elif defined(__aarch64__) || defined(__arm64__)
-	const char *built_for = "arm64";
-#else
-	const char *built_for = "other";
-#endif
-	return msign_host_family_pick(getenv("MSIGN_HOST_ARCH"), hw_arm64, built_for);
+	return msign_host_family_pick(getenv("MSIGN_HOST_ARCH"), hw_arm64,
+				      msign_host_built_for());
 }
 
 uint32_t msign_image_default_slice(const struct msign_image *img)

@@ -251,6 +251,8 @@ uint32_t msign_image_default_slice(const struct msign_image *img);
  * what msign was built for (x86_64, arm64 or other). */
 const char *msign_host_family_pick(const char *env, int hw_arm64,
 				   const char *built_for);
+/* What msign was built for: "x86_64", "arm64" or "other". */
+const char *msign_host_built_for(void);
 /* Slice matching an arch name, or -1. */
 int msign_image_find_arch(const struct msign_image *img, const char *name);
 /* The alignment (log2) a slice is laid out with when msign writes a fat

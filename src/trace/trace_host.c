@@ -93,15 +93,8 @@ void msign_trace_host_read(struct msign_trace_host *h)
 		}
 	}
 #endif
-#if defined(__x86_64__) || defined(__i386__)
-	const char *built_for = "x86_64";
-#elif defined(__aarch64__) || defined(__arm64__)
-	const char *built_for = "arm64";
-#else
-	const char *built_for = "other";
-#endif
 	msign_trace_host_parse(h, msign_host_family_pick(getenv("MSIGN_HOST_ARCH"),
-							 hw_arm64, built_for),
+							 hw_arm64, msign_host_built_for()),
 			       translated, bootargs);
 }
 
