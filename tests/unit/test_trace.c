@@ -1097,11 +1097,16 @@ static void t_unsign_copy_arm64(void **st)
 static void t_guard(void **st)
 {
 	(void)st;
-	struct sigaction ign, old;
+	struct sigaction ign, old, dfl, old_int;
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
 	sigemptyset(&ign.sa_mask);
 	assert_int_equal(sigaction(SIGHUP, &ign, &old), 0);
+	/* SIGINT as a terminal gives it: a shell's background job (make
+	 * check's lanes) inherits it ignored, and the guard keeps that */
+	dfl = ign;
+	dfl.sa_handler = SIG_DFL;
+	assert_int_equal(sigaction(SIGINT, &dfl, &old_int), 0);
 	msign_trace_guard_begin();
 	struct sigaction now;
 	assert_int_equal(sigaction(SIGHUP, NULL, &now), 0);
@@ -1128,6 +1133,7 @@ static void t_guard(void **st)
 	assert_int_equal(sigaction(SIGPIPE, NULL, &now), 0);
 	assert_true(now.sa_handler == SIG_DFL);
 	assert_int_equal(sigaction(SIGHUP, &old, NULL), 0);
+	assert_int_equal(sigaction(SIGINT, &old_int, NULL), 0);
 }
 
 static void t_which(void **st)
