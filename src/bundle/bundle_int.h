@@ -4,13 +4,37 @@
 #ifndef MSIGN_BUNDLE_BUNDLE_INT_H
 #define MSIGN_BUNDLE_BUNDLE_INT_H
 
+#include <sys/types.h>
 #include "bundle/bundle.h"
 #include "msign/bundle.h"
 #include "verify/verify.h"
 
+/* What a tree held when it was copied: every entry's path, file system
+ * and inode, and type, sorted by path. */
+struct mb_tree_ent {
+	char *rel;
+	dev_t dev;
+	ino_t ino;
+	mode_t type;
+};
+struct mb_tree_rec {
+	struct mb_tree_ent *v;
+	size_t n, cap;
+};
+void mb_tree_rec_free(struct mb_tree_rec *rec);
+
 /* A hard-link copy of the folder abs (absolute path) beside it, named
- * ".NAME.msign-XXXXXX"; *mirror malloc'd. */
-int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d);
+ * ".NAME.msign-XXXXXX", *mirror malloc'd; what it was made from into rec
+ * (may be NULL); *lost the MSIGN_LOST_* bits of owners and attributes the
+ * caller could not give the copy. The copy's top folder stays 0700 and
+ * the caller's until mb_mirror_finish gives it abs's attributes. */
+int mb_mirror_create(const char *abs, char **mirror, struct mb_tree_rec *rec,
+		     uint32_t *lost, struct msign_diag *d);
+int mb_mirror_finish(const char *abs, const char *mirror, uint32_t *lost,
+		     struct msign_diag *d);
+/* 0 when path holds exactly what rec recorded (the same entries, each the
+ * same inode), else MSIGN_E_IO naming the first difference. */
+int mb_tree_same(const char *path, const struct mb_tree_rec *rec, struct msign_diag *d);
 /* rm -rf path, never following a link; 0 when all is gone. */
 int mb_tree_remove(const char *path);
 /* Exchange the folders a and b (atomically where the system can). */

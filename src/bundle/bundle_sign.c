@@ -385,8 +385,17 @@ int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
 		free(abs);
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "not a folder");
 	}
+	/* codesign writes in the bundle: so must its caller be able to (the
+	 * copy and the exchange also need its parent folder) */
+	if (access(abs, W_OK) != 0) {
+		int r = msign_diag_set(d, MSIGN_E_IO, 0, "%s", strerror(errno));
+		free(abs);
+		return r;
+	}
 	char *mirror = NULL;
-	int r = mb_mirror_create(abs, &mirror, d);
+	struct mb_tree_rec rec = { 0 };
+	uint32_t lost = 0;
+	int r = mb_mirror_create(abs, &mirror, &rec, &lost, d);
 	if (r) {
 		free(abs);
 		return r;
@@ -405,12 +414,34 @@ int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
 		mb_vresult_free(&vr);
 		r = vk;
 	}
+	/* Nothing the bundle got meanwhile may be lost: it must hold what the
+	 * copy was made from, before the exchange and (the old tree, now under
+	 * the copy's name) after it; else it is put back. */
 	if (r == 0)
-		r = mb_exchange(abs, mirror, d);
+		r = mb_tree_same(abs, &rec, d);
+	if (r == 0)
+		r = mb_mirror_finish(abs, mirror, &lost, d);
+	bool exchanged = false;
+	if (r == 0 && (r = mb_exchange(abs, mirror, d)) == 0) {
+		exchanged = true;
+		if ((r = mb_tree_same(mirror, &rec, d)) != 0) {
+			struct msign_diag back;
+			msign_diag_clear(&back);
+			if (mb_exchange(abs, mirror, &back) == 0)
+				exchanged = false;
+		}
+	}
 	if (r == 0)
 		(void)mb_sync_parent(abs);
 	/* after the exchange the copy's name holds the old tree */
-	(void)mb_tree_remove(mirror);
+	if (mb_tree_remove(mirror) != 0 && r == 0 && exchanged) {
+		msign_diag_clear(d);
+		r = msign_diag_set(d, MSIGN_E_IO, 0,
+				   "replaced, but cannot remove the old tree %s", mirror);
+	}
+	if (r == 0 && d != NULL)
+		d->lost |= lost;
+	mb_tree_rec_free(&rec);
 	out->subcomponent = run.sub;
 	free(mirror);
 	free(abs);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,23 +31,73 @@ static int mr_errno(struct msign_diag *d, const char *what, const char *name)
 			      "%s %s: %s", what, name, strerror(e));
 }
 
-/* Owner, extended attributes and mode of folder src onto dst (what the
- * caller may not set is left as it is: the copy is the caller's). */
-static void mr_dir_attrs(int src, int dst, const struct stat *st)
+/* Owner, extended attributes, mode and times of folder src onto dst;
+ * returns the MSIGN_LOST_* bits of what the caller may not set (the copy
+ * is then the caller's, as a file msign_edit_file writes would be). */
+static uint32_t mr_dir_attrs(int src, int dst, const struct stat *st)
 {
+	uint32_t lost = 0;
 	struct stat now;
 	if (fstat(dst, &now) == 0 &&
 	    (now.st_uid != st->st_uid || now.st_gid != st->st_gid) &&
-	    fchown(dst, st->st_uid, st->st_gid) != 0)
-		(void)fchown(dst, (uid_t)-1, st->st_gid);
-	(void)msign_copy_xattrs(src, dst);
-	(void)fchmod(dst, st->st_mode & 07777);
+	    fchown(dst, st->st_uid, st->st_gid) != 0) {
+		if (now.st_uid != st->st_uid)
+			lost |= MSIGN_LOST_OWNER;
+		if (now.st_gid != st->st_gid && fchown(dst, (uid_t)-1, st->st_gid) != 0)
+			lost |= MSIGN_LOST_GROUP;
+	}
+	lost |= msign_copy_xattrs(src, dst);
+	mode_t mode = st->st_mode & 07777;
+	if (lost & MSIGN_LOST_OWNER)
+		mode &= ~(mode_t)S_ISUID;
+	if (lost & MSIGN_LOST_GROUP)
+		mode &= ~(mode_t)S_ISGID;
+	(void)fchmod(dst, mode);
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	(void)futimens(dst, ts);
+	return lost;
+}
+
+/* ---- what the copy was made from ---- */
+
+static int mr_rec_add(struct mb_tree_rec *rec, const char *rel, const struct stat *st)
+{
+	if (rec == NULL)
+		return 0;
+	if (rec->n == rec->cap) {
+		size_t cap = rec->cap ? rec->cap * 2 : 256;
+		struct mb_tree_ent *v = realloc(rec->v, cap * sizeof(*v));
+		if (v == NULL)
+			return MSIGN_E_NOMEM;
+		rec->v = v;
+		rec->cap = cap;
+	}
+	char *r = strdup(rel);
+	if (r == NULL)
+		return MSIGN_E_NOMEM;
+	rec->v[rec->n++] = (struct mb_tree_ent){ .rel = r, .dev = st->st_dev,
+						 .ino = st->st_ino,
+						 .type = st->st_mode & S_IFMT };
+	return 0;
+}
+
+void mb_tree_rec_free(struct mb_tree_rec *rec)
+{
+	for (size_t i = 0; i < rec->n; i++)
+		free(rec->v[i].rel);
+	free(rec->v);
+	memset(rec, 0, sizeof(*rec));
+}
+
+static int mr_ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mb_tree_ent *)a)->rel, ((const struct mb_tree_ent *)b)->rel);
 }
 
 /* A regular file: a hard link, or a copy where the system refuses one
  * (another file system, protected_hardlinks for a file of another user). */
 static int mr_file(int sdir, int ddir, const char *name, const struct stat *st,
-		   struct msign_diag *d)
+		   uint32_t *lost, struct msign_diag *d)
 {
 	if (linkat(sdir, name, ddir, name, 0) == 0)
 		return 0;
@@ -92,9 +143,20 @@ static int mr_file(int sdir, int ddir, const char *name, const struct stat *st,
 			break;
 	}
 	if (r == 0) {
-		(void)fchown(out, now.st_uid, now.st_gid);
-		(void)msign_copy_xattrs(in, out);
-		if (fchmod(out, now.st_mode & 07777) != 0 || fsync(out) != 0)
+		struct stat mine;
+		mode_t mode = now.st_mode & 07777;
+		if (fstat(out, &mine) == 0 &&
+		    (mine.st_uid != now.st_uid || mine.st_gid != now.st_gid) &&
+		    fchown(out, now.st_uid, now.st_gid) != 0) {
+			/* a file of another user that cannot be linked here:
+			 * the copy is the caller's, without set-id bits */
+			*lost |= mine.st_uid != now.st_uid ? MSIGN_LOST_OWNER : 0;
+			if (mine.st_gid != now.st_gid && fchown(out, (uid_t)-1, now.st_gid) != 0)
+				*lost |= MSIGN_LOST_GROUP;
+			mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		}
+		*lost |= msign_copy_xattrs(in, out);
+		if (fchmod(out, mode) != 0 || fsync(out) != 0)
 			r = mr_errno(d, "cannot finish", name);
 	}
 	close(in);
@@ -102,7 +164,17 @@ static int mr_file(int sdir, int ddir, const char *name, const struct stat *st,
 	return r;
 }
 
-static int mr_copy(int sdir, int ddir, unsigned depth, struct msign_diag *d)
+/* One folder of the tree: sdir copied into ddir (both open), rel its path
+ * in the tree ("" for the top), every entry recorded in rec (may be NULL:
+ * only recorded, nothing copied, when ddir is -1). */
+struct mr_walk {
+	struct mb_tree_rec *rec;
+	uint32_t lost;
+	char rel[PATH_MAX];
+};
+
+static int mr_copy(struct mr_walk *w, int sdir, int ddir, size_t rlen, unsigned depth,
+		   struct msign_diag *d)
 {
 	if (depth > MB_MAX_DEPTH)
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
@@ -116,15 +188,27 @@ static int mr_copy(int sdir, int ddir, unsigned depth, struct msign_diag *d)
 		return mr_errno(d, "cannot read", "a folder");
 	}
 	rewinddir(dir);
+	bool copy = ddir >= 0;
 	int r = 0;
 	struct dirent *e;
 	while (r == 0 && (errno = 0, e = readdir(dir)) != NULL) {
 		const char *name = e->d_name;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
+		size_t nl = strlen(name);
+		if (rlen + nl + 2 > sizeof(w->rel)) {
+			r = msign_diag_set(d, MSIGN_E_LIMIT, 0, "a path in the bundle is too long");
+			break;
+		}
+		if (rlen > 0)
+			w->rel[rlen] = '/';
+		memcpy(w->rel + rlen + (rlen > 0), name, nl + 1);
+		size_t sub_len = rlen + (rlen > 0) + nl;
 		struct stat st;
 		if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			r = mr_errno(d, "cannot stat", name);
+		} else if ((r = mr_rec_add(w->rec, w->rel, &st)) != 0) {
+			r = msign_diag_set(d, r, 0, "out of memory");
 		} else if (S_ISDIR(st.st_mode)) {
 			int s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (s2 < 0) {
@@ -136,14 +220,16 @@ static int mr_copy(int sdir, int ddir, unsigned depth, struct msign_diag *d)
 				continue;
 			}
 			int d2 = -1;
-			if (mkdirat(ddir, name, 0700) != 0 ||
-			    (d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			if (copy && (mkdirat(ddir, name, 0700) != 0 ||
+				     (d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						  O_CLOEXEC)) < 0))
 				r = mr_errno(d, "cannot create the folder", name);
-			else if ((r = mr_copy(s2, d2, depth + 1, d)) == 0)
-				mr_dir_attrs(s2, d2, &st);
+			else if ((r = mr_copy(w, s2, copy ? d2 : -1, sub_len, depth + 1, d)) == 0 && copy)
+				w->lost |= mr_dir_attrs(s2, d2, &st);
 			if (d2 >= 0)
 				close(d2);
 			close(s2);
+		} else if (!copy) {
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[MR_LINK_MAX + 1];
 			ssize_t n = readlinkat(sdir, name, target, MR_LINK_MAX);
@@ -157,7 +243,7 @@ static int mr_copy(int sdir, int ddir, unsigned depth, struct msign_diag *d)
 					r = mr_errno(d, "cannot create the link", name);
 			}
 		} else if (S_ISREG(st.st_mode)) {
-			r = mr_file(sdir, ddir, name, &st, d);
+			r = mr_file(sdir, ddir, name, &st, &w->lost, d);
 		} else {
 			/* a FIFO, socket or device: copied as a hard link, so
 			 * that the seal and the check see (and refuse) it */
@@ -168,12 +254,15 @@ static int mr_copy(int sdir, int ddir, unsigned depth, struct msign_diag *d)
 	if (r == 0 && errno != 0 && e == NULL)
 		r = mr_errno(d, "cannot read", "a folder");
 	closedir(dir);
+	w->rel[rlen] = '\0';
 	return r;
 }
 
-int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d)
+int mb_mirror_create(const char *abs, char **mirror, struct mb_tree_rec *rec,
+		     uint32_t *lost, struct msign_diag *d)
 {
 	*mirror = NULL;
+	*lost = 0;
 	const char *slash = strrchr(abs, '/');
 	if (slash == NULL || slash[1] == '\0')
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "not an absolute folder path");
@@ -190,6 +279,8 @@ int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d)
 		free(m);
 		return r;
 	}
+	/* mkdtemp: 0700 and the caller's. It stays so until mb_mirror_finish,
+	 * so no one else can reach into the copy while msign writes in it. */
 	if (mkdtemp(m) == NULL) {
 		int r = mr_errno(d, "cannot create a folder beside", abs);
 		close(src);
@@ -197,12 +288,13 @@ int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d)
 		return r;
 	}
 	int dst = open(m, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int r = dst < 0 ? mr_errno(d, "cannot open", m) : mr_copy(src, dst, 0, d);
-	if (r == 0) {
-		struct stat st;
-		if (fstat(src, &st) == 0)
-			mr_dir_attrs(src, dst, &st);
-	}
+	struct mr_walk *w = calloc(1, sizeof(*w));
+	int r = dst < 0 ? mr_errno(d, "cannot open", m)
+		: w == NULL ? msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory")
+			    : mr_copy((w->rec = rec, w), src, dst, 0, 0, d);
+	if (w != NULL)
+		*lost = w->lost;
+	free(w);
 	if (dst >= 0)
 		close(dst);
 	close(src);
@@ -211,8 +303,64 @@ int mb_mirror_create(const char *abs, char **mirror, struct msign_diag *d)
 		free(m);
 		return r;
 	}
+	if (rec != NULL)
+		qsort(rec->v, rec->n, sizeof(*rec->v), mr_ent_cmp);
 	*mirror = m;
 	return 0;
+}
+
+int mb_mirror_finish(const char *abs, const char *mirror, uint32_t *lost,
+		     struct msign_diag *d)
+{
+	int src = open(abs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dst = open(mirror, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int r = 0;
+	if (src < 0 || dst < 0 || fstat(src, &st) != 0)
+		r = mr_errno(d, "cannot open", src < 0 ? abs : mirror);
+	else
+		*lost |= mr_dir_attrs(src, dst, &st);
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	return r;
+}
+
+int mb_tree_same(const char *path, const struct mb_tree_rec *rec, struct msign_diag *d)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mr_errno(d, "cannot open", path);
+	struct mb_tree_rec now = { 0 };
+	struct mr_walk *w = calloc(1, sizeof(*w));
+	int r = w == NULL ? msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory")
+			  : mr_copy((w->rec = &now, w), fd, -1, 0, 0, d);
+	free(w);
+	close(fd);
+	if (r == 0) {
+		qsort(now.v, now.n, sizeof(*now.v), mr_ent_cmp);
+		size_t i = 0, j = 0;
+		const char *diff = NULL;
+		while (diff == NULL && (i < rec->n || j < now.n)) {
+			int c = i == rec->n ? 1 : j == now.n ? -1 : strcmp(rec->v[i].rel, now.v[j].rel);
+			if (c < 0)
+				diff = rec->v[i].rel; /* removed */
+			else if (c > 0)
+				diff = now.v[j].rel;  /* added */
+			else if (rec->v[i].ino != now.v[j].ino || rec->v[i].dev != now.v[j].dev ||
+				 rec->v[i].type != now.v[j].type)
+				diff = rec->v[i].rel; /* replaced */
+			else
+				i++, j++;
+		}
+		if (diff != NULL)
+			r = msign_diag_set(d, MSIGN_E_IO, 0,
+					   "the bundle changed while it was being signed (%s): signed nothing",
+					   diff);
+	}
+	mb_tree_rec_free(&now);
+	return r;
 }
 
 /* Remove everything below the folder dfd, links never followed. A folder
@@ -258,6 +406,7 @@ int mb_tree_remove(const char *path)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	(void)fchmod(fd, 0700); /* the copy is the caller's: make it removable */
 	int r = mr_remove_below(fd, 0);
 	close(fd);
 	return rmdir(path) == 0 && r == 0 ? 0 : -1;

@@ -81,5 +81,9 @@ struct show_file {
 };
 
 int show_json(FILE *out, const struct show_file *f);
+/* A JSON string of text as it is when it is UTF-8, else with every
+ * non-ASCII byte as U+FFFD (jansson refuses invalid UTF-8); null for NULL. */
+struct json_t;
+struct json_t *cli_json_str(const char *text);
 
 #endif

@@ -547,6 +547,12 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 		return 1;
 	}
 	free(sub);
+	if (d.lost != 0) { /* written all the same: exit 0 */
+		char what[128];
+		msign_write_lost_text(d.lost, what, sizeof(what));
+		fprintf(stderr, "%s: warning: could not keep the %s of some of its files\n",
+			cli_esc(path), what);
+	}
 	if (c->verbose > 0 && msign_bundle_open(path, &b, &d) == 0) {
 		const msign_info *fi = msign_bundle_executable_info(b, NULL);
 		const msign_info_slice *s = fi != NULL

@@ -252,10 +252,10 @@ static json_t *verify_trust_json(const struct msign_trust_result *t)
 			    t->has_timestamp ? json_integer(t->timestamp) : json_null());
 	json_object_set_new(o, "timestamp_valid", json_boolean(t->timestamp_ok));
 	json_object_set_new(o, "apple_developer", json_boolean(t->apple_developer));
-	json_object_set_new(o, "leaf_ou", t->has_leaf_ou ? json_string(t->leaf_ou) : json_null());
+	json_object_set_new(o, "leaf_ou", t->has_leaf_ou ? cli_json_str(t->leaf_ou) : json_null());
 	json_object_set_new(o, "verdict", json_string(msign_verify_message(t->kind)));
 	if (t->kind != MSIGN_VERIFY_VALID)
-		json_object_set_new(o, "detail", json_string(t->detail));
+		json_object_set_new(o, "detail", cli_json_str(t->detail));
 	return o;
 }
 
@@ -279,13 +279,13 @@ static json_t *verify_json(const char *path, const struct msign_image *img,
 		json_array_append_new(slices, o);
 	}
 	bool ok = r == 0;
-	json_t *doc = json_pack("{s:s, s:b, s:s, s:o}", "path", path, "valid", ok,
+	json_t *doc = json_pack("{s:o, s:b, s:s, s:o}", "path", cli_json_str(path), "valid", ok,
 				"message", ok ? "valid on disk"
 					      : r == MSIGN_E_VERIFY ? msign_verify_message(res->kind)
 								    : msign_strerror(r),
 				"slices", slices);
 	if (r == MSIGN_E_VERIFY)
-		json_object_set_new(doc, "detail", json_string(res->detail));
+		json_object_set_new(doc, "detail", cli_json_str(res->detail));
 	/* The requirements' verdicts: the designated one per file (every
 	 * slice's must hold), -R's when given; null when not evaluated. */
 	json_t *dr = json_null();
@@ -299,7 +299,7 @@ static json_t *verify_json(const char *path, const struct msign_image *img,
 				msign_arch_label(s->cputype, s->cpusubtype, lbl, sizeof(lbl))));
 		}
 		if (res->dr_detail[0] != '\0')
-			json_object_set_new(dr, "detail", json_string(res->dr_detail));
+			json_object_set_new(dr, "detail", cli_json_str(res->dr_detail));
 	}
 	json_object_set_new(doc, "designated_requirement", dr);
 	json_t *rq = json_null();
@@ -390,23 +390,24 @@ static json_t *verify_bundle_json(const char *path, const struct mb_vresult *vr)
 		if (abs == NULL)
 			continue;
 		snprintf(abs, n, "%s/%s", vr->seal_root, p->path);
-		json_array_append_new(probs, json_pack("{s:s, s:s}", "kind",
-						       problem_words[p->kind], "path", abs));
+		json_array_append_new(probs, json_pack("{s:s, s:o}", "kind",
+						       problem_words[p->kind], "path",
+						       cli_json_str(abs)));
 		free(abs);
 	}
-	json_t *b = json_pack("{s:s, s:s, s:b, s:s, s:o, s:i}", "path", path,
+	json_t *b = json_pack("{s:o, s:s, s:b, s:o, s:o, s:i}", "path", cli_json_str(path),
 			      "kind", vr->is_app ? kinds[0]
 				      : vr->bkind == MB_KIND_VERSIONED ? kinds[1] : kinds[2],
 			      "valid", vr->kind == MSIGN_VERIFY_VALID,
-			      "message", vr->kind == MSIGN_VERIFY_VALID ? "valid on disk" : vr->error,
+			      "message", cli_json_str(vr->kind == MSIGN_VERIFY_VALID
+							  ? "valid on disk" : vr->error),
 			      "problems", probs,
 			      "nested_checked", (int)vr->nested_checked);
 	json_object_set_new(b, "sealed_resources", vr->sealed
 		? json_pack("{s:i, s:i, s:i}", "version", (int)vr->version,
 			    "rules", (int)vr->rules, "files", (int)vr->files)
 		: json_null());
-	json_object_set_new(b, "subcomponent", vr->subcomponent
-		? json_string(vr->subcomponent) : json_null());
+	json_object_set_new(b, "subcomponent", cli_json_str(vr->subcomponent));
 	return b;
 }
 
@@ -447,13 +448,14 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 	if (c->json) {
 		json_t *doc = img != NULL && info != NULL
 			? verify_json(path, img, c, ok ? 0 : MSIGN_E_VERIFY, vr.exec, verify_checked)
-			: json_pack("{s:s, s:b, s:s}", "path", path, "valid", ok,
-				    "message", ok ? "valid on disk" : vr.error);
+			: json_pack("{s:o, s:b, s:o}", "path", cli_json_str(path), "valid", ok,
+				    "message", cli_json_str(ok ? "valid on disk" : vr.error));
 		if (doc != NULL && !ok) {
 			json_object_set_new(doc, "valid", json_false());
-			json_object_set_new(doc, "message", json_string(vr.error));
+			json_object_set_new(doc, "message", cli_json_str(vr.error));
 		}
-		json_object_set_new(doc, "bundle", verify_bundle_json(path, &vr));
+		if (doc != NULL)
+			json_object_set_new(doc, "bundle", verify_bundle_json(path, &vr));
 		verify_json_print(doc);
 	}
 	int rc = 0;

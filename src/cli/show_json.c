@@ -22,7 +22,7 @@ static json_t *hexstr(const uint8_t *p, size_t n)
 
 /* A JSON string of file-controlled text: invalid UTF-8 is not dropped but
  * shown with each non-ASCII byte replaced by U+FFFD. */
-static json_t *jstr(const char *text)
+json_t *cli_json_str(const char *text)
 {
 	if (text == NULL)
 		return json_null();
@@ -70,8 +70,8 @@ static json_t *cd_json(const msign_info *info, const msign_info_slice *s,
 	json_object_set_new(o, "size", json_integer(msign_cd_size(cd)));
 	json_object_set_new(o, "flags", json_integer(msign_cd_flags(cd)));
 	json_object_set_new(o, "flag_names", json_string(flags));
-	json_object_set_new(o, "identifier", jstr(msign_cd_identifier(cd)));
-	json_object_set_new(o, "team_identifier", jstr(msign_cd_team(cd)));
+	json_object_set_new(o, "identifier", cli_json_str(msign_cd_identifier(cd)));
+	json_object_set_new(o, "team_identifier", cli_json_str(msign_cd_team(cd)));
 	json_object_set_new(o, "hash_type", json_string(msign_hash_type_name(
 		msign_cd_hash_type(cd))));
 	json_object_set_new(o, "hash_size", json_integer(hsize));
@@ -118,9 +118,9 @@ static json_t *cms_json(const msign_info_slice *s)
 	for (uint32_t i = 0; i < msign_slice_cert_count(s); i++) {
 		const msign_info_cert *c = msign_slice_cert(s, i);
 		json_t *co = json_object();
-		json_object_set_new(co, "common_name", jstr(msign_cert_common_name(c)));
-		json_object_set_new(co, "organization", jstr(msign_cert_organization(c)));
-		json_object_set_new(co, "organizational_unit", jstr(msign_cert_org_unit(c)));
+		json_object_set_new(co, "common_name", cli_json_str(msign_cert_common_name(c)));
+		json_object_set_new(co, "organization", cli_json_str(msign_cert_organization(c)));
+		json_object_set_new(co, "organizational_unit", cli_json_str(msign_cert_org_unit(c)));
 		json_object_set_new(co, "sha1", hexstr(msign_cert_sha1(c), 20));
 		json_object_set_new(co, "sha256", hexstr(msign_cert_sha256(c), 32));
 		json_array_append_new(auth, co);
@@ -151,7 +151,7 @@ static void extras_json(json_t *o, const msign_info_slice *s)
 		json_object_set_new(r, "count",
 				    json_integer(msign_slice_requirement_count(s)));
 		json_object_set_new(r, "size", json_integer((json_int_t)rlen));
-		json_object_set_new(r, "text", jstr(text));
+		json_object_set_new(r, "text", cli_json_str(text));
 		json_object_set_new(o, "requirements", r);
 	} else {
 		json_object_set_new(o, "requirements", json_null());
@@ -159,9 +159,9 @@ static void extras_json(json_t *o, const msign_info_slice *s)
 	bool implicit;
 	const char *dr = msign_slice_designated_requirement(s, &implicit);
 	json_object_set_new(o, "implicit_designated_requirement",
-			    jstr(implicit ? dr : NULL));
+			    cli_json_str(implicit ? dr : NULL));
 	json_object_set_new(o, "entitlements",
-			    jstr(msign_slice_entitlements_xml(s, NULL)));
+			    cli_json_str(msign_slice_entitlements_xml(s, NULL)));
 }
 
 static const char *kind_name(enum msign_sig_kind k)
@@ -208,7 +208,7 @@ static json_t *sig_json(const struct show_file *f, const msign_info_slice *s,
 		extras_json(o, s);
 	const struct msign_diag *bd;
 	if (msign_slice_blob_status(s, &bd) != 0)
-		json_object_set_new(o, "blob_error", jstr(bd->msg));
+		json_object_set_new(o, "blob_error", cli_json_str(bd->msg));
 	return o;
 }
 
@@ -225,7 +225,7 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 							idx == f->slice_idx));
 	const struct msign_diag *d;
 	if (msign_slice_macho_status(s, &d) != 0) {
-		json_object_set_new(o, "error", jstr(d->msg));
+		json_object_set_new(o, "error", cli_json_str(d->msg));
 		return o;
 	}
 	json_object_set_new(o, "filetype", json_integer(msign_slice_filetype(s)));
@@ -239,28 +239,28 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 	}
 	const char *lv = msign_slice_library_validation_warning(s);
 	if (lv != NULL)
-		json_object_set_new(o, "library_validation_warning", jstr(lv));
+		json_object_set_new(o, "library_validation_warning", cli_json_str(lv));
 	bool shown = idx == f->slice_idx && f->sig_ok;
 	int r = msign_slice_sig_status(s, &d);
 	json_object_set_new(o, "signed", json_boolean(r != MSIGN_E_NOT_SIGNED));
 	if (r == 0)
 		json_object_set_new(o, "signature", sig_json(f, s, shown));
 	else if (r != MSIGN_E_NOT_SIGNED)
-		json_object_set_new(o, "error", jstr(d->msg));
+		json_object_set_new(o, "error", cli_json_str(d->msg));
 	return o;
 }
 
 int show_json(FILE *out, const struct show_file *f)
 {
 	json_t *root = json_object();
-	json_object_set_new(root, "path", jstr(f->path));
+	json_object_set_new(root, "path", cli_json_str(f->path));
 	if (f->error != NULL) {
-		json_object_set_new(root, "error", jstr(f->error));
-		json_object_set_new(root, "reason", f->reason[0] ? jstr(f->reason)
+		json_object_set_new(root, "error", cli_json_str(f->error));
+		json_object_set_new(root, "reason", f->reason[0] ? cli_json_str(f->reason)
 								 : json_null());
 	}
 	if (f->info != NULL) {
-		json_object_set_new(root, "executable", jstr(f->exec_path));
+		json_object_set_new(root, "executable", cli_json_str(f->exec_path));
 		json_object_set_new(root, "format",
 				    json_string(msign_info_format(f->info)));
 		json_t *slices = json_array();
@@ -286,7 +286,7 @@ int show_json(FILE *out, const struct show_file *f)
 				    : json_null());
 		json_t *nested = json_array();
 		for (uint32_t i = 0; i < msign_bundle_nested_count(b); i++)
-			json_array_append_new(nested, jstr(msign_bundle_nested(b, i)));
+			json_array_append_new(nested, cli_json_str(msign_bundle_nested(b, i)));
 		json_object_set_new(bj, "nested", nested);
 		json_object_set_new(root, "bundle", bj);
 	}
