@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __linux__
 #include <sys/syscall.h>
+#endif
 #include <unistd.h>
 
 #include "base/diag.h"
@@ -53,7 +55,11 @@ static uint32_t mr_dir_attrs(int src, int dst, const struct stat *st)
 	if (lost & MSIGN_LOST_GROUP)
 		mode &= ~(mode_t)S_ISGID;
 	(void)fchmod(dst, mode);
+#ifdef __APPLE__
+	struct timespec ts[2] = { st->st_atimespec, st->st_mtimespec };
+#else
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+#endif
 	(void)futimens(dst, ts);
 	return lost;
 }
