@@ -349,12 +349,15 @@ static bool mc_resolve(const char *base, const char *target, bool clamp, char *o
 	return true;
 }
 
-/* Spec 4, kSecCSRestrictSymlinks: inside the seal root and sealed, or
+/* Spec 4, kSecCSRestrictSymlinks: a sealed path of this bundle, or
  * absolute under /System/ or /Library/ (after resolving "..", so that
- * /System/../etc is not taken for /System). Links into an enclosing
- * bundle are not known here and fail. */
-static bool mc_link_ok(const struct mc_index *x, const char *rel, const char *target,
-		       const char *exec_rel)
+ * /System/../etc is not taken for /System). A relative target is resolved
+ * from the link's folder as the bundle's folder sees it ("NAME.app/
+ * Contents/..."), so that "../../Contents/Resources/x" and
+ * "../../../NAME.app/Contents/Resources/x" are the sealed x they name.
+ * Links into an enclosing bundle are not known here and fail. */
+static bool mc_link_ok(const struct mb_bundle *b, const struct mc_index *x,
+		       const char *rel, const char *target, const char *exec_rel)
 {
 	char buf[2 * MB_MAX_PATH + 2];
 	if (target[0] == '/') {
@@ -362,12 +365,27 @@ static bool mc_link_ok(const struct mc_index *x, const char *rel, const char *ta
 			return false;
 		return strncmp(buf, "System/", 7) == 0 || strncmp(buf, "Library/", 8) == 0;
 	}
+	/* the seal root below the bundle's folder, with the folder's name */
+	const char *name = strrchr(b->path, '/');
+	name = name != NULL ? name + 1 : b->path;
+	size_t plen = strlen(b->path);
+	const char *below = strncmp(b->seal_root, b->path, plen) == 0 &&
+				    (b->seal_root[plen] == '/' || b->seal_root[plen] == '\0')
+			    ? b->seal_root + plen : "";
 	const char *slash = strrchr(rel, '/');
-	char dir[MB_MAX_PATH + 1];
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rel) : 0, rel);
-	if (!mc_resolve(dir, target, false, buf, sizeof(buf)) || buf[0] == '\0')
+	char dir[2 * MB_MAX_PATH + 1], root[MB_MAX_PATH + 1];
+	int rl = snprintf(root, sizeof(root), "%s%s", name, below);
+	if (rl < 0 || (size_t)rl >= sizeof(root))
 		return false;
-	return mc_sealed(x, buf, exec_rel);
+	int dl = snprintf(dir, sizeof(dir), "%s/%.*s", root, slash ? (int)(slash - rel) : 0, rel);
+	if (dl < 0 || (size_t)dl >= sizeof(dir))
+		return false;
+	if (!mc_resolve(dir, target, false, buf, sizeof(buf)))
+		return false;
+	size_t n = (size_t)rl;
+	if (strncmp(buf, root, n) != 0 || buf[n] != '/' || buf[n + 1] == '\0')
+		return false;
+	return mc_sealed(x, buf + n + 1, exec_rel);
 }
 
 /* ---- the check ------------------------------------------------------------ */
@@ -493,7 +511,7 @@ static int mc_judge(struct mc_ctx *c)
 		struct mc_item *m = &c->it[i];
 		const struct mw_item *e = &c->items.v[i];
 		if (m->st == MC_LINK) {
-			m->st = mc_link_ok(&c->ix, e->rel, e->target, mw_main_rel(c->b)) ? MC_OK
+			m->st = mc_link_ok(c->b, &c->ix, e->rel, e->target, mw_main_rel(c->b)) ? MC_OK
 											: MC_MODIFIED;
 			if (m->st == MC_MODIFIED)
 				return mc_why(c->why, MSIGN_E_INVALID, mc_badlink);

@@ -1410,7 +1410,11 @@ static void test_check_symlinks(void **st)
 		{ "l5", "/System/x", true },
 		{ "l6", "/Library/Frameworks/Y.framework", true },
 		{ "l7", "../../etc/passwd", false },
-		{ "sub/l8", "../../L.app/a.txt", false }, /* leaves the seal root */
+		/* out through the bundle's own folder and back in: the sealed
+		 * a.txt it resolves to (spec 4: it must resolve inside) */
+		{ "sub/l8", "../../L.app/a.txt", true },
+		{ "sub/l8b", "../../M.app/a.txt", false }, /* another folder */
+		{ "sub/l8c", "../../../x/a.txt", false },  /* above the bundle */
 		{ "l9", "/System/../etc/passwd", false },
 		{ "l10", "/etc/passwd", false },
 		{ "l11", "missing.txt", false },
