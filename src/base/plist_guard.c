@@ -35,9 +35,10 @@
 #define PG_COPY_SLACK (64u << 10)
 
 const struct msign_plist_limits msign_plist_info_limits = {
-	/* developers nest what they like in an Info.plist */
+	/* developers nest what they like in an Info.plist; a value with a
+	 * NUL would be read cut short (CFBundleIdentifier "a\0b" as "a") */
 	.what = "Info.plist", .max_depth = 128, .max_size = 16u << 20,
-	.bytes_per_node = 0, .nul = MSIGN_PLIST_NUL_IN_VALUES,
+	.bytes_per_node = 0, .nul = MSIGN_PLIST_NUL_REFUSE,
 };
 
 const struct msign_plist_limits msign_plist_ent_limits = {

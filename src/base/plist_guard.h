@@ -23,9 +23,9 @@
 enum msign_plist_nul {
 	/* No NUL in any string or key (and none anywhere in XML text). */
 	MSIGN_PLIST_NUL_REFUSE,
-	/* Binary string values may hold NUL (CFString can; a caller that
-	 * reads a value checks its length); keys may not, since libplist
-	 * would look them up cut short. XML text holds none either way. */
+	/* Binary string values may hold NUL (CFString can), keys may not.
+	 * libplist cuts such a value at its NUL, length included: only for
+	 * callers that read no string value. XML holds none either way. */
 	MSIGN_PLIST_NUL_IN_VALUES,
 };
 

@@ -161,9 +161,8 @@ static int cl_parse_info(struct mb_bundle *b, char **exec, struct msign_diag *d)
 	if (b->info_len == 0)
 		return msign_diag_set(d, MSIGN_E_PLIST, 0, "%s is empty", b->info_rel);
 	/* Nested 128 deep at most, no more nodes than bytes, no NUL in a
-	 * key (base/plist_guard.h): an Info.plist is free-form, so roomier
-	 * than a CodeResources; values may hold NUL, cl_string refuses
-	 * those it reads. */
+	 * string (base/plist_guard.h): an Info.plist is free-form, so
+	 * roomier than a CodeResources. */
 	struct msign_plist_limits lim = msign_plist_info_limits;
 	lim.what = b->info_rel;
 	lim.max_size = CL_MAX_INFO_SIZE;
