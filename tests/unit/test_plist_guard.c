@@ -15,6 +15,7 @@
 #include <plist/plist.h>
 
 #include "base/plist_guard.h"
+#include "bundle/bundle.h"
 #include "msign/err.h"
 #include "msign/info.h"
 #include "msign/sign.h"
@@ -118,11 +119,14 @@ static void bp_refs(struct bp *p, const uint64_t *r, size_t n)
 		be(&p->o, r[i], p->rsz);
 }
 
-static struct buf bp_end(struct bp *p, unsigned osz)
+/* total > 0: zeros after the table, to make the plist total bytes. */
+static struct buf bp_end_to(struct bp *p, unsigned osz, size_t total)
 {
 	uint64_t table = p->o.len;
 	for (size_t i = 0; i < p->n; i++)
 		be(&p->o, p->offs[i], osz);
+	while (total > 0 && p->o.len + 32 < total)
+		put(&p->o, "", 1);
 	uint8_t z[6] = { 0 };
 	put(&p->o, z, 6);
 	uint8_t sz[2] = { (uint8_t)osz, (uint8_t)p->rsz };
@@ -132,6 +136,11 @@ static struct buf bp_end(struct bp *p, unsigned osz)
 	be(&p->o, table, 8);
 	free(p->offs);
 	return p->o;
+}
+
+static struct buf bp_end(struct bp *p, unsigned osz)
+{
+	return bp_end_to(p, osz, 0);
 }
 
 /* n arrays, each holding the next; the last holds true. */
@@ -180,6 +189,33 @@ static struct buf bp_dict1(const void *key, size_t kn, const void *val, size_t v
 	bp_obj(&p);
 	put(&p.o, val, vn);
 	return bp_end(&p, 1);
+}
+
+/* {files: [s, s, ... 3000 times]}, s a string of 60000 bytes. */
+static struct buf bp_shared_string(void)
+{
+	struct bp p;
+	bp_begin(&p, 2);
+	bp_obj(&p);
+	bp_marker(&p, 0xd, 1);
+	uint64_t kv[2] = { 1, 2 };
+	bp_refs(&p, kv, 2);
+	bp_obj(&p);
+	put(&p.o, "\x55" "files", 6);
+	bp_obj(&p);
+	bp_marker(&p, 0xa, 3000);
+	for (int i = 0; i < 3000; i++) {
+		uint64_t r = 3;
+		bp_refs(&p, &r, 1);
+	}
+	bp_obj(&p);
+	bp_marker(&p, 0x5, 60000);
+	char *s = malloc(60000);
+	assert_non_null(s);
+	memset(s, 'x', 60000);
+	put(&p.o, s, 60000);
+	free(s);
+	return bp_end(&p, 4);
 }
 
 static int guard(const struct buf *b, unsigned depth, enum msign_plist_nul nul,
@@ -308,24 +344,18 @@ static void t_bin_bombs(void **st)
 	expect(&b, 128, MSIGN_E_LIMIT, "binary test plist expands to more than ");
 	free(b.b);
 
-	/* one 60000-byte string named 3000 times: few nodes, 180 MB copied */
-	struct bp p;
-	bp_begin(&p, 2);
-	bp_obj(&p);
-	bp_marker(&p, 0xa, 3000);
-	for (int i = 0; i < 3000; i++) {
-		uint64_t r = 1;
-		bp_refs(&p, &r, 1);
-	}
-	bp_obj(&p);
-	bp_marker(&p, 0x5, 60000);
-	char *s = malloc(60000);
-	assert_non_null(s);
-	memset(s, 'x', 60000);
-	put(&p.o, s, 60000);
-	free(s);
-	b = bp_end(&p, 4);
+	/* one 60000-byte string named 3000 times: few nodes, 180 MB copied;
+	 * as a CodeResources too ({files: [...]}: one node per 20 bytes) */
+	b = bp_shared_string();
 	expect(&b, 128, MSIGN_E_LIMIT, "bytes of strings and data");
+	struct mb_resources cr;
+	struct msign_diag d = { 0 };
+	assert_int_equal(mb_cr_parse(b.b, b.len, &cr, &d), MSIGN_E_LIMIT);
+	/* 8 + 5 + 6 + 10 + 6000 + 10 + 60000 + 16 (table) + 32 bytes; the
+	 * guard lets a file's strings be copied 4 times, and 64 KiB */
+	assert_int_equal(b.len, 66087);
+	assert_string_equal(d.msg, "binary CodeResources expands to more than 329884 bytes "
+			    "of strings and data");
 	free(b.b);
 
 	/* objects out of order: the second begins inside the first */
@@ -555,6 +585,82 @@ static void t_info_entitlements_bomb(void **st)
 	msign_info_free(info);
 }
 
+/* {CFBundleIdentifier: com.bomb, a: [x, x]} with x = [y, y] ... 'doublings'
+ * arrays deep, padded to total bytes. */
+static struct buf bp_info_bomb(unsigned doublings, size_t total)
+{
+	struct bp p;
+	bp_begin(&p, 1);
+	bp_obj(&p);
+	bp_marker(&p, 0xd, 2);
+	uint64_t r[4] = { 1, 3, 2, 4 };
+	bp_refs(&p, r, 4);
+	bp_obj(&p);
+	bp_marker(&p, 0x5, 18);
+	put(&p.o, "CFBundleIdentifier", 18);
+	bp_obj(&p);
+	put(&p.o, "\x58" "com.bomb", 9);
+	bp_obj(&p);
+	put(&p.o, "\x51" "a", 2);
+	for (uint64_t i = 0; i < doublings; i++) {
+		bp_obj(&p);
+		bp_marker(&p, 0xa, 2);
+		uint64_t rr[2] = { 5 + i, 5 + i };
+		bp_refs(&p, rr, 2);
+	}
+	bp_obj(&p);
+	put(&p.o, "\x09", 1);
+	return bp_end_to(&p, 1, total);
+}
+
+static uint64_t le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = n; i > 0; i--)
+		v = v << 8 | p[i - 1];
+	return v;
+}
+
+/* The identifier of a signature made without -i comes from the embedded
+ * Info.plist (__TEXT,__info_plist): a bomb there is no Info.plist, the
+ * file name is used. Without the guard libplist builds 2^20 nodes and
+ * finds com.bomb. */
+static void t_sign_identifier_bomb(void **st)
+{
+	(void)st;
+	for (int bomb = 0; bomb < 2; bomb++) {
+		size_t len;
+		uint8_t *f = load("adhoc_infoplist_arm64", &len);
+		uint8_t *sect = memmem(f, len, "__info_plist\0\0\0\0__TEXT", 22);
+		assert_non_null(sect);
+		uint64_t size = le(sect + 40, 8), off = le(sect + 48, 4);
+		assert_true(size > 100 && off < len && size <= len - off);
+		struct buf b = bp_info_bomb(bomb ? 20 : 2, (size_t)size);
+		assert_int_equal(b.len, size);
+		memcpy(f + off, b.b, b.len);
+		free(b.b);
+		write_file(tmp("in"), f, len);
+		free(f);
+		msign_sign_options *o = msign_sign_options_new();
+		assert_non_null(o);
+		assert_int_equal(msign_sign_options_set_force(o, true), 0);
+		assert_int_equal(msign_sign_file(tmp("in"), tmp("out"), o, NULL), 0);
+		msign_sign_options_free(o);
+		msign_info *info = NULL;
+		assert_int_equal(msign_info_open(tmp("out"), &info, NULL), 0);
+		const char *id = msign_cd_identifier(
+			msign_slice_chosen_cd(msign_info_slice_at(info, 0)));
+		assert_non_null(id);
+		if (bomb)
+			/* the name, and as it has no dot, "-" and the hex
+			 * of "UUID" and the LC_UUID */
+			assert_true(strncmp(id, "in-55554944", 11) == 0 && strlen(id) == 3 + 40);
+		else
+			assert_string_equal(id, "com.bomb");
+		msign_info_free(info);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +674,7 @@ int main(void)
 		cmocka_unit_test(t_count_entries),
 		cmocka_unit_test(t_sign_with_bomb),
 		cmocka_unit_test(t_info_entitlements_bomb),
+		cmocka_unit_test(t_sign_identifier_bomb),
 	};
 	return cmocka_run_group_tests(tests, dir_setup, dir_teardown);
 }
