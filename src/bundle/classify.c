@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/diag.h"
+#include "base/plist_guard.h"
 #include "bundle/bundle.h"
 #include "bundle/walk.h"
 
@@ -156,201 +156,20 @@ static int cl_string(plist_t dict, const char *key, char **out,
 	return 0;
 }
 
-/* ---- nesting, before libplist sees the bytes ---------------------------------
- * libplist 2.2 parses (and frees) arrays and dictionaries recursively, with
- * no limit: a hostile Info.plist of a few hundred thousand nested arrays,
- * XML or binary, overflows the stack. So the nesting is measured first,
- * without recursion, and a plist deeper than CL_MAX_NEST is refused. */
-#define CL_MAX_NEST 128
-
-/* Errs on the safe side of libplist's reading: any tag that starts like
- * an array or a dictionary opens one (case ignored), only the exact
- * closing tags close one. */
-static bool cl_opens(const uint8_t *p, size_t n)
-{
-	return (n >= 5 && strncasecmp((const char *)p, "array", 5) == 0) ||
-	       (n >= 4 && strncasecmp((const char *)p, "dict", 4) == 0);
-}
-
-static bool cl_closes(const uint8_t *p, size_t n)
-{
-	return (n >= 7 && memcmp(p, "/array>", 7) == 0) ||
-	       (n >= 6 && memcmp(p, "/dict>", 6) == 0);
-}
-
-static const uint8_t *cl_find(const uint8_t *p, const uint8_t *end, const char *s)
-{
-	size_t k = strlen(s);
-	for (; (size_t)(end - p) >= k; p++)
-		if (memcmp(p, s, k) == 0)
-			return p + k;
-	return NULL;
-}
-
-/* XML: an upper bound of the nesting: opening <array>/<dict> tags (not
- * <array/>) less closing ones; comments, CDATA and declarations skipped. */
-static bool cl_xml_nest_ok(const uint8_t *b, size_t len)
-{
-	const uint8_t *p = b, *end = b + len;
-	unsigned depth = 0;
-	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
-		p++;
-		const char *close = NULL;
-		if (end - p >= 3 && memcmp(p, "!--", 3) == 0)
-			close = "-->";
-		else if (end - p >= 8 && memcmp(p, "![CDATA[", 8) == 0)
-			close = "]]>";
-		else if (p < end && (*p == '!' || *p == '?'))
-			close = ">";
-		if (close != NULL) {
-			if ((p = cl_find(p, end, close)) == NULL)
-				return false; /* unterminated: libplist fails it too */
-			continue;
-		}
-		size_t n = (size_t)(end - p);
-		if (cl_closes(p, n)) {
-			depth -= depth > 0;
-			continue;
-		}
-		if (!cl_opens(p, n))
-			continue;
-		const uint8_t *gt = memchr(p, '>', n);
-		if (gt == NULL)
-			return false;
-		if (gt[-1] != '/' && ++depth > CL_MAX_NEST)
-			return false;
-		p = gt + 1;
-	}
-	return true;
-}
-
-static uint64_t cl_be(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-/* A binary plist object's references (arrays, sets, dictionaries): where
- * they start and how many; false for any other object. */
-static bool cl_refs(const uint8_t *b, size_t body, uint64_t off, unsigned ref,
-		    uint64_t *at, uint64_t *count)
-{
-	unsigned m = b[off] >> 4, lo = b[off] & 0xf;
-	if (m != 0xa && m != 0xc && m != 0xd)
-		return false;
-	uint64_t cnt = lo, a = off + 1;
-	if (lo == 0xf) {
-		if (a >= body || (b[a] >> 4) != 1 || (b[a] & 0xf) > 3)
-			return false;
-		unsigned isz = 1u << (b[a] & 0xf);
-		if (isz > body - a - 1)
-			return false;
-		cnt = cl_be(b + a + 1, isz);
-		a += 1 + isz;
-	}
-	if (m == 0xd) {
-		if (cnt > UINT64_MAX / 2)
-			return false;
-		cnt *= 2; /* keys, then values */
-	}
-	if (a > body || cnt > (body - a) / ref)
-		return false; /* libplist refuses it */
-	*at = a;
-	*count = cnt;
-	return true;
-}
-
-/* Binary: the tree libplist would build from the top object, walked depth
- * first with a stack of our own. libplist copies an object for every
- * reference to it, so a graph whose objects share children grows
- * exponentially as a tree: the walk counts the nodes and refuses more
- * than the file has bytes (a plist without shared containers has at most
- * one node per reference). Too deep, or a cycle: refused too. */
-static int cl_bin_nest_ok(const uint8_t *b, size_t len)
-{
-	if (len < 8 + 32)
-		return 1;
-	size_t body = len - 32;
-	const uint8_t *t = b + body;
-	unsigned osz = t[6], ref = t[7];
-	uint64_t nobj = cl_be(t + 8, 8), top = cl_be(t + 16, 8), table = cl_be(t + 24, 8);
-	if (osz < 1 || osz > 8 || ref < 1 || ref > 8 || table > body ||
-	    (body - table) / osz < nobj || top >= nobj)
-		return 1; /* libplist refuses the trailer */
-	uint8_t *on_path = calloc((size_t)nobj ? (size_t)nobj : 1, 1);
-	struct { uint64_t obj, next, at, count; } st[CL_MAX_NEST + 1];
-	if (on_path == NULL)
-		return -1;
-	int ok = 1;
-	unsigned sp = 0;
-	uint64_t nodes = 1;
-	st[0].obj = top;
-	st[0].next = 0;
-	on_path[top] = 1;
-	uint64_t off = cl_be(b + table + top * osz, osz);
-	if (off >= body || !cl_refs(b, body, off, ref, &st[0].at, &st[0].count))
-		st[0].count = 0;
-	for (;;) {
-		if (st[sp].next == st[sp].count) {
-			on_path[st[sp].obj] = 0;
-			if (sp-- == 0)
-				break;
-			continue;
-		}
-		uint64_t child = cl_be(b + st[sp].at + st[sp].next * ref, ref);
-		st[sp].next++;
-		if (++nodes > body) {
-			ok = 0;
-			break;
-		}
-		if (child >= nobj)
-			continue; /* libplist refuses it */
-		off = cl_be(b + table + child * osz, osz);
-		uint64_t at, count;
-		if (off >= body || !cl_refs(b, body, off, ref, &at, &count))
-			continue; /* a leaf, or broken: not deeper */
-		if (on_path[child] || sp == CL_MAX_NEST) {
-			ok = 0; /* a cycle, or too deep */
-			break;
-		}
-		sp++;
-		st[sp].obj = child;
-		st[sp].next = 0;
-		st[sp].at = at;
-		st[sp].count = count;
-		on_path[child] = 1;
-	}
-	free(on_path);
-	return ok;
-}
-
 static int cl_parse_info(struct mb_bundle *b, char **exec, struct msign_diag *d)
 {
 	if (b->info_len == 0)
 		return msign_diag_set(d, MSIGN_E_PLIST, 0, "%s is empty", b->info_rel);
-	/* the same test libplist makes, so the scan sees what it parses */
-	bool binary = plist_is_binary((const char *)b->info, (uint32_t)b->info_len) != 0;
-	int ok = binary ? cl_bin_nest_ok(b->info, b->info_len)
-			: cl_xml_nest_ok(b->info, b->info_len);
-	if (ok < 0)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-	if (ok == 0)
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
-				      "%s nests arrays and dictionaries more than %d deep, "
-				      "in a cycle, or to more nodes than it has bytes",
-				      b->info_rel, CL_MAX_NEST);
+	/* Nested 128 deep at most, no more nodes than bytes, no NUL in a
+	 * string (base/plist_guard.h): an Info.plist is free-form, so
+	 * roomier than a CodeResources. */
+	struct msign_plist_limits lim = msign_plist_info_limits;
+	lim.what = b->info_rel;
+	lim.max_size = CL_MAX_INFO_SIZE;
 	plist_t root = NULL;
-	if (binary)
-		plist_from_bin((const char *)b->info, (uint32_t)b->info_len, &root);
-	else
-		plist_from_xml((const char *)b->info, (uint32_t)b->info_len, &root);
-	if (root == NULL)
-		return msign_diag_set(d, MSIGN_E_PLIST, 0,
-				      "%s (%zu bytes) is not a parseable property list",
-				      b->info_rel, b->info_len);
-	int r = 0;
+	int r = msign_plist_parse(b->info, b->info_len, &lim, &root, d);
+	if (r < 0)
+		return r;
 	if (plist_get_node_type(root) != PLIST_DICT)
 		r = msign_diag_set(d, MSIGN_E_PLIST, 0, "%s is not a dictionary", b->info_rel);
 	if (r == 0) {

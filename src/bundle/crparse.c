@@ -4,9 +4,7 @@
  * libplist hands out dictionary keys as C strings, cut at a NUL byte, and
  * offers no way to learn a key's real length. A key with a NUL inside
  * would then silently read as a different path, so NUL bytes are refused
- * before libplist sees the file: anywhere in an XML plist (XML cannot hold
- * them; libplist already rejects &#0;), and in any string object of a
- * binary one (found by walking its object table, below).
+ * before libplist sees the file (cr_limits below).
  *
  * Choices where the spec leaves room, as Security reads rules: a flag is
  * set only by a boolean true (another type means "not set"); a weight is a
@@ -20,207 +18,18 @@
 #include <plist/plist.h>
 
 #include "base/diag.h"
+#include "base/plist_guard.h"
 #include "bundle/bundle.h"
 
-/* ---- what libplist is not given ---------------------------------------------
- * libplist 2.2 recurses once per nesting level, when it parses and when it
- * frees (a file of 100000 nested dictionaries overflows the stack), and
- * copies a binary plist's object once per reference to it (20 arrays each
- * referring twice to the next make a million nodes). Neither is needed
- * for a CodeResources, whose deepest value is at level 3, so both are
- * refused first, with walks that do not recurse. */
-#define CR_MAX_NESTING 32
-
-static uint64_t be_uint(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static bool has_prefix(const uint8_t *p, size_t n, const char *s)
-{
-	size_t k = strlen(s);
-	return n >= k && memcmp(p, s, k) == 0;
-}
-
-/* XML: an upper bound of the nesting. Every <dict or <array that is not
- * exactly <dict/> or <array/> opens (inside comments and CDATA too, and
- * whatever its attributes say); only an exact </dict> or </array> outside
- * them closes. libplist's text values end at the first '<' that does not
- * start a comment or CDATA, so a close hidden in a value is no close to
- * it either. NUL bytes (which no XML holds) are refused here too. */
-static int xml_check(const uint8_t *b, size_t len, struct msign_diag *d)
-{
-	size_t depth = 0;
-	const char *skip_to = NULL; /* the end of the comment or CDATA we are in */
-
-	const uint8_t *nul = memchr(b, '\0', len);
-	if (nul != NULL)
-		return msign_diag_set(d, MSIGN_E_PLIST, (uint64_t)(nul - b),
-				      "CodeResources holds a NUL byte, which no path can contain");
-	for (size_t i = 0; i < len; i++) {
-		if (b[i] != '<' && skip_to == NULL)
-			continue;
-		if (skip_to != NULL) {
-			if (has_prefix(b + i, len - i, skip_to)) {
-				i += strlen(skip_to) - 1;
-				skip_to = NULL;
-				continue;
-			}
-			if (b[i] != '<')
-				continue;
-		}
-		const uint8_t *p = b + i + 1;
-		size_t n = len - i - 1;
-		if (skip_to == NULL && has_prefix(p, n, "!--")) {
-			skip_to = "-->";
-			i += 3;
-			continue;
-		}
-		if (skip_to == NULL && has_prefix(p, n, "![CDATA[")) {
-			skip_to = "]]>";
-			i += 8;
-			continue;
-		}
-		if (skip_to == NULL && (has_prefix(p, n, "/dict>") || has_prefix(p, n, "/array>"))) {
-			depth -= depth > 0;
-			continue;
-		}
-		size_t k = has_prefix(p, n, "dict") ? 4 : has_prefix(p, n, "array") ? 5 : 0;
-		if (k == 0 || has_prefix(p + k, n - k, "/>"))
-			continue;
-		if (k < n && (p[k] == '_' || p[k] == '-' || p[k] == '.' || p[k] == ':' ||
-			      (p[k] >= '0' && p[k] <= '9') || ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
-			continue; /* another name: <dictionary>, <array2> */
-		if (++depth > CR_MAX_NESTING)
-			return msign_diag_set(d, MSIGN_E_LIMIT, i,
-					      "CodeResources nests more than %d levels", CR_MAX_NESTING);
-	}
-	return 0;
-}
-
-/* A binary plist as the walks below see it (the trailer's fields). */
-struct bp {
-	const uint8_t *b;
-	size_t len;
-	unsigned osz, rsz;  /* bytes of an offset, of an object reference */
-	uint64_t nobj, top, table;
+/* What libplist is not given (base/plist_guard.h): a CodeResources's
+ * deepest value is at level 3, and one written by anyone needs more than
+ * 10 bytes per node (an XML one at least 7, "<true/>"), so 32 levels and
+ * one node per 4 bytes are far beyond any real file; its keys are paths,
+ * so no string may hold a NUL. */
+static const struct msign_plist_limits cr_limits = {
+	.what = "CodeResources", .max_depth = 32, .max_size = MB_MAX_CR_SIZE,
+	.bytes_per_node = 4, .nul = MSIGN_PLIST_NUL_REFUSE,
 };
-
-static uint64_t bp_off(const struct bp *p, uint64_t i)
-{
-	return be_uint(p->b + p->table + i * p->osz, p->osz);
-}
-
-/* Object i: its kind (the marker's high nibble), and for the types with a
- * count, where their payload starts and how many units it has (bytes,
- * UTF-16 units or references; a dict's count is of pairs). Every object
- * must end before the next one starts (or, the last, before the offset
- * table): -1 otherwise. */
-static int bp_object(const struct bp *p, uint64_t i, unsigned *kind, uint64_t *at,
-		     uint64_t *cnt, unsigned *unit)
-{
-	uint64_t off = bp_off(p, i);
-	uint64_t end = i + 1 < p->nobj ? bp_off(p, i + 1) : p->table;
-	if (off < 8 || off >= end || end > p->table)
-		return -1; /* out of order, overlapping, or in the trailer */
-	unsigned m = p->b[off];
-	*kind = m >> 4;
-	*at = off + 1;
-	*cnt = 0;
-	switch (*kind) {
-	case 0x4: case 0x5: case 0x7: *unit = 1; break;
-	case 0x6: *unit = 2; break;
-	case 0xa: case 0xc: *unit = p->rsz; break;
-	case 0xd: *unit = 2 * p->rsz; break;
-	default: return 0; /* no payload that refers or needs a scan */
-	}
-	*cnt = m & 0xf;
-	if (*cnt == 0xf) {
-		/* the count follows as an integer object */
-		if (*at >= end || (p->b[*at] >> 4) != 1 || (p->b[*at] & 0xf) > 3)
-			return -1;
-		unsigned isz = 1u << (p->b[*at] & 0xf);
-		if (isz >= end - *at)
-			return -1;
-		*cnt = be_uint(p->b + *at + 1, isz);
-		*at += 1 + isz;
-	}
-	return *cnt <= (end - *at) / *unit ? 0 : -1;
-}
-
-static int bplist_check(const uint8_t *b, size_t len, struct msign_diag *d)
-{
-	struct bp p = { b, len, 0, 0, 0, 0, 0 };
-	if (len < 8 + 32)
-		return msign_diag_set(d, MSIGN_E_PLIST, 0, "binary CodeResources of %zu bytes", len);
-	const uint8_t *t = b + len - 32;
-	p.osz = t[6];
-	p.rsz = t[7];
-	p.nobj = be_uint(t + 8, 8);
-	p.top = be_uint(t + 16, 8);
-	p.table = be_uint(t + 24, 8);
-	if (p.osz < 1 || p.osz > 8 || p.rsz < 1 || p.rsz > 8 || p.table < 8 ||
-	    p.table > len - 32 || p.nobj == 0 || (len - 32 - p.table) / p.osz < p.nobj ||
-	    p.top >= p.nobj)
-		return msign_diag_set(d, MSIGN_E_PLIST, len - 32,
-				      "binary CodeResources: bad trailer (%llu objects, table at %llu)",
-				      (unsigned long long)p.nobj, (unsigned long long)p.table);
-	/* Every object once, in file order: its extent, and no NUL in strings
-	 * (libplist would cut a key there without saying so). */
-	for (uint64_t i = 0; i < p.nobj; i++) {
-		unsigned kind, unit;
-		uint64_t at, cnt;
-		if (bp_object(&p, i, &kind, &at, &cnt, &unit) < 0)
-			return msign_diag_set(d, MSIGN_E_PLIST, bp_off(&p, i),
-					      "binary CodeResources: object %llu is out of place or order",
-					      (unsigned long long)i);
-		if (kind != 0x5 && kind != 0x6 && kind != 0x7)
-			continue;
-		for (uint64_t k = 0; k < cnt; k++)
-			if (b[at + k * unit] == 0 && (unit == 1 || b[at + k * unit + 1] == 0))
-				return msign_diag_set(d, MSIGN_E_PLIST, at + k * unit,
-						      "CodeResources holds a NUL character, which no path can contain");
-	}
-	/* The tree libplist would build, depth first with a stack of our own:
-	 * at most CR_MAX_NESTING deep, and one node per 4 bytes of the file
-	 * (an XML file gets at most one per 7, "<true/>"; a CodeResources
-	 * written by anyone needs more than 10 bytes per node). */
-	uint64_t budget = len / 4 + 16;
-	struct { uint64_t at, i, n; } st[CR_MAX_NESTING];
-	size_t sp = 0;
-	uint64_t nodes = 0, ref = p.top;
-	for (;;) {
-		unsigned kind, unit;
-		uint64_t at, cnt;
-		if (++nodes > budget)
-			return msign_diag_set(d, MSIGN_E_LIMIT, 0,
-					      "binary CodeResources expands to more than %llu objects",
-					      (unsigned long long)budget);
-		(void)bp_object(&p, ref, &kind, &at, &cnt, &unit); /* checked above */
-		if ((kind == 0xa || kind == 0xc || kind == 0xd) && cnt > 0) {
-			if (sp == CR_MAX_NESTING)
-				return msign_diag_set(d, MSIGN_E_LIMIT, bp_off(&p, ref),
-						      "CodeResources nests more than %d levels", CR_MAX_NESTING);
-			st[sp].at = at;
-			st[sp].i = 0;
-			st[sp].n = kind == 0xd ? 2 * cnt : cnt;
-			sp++;
-		}
-		while (sp > 0 && st[sp - 1].i == st[sp - 1].n)
-			sp--;
-		if (sp == 0)
-			return 0;
-		ref = be_uint(b + st[sp - 1].at + st[sp - 1].i * p.rsz, p.rsz);
-		st[sp - 1].i++;
-		if (ref >= p.nobj)
-			return msign_diag_set(d, MSIGN_E_PLIST, st[sp - 1].at,
-					      "binary CodeResources refers to object %llu of %llu",
-					      (unsigned long long)ref, (unsigned long long)p.nobj);
-	}
-}
 
 /* ---- seals ----------------------------------------------------------------- */
 
@@ -543,20 +352,10 @@ int mb_cr_parse(const uint8_t *data, size_t len, struct mb_resources *cr,
 	if (len > MB_MAX_CR_SIZE)
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "CodeResources of %zu bytes (limit %u)",
 				      len, MB_MAX_CR_SIZE);
-	bool binary = len >= 8 && memcmp(data, "bplist00", 8) == 0;
-	int r = binary ? bplist_check(data, len, d) : xml_check(data, len, d);
+	plist_t root = NULL;
+	int r = msign_plist_parse(data, len, &cr_limits, &root, d);
 	if (r < 0)
 		return r;
-
-	plist_t root = NULL;
-	if (binary)
-		plist_from_bin((const char *)data, (uint32_t)len, &root);
-	else
-		plist_from_xml((const char *)data, (uint32_t)len, &root);
-	if (root == NULL)
-		return msign_diag_set(d, MSIGN_E_PLIST, 0,
-				      "CodeResources (%zu bytes) is not a readable %s property list",
-				      len, binary ? "binary" : "XML");
 	if (plist_get_node_type(root) != PLIST_DICT) {
 		r = msign_diag_set(d, MSIGN_E_PLIST, 0, "CodeResources is not a dictionary");
 		goto out;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/plist_guard.h"
 #include "hash/hash.h"
 #include "info/info_int.h"
 #include "macho/macho.h"
@@ -127,9 +128,12 @@ static int load_ent_dict(struct msign_info_slice *is)
 	    is->ent_xml_len > INFO_ENT_MAX_LEN ||
 	    memchr(is->ent_xml, 0, is->ent_xml_len) != NULL)
 		return 0;
+	/* Nor one the guard refuses (too deep, a shared-object bomb). */
+	struct msign_plist_limits lim = msign_plist_ent_limits;
+	lim.max_size = INFO_ENT_MAX_LEN;
 	plist_t root = NULL;
-	plist_from_memory(is->ent_xml, (uint32_t)is->ent_xml_len, &root);
-	if (root == NULL)
+	if (msign_plist_parse((const uint8_t *)is->ent_xml, is->ent_xml_len, &lim, &root,
+			      NULL) < 0)
 		return 0;
 	int rc = 0;
 	if (plist_get_node_type(root) != PLIST_DICT)

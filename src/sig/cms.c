@@ -22,6 +22,7 @@
 #include <plist/plist.h>
 
 #include "base/cur.h"
+#include "base/plist_guard.h"
 #include "sig/codesign.h"
 #include "sig/req.h"
 #include "sig/cms.h"
@@ -326,6 +327,16 @@ static int cms_cdhash_plist(const ASN1_OCTET_STRING *os,
 	plist_t root = NULL;
 	int r = 0;
 	int n = ASN1_STRING_length(os);
+	/* {cdhashes: [<data>...]}: 2 levels; the guard's reason is kept in
+	 * the message, under this function's error code */
+	static const struct msign_plist_limits lim = {
+		.what = "cdhashes attribute", .max_depth = 4, .max_size = 1u << 20,
+		.bytes_per_node = 0, .nul = MSIGN_PLIST_NUL_IN_VALUES,
+	};
+	struct msign_diag g = { 0 };
+	if (n > 0 && msign_plist_guard(ASN1_STRING_get0_data(os), (size_t)n, &lim, &g) < 0)
+		return msign_diag_set(d, MSIGN_E_CRYPTO, 0,
+				      "cdhashes attribute (%d bytes) refused: %s", n, g.msg);
 	plist_from_memory((const char *)ASN1_STRING_get0_data(os), (uint32_t)n, &root);
 	plist_t arr = root && plist_get_node_type(root) == PLIST_DICT
 			      ? plist_dict_get_item(root, "cdhashes") : NULL;

@@ -25,6 +25,7 @@
 #include <plist/plist.h>
 
 #include "base/cur.h"
+#include "base/plist_guard.h"
 #include "sig/codesign.h"
 #include "sig/req.h"
 #include "sig/cms.h"
@@ -32,7 +33,8 @@
 #include "hash/hash.h"
 
 #define ENT_MAX_LEN (1u << 20)     /* DER or XML entitlements we accept */
-#define ENT_MAX_DEPTH 32           /* nested arrays/dicts */
+#define ENT_MAX_DEPTH 32           /* nested arrays/dicts below the root
+				    * (msign_plist_ent_limits takes as many) */
 #define ENT_MAX_ELEMS 100000u      /* DER elements decoded per blob */
 #define PLIST_MAX_LEN (16u << 20)  /* Info.plist */
 
@@ -642,7 +644,13 @@ int msign_ent_xml_to_der(const char *xml, size_t len, uint8_t **der,
 	if (len == 0 || len > ENT_MAX_LEN)
 		return msign_diag_set(d, len ? MSIGN_E_LIMIT : MSIGN_E_PLIST, 0,
 				      "XML entitlements of %zu bytes (limit %u)", len, ENT_MAX_LEN);
-	plist_from_xml(xml, (uint32_t)len, &root);
+	/* XML only: a binary plist is no XML plist (plist_from_xml fails it) */
+	bool binary = len >= 8 && memcmp(xml, "bplist00", 8) == 0;
+	int g = binary ? 0 : msign_plist_guard((const uint8_t *)xml, len, &msign_plist_ent_limits, d);
+	if (g < 0)
+		return g;
+	if (!binary)
+		plist_from_xml(xml, (uint32_t)len, &root);
 	if (root == NULL)
 		return msign_diag_set(d, MSIGN_E_PLIST, 0,
 				      "entitlements (%zu bytes) are not a parseable XML plist", len);
@@ -695,6 +703,14 @@ int msign_plist_count_entries(const uint8_t *data, size_t len,
 	if (len > PLIST_MAX_LEN)
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
 				      "property list of %zu bytes exceeds %u", len, PLIST_MAX_LEN);
+	/* only keys are counted: a value with a NUL may pass */
+	struct msign_plist_limits lim = msign_plist_info_limits;
+	lim.what = "property list";
+	lim.nul = MSIGN_PLIST_NUL_IN_VALUES;
+	lim.max_size = PLIST_MAX_LEN;
+	int g = msign_plist_guard(data, len, &lim, d);
+	if (g < 0)
+		return g;
 	plist_from_memory((const char *)data, (uint32_t)len, &root);
 	if (root == NULL)
 		return msign_diag_set(d, MSIGN_E_PLIST, 0,

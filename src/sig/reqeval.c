@@ -20,6 +20,7 @@
 
 #include "base/cur.h"
 #include "base/diag.h"
+#include "base/plist_guard.h"
 #include "sig/codesign.h"
 #include "sig/reqeval.h"
 #include "sig/reqeval_int.h"
@@ -139,6 +140,16 @@ static int re_plist(struct re *r, bool info, plist_t *out)
 			if (n > UINT32_MAX)
 				return msign_diag_set(r->d, MSIGN_E_LIMIT, 0,
 						      "%s of %zu bytes is too large to parse", what, n);
+			/* Depth, shared-object bombs, NUL in keys: refused. A
+			 * value with a NUL stays libplist's (cut at the NUL, a
+			 * known difference from CFString, see the tests). */
+			struct msign_plist_limits lim =
+				info ? msign_plist_info_limits : msign_plist_ent_limits;
+			lim.max_size = UINT32_MAX;
+			lim.nul = MSIGN_PLIST_NUL_IN_VALUES;
+			int rc = msign_plist_guard(p, n, &lim, r->d);
+			if (rc < 0)
+				return rc;
 			plist_from_memory((const char *)p, (uint32_t)n, slot);
 			if (*slot == NULL)
 				return msign_diag_set(r->d, MSIGN_E_PLIST, 0,

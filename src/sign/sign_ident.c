@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/plist_guard.h"
 #include "sign/sign_int.h"
 
 static const char *si_basename(const char *path)
@@ -31,10 +32,11 @@ static bool si_bundle_id(const struct msign_slice *s, char *out, size_t outlen)
 	if (!s->has_info_plist || s->info_plist_size == 0 ||
 	    s->info_plist_size > UINT32_MAX)
 		return false;
+	/* A plist the guard refuses has no identifier to give, as one
+	 * libplist cannot read: the file name is used. */
 	plist_t root = NULL;
-	plist_from_memory((const char *)s->data + s->info_plist_off,
-			  (uint32_t)s->info_plist_size, &root);
-	if (root == NULL)
+	if (msign_plist_parse(s->data + s->info_plist_off, (size_t)s->info_plist_size,
+			      &msign_plist_info_limits, &root, NULL) < 0)
 		return false;
 	bool ok = false;
 	plist_t v = plist_get_node_type(root) == PLIST_DICT
