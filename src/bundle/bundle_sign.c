@@ -226,64 +226,126 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	return bs_seal_of(run, abs, exec, cdhash, req, d);
 }
 
-/* _CodeSignature/CodeResources in the seal root: a new file renamed over
- * the old one; the folder keeps nothing else (the signature of a Mach-O
- * main executable uses no other file there). */
-static int bs_write_cr(const struct mb_bundle *b, const uint8_t *data, size_t len,
-		       struct msign_diag *d)
+int mb_sigdir_open(int root_fd, struct msign_diag *d)
 {
-	if (mkdirat(b->root_fd, "_CodeSignature", 0755) != 0 && errno != EEXIST)
+	if (mkdirat(root_fd, "_CodeSignature", 0755) != 0 && errno != EEXIST)
 		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot create _CodeSignature: %s",
 				      strerror(errno));
-	int dir = openat(b->root_fd, "_CodeSignature",
+	int dir = openat(root_fd, "_CodeSignature",
 			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0)
 		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot open _CodeSignature: %s",
 				      strerror(errno));
+	return dir;
+}
+
+void mb_sigdir_clean(int dir, const char *const *keep, size_t nkeep)
+{
 	int dup_fd = dup(dir);
 	DIR *ds = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	if (ds == NULL && dup_fd >= 0)
 		close(dup_fd);
 	for (struct dirent *e; ds != NULL && (e = readdir(ds)) != NULL;) {
 		struct stat st;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    strcmp(e->d_name, "CodeResources") == 0 ||
-		    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		bool kept = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+		for (size_t i = 0; i < nkeep && !kept; i++)
+			kept = strcmp(e->d_name, keep[i]) == 0;
+		if (kept || fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    S_ISDIR(st.st_mode))
 			continue;
 		(void)unlinkat(dir, e->d_name, 0);
 	}
 	if (ds != NULL)
 		closedir(ds);
-	static const char tmpname[] = ".CodeResources.msign";
+}
+
+int mb_sigdir_write(int dir, const char *name, const uint8_t *data, size_t len,
+		    struct msign_diag *d)
+{
+	char tmpname[64];
+	int n = snprintf(tmpname, sizeof(tmpname), ".%s.msign", name);
+	if (n < 0 || (size_t)n >= sizeof(tmpname))
+		return msign_diag_set(d, MSIGN_E_INTERNAL, 0, "signature file name too long");
 	(void)unlinkat(dir, tmpname, 0);
 	int fd = openat(dir, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot create %s: %s", name,
+				      strerror(errno));
 	int r = 0;
-	if (fd < 0) {
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot create CodeResources: %s", strerror(errno));
-		close(dir);
-		return r;
-	}
 	for (size_t off = 0; off < len && r == 0;) {
 		ssize_t w = write(fd, data + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write CodeResources: %s",
+			r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write %s: %s", name,
 					   strerror(errno));
 		else
 			off += (size_t)w;
 	}
 	if (r == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write CodeResources: %s", strerror(errno));
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write %s: %s", name, strerror(errno));
 	close(fd);
-	if (r == 0 && renameat(dir, tmpname, dir, "CodeResources") != 0)
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write CodeResources: %s", strerror(errno));
+	if (r == 0 && renameat(dir, tmpname, dir, name) != 0)
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write %s: %s", name, strerror(errno));
 	if (r != 0)
 		(void)unlinkat(dir, tmpname, 0);
 	else
 		(void)fsync(dir);
+	return r;
+}
+
+/* _CodeSignature/CodeResources in the seal root: a new file renamed over
+ * the old one; the folder keeps nothing else (the signature of a Mach-O
+ * main executable uses no other file there). */
+static int bs_write_cr(const struct mb_bundle *b, const uint8_t *data, size_t len,
+		       struct msign_diag *d)
+{
+	int dir = mb_sigdir_open(b->root_fd, d);
+	if (dir < 0)
+		return dir;
+	static const char *const keep[] = { "CodeResources" };
+	mb_sigdir_clean(dir, keep, 1);
+	int r = mb_sigdir_write(dir, "CodeResources", data, len, d);
 	close(dir);
+	return r;
+}
+
+/* An Info.plist-only bundle (spec 1, 6): sealed as any other, then its
+ * signature written as files of _CodeSignature (bundle_plist.c). */
+static int bs_sign_plist(struct bs_run *run, const struct mb_bundle *b,
+			 const struct msign_sign_opts *so, unsigned depth,
+			 struct msign_diag *d)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	struct stat st;
+	bool sig = fstatat(b->root_fd, "_CodeSignature/CodeDirectory", &st,
+			   AT_SYMLINK_NOFOLLOW) == 0;
+	int r;
+	if (sig && !so->force && depth == 0)
+		return msign_diag_set(d, MSIGN_E_ALREADY_SIGNED, 0, "is already signed");
+	struct bs_level lv = { .run = run, .b = b, .depth = depth };
+	struct mb_seal_opts sealo = {
+		.hash_mask = mb_detached_hash_mask(so), .threads = so->threads,
+		.strict = true, .v1 = true, .v2 = true, .nested = bs_nested,
+		.nested_arg = &lv };
+	struct mb_resources cr;
+	memset(&cr, 0, sizeof(cr));
+	r = mb_seal_build(b, &sealo, &cr, d);
+	if (r == MSIGN_E_NOT_SIGNED) { /* the walk names it; run->sub has it */
+		msign_diag_clear(d);
+		msign_diag_set(d, r, 0, "code object is not signed at all");
+	}
+	if (r == 0 && (r = mb_cr_write(&cr, &bytes, &len, d)) == 0)
+		r = mb_detached_sign(b, so, so->identifier, bytes, len, d);
+	if (r == 0 && depth == 0 && run->out != NULL) {
+		snprintf(run->out->identifier, sizeof(run->out->identifier), "%s",
+			 so->identifier);
+		run->out->is_app = b->package_type != NULL &&
+				   strcmp(b->package_type, "APPL") == 0;
+	}
+	free(bytes);
+	mb_resources_free(&cr);
 	return r;
 }
 
@@ -311,16 +373,15 @@ static int bs_sign_dir(struct bs_run *run, const char *abs, unsigned depth,
 	struct mb_resources cr;
 	memset(&cr, 0, sizeof(cr));
 	struct msign_sign_result *res = NULL;
+	/* A bundle's identifier is explicit: never the ad-hoc suffix. */
+	if (so.identifier == NULL)
+		so.identifier = mb_bundle_default_identifier(&b, ident, sizeof(ident));
 	if (b.exec_rel == NULL) {
-		r = msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
-				   "a bundle without a main executable (Info.plist only) cannot be signed by msign yet");
+		r = bs_sign_plist(run, &b, &so, depth, d);
 		goto out;
 	}
 	if ((r = bs_join(exec, sizeof(exec), b.seal_root, b.exec_rel, d)))
 		goto out;
-	/* A bundle's identifier is explicit: never the ad-hoc suffix. */
-	if (so.identifier == NULL)
-		so.identifier = mb_bundle_default_identifier(&b, ident, sizeof(ident));
 	so.file_name = exec;
 	struct msign_image *img = NULL;
 	if ((r = msign_image_open(exec, &img, d)))

@@ -449,43 +449,53 @@ static int vf_specials(struct vf_ctx *c)
 
 /* Entitlements: the XML must be a plist dictionary, and the DER must say
  * the same thing (compared in canonical DER form). */
-static int vf_entitlements(struct vf_ctx *c)
+int msign_verify_entitlements(const struct msign_sig *sig, char *msg, size_t len)
 {
-	const struct msign_blob *x = c->sig->ent_xml, *dr = c->sig->ent_der;
+	const struct msign_blob *x = sig->ent_xml, *dr = sig->ent_der;
 	uint32_t n;
+	msg[0] = '\0';
 	if (x != NULL && msign_plist_count_entries(msign_blob_payload(x),
 						   msign_blob_payload_len(x),
-						   &n, NULL) != 0)
-		return vf_fail(c, MSIGN_VERIFY_ENT_PLIST,
-			       "the entitlements (slot 5) are not a plist dictionary");
+						   &n, NULL) != 0) {
+		snprintf(msg, len, "the entitlements (slot 5) are not a plist dictionary");
+		return MSIGN_VERIFY_ENT_PLIST;
+	}
 	if (x == NULL || dr == NULL)
-		return 0;
+		return MSIGN_VERIFY_VALID;
 	uint8_t *want = NULL, *again = NULL;
 	size_t want_len = 0, again_len = 0;
 	char *xml = NULL;
 	size_t xml_len = 0;
-	int r = 0;
+	int kind = MSIGN_VERIFY_VALID;
 	if (msign_ent_xml_to_der((const char *)msign_blob_payload(x),
 				 msign_blob_payload_len(x), &want, &want_len,
-				 NULL) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
-			    "the entitlements (slot 5) have no DER form");
-	else if (want_len == msign_blob_payload_len(dr) &&
-		 memcmp(want, msign_blob_payload(dr), want_len) == 0)
-		r = 0;
-	else if (msign_ent_der_to_xml(msign_blob_payload(dr),
-				      msign_blob_payload_len(dr), &xml,
-				      &xml_len, NULL) != 0 ||
-		 msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
-			    "the DER entitlements (slot 7) cannot be decoded");
-	else if (again_len != want_len || memcmp(again, want, want_len) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
-			    "the DER entitlements (slot 7) differ from the XML entitlements (slot 5)");
+				 NULL) != 0) {
+		snprintf(msg, len, "the entitlements (slot 5) have no DER form");
+		kind = MSIGN_VERIFY_ENT_BLOB;
+	} else if (want_len == msign_blob_payload_len(dr) &&
+		   memcmp(want, msign_blob_payload(dr), want_len) == 0) {
+		kind = MSIGN_VERIFY_VALID;
+	} else if (msign_ent_der_to_xml(msign_blob_payload(dr),
+					msign_blob_payload_len(dr), &xml,
+					&xml_len, NULL) != 0 ||
+		   msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0) {
+		snprintf(msg, len, "the DER entitlements (slot 7) cannot be decoded");
+		kind = MSIGN_VERIFY_ENT_BLOB;
+	} else if (again_len != want_len || memcmp(again, want, want_len) != 0) {
+		snprintf(msg, len, "the DER entitlements (slot 7) differ from the XML entitlements (slot 5)");
+		kind = MSIGN_VERIFY_ENT_BLOB;
+	}
 	free(want);
 	free(again);
 	free(xml);
-	return r;
+	return kind;
+}
+
+static int vf_entitlements(struct vf_ctx *c)
+{
+	char msg[MSIGN_DIAG_MSG_LEN];
+	int kind = msign_verify_entitlements(c->sig, msg, sizeof(msg));
+	return kind == MSIGN_VERIFY_VALID ? 0 : vf_fail(c, kind, "%s", msg);
 }
 
 /* Jobs for one CodeDirectory: all pages, or in quick mode the pages with

@@ -87,6 +87,10 @@ struct msign_sig; /* sig/codesign.h */
 int msign_verify_cms_cds(const struct msign_sig *sig, const uint8_t *der,
 			 size_t der_len, bool *unchecked, char *msg, size_t len);
 
+/* The entitlements check of verify on sig's blobs: the XML a plist
+ * dictionary, the DER saying the same. The kind, and one sentence. */
+int msign_verify_entitlements(const struct msign_sig *sig, char *msg, size_t len);
+
 /* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another
  * negative code when verification could not run (memory, crypto). */
 int msign_verify_image(const struct msign_image *img,
