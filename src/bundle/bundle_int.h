@@ -90,6 +90,11 @@ int mb_detached_verify(const struct mb_bundle *b, const struct msign_verify_opts
 		       const uint8_t *cr, size_t cr_len,
 		       struct msign_verify_result *res, uint32_t *mask,
 		       struct msign_diag *d);
+/* The designated requirement's text (*text malloc'd): the requirement
+ * set's explicit one, else (*implicit) codesign's for the CMS's chain, or
+ * for ad-hoc code every CodeDirectory's cdhash (spec 2.5). */
+int mb_detached_designated(const struct mb_detached *x, char **text, bool *implicit,
+			   struct msign_diag *d);
 /* For the CLI: is path an Info.plist-only bundle? Then 1, and, when it has
  * a CodeDirectory file, *signed_out true and its identifier in ident. */
 int mb_detached_probe(const char *path, bool *signed_out, char *ident, size_t len);

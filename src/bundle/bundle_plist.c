@@ -663,3 +663,52 @@ int mb_detached_probe(const char *path, bool *signed_out, char *ident, size_t le
 	mb_bundle_close(&b);
 	return plist_only;
 }
+
+int mb_detached_designated(const struct mb_detached *x, char **text, bool *implicit,
+			   struct msign_diag *d)
+{
+	const struct msign_sig *sig = &x->sig;
+	*text = NULL;
+	*implicit = false;
+	if (sig->requirements != NULL) {
+		char *set = NULL, *dr = NULL;
+		uint32_t count = 0;
+		bool has = false;
+		int r = msign_reqset_decompile_dr(sig->requirements->data, sig->requirements->len,
+						  &set, &count, &has, &dr, d);
+		free(set);
+		if (r)
+			return r;
+		if (dr != NULL) {
+			*text = dr;
+			return 0;
+		}
+	}
+	*implicit = true;
+	const struct msign_codedir *best = &sig->cds[sig->best];
+	if (!(best->flags & MSIGN_CS_ADHOC) && x->len[MB_DF_CMS] > 0) {
+		struct msign_cms_info ci;
+		memset(&ci, 0, sizeof(ci));
+		int r = msign_cms_parse(x->file[MB_DF_CMS], x->len[MB_DF_CMS], &ci, d);
+		if (r == 0)
+			r = msign_cms_designated(&ci, best->ident, text, d);
+		msign_cms_info_free(&ci);
+		return r;
+	}
+	/* Ad hoc (spec 2.5): every CodeDirectory's cdhash, ascending hash
+	 * type, joined with " or " (one "slice": the Info.plist). */
+	static const char term[] = "cdhash H\"\"";
+	static const char or[] = " or ";
+	size_t n = sig->ncds * (sizeof(term) - 1 + 2 * MSIGN_CDHASH_LEN + sizeof(or) - 1) + 1;
+	char *w = *text = malloc(n);
+	if (w == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	for (uint32_t k = 0; k < sig->ncds; k++) {
+		w += sprintf(w, "%scdhash H\"", k ? or : "");
+		for (uint32_t i = 0; i < MSIGN_CDHASH_LEN; i++)
+			w += sprintf(w, "%02x", sig->cds[k].cdhash[i]);
+		*w++ = '"';
+		*w = '\0';
+	}
+	return 0;
+}

@@ -92,18 +92,53 @@ static int bs_is_signed(const char *path, bool *sig, struct msign_diag *d)
 	return 0;
 }
 
-/* The main executable of the nested bundle at abs, into exec. */
-static int bs_nested_exec(const char *abs, char *exec, size_t len,
+/* The main executable of the nested bundle at abs, into exec; for an
+ * Info.plist-only bundle (*plist) the signature's CodeDirectory file. */
+static int bs_nested_exec(const char *abs, char *exec, size_t len, bool *plist,
 			  struct msign_diag *d)
 {
 	struct mb_bundle nb;
 	int r = mb_bundle_open(abs, NULL, &nb, d);
 	if (r)
 		return r;
-	if (nb.exec_rel == NULL)
-		r = msign_diag_set(d, MSIGN_E_NOT_SIGNED, 0, "code object is not signed at all");
-	else
-		r = bs_join(exec, len, nb.seal_root, nb.exec_rel, d);
+	*plist = nb.exec_rel == NULL;
+	r = bs_join(exec, len, nb.seal_root,
+		    *plist ? "_CodeSignature/CodeDirectory" : nb.exec_rel, d);
+	mb_bundle_close(&nb);
+	return r;
+}
+
+/* The seal of a nested Info.plist-only bundle: its best CodeDirectory's
+ * cdhash and its designated requirement (spec 2.5). */
+static int bs_seal_of_plist(struct bs_run *run, const char *abs, uint8_t cdhash[20],
+			    char **req, struct msign_diag *d)
+{
+	struct mb_bundle nb;
+	struct mb_detached *x = malloc(sizeof(*x));
+	int r = x == NULL ? MSIGN_E_NOMEM : mb_bundle_open(abs, NULL, &nb, d);
+	if (r) {
+		free(x);
+		if (run->sub == NULL)
+			run->sub = bs_orig_path(run, abs);
+		return r == MSIGN_E_NOMEM ? msign_diag_set(d, r, 0, "out of memory") : r;
+	}
+	struct msign_diag xd;
+	msign_diag_clear(&xd);
+	bool implicit;
+	r = mb_detached_read(nb.root_fd, x, &xd);
+	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM) {
+		if (d != NULL)
+			*d = xd;
+	} else if (r != 0) {
+		r = bs_not_signed(run, abs, d);
+	} else {
+		memcpy(cdhash, x->sig.cds[x->sig.best].cdhash, 20);
+		r = mb_detached_designated(x, req, &implicit, d);
+	}
+	if (r != 0 && run->sub == NULL)
+		run->sub = bs_orig_path(run, abs);
+	mb_detached_free(x);
+	free(x);
 	mb_bundle_close(&nb);
 	return r;
 }
@@ -203,8 +238,9 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	int r = bs_join(abs, sizeof(abs), lv->b->seal_root, rel, d);
 	if (r)
 		return r;
+	bool plist = false;
 	if (is_dir) {
-		r = bs_nested_exec(abs, exec, sizeof(exec), d);
+		r = bs_nested_exec(abs, exec, sizeof(exec), &plist, d);
 		if (r == MSIGN_E_NOT_SIGNED || r == MSIGN_E_UNSUPPORTED)
 			return bs_not_signed(run, abs, d);
 		if (r)
@@ -214,7 +250,10 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	}
 	if (run->flags & MSIGN_BUNDLE_DEEP) {
 		bool sig;
-		if ((r = bs_is_signed(exec, &sig, d)))
+		struct stat st;
+		if (plist)
+			sig = lstat(exec, &st) == 0;
+		else if ((r = bs_is_signed(exec, &sig, d)))
 			return r;
 		if (!sig || run->top->force) {
 			r = is_dir ? bs_sign_dir(run, abs, lv->depth + 1, d)
@@ -223,7 +262,8 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 				return r;
 		}
 	}
-	return bs_seal_of(run, abs, exec, cdhash, req, d);
+	return plist ? bs_seal_of_plist(run, abs, cdhash, req, d)
+		     : bs_seal_of(run, abs, exec, cdhash, req, d);
 }
 
 int mb_sigdir_open(int root_fd, struct msign_diag *d)
@@ -378,6 +418,8 @@ static int bs_sign_dir(struct bs_run *run, const char *abs, unsigned depth,
 		so.identifier = mb_bundle_default_identifier(&b, ident, sizeof(ident));
 	if (b.exec_rel == NULL) {
 		r = bs_sign_plist(run, &b, &so, depth, d);
+		if (r != 0 && depth > 0 && run->sub == NULL)
+			run->sub = bs_orig_path(run, abs);
 		goto out;
 	}
 	if ((r = bs_join(exec, sizeof(exec), b.seal_root, b.exec_rel, d)))

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "bundle/bundle_int.h"
+#include "sig/req.h"
 #include "msign/bundle.h"
 
 #define MSG_SIGFORMAT "invalid or unsupported format for signature"
@@ -452,8 +453,40 @@ static void show_plist_lines(const msign_bundle *bundle, const struct mb_detache
 		printf("Internal requirements=none\n");
 }
 
-static int show_plist(const char *path, const msign_bundle *bundle, int v)
+/* -r-: the requirement set as text, and the implicit designated one. */
+static int show_plist_reqs(const char *path, const struct mb_detached *x, const char *dest)
 {
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	char *set = NULL, *dr = NULL;
+	uint32_t count;
+	bool has, implicit = false;
+	const struct msign_blob *rq = x->sig.requirements;
+	int r = rq != NULL ? msign_reqset_decompile(rq->data, rq->len, &set, &count, &has, &d) : 0;
+	if (r == 0)
+		r = mb_detached_designated(x, &dr, &implicit, &d);
+	if (r != 0) {
+		free(set);
+		return fail(path, MSG_SIGFORMAT, &d);
+	}
+	size_t need = (set ? strlen(set) : 0) + strlen(dr) + 32;
+	char *text = malloc(need);
+	int rc = 1;
+	if (text != NULL) {
+		size_t n = (size_t)snprintf(text, need, "%s", set ? set : "");
+		if (implicit)
+			n += (size_t)snprintf(text + n, need - n, "# designated => %s\n", dr);
+		rc = write_text(dest, text, n) == 0 ? 0 : 1;
+	}
+	free(text);
+	free(set);
+	free(dr);
+	return rc;
+}
+
+static int show_plist(const char *path, const msign_bundle *bundle, const struct show_opts *o)
+{
+	int v = o->verbose;
 	struct mb_bundle b;
 	struct mb_detached *x = malloc(sizeof(*x));
 	struct msign_diag d;
@@ -471,6 +504,9 @@ static int show_plist(const char *path, const msign_bundle *bundle, int v)
 		printf("Executable=%s\n", cli_esc(msign_bundle_executable(bundle)));
 	if (r == 0 && v >= 1)
 		show_plist_lines(bundle, x, v);
+	int rc = r == 0 ? 0 : 1;
+	if (r == 0 && o->req_out != NULL)
+		rc |= show_plist_reqs(path, x, o->req_out);
 	cli_flush_stdout();
 	if (r == MSIGN_E_NOT_SIGNED)
 		fprintf(stderr, "%s: %s\n", cli_esc(path), MSG_UNSIGNED);
@@ -479,7 +515,7 @@ static int show_plist(const char *path, const msign_bundle *bundle, int v)
 	mb_detached_free(x);
 	free(x);
 	mb_bundle_close(&b);
-	return r == 0 ? 0 : 1;
+	return rc;
 }
 
 static int show_one(const char *path, const struct show_opts *o)
@@ -498,10 +534,10 @@ static int show_one(const char *path, const struct show_opts *o)
 		f.file = msign_bundle_executable(f.bundle);
 		bool sig;
 		char id[8];
-		if (!o->json && o->req_out == NULL && o->ent_out == NULL &&
+		if (!o->json && o->ent_out == NULL &&
 		    msign_bundle_executable_info(f.bundle, NULL) == NULL &&
 		    mb_detached_probe(path, &sig, id, sizeof(id))) {
-			int rc = show_plist(path, f.bundle, o->verbose);
+			int rc = show_plist(path, f.bundle, o);
 			msign_bundle_free(f.bundle);
 			return rc;
 		}

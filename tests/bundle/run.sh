@@ -242,6 +242,21 @@ want v.info.added 1 "Info.bundle: $BAD${nl}file added: $R/Contents/Resources/new
 copy v.info.unsigned "$FX/Info.bundle"
 run v.info.unsigned "$tmp/v.info.unsigned" "$M" verify Info.bundle
 want1 v.info.unsigned 1 "Info.bundle: code object is not signed at all"
+# An Info.plist-only bundle nested in a bundle: --deep signs it first; the
+# seal's cdhash and requirement are judged by indep.py from its files
+# (below), a change inside it shows only with --deep.
+copy nestinfo "$FX/Plain.bundle"
+NI=$R
+mkdir -p "$NI/Contents/PlugIns"
+cp -a "$FX/Info.bundle" "$NI/Contents/PlugIns/"
+run sign.nestinfo "$tmp/nestinfo" "$M" sign -s - --deep Plain.bundle
+want sign.nestinfo 0 ""
+run v.nestinfo.ok "$tmp/nestinfo" "$M" verify --deep Plain.bundle
+want v.nestinfo.ok 0 ""
+copy v.nestinfo "$NI"
+echo x >> "$R/Contents/PlugIns/Info.bundle/Contents/Resources/i.txt"
+run v.nestinfo "$tmp/v.nestinfo" "$M" verify --deep Plain.bundle
+want v.nestinfo 1 "Plain.bundle: $BAD${nl}In subcomponent: $R/Contents/PlugIns/Info.bundle"
 copy bare "$FX/Bare.framework"
 B=$R
 run sign.bare "$tmp/bare" "$M" sign -s - -v Bare.framework
@@ -283,6 +298,7 @@ cr info "$I" "$I/Contents" "$I/Contents/_CodeSignature/CodeDirectory" "$I/Conten
 # the SHA-256 alternate CodeDirectory, named as Apple names slot 0x1000
 job info.alt.slots slots "$I/Contents/_CodeSignature/CodeRequirements-1"
 cr bare "$B" "$B/Versions/A" "$B/Versions/A/Bare" "$B/Versions/A/Resources/Info.plist"
+cr nestinfo "$NI" "$NI/Contents" "$NI/Contents/MacOS/Plain" "$NI/Contents/Info.plist"
 # nested items: name, path, seal key, the CodeResources holding the seal
 NESTED="helper:$D/Contents/MacOS/helper:MacOS/helper:mac
 libbar:$D/Contents/Frameworks/libbar.dylib:Frameworks/libbar.dylib:mac
@@ -290,7 +306,8 @@ fooseal:$DF:Frameworks/Foo.framework:mac
 topseal:$TOPX:XPCServices/Top.xpc:mac
 toparm:$A/Contents/XPCServices/Top.xpc:XPCServices/Top.xpc:arm
 helperapp:$DF/Versions/A/Helpers/FooHelper.app:Helpers/FooHelper.app:foo
-svc:$DF/Versions/A/XPCServices/Svc.xpc:XPCServices/Svc.xpc:foo"
+svc:$DF/Versions/A/XPCServices/Svc.xpc:XPCServices/Svc.xpc:foo
+infoseal:$NI/Contents/PlugIns/Info.bundle:PlugIns/Info.bundle:nestinfo"
 echo "$NESTED" | while IFS=: read -r n path key in; do
 	if [ "$n" = toparm ]; then job "$n.nested" nested "$path" --host arm64; else job "$n.nested" nested "$path"; fi
 done
