@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "bundle/bundle_int.h"
+#include "sig/cms.h"
 #include "sig/req.h"
 #include "msign/bundle.h"
 
@@ -426,10 +427,26 @@ static void show_plist_lines(const msign_bundle *bundle, const struct mb_detache
 		cli_hex(cd->cdhash, 20, hex);
 		printf("CDHash=%s\n", hex);
 	}
-	if (x->len[MB_DF_CMS] > 0)
+	if (x->len[MB_DF_CMS] > 0) {
 		printf("Signature size=%zu\n", x->len[MB_DF_CMS]);
-	else if (cd->flags & MSIGN_CS_ADHOC)
+		struct msign_cms_info ci;
+		memset(&ci, 0, sizeof(ci));
+		if (msign_cms_parse(x->file[MB_DF_CMS], x->len[MB_DF_CMS], &ci, NULL) == 0) {
+			for (uint32_t i = 0; v >= 2 && i < ci.ncerts && i < MSIGN_CMS_MAX_CERTS; i++)
+				printf("Authority=%s\n", cli_esc(ci.chain[i].cn ? ci.chain[i].cn : ""));
+			char date[64];
+			if (ci.has_timestamp) {
+				cli_date((time_t)ci.timestamp_time, date, sizeof(date));
+				printf("Timestamp=%s\n", date);
+			} else if (ci.has_signing_time) {
+				cli_date((time_t)ci.signing_time, date, sizeof(date));
+				printf("Signed Time=%s\n", date);
+			}
+		}
+		msign_cms_info_free(&ci);
+	} else if (cd->flags & MSIGN_CS_ADHOC) {
 		printf("Signature=adhoc\n");
+	}
 	uint32_t n;
 	if (msign_codedir_slot_present(cd, -1) && msign_bundle_info_plist_entries(bundle, &n))
 		printf("Info.plist entries=%u\n", n);
