@@ -562,6 +562,13 @@ static int md_verify(const struct mb_bundle *b, const struct mb_detached *x,
 			       (size_t)i * MSIGN_SB_INDEX_LEN + MSIGN_SB_INDEX_OFF_TYPE) ==
 		    MSIGN_REQ_TYPE_DESIGNATED)
 			res->explicit_dr = true;
+	/* A scatter vector would map the pages elsewhere; no signer writes
+	 * one, and ignoring it would check other bytes than it names. */
+	for (uint32_t k = 0; k < sig->ncds; k++)
+		if (sig->cds[k].scatter_off != 0)
+			return md_fail(res, MSIGN_VERIFY_BAD_FORMAT,
+				       "%s: a scatter vector (offset %u), which msign does not support",
+				       md_cd_name(&sig->cds[k]), sig->cds[k].scatter_off);
 	for (uint32_t k = 0; o->strict && k < sig->ncds; k++)
 		if (strcmp(sig->cds[k].ident, first->ident) != 0 ||
 		    sig->cds[k].flags != first->flags)
