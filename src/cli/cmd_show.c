@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "bundle/bundle_int.h"
 #include "sig/cms.h"
+#include "sig/ent.h"
 #include "sig/req.h"
 #include "msign/bundle.h"
 
@@ -501,6 +502,28 @@ static int show_plist_reqs(const char *path, const struct mb_detached *x, const 
 	return rc;
 }
 
+/* --entitlements: the XML file as the signer wrote it, else the DER one
+ * decoded (as for a Mach-O); none: nothing. */
+static int show_plist_ents(const char *path, const struct mb_detached *x, const char *dest)
+{
+	const struct msign_blob *xb = x->sig.ent_xml, *db = x->sig.ent_der;
+	if (xb != NULL)
+		return write_text(dest, (const char *)msign_blob_payload(xb),
+				  msign_blob_payload_len(xb)) == 0 ? 0 : 1;
+	if (db == NULL)
+		return 0;
+	char *xml = NULL;
+	size_t len = 0;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	if (msign_ent_der_to_xml(msign_blob_payload(db), msign_blob_payload_len(db), &xml,
+				 &len, &d) != 0)
+		return fail(path, "invalid entitlements blob", &d);
+	int rc = write_text(dest, xml, len) == 0 ? 0 : 1;
+	free(xml);
+	return rc;
+}
+
 static int show_plist(const char *path, const msign_bundle *bundle, const struct show_opts *o)
 {
 	int v = o->verbose;
@@ -524,6 +547,8 @@ static int show_plist(const char *path, const msign_bundle *bundle, const struct
 	int rc = r == 0 ? 0 : 1;
 	if (r == 0 && o->req_out != NULL)
 		rc |= show_plist_reqs(path, x, o->req_out);
+	if (r == 0 && o->ent_out != NULL)
+		rc |= show_plist_ents(path, x, o->ent_out);
 	cli_flush_stdout();
 	if (r == MSIGN_E_NOT_SIGNED)
 		fprintf(stderr, "%s: %s\n", cli_esc(path), MSG_UNSIGNED);
@@ -551,7 +576,7 @@ static int show_one(const char *path, const struct show_opts *o)
 		f.file = msign_bundle_executable(f.bundle);
 		bool sig;
 		char id[8];
-		if (!o->json && o->ent_out == NULL &&
+		if (!o->json &&
 		    msign_bundle_executable_info(f.bundle, NULL) == NULL &&
 		    mb_detached_probe(path, &sig, id, sizeof(id))) {
 			int rc = show_plist(path, f.bundle, o);

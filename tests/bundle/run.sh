@@ -219,6 +219,27 @@ want sign.info.f 0 "Info.bundle: replacing existing signature"
 if [ "$quick" = 0 ]; then # BUNDLE_QUICK: the refusal and the kinds of tampering below, for other bundles
 run sign.info.again "$tmp/info2" "$M" sign -s - Info.bundle
 want sign.info.again 1 "Info.bundle: is already signed"
+# entitlements: CodeEntitlements (as given) and CodeEntitlementDER, slots
+# -5 and -7 (hashes=1+7), read back by show and checked by verify
+copy info.ent "$I"
+ENT='<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>com.apple.security.app-sandbox</key>
+	<true/>
+</dict>
+</plist>'
+text "$ENT" > "$tmp/ent.plist"
+run sign.info.ent "$tmp/info.ent" "$M" sign -s - -f --entitlements "$tmp/ent.plist" Info.bundle
+want sign.info.ent 0 "Info.bundle: replacing existing signature"
+run show.info.ent "$tmp/info.ent" "$M" show -v --entitlements - Info.bundle
+[ "$(grep -c 'hashes=1+7 location=embedded$' "$tmp/show.info.ent.out")" = 1 ] &&
+	[ "$(tail -n 8 "$tmp/show.info.ent.out")" = "$ENT" ] &&
+	[ "$(sigls "$R")" = "CodeDirectory CodeEntitlementDER CodeEntitlements ${IFILES#CodeDirectory }" ] && ok ||
+	no "info: entitlements: _CodeSignature '$(sigls "$R")', show: $(cat "$tmp/show.info.ent.out" "$tmp/show.info.ent.err")"
+run v.info.ent "$tmp/info.ent" "$M" verify -v Info.bundle
+want v.info.ent 0 "Info.bundle: valid on disk${nl}Info.bundle: satisfies its Designated Requirement"
 fi
 # tampering: the Info.plist (its slot -1), the CodeDirectory's code slot
 # (its last bytes), the CodeResources file (slot -3), no signature at all
