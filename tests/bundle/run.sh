@@ -240,6 +240,11 @@ run show.info.ent "$tmp/info.ent" "$M" show -v --entitlements - Info.bundle
 	no "info: entitlements: _CodeSignature '$(sigls "$R")', show: $(cat "$tmp/show.info.ent.out" "$tmp/show.info.ent.err")"
 run v.info.ent "$tmp/info.ent" "$M" verify -v Info.bundle
 want v.info.ent 0 "Info.bundle: valid on disk${nl}Info.bundle: satisfies its Designated Requirement"
+# -R sees the identifier and the bound Info.plist (info[...])
+run v.info.req "$tmp/info.ent" "$M" verify -R '=info[CFBundleName] = "Info" and identifier "org.msign.info"' Info.bundle
+want v.info.req 0 ""
+run v.info.noreq "$tmp/info.ent" "$M" verify -R '=info[CFBundleName] = "Other"' Info.bundle
+want1 v.info.noreq 3 "Info.bundle: code failed to satisfy specified code requirement(s)"
 fi
 # tampering: the Info.plist (its slot -1), the CodeDirectory's code slot
 # (its last bytes), the CodeResources file (slot -3), no signature at all
