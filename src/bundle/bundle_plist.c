@@ -380,7 +380,8 @@ static const uint8_t *md_special(const struct mb_bundle *b, const struct mb_deta
  * (SecStaticCode::component: a file whose slot is zero is not looked at,
  * except that a signature file nothing seals is a modified signature). */
 static int md_specials(const struct mb_bundle *b, const struct mb_detached *x,
-		       const uint8_t *cr, size_t cr_len, struct msign_verify_result *res)
+		       const uint8_t *cr, size_t cr_len, bool bundle,
+		       struct msign_verify_result *res)
 {
 	const struct msign_sig *sig = &x->sig;
 	for (uint32_t k = 0; k < sig->ncds; k++) {
@@ -392,6 +393,12 @@ static int md_specials(const struct mb_bundle *b, const struct mb_detached *x,
 			size_t len;
 			const char *file;
 			const uint8_t *data = md_special(b, x, cr, cr_len, n, &len, &file);
+			if (!bundle && n == MSIGN_CSSLOT_RESOURCEDIR) {
+				/* nested code without --deep: its resources are not
+				 * looked at (kSecCSBasicValidateOnly), as for Mach-O */
+				res->slots_skipped++;
+				continue;
+			}
 			int kind = n == MSIGN_CSSLOT_INFOSLOT ? MSIGN_VERIFY_INFO_PLIST
 				   : n == MSIGN_CSSLOT_RESOURCEDIR ? MSIGN_VERIFY_RESOURCE_DIR
 				   : MSIGN_VERIFY_MODIFIED;
@@ -589,7 +596,7 @@ static int md_verify(const struct mb_bundle *b, const struct mb_detached *x,
 		if (o->trust != NULL && !res->adhoc && (r = md_trust(x, o, t, res, d)) != 0)
 			return r;
 	}
-	if ((r = md_specials(b, x, cr, cr_len, res)) != 0)
+	if ((r = md_specials(b, x, cr, cr_len, o->bundle, res)) != 0)
 		return r;
 	if ((kind = msign_verify_entitlements(sig, msg, sizeof(msg))) != MSIGN_VERIFY_VALID)
 		return md_fail(res, kind, "%s", msg);
