@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include "bundle/bundle.h"
 #include "msign/bundle.h"
+#include "sig/codesign.h"
 #include "verify/verify.h"
 
 /* What a tree held when it was copied: every entry's path, file system
@@ -62,10 +63,76 @@ int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
 int msign_sign_bundle_opts(const char *path, const struct msign_sign_opts *o,
 			   unsigned flags, char **subcomponent, struct msign_diag *d);
 
+/* The seal root's _CodeSignature, created (0755) when missing: an
+ * O_DIRECTORY descriptor, or a negative code. */
+int mb_sigdir_open(int root_fd, struct msign_diag *d);
+/* Delete every entry of dir but directories and the nkeep names in keep
+ * (spec 6: the new signature's files only). */
+void mb_sigdir_clean(int dir, const char *const *keep, size_t nkeep);
+/* name in dir: a temp file, written, fsync'd, renamed over name (0644). */
+int mb_sigdir_write(int dir, const char *name, const uint8_t *data, size_t len,
+		    struct msign_diag *d);
+
+/* ---- Info.plist-only bundles (bundle_plist.c) ----
+ * No Mach-O main executable: the Info.plist is the code (one page of its
+ * size), and every component of the signature is a file in _CodeSignature
+ * (spec 1, "Where the signature lives"). */
+enum {
+	MB_DF_CD,      /* CodeDirectory: slot 0 */
+	MB_DF_REQS,    /* CodeRequirements */
+	MB_DF_ALT,     /* CodeRequirements-1 ... -5: CDs 0x1000 ... 0x1004 */
+	MB_DF_CMS = MB_DF_ALT + 5, /* CodeSignature: the CMS (DER), empty ad hoc */
+	MB_DF_ENT,     /* CodeEntitlements */
+	MB_DF_ENT_DER, /* CodeEntitlementDER */
+	MB_DF_COUNT
+};
+extern const char *const mb_df_names[MB_DF_COUNT];
+
+struct mb_detached {
+	uint8_t *file[MB_DF_COUNT]; /* NULL: no such file */
+	size_t len[MB_DF_COUNT];
+	/* The CodeDirectories (ascending hash type, cdhash computed), best and
+	 * lowest, and the requirement and entitlement files as blobs; no
+	 * SuperBlob and no cms member (the CMS file is not a blob). */
+	struct msign_sig sig;
+};
+/* Read and validate the files below root_fd: MSIGN_E_NOT_SIGNED without a
+ * CodeDirectory file; a malformed file: its parser's code, d naming it.
+ * x is filled in any case: free it with mb_detached_free. */
+int mb_detached_read(int root_fd, struct mb_detached *x, struct msign_diag *d);
+void mb_detached_free(struct mb_detached *x);
+/* The hash types such a signature gets: o's, else SHA-1 and SHA-256. */
+uint32_t mb_detached_hash_mask(const struct msign_sign_opts *o);
+/* Write the signature of b (identifier ident, CodeResources cr) into its
+ * _CodeSignature, deleting the files it does not use. */
+int mb_detached_sign(const struct mb_bundle *b, const struct msign_sign_opts *o,
+		     const char *ident, const uint8_t *cr, size_t cr_len,
+		     struct msign_diag *d);
+/* Verify b's files as verify does a slice (CMS, trust, special slots,
+ * entitlements, the code slot, requirements), cr the CodeResources bytes
+ * (NULL: none). 0 valid, MSIGN_E_VERIFY with res->kind and detail, or an
+ * error. *mask: the hash types of the CodeDirectories. */
+int mb_detached_verify(const struct mb_bundle *b, const struct msign_verify_opts *o,
+		       const uint8_t *cr, size_t cr_len,
+		       struct msign_verify_result *res, uint32_t *mask,
+		       struct msign_diag *d);
+/* The designated requirement's text (*text malloc'd): the requirement
+ * set's explicit one, else (*implicit) codesign's for the CMS's chain, or
+ * for ad-hoc code every CodeDirectory's cdhash (spec 2.5). */
+int mb_detached_designated(const struct mb_detached *x, char **text, bool *implicit,
+			   struct msign_diag *d);
+/* For the CLI: is path an Info.plist-only bundle? Then 1, and, when it has
+ * a CodeDirectory file, *signed_out true and its identifier in ident. */
+int mb_detached_probe(const char *path, bool *signed_out, char *ident, size_t len);
+
 /* ---- verification (bundle_verify.c) ---- */
 /* _CodeSignature/CodeResources below root_fd, never through a link: 0 and
  * *out malloc'd (NULL when there is none), or an error. */
 int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d);
+/* The file name in the seal root's _CodeSignature, the same way, at most
+ * max bytes (MSIGN_E_LIMIT beyond). */
+int mb_read_sigfile(int root_fd, const char *name, size_t max, uint8_t **out,
+		    size_t *len, struct msign_diag *d);
 struct mb_vresult {
 	int kind;              /* enum msign_verify_kind */
 	char error[256];       /* Apple's sentence for kind ("" when valid) */
@@ -80,6 +147,9 @@ struct mb_vresult {
 	uint32_t nested_checked;
 	enum mb_kind bkind;
 	bool is_app;
+	/* An Info.plist-only bundle: exec holds the result of its
+	 * _CodeSignature files (mb_detached_verify), has_exec_result false. */
+	bool detached;
 };
 /* Verify the bundle at path (absolute or not): the main executable with o
  * (its bundle fields are set here), slots -1 / -3, resources and nested

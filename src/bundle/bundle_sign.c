@@ -92,18 +92,53 @@ static int bs_is_signed(const char *path, bool *sig, struct msign_diag *d)
 	return 0;
 }
 
-/* The main executable of the nested bundle at abs, into exec. */
-static int bs_nested_exec(const char *abs, char *exec, size_t len,
+/* The main executable of the nested bundle at abs, into exec; for an
+ * Info.plist-only bundle (*plist) the signature's CodeDirectory file. */
+static int bs_nested_exec(const char *abs, char *exec, size_t len, bool *plist,
 			  struct msign_diag *d)
 {
 	struct mb_bundle nb;
 	int r = mb_bundle_open(abs, NULL, &nb, d);
 	if (r)
 		return r;
-	if (nb.exec_rel == NULL)
-		r = msign_diag_set(d, MSIGN_E_NOT_SIGNED, 0, "code object is not signed at all");
-	else
-		r = bs_join(exec, len, nb.seal_root, nb.exec_rel, d);
+	*plist = nb.exec_rel == NULL;
+	r = bs_join(exec, len, nb.seal_root,
+		    *plist ? "_CodeSignature/CodeDirectory" : nb.exec_rel, d);
+	mb_bundle_close(&nb);
+	return r;
+}
+
+/* The seal of a nested Info.plist-only bundle: its best CodeDirectory's
+ * cdhash and its designated requirement (spec 2.5). */
+static int bs_seal_of_plist(struct bs_run *run, const char *abs, uint8_t cdhash[20],
+			    char **req, struct msign_diag *d)
+{
+	struct mb_bundle nb;
+	struct mb_detached *x = malloc(sizeof(*x));
+	int r = x == NULL ? MSIGN_E_NOMEM : mb_bundle_open(abs, NULL, &nb, d);
+	if (r) {
+		free(x);
+		if (run->sub == NULL)
+			run->sub = bs_orig_path(run, abs);
+		return r == MSIGN_E_NOMEM ? msign_diag_set(d, r, 0, "out of memory") : r;
+	}
+	struct msign_diag xd;
+	msign_diag_clear(&xd);
+	bool implicit;
+	r = mb_detached_read(nb.root_fd, x, &xd);
+	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM) {
+		if (d != NULL)
+			*d = xd;
+	} else if (r != 0) {
+		r = bs_not_signed(run, abs, d);
+	} else {
+		memcpy(cdhash, x->sig.cds[x->sig.best].cdhash, 20);
+		r = mb_detached_designated(x, req, &implicit, d);
+	}
+	if (r != 0 && run->sub == NULL)
+		run->sub = bs_orig_path(run, abs);
+	mb_detached_free(x);
+	free(x);
 	mb_bundle_close(&nb);
 	return r;
 }
@@ -203,8 +238,9 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	int r = bs_join(abs, sizeof(abs), lv->b->seal_root, rel, d);
 	if (r)
 		return r;
+	bool plist = false;
 	if (is_dir) {
-		r = bs_nested_exec(abs, exec, sizeof(exec), d);
+		r = bs_nested_exec(abs, exec, sizeof(exec), &plist, d);
 		if (r == MSIGN_E_NOT_SIGNED || r == MSIGN_E_UNSUPPORTED)
 			return bs_not_signed(run, abs, d);
 		if (r)
@@ -214,7 +250,10 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	}
 	if (run->flags & MSIGN_BUNDLE_DEEP) {
 		bool sig;
-		if ((r = bs_is_signed(exec, &sig, d)))
+		struct stat st;
+		if (plist)
+			sig = lstat(exec, &st) == 0;
+		else if ((r = bs_is_signed(exec, &sig, d)))
 			return r;
 		if (!sig || run->top->force) {
 			r = is_dir ? bs_sign_dir(run, abs, lv->depth + 1, d)
@@ -223,7 +262,76 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 				return r;
 		}
 	}
-	return bs_seal_of(run, abs, exec, cdhash, req, d);
+	return plist ? bs_seal_of_plist(run, abs, cdhash, req, d)
+		     : bs_seal_of(run, abs, exec, cdhash, req, d);
+}
+
+int mb_sigdir_open(int root_fd, struct msign_diag *d)
+{
+	if (mkdirat(root_fd, "_CodeSignature", 0755) != 0 && errno != EEXIST)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot create _CodeSignature: %s",
+				      strerror(errno));
+	int dir = openat(root_fd, "_CodeSignature",
+			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot open _CodeSignature: %s",
+				      strerror(errno));
+	return dir;
+}
+
+void mb_sigdir_clean(int dir, const char *const *keep, size_t nkeep)
+{
+	int dup_fd = dup(dir);
+	DIR *ds = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (ds == NULL && dup_fd >= 0)
+		close(dup_fd);
+	for (struct dirent *e; ds != NULL && (e = readdir(ds)) != NULL;) {
+		struct stat st;
+		bool kept = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+		for (size_t i = 0; i < nkeep && !kept; i++)
+			kept = strcmp(e->d_name, keep[i]) == 0;
+		if (kept || fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    S_ISDIR(st.st_mode))
+			continue;
+		(void)unlinkat(dir, e->d_name, 0);
+	}
+	if (ds != NULL)
+		closedir(ds);
+}
+
+int mb_sigdir_write(int dir, const char *name, const uint8_t *data, size_t len,
+		    struct msign_diag *d)
+{
+	char tmpname[64];
+	int n = snprintf(tmpname, sizeof(tmpname), ".%s.msign", name);
+	if (n < 0 || (size_t)n >= sizeof(tmpname))
+		return msign_diag_set(d, MSIGN_E_INTERNAL, 0, "signature file name too long");
+	(void)unlinkat(dir, tmpname, 0);
+	int fd = openat(dir, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot create %s: %s", name,
+				      strerror(errno));
+	int r = 0;
+	for (size_t off = 0; off < len && r == 0;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write %s: %s", name,
+					   strerror(errno));
+		else
+			off += (size_t)w;
+	}
+	if (r == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write %s: %s", name, strerror(errno));
+	close(fd);
+	if (r == 0 && renameat(dir, tmpname, dir, name) != 0)
+		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write %s: %s", name, strerror(errno));
+	if (r != 0)
+		(void)unlinkat(dir, tmpname, 0);
+	else
+		(void)fsync(dir);
+	return r;
 }
 
 /* _CodeSignature/CodeResources in the seal root: a new file renamed over
@@ -232,58 +340,52 @@ static int bs_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 static int bs_write_cr(const struct mb_bundle *b, const uint8_t *data, size_t len,
 		       struct msign_diag *d)
 {
-	if (mkdirat(b->root_fd, "_CodeSignature", 0755) != 0 && errno != EEXIST)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot create _CodeSignature: %s",
-				      strerror(errno));
-	int dir = openat(b->root_fd, "_CodeSignature",
-			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dir = mb_sigdir_open(b->root_fd, d);
 	if (dir < 0)
-		return msign_diag_set(d, MSIGN_E_IO, 0, "cannot open _CodeSignature: %s",
-				      strerror(errno));
-	int dup_fd = dup(dir);
-	DIR *ds = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	if (ds == NULL && dup_fd >= 0)
-		close(dup_fd);
-	for (struct dirent *e; ds != NULL && (e = readdir(ds)) != NULL;) {
-		struct stat st;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    strcmp(e->d_name, "CodeResources") == 0 ||
-		    fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    S_ISDIR(st.st_mode))
-			continue;
-		(void)unlinkat(dir, e->d_name, 0);
-	}
-	if (ds != NULL)
-		closedir(ds);
-	static const char tmpname[] = ".CodeResources.msign";
-	(void)unlinkat(dir, tmpname, 0);
-	int fd = openat(dir, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	int r = 0;
-	if (fd < 0) {
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot create CodeResources: %s", strerror(errno));
-		close(dir);
-		return r;
-	}
-	for (size_t off = 0; off < len && r == 0;) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write CodeResources: %s",
-					   strerror(errno));
-		else
-			off += (size_t)w;
-	}
-	if (r == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write CodeResources: %s", strerror(errno));
-	close(fd);
-	if (r == 0 && renameat(dir, tmpname, dir, "CodeResources") != 0)
-		r = msign_diag_set(d, MSIGN_E_IO, 0, "cannot write CodeResources: %s", strerror(errno));
-	if (r != 0)
-		(void)unlinkat(dir, tmpname, 0);
-	else
-		(void)fsync(dir);
+		return dir;
+	static const char *const keep[] = { "CodeResources" };
+	mb_sigdir_clean(dir, keep, 1);
+	int r = mb_sigdir_write(dir, "CodeResources", data, len, d);
 	close(dir);
+	return r;
+}
+
+/* An Info.plist-only bundle (spec 1, 6): sealed as any other, then its
+ * signature written as files of _CodeSignature (bundle_plist.c). */
+static int bs_sign_plist(struct bs_run *run, const struct mb_bundle *b,
+			 const struct msign_sign_opts *so, unsigned depth,
+			 struct msign_diag *d)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	struct stat st;
+	bool sig = fstatat(b->root_fd, "_CodeSignature/CodeDirectory", &st,
+			   AT_SYMLINK_NOFOLLOW) == 0;
+	int r;
+	if (sig && !so->force && depth == 0)
+		return msign_diag_set(d, MSIGN_E_ALREADY_SIGNED, 0, "is already signed");
+	struct bs_level lv = { .run = run, .b = b, .depth = depth };
+	struct mb_seal_opts sealo = {
+		.hash_mask = mb_detached_hash_mask(so), .threads = so->threads,
+		.strict = true, .v1 = true, .v2 = true, .nested = bs_nested,
+		.nested_arg = &lv };
+	struct mb_resources cr;
+	memset(&cr, 0, sizeof(cr));
+	r = mb_seal_build(b, &sealo, &cr, d);
+	if (r == MSIGN_E_NOT_SIGNED) { /* the walk names it; run->sub has it */
+		msign_diag_clear(d);
+		msign_diag_set(d, r, 0, "code object is not signed at all");
+	}
+	if (r == 0 && (r = mb_cr_write(&cr, &bytes, &len, d)) == 0)
+		r = mb_detached_sign(b, so, so->identifier, bytes, len, d);
+	if (r == 0 && depth == 0 && run->out != NULL) {
+		snprintf(run->out->identifier, sizeof(run->out->identifier), "%s",
+			 so->identifier);
+		run->out->is_app = b->package_type != NULL &&
+				   strcmp(b->package_type, "APPL") == 0;
+	}
+	free(bytes);
+	mb_resources_free(&cr);
 	return r;
 }
 
@@ -311,16 +413,17 @@ static int bs_sign_dir(struct bs_run *run, const char *abs, unsigned depth,
 	struct mb_resources cr;
 	memset(&cr, 0, sizeof(cr));
 	struct msign_sign_result *res = NULL;
+	/* A bundle's identifier is explicit: never the ad-hoc suffix. */
+	if (so.identifier == NULL)
+		so.identifier = mb_bundle_default_identifier(&b, ident, sizeof(ident));
 	if (b.exec_rel == NULL) {
-		r = msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
-				   "a bundle without a main executable (Info.plist only) cannot be signed by msign yet");
+		r = bs_sign_plist(run, &b, &so, depth, d);
+		if (r != 0 && depth > 0 && run->sub == NULL)
+			run->sub = bs_orig_path(run, abs);
 		goto out;
 	}
 	if ((r = bs_join(exec, sizeof(exec), b.seal_root, b.exec_rel, d)))
 		goto out;
-	/* A bundle's identifier is explicit: never the ad-hoc suffix. */
-	if (so.identifier == NULL)
-		so.identifier = mb_bundle_default_identifier(&b, ident, sizeof(ident));
 	so.file_name = exec;
 	struct msign_image *img = NULL;
 	if ((r = msign_image_open(exec, &img, d)))

@@ -45,16 +45,15 @@ static void bv_fail(struct mb_vresult *vr, int kind, const char *sentence)
 		 sentence != NULL ? sentence : msign_verify_message(kind));
 }
 
-/* _CodeSignature/CodeResources below the seal root, never through a link:
- * 0 and *out (NULL when there is none), or an I/O error. */
-int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d)
+int mb_read_sigfile(int root_fd, const char *name, size_t max, uint8_t **out,
+		    size_t *len, struct msign_diag *d)
 {
 	*out = NULL;
 	*len = 0;
 	int dir = openat(root_fd, "_CodeSignature", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0)
 		return 0;
-	int fd = openat(dir, "CodeResources", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	close(dir);
 	if (fd < 0)
 		return 0;
@@ -63,10 +62,10 @@ int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d)
 		close(fd);
 		return 0;
 	}
-	if (st.st_size > (off_t)MB_MAX_CR_SIZE) {
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
 		close(fd);
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
-				      "CodeResources is larger than %u bytes", MB_MAX_CR_SIZE);
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s is larger than %zu bytes",
+				      name, max);
 	}
 	size_t want = (size_t)st.st_size;
 	uint8_t *buf = malloc(want ? want : 1);
@@ -86,11 +85,18 @@ int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d)
 	close(fd);
 	if (got != want) {
 		free(buf);
-		return msign_diag_set(d, MSIGN_E_IO, 0, "CodeResources changed while being read");
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s changed while being read", name);
 	}
 	*out = buf;
 	*len = got;
 	return 0;
+}
+
+/* _CodeSignature/CodeResources below the seal root, never through a link:
+ * 0 and *out (NULL when there is none), or an I/O error. */
+int mb_read_cr(int root_fd, uint8_t **out, size_t *len, struct msign_diag *d)
+{
+	return mb_read_sigfile(root_fd, "CodeResources", MB_MAX_CR_SIZE, out, len, d);
 }
 
 /* Nested code at rel must satisfy the requirement its seal records; deep,
@@ -226,10 +232,27 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
+	uint32_t mask = 0;
 	if (b.exec_rel == NULL) {
-		bv_fail(vr, MSIGN_VERIFY_BUNDLE,
-			"a bundle without a main executable (Info.plist only) cannot be verified by msign yet");
-		goto out;
+		/* 1. the files of _CodeSignature, the Info.plist as the code */
+		if ((vr->exec = malloc(sizeof(*vr->exec))) == NULL) {
+			r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		if ((r = mb_read_cr(b.root_fd, &cr_bytes, &cr_len, d)))
+			goto out;
+		struct msign_verify_opts eo = *o;
+		eo.bundle = !(bflags & BV_BASIC);
+		vr->detached = true;
+		r = mb_detached_verify(&b, &eo, cr_bytes, cr_len, vr->exec, &mask, d);
+		if (r == MSIGN_E_VERIFY) {
+			r = 0;
+			bv_fail(vr, vr->exec->kind, NULL);
+			goto out;
+		}
+		if (r || (bflags & BV_BASIC))
+			goto out;
+		goto seal;
 	}
 	if ((exec = mb_path_join(b.seal_root, b.exec_rel)) == NULL ||
 	    (vr->exec = malloc(sizeof(*vr->exec))) == NULL) {
@@ -267,6 +290,8 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 	}
 	if (r || (bflags & BV_BASIC))
 		goto out;
+	mask = bv_hash_mask(exec);
+seal:;
 	/* 2. the seal */
 	struct msign_diag pd;
 	msign_diag_clear(&pd);
@@ -282,7 +307,7 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 	vr->files = (uint32_t)(vr->version == 2 ? cr.files2.n : cr.files.n);
 	struct bv_level lv = { .o = o, .bflags = bflags, .b = &b, .vr = vr, .depth = depth };
 	struct mb_check_opts co = {
-		.hash_mask = bv_hash_mask(exec),
+		.hash_mask = mask,
 		.strict = true, /* codesign's default (kSecCSStrictValidate) */
 		.restrict_symlinks = (bflags & MSIGN_VERIFY_F_STRICT_RESOURCES) != 0,
 		.restrict_sideband = (bflags & MSIGN_VERIFY_F_STRICT_RESOURCES) != 0,

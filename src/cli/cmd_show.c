@@ -9,6 +9,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "bundle/bundle_int.h"
+#include "sig/cms.h"
+#include "sig/ent.h"
+#include "sig/req.h"
 #include "msign/bundle.h"
 
 #define MSG_SIGFORMAT "invalid or unsupported format for signature"
@@ -381,6 +385,184 @@ static msign_bundle *show_bundle_of(const char *file)
 	return found;
 }
 
+/* An Info.plist-only bundle: codesign -d's lines from the files of
+ * _CodeSignature (the info model reads Mach-O only). location=embedded as
+ * codesign prints it for every signature that is not a detached one (the
+ * bundle's own files are part of the code, README "msign show"). */
+static void show_plist_lines(const msign_bundle *bundle, const struct mb_detached *x,
+			     int v)
+{
+	const struct msign_sig *sig = &x->sig;
+	const struct msign_codedir *cd = &sig->cds[sig->best];
+	char buf[1024], hex[2 * MSIGN_MAX_HASH_LEN + 1];
+	printf("Identifier=%s\n", cli_esc(cd->ident));
+	printf("Format=%s\n", msign_bundle_format(bundle));
+	msign_cd_flags_text(cd->flags, buf, sizeof(buf));
+	printf("CodeDirectory v=%x size=%u flags=0x%x(%s) hashes=%u+%u location=embedded\n",
+	       cd->version, cd->len, cd->flags, buf, cd->ncode, cd->nspecial);
+	if (v >= 3) {
+		printf("Hash type=%s size=%u\n", msign_hash_type_name(cd->hash_type),
+		       cd->hash_size);
+		for (uint32_t i = 0; i < sig->ncds; i++) {
+			const struct msign_codedir *c = &sig->cds[i];
+			const char *n = msign_hash_type_name(c->hash_type);
+			cli_hex(c->cdhash, 20, hex);
+			printf("CandidateCDHash %s=%s\n", n, hex);
+			cli_hex(c->cdhash, c->cdhash_len, hex);
+			printf("CandidateCDHashFull %s=%s\n", n, hex);
+		}
+		printf("Hash choices=");
+		for (uint32_t i = 0; i < sig->ncds; i++)
+			printf("%s%s", i ? "," : "", msign_hash_type_name(sig->cds[i].hash_type));
+		printf("\n");
+	}
+	if (v >= 4) {
+		if (cd->page_log2 == 0)
+			printf("Page size=none\n");
+		else
+			printf("Page size=%u\n", 1u << cd->page_log2);
+	}
+	int64_t last = v >= 6 ? (int64_t)cd->ncode : 0;
+	for (int64_t n = -(int64_t)cd->nspecial; v >= 5 && n < last; n++) {
+		cli_hex(msign_codedir_slot(cd, n), cd->hash_size, hex);
+		printf("%6lld=%s\n", (long long)n, hex);
+	}
+	if (v >= 3) {
+		cli_hex(cd->cdhash, 20, hex);
+		printf("CDHash=%s\n", hex);
+	}
+	if (x->len[MB_DF_CMS] > 0) {
+		printf("Signature size=%zu\n", x->len[MB_DF_CMS]);
+		struct msign_cms_info ci;
+		memset(&ci, 0, sizeof(ci));
+		if (msign_cms_parse(x->file[MB_DF_CMS], x->len[MB_DF_CMS], &ci, NULL) == 0) {
+			for (uint32_t i = 0; v >= 2 && i < ci.ncerts && i < MSIGN_CMS_MAX_CERTS; i++)
+				printf("Authority=%s\n", cli_esc(ci.chain[i].cn ? ci.chain[i].cn : ""));
+			char date[64];
+			if (ci.has_timestamp) {
+				cli_date((time_t)ci.timestamp_time, date, sizeof(date));
+				printf("Timestamp=%s\n", date);
+			} else if (ci.has_signing_time) {
+				cli_date((time_t)ci.signing_time, date, sizeof(date));
+				printf("Signed Time=%s\n", date);
+			}
+		}
+		msign_cms_info_free(&ci);
+	} else if (cd->flags & MSIGN_CS_ADHOC) {
+		printf("Signature=adhoc\n");
+	}
+	uint32_t n;
+	if (msign_codedir_slot_present(cd, -1) && msign_bundle_info_plist_entries(bundle, &n))
+		printf("Info.plist entries=%u\n", n);
+	else
+		printf("Info.plist=not bound\n");
+	printf("TeamIdentifier=%s\n", cd->team != NULL ? cli_esc(cd->team) : "not set");
+	if ((cd->flags & MSIGN_CS_RUNTIME) && cd->version >= MSIGN_CS_SUPPORTSRUNTIME &&
+	    cd->runtime != 0)
+		printf("Runtime Version=%u.%u.%u\n", cd->runtime >> 16,
+		       (cd->runtime >> 8) & 0xff, cd->runtime & 0xff);
+	unsigned version;
+	uint32_t rules, files;
+	if (msign_bundle_sealed_resources(bundle, &version, &rules, &files))
+		printf("Sealed Resources version=%u rules=%u files=%u\n", version, rules, files);
+	else
+		printf("Sealed Resources=none\n");
+	if (sig->requirements != NULL)
+		printf("Internal requirements count=%u size=%u\n", sig->req_count,
+		       sig->requirements->len);
+	else
+		printf("Internal requirements=none\n");
+}
+
+/* -r-: the requirement set as text, and the implicit designated one. */
+static int show_plist_reqs(const char *path, const struct mb_detached *x, const char *dest)
+{
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	char *set = NULL, *dr = NULL;
+	uint32_t count;
+	bool has, implicit = false;
+	const struct msign_blob *rq = x->sig.requirements;
+	int r = rq != NULL ? msign_reqset_decompile(rq->data, rq->len, &set, &count, &has, &d) : 0;
+	if (r == 0)
+		r = mb_detached_designated(x, &dr, &implicit, &d);
+	if (r != 0) {
+		free(set);
+		return fail(path, MSG_SIGFORMAT, &d);
+	}
+	size_t need = (set ? strlen(set) : 0) + strlen(dr) + 32;
+	char *text = malloc(need);
+	int rc = 1;
+	if (text != NULL) {
+		size_t n = (size_t)snprintf(text, need, "%s", set ? set : "");
+		if (implicit)
+			n += (size_t)snprintf(text + n, need - n, "# designated => %s\n", dr);
+		rc = write_text(dest, text, n) == 0 ? 0 : 1;
+	}
+	free(text);
+	free(set);
+	free(dr);
+	return rc;
+}
+
+/* --entitlements: the XML file as the signer wrote it, else the DER one
+ * decoded (as for a Mach-O); none: nothing. */
+static int show_plist_ents(const char *path, const struct mb_detached *x, const char *dest)
+{
+	const struct msign_blob *xb = x->sig.ent_xml, *db = x->sig.ent_der;
+	if (xb != NULL)
+		return write_text(dest, (const char *)msign_blob_payload(xb),
+				  msign_blob_payload_len(xb)) == 0 ? 0 : 1;
+	if (db == NULL)
+		return 0;
+	char *xml = NULL;
+	size_t len = 0;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	if (msign_ent_der_to_xml(msign_blob_payload(db), msign_blob_payload_len(db), &xml,
+				 &len, &d) != 0)
+		return fail(path, "invalid entitlements blob", &d);
+	int rc = write_text(dest, xml, len) == 0 ? 0 : 1;
+	free(xml);
+	return rc;
+}
+
+static int show_plist(const char *path, const msign_bundle *bundle, const struct show_opts *o)
+{
+	int v = o->verbose;
+	struct mb_bundle b;
+	struct mb_detached *x = malloc(sizeof(*x));
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	char *abs = realpath(path, NULL);
+	int r = x == NULL || abs == NULL ? MSIGN_E_NOMEM : mb_bundle_open(abs, NULL, &b, &d);
+	free(abs);
+	if (r != 0) {
+		free(x);
+		fprintf(stderr, "%s: %s\n", cli_esc(path), d.code ? cli_esc(d.msg) : msign_strerror(r));
+		return 1;
+	}
+	r = mb_detached_read(b.root_fd, x, &d);
+	if (r == 0 || r == MSIGN_E_NOT_SIGNED)
+		printf("Executable=%s\n", cli_esc(msign_bundle_executable(bundle)));
+	if (r == 0 && v >= 1)
+		show_plist_lines(bundle, x, v);
+	int rc = r == 0 ? 0 : 1;
+	if (r == 0 && o->req_out != NULL)
+		rc |= show_plist_reqs(path, x, o->req_out);
+	if (r == 0 && o->ent_out != NULL)
+		rc |= show_plist_ents(path, x, o->ent_out);
+	cli_flush_stdout();
+	if (r == MSIGN_E_NOT_SIGNED)
+		fprintf(stderr, "%s: %s\n", cli_esc(path), MSG_UNSIGNED);
+	else if (r != 0)
+		fprintf(stderr, "%s: %s\nmsign: %s\n", cli_esc(path), MSG_SIGFORMAT, cli_esc(d.msg));
+	mb_detached_free(x);
+	free(x);
+	mb_bundle_close(&b);
+	return rc;
+}
+
 static int show_one(const char *path, const struct show_opts *o)
 {
 	struct show_file f;
@@ -395,6 +577,15 @@ static int show_one(const char *path, const struct show_opts *o)
 			return 1;
 		}
 		f.file = msign_bundle_executable(f.bundle);
+		bool sig;
+		char id[8];
+		if (!o->json &&
+		    msign_bundle_executable_info(f.bundle, NULL) == NULL &&
+		    mb_detached_probe(path, &sig, id, sizeof(id))) {
+			int rc = show_plist(path, f.bundle, o);
+			msign_bundle_free(f.bundle);
+			return rc;
+		}
 	} else {
 		f.bundle = show_bundle_of(path);
 	}

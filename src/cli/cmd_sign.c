@@ -532,6 +532,11 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 			     msign_slice_sig_status(msign_info_slice_at(info, i), NULL) !=
 				     MSIGN_E_NOT_SIGNED;
 	msign_bundle_free(b);
+	bool plist_signed = false;
+	char plist_ident[1024];
+	if (info == NULL && mb_detached_probe(path, &plist_signed, plist_ident,
+					      sizeof(plist_ident)))
+		was_signed = plist_signed; /* Info.plist only: _CodeSignature's files */
 	if (was_signed && o.force)
 		fprintf(stderr, "%s: replacing existing signature\n", cli_esc(path));
 	char *sub = NULL;
@@ -558,9 +563,13 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 		const msign_info_slice *s = fi != NULL
 			? msign_info_slice_at(fi, msign_info_default_slice(fi)) : NULL;
 		const msign_info_cd *cd = s != NULL ? msign_slice_chosen_cd(s) : NULL;
+		if (fi == NULL)
+			(void)mb_detached_probe(path, &plist_signed, plist_ident,
+						sizeof(plist_ident));
 		fprintf(stderr, "%s: signed %s [%s]\n", cli_esc(path),
 			msign_bundle_format(b),
-			cli_esc(cd != NULL ? msign_cd_identifier(cd) : ""));
+			cli_esc(cd != NULL ? msign_cd_identifier(cd)
+				: fi == NULL ? plist_ident : ""));
 		msign_bundle_free(b);
 	}
 	return 0;

@@ -225,6 +225,44 @@ static int verify_report_ok(const char *path, const struct verify_cli *c,
 	return rc;
 }
 
+/* An Info.plist-only bundle (no slices): its signature's verdicts. The
+ * designated requirement of ad-hoc code is the cdhash of its chosen
+ * CodeDirectory, which holds whenever the files verify. */
+static int verify_report_detached(const char *path, const struct verify_cli *c,
+				  const struct msign_verify_result *res)
+{
+	if (c->verbose < 1)
+		return 0;
+	path = cli_esc(path);
+	fprintf(stderr, "%s: valid on disk\n", path);
+	int rc = 0;
+	if (c->o.designated && res->dr_failed_slice >= 0) {
+		fprintf(stderr, "%s: does not satisfy its designated Requirement\n", path);
+		if (res->dr_detail[0] != '\0')
+			fprintf(stderr, "msign: %s\n", cli_esc(res->dr_detail));
+		rc = EXIT_REQUIREMENT;
+	} else if (c->o.designated || (res->adhoc && !res->explicit_dr)) {
+		fprintf(stderr, "%s: satisfies its Designated Requirement\n", path);
+		if (res->dr_unknowable)
+			fprintf(stderr, "msign: as far as can be known offline "
+					"(notarization and trust settings are Apple's)\n");
+	} else {
+		fprintf(stderr, "msign: designated requirement not evaluated (--no-trust)\n");
+	}
+	if (res->pseudo)
+		fprintf(stderr, "msign: no adhoc flag and no CMS signature "
+				"(a pseudo-signature): hashes valid\n");
+	if (c->o.trust_out != NULL && c->o.trust_out[0].chain_ok)
+		verify_trust_line(NULL, &c->o.trust_out[0]);
+	if (c->verbose >= 2)
+		fprintf(stderr, "msign: the Info.plist as code: %u CodeDirector%s, %llu code "
+				"page%s and %u special slots checked\n",
+			res->cds_checked, res->cds_checked == 1 ? "y" : "ies",
+			(unsigned long long)res->pages_checked,
+			res->pages_checked == 1 ? "" : "s", res->slots_checked);
+	return rc;
+}
+
 static json_t *verify_cert_json(const struct msign_trust_cert *c)
 {
 	return json_pack("{s:s, s:s, s:I, s:I}", "subject", c->subject, "role",
@@ -461,12 +499,15 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 	int rc = 0;
 	if (ok && img != NULL && info != NULL) {
 		rc = verify_report_ok(path, c, img, info, vr.exec);
+	} else if (ok && vr.detached) {
+		rc = verify_report_detached(path, c, vr.exec);
 	} else if (!ok) {
 		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(vr.error));
 		rc = vr.kind == MSIGN_VERIFY_REQUIREMENT ? EXIT_REQUIREMENT : 1;
 		if (vr.subcomponent != NULL)
 			fprintf(stderr, "In subcomponent: %s\n", cli_esc(vr.subcomponent));
-		bool exec_failed = vr.has_exec_result && vr.exec->kind == vr.kind &&
+		bool exec_failed = (vr.has_exec_result || vr.detached) &&
+				   vr.exec->kind == vr.kind &&
 				   vr.exec->kind != MSIGN_VERIFY_VALID && vr.subcomponent == NULL;
 		if (exec_failed && vr.exec->universal) {
 			char lbl[48];

@@ -235,13 +235,14 @@ static int vf_strict(struct vf_ctx *c)
 /* CDHashes2 as SecStaticCode::verifySignature checks it: as many entries
  * as CodeDirectories (none stripped), and each CodeDirectory of a known
  * digest listed with its full CDHash. */
-static int vf_cdhashes2(struct vf_ctx *c, const struct msign_cms_info *ci)
+static int vf_cdhashes2(const struct msign_sig *sig, const struct msign_cms_info *ci,
+			char *msg, size_t len)
 {
-	const struct msign_sig *sig = c->sig;
-	if (ci->ncdhashes2 != sig->ncds)
-		return vf_fail(c, MSIGN_VERIFY_MODIFIED,
-			       "the CMS CDHashes2 attribute lists %u hashes for %u CodeDirectories",
-			       ci->ncdhashes2, sig->ncds);
+	if (ci->ncdhashes2 != sig->ncds) {
+		snprintf(msg, len, "the CMS CDHashes2 attribute lists %u hashes for %u CodeDirectories",
+			 ci->ncdhashes2, sig->ncds);
+		return MSIGN_VERIFY_MODIFIED;
+	}
 	for (uint32_t k = 0; k < sig->ncds; k++) {
 		const struct msign_codedir *cd = &sig->cds[k];
 		int nid = msign_hashtype_nid(cd->hash_type);
@@ -252,27 +253,28 @@ static int vf_cdhashes2(struct vf_ctx *c, const struct msign_cms_info *ci)
 				memcmp(ci->cdhashes2[i].hash, cd->cdhash, cd->cdhash_len) == 0;
 		char name[64];
 		vf_cd_name(cd, name, sizeof(name));
-		if (!found)
-			return vf_fail(c, MSIGN_VERIFY_MODIFIED,
-				       "the %s's CDHash is not in the CMS CDHashes2 attribute", name);
+		if (!found) {
+			snprintf(msg, len, "the %s's CDHash is not in the CMS CDHashes2 attribute",
+				 name);
+			return MSIGN_VERIFY_MODIFIED;
+		}
 	}
-	return 0;
+	return MSIGN_VERIFY_VALID;
 }
 
-static int vf_cms(struct vf_ctx *c)
+int msign_verify_cms_cds(const struct msign_sig *sig, const uint8_t *der,
+			 size_t der_len, bool *unchecked, char *msg, size_t len)
 {
-	const struct msign_sig *sig = c->sig;
-	if (sig->cms == NULL || sig->cms->len <= MSIGN_BLOB_HEADER_LEN)
-		return 0;
-	c->res->cms = true;
 	struct msign_cms_info ci;
 	struct msign_diag cd_diag;
 	memset(&ci, 0, sizeof(ci));
 	msign_diag_clear(&cd_diag);
-	if (msign_cms_parse(msign_blob_payload(sig->cms),
-			    msign_blob_payload_len(sig->cms), &ci, &cd_diag) != 0)
-		return vf_fail(c, MSIGN_VERIFY_BAD_FORMAT, "CMS signature: %s",
-			       cd_diag.msg);
+	*unchecked = false;
+	msg[0] = '\0';
+	if (msign_cms_parse(der, der_len, &ci, &cd_diag) != 0) {
+		snprintf(msg, len, "CMS signature: %s", cd_diag.msg);
+		return MSIGN_VERIFY_BAD_FORMAT;
+	}
 	/* The CMS signs the CodeDirectory in slot 0 (the lowest hash). */
 	const struct msign_codedir *cd0 = &sig->cds[sig->lowest];
 	for (uint32_t k = 0; k < sig->ncds; k++)
@@ -282,32 +284,50 @@ static int vf_cms(struct vf_ctx *c)
 	uint32_t hl = 0;
 	char name[64];
 	vf_cd_name(cd0, name, sizeof(name));
-	int r = 0;
-	if (ci.message_digest_len == 0)
-		c->res->cms_unchecked = true; /* no signed attributes: only the
-					       * signature value covers the CD */
-	else if (msign_hash_nid(ci.digest_nid, cd0->blob, cd0->len, h, &hl) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_BAD_FORMAT,
-			    "CMS signature: unsupported digest algorithm");
-	else if (hl != ci.message_digest_len ||
-		 memcmp(h, ci.message_digest, hl) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_MODIFIED,
-			    "CMS messageDigest does not match the %s", name);
-	for (uint32_t k = 0; r == 0 && ci.ncdhashes > 0 && k < sig->ncds; k++) {
+	int kind = MSIGN_VERIFY_VALID;
+	if (ci.message_digest_len == 0) {
+		*unchecked = true; /* no signed attributes: only the signature
+				    * value covers the CD */
+	} else if (msign_hash_nid(ci.digest_nid, cd0->blob, cd0->len, h, &hl) != 0) {
+		snprintf(msg, len, "CMS signature: unsupported digest algorithm");
+		kind = MSIGN_VERIFY_BAD_FORMAT;
+	} else if (hl != ci.message_digest_len ||
+		   memcmp(h, ci.message_digest, hl) != 0) {
+		snprintf(msg, len, "CMS messageDigest does not match the %s", name);
+		kind = MSIGN_VERIFY_MODIFIED;
+	}
+	for (uint32_t k = 0; kind == MSIGN_VERIFY_VALID && ci.ncdhashes > 0 && k < sig->ncds; k++) {
 		bool found = false;
 		for (uint32_t i = 0; i < ci.ncdhashes && i < MSIGN_MAX_CDS; i++)
 			found = found || memcmp(ci.cdhashes[i], sig->cds[k].cdhash,
 						MSIGN_CDHASH_LEN) == 0;
 		vf_cd_name(&sig->cds[k], name, sizeof(name));
-		if (!found)
-			r = vf_fail(c, MSIGN_VERIFY_MODIFIED,
-				    "the %s's CDHash is not among the CMS signature's cdhashes",
-				    name);
+		if (!found) {
+			snprintf(msg, len, "the %s's CDHash is not among the CMS signature's cdhashes",
+				 name);
+			kind = MSIGN_VERIFY_MODIFIED;
+		}
 	}
-	if (r == 0 && ci.has_cdhashes2)
-		r = vf_cdhashes2(c, &ci);
+	if (kind == MSIGN_VERIFY_VALID && ci.has_cdhashes2)
+		kind = vf_cdhashes2(sig, &ci, msg, len);
 	msign_cms_info_free(&ci);
-	return r;
+	return kind;
+}
+
+static int vf_cms(struct vf_ctx *c)
+{
+	const struct msign_sig *sig = c->sig;
+	if (sig->cms == NULL || sig->cms->len <= MSIGN_BLOB_HEADER_LEN)
+		return 0;
+	c->res->cms = true;
+	char msg[MSIGN_DIAG_MSG_LEN];
+	bool unchecked = false;
+	int kind = msign_verify_cms_cds(sig, msign_blob_payload(sig->cms),
+					msign_blob_payload_len(sig->cms), &unchecked,
+					msg, sizeof(msg));
+	if (unchecked)
+		c->res->cms_unchecked = true;
+	return kind == MSIGN_VERIFY_VALID ? 0 : vf_fail(c, kind, "%s", msg);
 }
 
 /* Trust in a certificate signature, in Apple's order: after the CMS
@@ -429,43 +449,53 @@ static int vf_specials(struct vf_ctx *c)
 
 /* Entitlements: the XML must be a plist dictionary, and the DER must say
  * the same thing (compared in canonical DER form). */
-static int vf_entitlements(struct vf_ctx *c)
+int msign_verify_entitlements(const struct msign_sig *sig, char *msg, size_t len)
 {
-	const struct msign_blob *x = c->sig->ent_xml, *dr = c->sig->ent_der;
+	const struct msign_blob *x = sig->ent_xml, *dr = sig->ent_der;
 	uint32_t n;
+	msg[0] = '\0';
 	if (x != NULL && msign_plist_count_entries(msign_blob_payload(x),
 						   msign_blob_payload_len(x),
-						   &n, NULL) != 0)
-		return vf_fail(c, MSIGN_VERIFY_ENT_PLIST,
-			       "the entitlements (slot 5) are not a plist dictionary");
+						   &n, NULL) != 0) {
+		snprintf(msg, len, "the entitlements (slot 5) are not a plist dictionary");
+		return MSIGN_VERIFY_ENT_PLIST;
+	}
 	if (x == NULL || dr == NULL)
-		return 0;
+		return MSIGN_VERIFY_VALID;
 	uint8_t *want = NULL, *again = NULL;
 	size_t want_len = 0, again_len = 0;
 	char *xml = NULL;
 	size_t xml_len = 0;
-	int r = 0;
+	int kind = MSIGN_VERIFY_VALID;
 	if (msign_ent_xml_to_der((const char *)msign_blob_payload(x),
 				 msign_blob_payload_len(x), &want, &want_len,
-				 NULL) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
-			    "the entitlements (slot 5) have no DER form");
-	else if (want_len == msign_blob_payload_len(dr) &&
-		 memcmp(want, msign_blob_payload(dr), want_len) == 0)
-		r = 0;
-	else if (msign_ent_der_to_xml(msign_blob_payload(dr),
-				      msign_blob_payload_len(dr), &xml,
-				      &xml_len, NULL) != 0 ||
-		 msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
-			    "the DER entitlements (slot 7) cannot be decoded");
-	else if (again_len != want_len || memcmp(again, want, want_len) != 0)
-		r = vf_fail(c, MSIGN_VERIFY_ENT_BLOB,
-			    "the DER entitlements (slot 7) differ from the XML entitlements (slot 5)");
+				 NULL) != 0) {
+		snprintf(msg, len, "the entitlements (slot 5) have no DER form");
+		kind = MSIGN_VERIFY_ENT_BLOB;
+	} else if (want_len == msign_blob_payload_len(dr) &&
+		   memcmp(want, msign_blob_payload(dr), want_len) == 0) {
+		kind = MSIGN_VERIFY_VALID;
+	} else if (msign_ent_der_to_xml(msign_blob_payload(dr),
+					msign_blob_payload_len(dr), &xml,
+					&xml_len, NULL) != 0 ||
+		   msign_ent_xml_to_der(xml, xml_len, &again, &again_len, NULL) != 0) {
+		snprintf(msg, len, "the DER entitlements (slot 7) cannot be decoded");
+		kind = MSIGN_VERIFY_ENT_BLOB;
+	} else if (again_len != want_len || memcmp(again, want, want_len) != 0) {
+		snprintf(msg, len, "the DER entitlements (slot 7) differ from the XML entitlements (slot 5)");
+		kind = MSIGN_VERIFY_ENT_BLOB;
+	}
 	free(want);
 	free(again);
 	free(xml);
-	return r;
+	return kind;
+}
+
+static int vf_entitlements(struct vf_ctx *c)
+{
+	char msg[MSIGN_DIAG_MSG_LEN];
+	int kind = msign_verify_entitlements(c->sig, msg, sizeof(msg));
+	return kind == MSIGN_VERIFY_VALID ? 0 : vf_fail(c, kind, "%s", msg);
 }
 
 /* Jobs for one CodeDirectory: all pages, or in quick mode the pages with

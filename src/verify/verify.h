@@ -77,6 +77,20 @@ void msign_verify_opts_of(const msign_verify_options *vo, struct msign_verify_op
 			  struct msign_trust_opts *to);
 unsigned msign_verify_options_flags(const msign_verify_options *vo);
 
+/* The CMS checks of verify for a signature not read from a slice (an
+ * Info.plist-only bundle's _CodeSignature files, src/bundle): the CMS der
+ * parsed, its messageDigest, cdhashes and CDHashes2 against sig's
+ * CodeDirectories (their cdhash computed). Returns the kind (VALID or
+ * why not) with one sentence in msg; *unchecked: no signed attributes,
+ * so only the signature value (trust) covers the CodeDirectory. */
+struct msign_sig; /* sig/codesign.h */
+int msign_verify_cms_cds(const struct msign_sig *sig, const uint8_t *der,
+			 size_t der_len, bool *unchecked, char *msg, size_t len);
+
+/* The entitlements check of verify on sig's blobs: the XML a plist
+ * dictionary, the DER saying the same. The kind, and one sentence. */
+int msign_verify_entitlements(const struct msign_sig *sig, char *msg, size_t len);
+
 /* 0: valid; MSIGN_E_VERIFY with res->kind and res->detail set; another
  * negative code when verification could not run (memory, crypto). */
 int msign_verify_image(const struct msign_image *img,

@@ -28,7 +28,12 @@
 # within each group (codesign's own order is unspecified), --json's
 # problems compared as a set. Assumed where the spec is silent: msign
 # seals with the hash types of the main executable's CodeDirectories
-# (SHA-256 alone for these macOS 11 binaries, and for Info.bundle).
+# (SHA-256 alone for these macOS 11 binaries). Info.bundle, with no Mach-O
+# to take them from, gets SHA-1 (CodeDirectory) and SHA-256
+# (CodeRequirements-1), as the spec found on Info.plist-only bundles
+# (section 1); its signature files are checked byte by byte where the
+# spec fixes them (empty CodeSignature, empty requirement set) and
+# against tampering.
 # BUNDLE_QUICK=1 (the SAN=1 round) leaves out runs that repeat a kind of
 # check already made (listed where they are); every kind still runs.
 # Last line: "bundle: N passed, N failed".
@@ -47,6 +52,7 @@ cs=$tmp/bin/codesign
 nl='
 '
 pass=0 fail=0
+BAD="a sealed resource is missing or invalid"
 ok() { pass=$((pass + 1)); }
 no() { fail=$((fail + 1)); echo "FAIL $*"; }
 
@@ -193,6 +199,96 @@ copy info "$FX/Info.bundle"
 I=$R
 run sign.info "$tmp/info" "$M" sign -s - -v Info.bundle
 want sign.info 0 "Info.bundle: signed bundle [org.msign.info]"
+# Its signature is files of _CodeSignature (spec 1): exactly these, an
+# empty CodeSignature (ad hoc) and the empty requirement set; re-signing
+# deletes what the new signature does not use (spec 6), and --digest
+# sha256 leaves one CodeDirectory.
+sigls() { (cd "$1/Contents/_CodeSignature" && ls -A | tr '\n' ' '); }
+IFILES="CodeDirectory CodeRequirements CodeRequirements-1 CodeResources CodeSignature "
+[ "$(sigls "$I")" = "$IFILES" ] && [ ! -s "$I/Contents/_CodeSignature/CodeSignature" ] &&
+	[ "$(od -An -tx1 "$I/Contents/_CodeSignature/CodeRequirements" | tr -d ' \n')" = fade0c010000000c00000000 ] &&
+	ok || no "info: _CodeSignature holds '$(sigls "$I")', want '$IFILES' (empty CodeSignature, empty requirement set)"
+copy info2 "$I"
+I2=$R
+echo junk > "$I2/Contents/_CodeSignature/CodeRequirements-2"
+run sign.info.f "$tmp/info2" "$M" sign -s - -f --digest sha256 Info.bundle
+want sign.info.f 0 "Info.bundle: replacing existing signature"
+[ "$(sigls "$I2")" = "CodeDirectory CodeRequirements CodeResources CodeSignature " ] &&
+	[ "$(od -An -tx1 -j37 -N1 "$I2/Contents/_CodeSignature/CodeDirectory" | tr -d ' ')" = 02 ] && ok ||
+	no "info: after -f --digest sha256 _CodeSignature holds '$(sigls "$I2")' (want no CodeRequirements-N), hash type $(od -An -tx1 -j37 -N1 "$I2/Contents/_CodeSignature/CodeDirectory")"
+if [ "$quick" = 0 ]; then # BUNDLE_QUICK: the refusal and the kinds of tampering below, for other bundles
+run sign.info.again "$tmp/info2" "$M" sign -s - Info.bundle
+want sign.info.again 1 "Info.bundle: is already signed"
+# entitlements: CodeEntitlements (as given) and CodeEntitlementDER, slots
+# -5 and -7 (hashes=1+7), read back by show and checked by verify
+copy info.ent "$I"
+ENT='<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>com.apple.security.app-sandbox</key>
+	<true/>
+</dict>
+</plist>'
+text "$ENT" > "$tmp/ent.plist"
+run sign.info.ent "$tmp/info.ent" "$M" sign -s - -f --entitlements "$tmp/ent.plist" Info.bundle
+want sign.info.ent 0 "Info.bundle: replacing existing signature"
+run show.info.ent "$tmp/info.ent" "$M" show -v --entitlements - Info.bundle
+[ "$(grep -c 'hashes=1+7 location=embedded$' "$tmp/show.info.ent.out")" = 1 ] &&
+	[ "$(tail -n 8 "$tmp/show.info.ent.out")" = "$ENT" ] &&
+	[ "$(sigls "$R")" = "CodeDirectory CodeEntitlementDER CodeEntitlements ${IFILES#CodeDirectory }" ] && ok ||
+	no "info: entitlements: _CodeSignature '$(sigls "$R")', show: $(cat "$tmp/show.info.ent.out" "$tmp/show.info.ent.err")"
+run v.info.ent "$tmp/info.ent" "$M" verify -v Info.bundle
+want v.info.ent 0 "Info.bundle: valid on disk${nl}Info.bundle: satisfies its Designated Requirement"
+# -R sees the identifier and the bound Info.plist (info[...])
+run v.info.req "$tmp/info.ent" "$M" verify -R '=info[CFBundleName] = "Info" and identifier "org.msign.info"' Info.bundle
+want v.info.req 0 ""
+run v.info.noreq "$tmp/info.ent" "$M" verify -R '=info[CFBundleName] = "Other"' Info.bundle
+want1 v.info.noreq 3 "Info.bundle: code failed to satisfy specified code requirement(s)"
+fi
+# tampering: the Info.plist (its slot -1), the CodeDirectory's code slot
+# (its last bytes), the CodeResources file (slot -3), no signature at all
+copy v.info.plist "$I"
+printf '\n' >> "$R/Contents/Info.plist"
+run v.info.plist "$tmp/v.info.plist" "$M" verify Info.bundle
+want1 v.info.plist 1 "Info.bundle: invalid Info.plist (plist or signature have been modified)"
+copy v.info.cd "$I"
+f=$R/Contents/_CodeSignature/CodeDirectory
+n=$(($(wc -c < "$f") - 1))
+last=$(od -An -tu1 -j$n -N1 "$f" | tr -d ' ')
+printf "\\$(printf %03o $(((last + 1) % 256)))" | dd of="$f" bs=1 seek=$n conv=notrunc 2>/dev/null
+run v.info.cd "$tmp/v.info.cd" "$M" verify Info.bundle
+want1 v.info.cd 1 "Info.bundle: invalid signature (code or signature have been modified)"
+if [ "$quick" = 0 ]; then # BUNDLE_QUICK: v.cr, v.added and v.nores are of the same kinds
+copy v.info.cr "$I"
+rm "$R/Contents/_CodeSignature/CodeResources"
+run v.info.cr "$tmp/v.info.cr" "$M" verify Info.bundle
+want1 v.info.cr 1 "Info.bundle: invalid resource directory (directory or signature have been modified)"
+copy v.info.added "$I"
+echo new > "$R/Contents/Resources/new.txt"
+run v.info.added "$tmp/v.info.added" "$M" verify -v Info.bundle
+want v.info.added 1 "Info.bundle: $BAD${nl}file added: $R/Contents/Resources/new.txt"
+copy v.info.unsigned "$FX/Info.bundle"
+run v.info.unsigned "$tmp/v.info.unsigned" "$M" verify Info.bundle
+want1 v.info.unsigned 1 "Info.bundle: code object is not signed at all"
+fi
+# An Info.plist-only bundle nested in a bundle: --deep signs it first; the
+# seal's cdhash and requirement are judged by indep.py from its files
+# (below), a change inside it shows only with --deep.
+copy nestinfo "$FX/Plain.bundle"
+NI=$R
+mkdir -p "$NI/Contents/PlugIns"
+cp -a "$FX/Info.bundle" "$NI/Contents/PlugIns/"
+run sign.nestinfo "$tmp/nestinfo" "$M" sign -s - --deep Plain.bundle
+want sign.nestinfo 0 ""
+if [ "$quick" = 0 ]; then # BUNDLE_QUICK: the seal is judged by indep.py below
+run v.nestinfo.ok "$tmp/nestinfo" "$M" verify --deep Plain.bundle
+want v.nestinfo.ok 0 ""
+fi
+copy v.nestinfo "$NI"
+echo x >> "$R/Contents/PlugIns/Info.bundle/Contents/Resources/i.txt"
+run v.nestinfo "$tmp/v.nestinfo" "$M" verify --deep Plain.bundle
+want v.nestinfo 1 "Plain.bundle: $BAD${nl}In subcomponent: $R/Contents/PlugIns/Info.bundle"
 copy bare "$FX/Bare.framework"
 B=$R
 run sign.bare "$tmp/bare" "$M" sign -s - -v Bare.framework
@@ -230,8 +326,11 @@ cr arm "$A" "$A/Contents" "$A/Contents/MacOS/Mac" "$A/Contents/Info.plist" --hos
 cr plain "$P" "$P/Contents" "$P/Contents/MacOS/Plain" "$P/Contents/Info.plist"
 cr dual "$P2" "$P2/Contents" "$P2/Contents/MacOS/Plain" "$P2/Contents/Info.plist" --hash sha1,sha256
 cr shallow "$S" "$S" "$S/Shallow" "$S/Info.plist"
-cr info "$I" "$I/Contents" "$I/Contents/_CodeSignature/CodeDirectory" "$I/Contents/Info.plist"
+cr info "$I" "$I/Contents" "$I/Contents/_CodeSignature/CodeDirectory" "$I/Contents/Info.plist" --hash sha1,sha256
+# the SHA-256 alternate CodeDirectory, named as Apple names slot 0x1000
+job info.alt.slots slots "$I/Contents/_CodeSignature/CodeRequirements-1"
 cr bare "$B" "$B/Versions/A" "$B/Versions/A/Bare" "$B/Versions/A/Resources/Info.plist"
+cr nestinfo "$NI" "$NI/Contents" "$NI/Contents/MacOS/Plain" "$NI/Contents/Info.plist"
 # nested items: name, path, seal key, the CodeResources holding the seal
 NESTED="helper:$D/Contents/MacOS/helper:MacOS/helper:mac
 libbar:$D/Contents/Frameworks/libbar.dylib:Frameworks/libbar.dylib:mac
@@ -239,13 +338,13 @@ fooseal:$DF:Frameworks/Foo.framework:mac
 topseal:$TOPX:XPCServices/Top.xpc:mac
 toparm:$A/Contents/XPCServices/Top.xpc:XPCServices/Top.xpc:arm
 helperapp:$DF/Versions/A/Helpers/FooHelper.app:Helpers/FooHelper.app:foo
-svc:$DF/Versions/A/XPCServices/Svc.xpc:XPCServices/Svc.xpc:foo"
+svc:$DF/Versions/A/XPCServices/Svc.xpc:XPCServices/Svc.xpc:foo
+infoseal:$NI/Contents/PlugIns/Info.bundle:PlugIns/Info.bundle:nestinfo"
 echo "$NESTED" | while IFS=: read -r n path key in; do
 	if [ "$n" = toparm ]; then job "$n.nested" nested "$path" --host arm64; else job "$n.nested" nested "$path"; fi
 done
 
 # ---- verify ------------------------------------------------------------------
-BAD="a sealed resource is missing or invalid"
 # vrun NAME COPYDIR ARGS...: msign verify ARGS in a tampered copy's folder
 vrun() { _vn=$1 _vd=$2; shift 2; run "$_vn" "$tmp/$_vd" "$M" verify "$@"; }
 
@@ -443,11 +542,16 @@ done
 # --digest sha1,sha256: {hash, hash2} seals, sha1 and sha256 CDs
 grep -q '^files2 Resources/p.txt: file hash=[0-9a-f]\{40\} hash2=[0-9a-f]\{64\}$' "$tmp/j.dual.dump" && ok ||
 	no "dual: files2 Resources/p.txt is not {hash, hash2}: $(grep p.txt "$tmp/j.dual.dump")"
-# the Info.plist-only bundle: its CodeDirectory hashes the Info.plist as
-# its one page (slot 0 = slot -1)
-s0=$(awk '$3 == 0 { print $4 }' "$tmp/j.info.slots")
-[ -n "$s0" ] && [ "$s0" = "$(hsum sha256 "$I/Contents/Info.plist")" ] && ok ||
-	no "info: CodeDirectory slot 0 = '$s0', want the Info.plist's sha256"
+# the Info.plist-only bundle: each CodeDirectory hashes the Info.plist as
+# its one page (slot 0 = slot -1): SHA-1 in CodeDirectory, SHA-256 in
+# CodeRequirements-1, whose slots -1 and -3 bind the files too
+s0=$(awk '$2 == "sha1" && $3 == 0 { print $4 }' "$tmp/j.info.slots")
+[ -n "$s0" ] && [ "$s0" = "$(hsum sha1 "$I/Contents/Info.plist")" ] &&
+	[ "$(awk '$3 == 0' "$tmp/j.info.slots" | wc -l)" = 1 ] && ok ||
+	no "info: CodeDirectory slot 0 = '$s0', want the Info.plist's sha1 (and one CodeDirectory)"
+alt=$(awk '$2 == "sha256" && $3 >= -3 && $3 != -2 { printf "%s=%s ", $3, $4 }' "$tmp/j.info.alt.slots")
+walt="-1=$(hsum sha256 "$I/Contents/Info.plist") -3=$(hsum sha256 "$I/Contents/_CodeSignature/CodeResources") 0=$(hsum sha256 "$I/Contents/Info.plist") "
+[ "$alt" = "$walt" ] && ok || no "info: CodeRequirements-1 slots '$alt', want '$walt'"
 
 # every nested seal = what indep.py reads from the nested code on disk
 echo "$NESTED" | while IFS=: read -r n path key in; do
@@ -547,7 +651,9 @@ has foo "Executable=$DF/Versions/A/Foo" "Identifier=org.msign.foo" \
 	"Format=bundle with Mach-O thin (arm64)" \
 	"Info.plist entries=$(entries foo)" "Sealed Resources version=2 rules=13 files=$(nfiles foo)"
 has info "Executable=$I/Contents/Info.plist" "Identifier=org.msign.info" "Format=bundle" \
-	"Info.plist entries=$(entries info)" "Sealed Resources version=2 rules=13 files=$(nfiles info)"
+	"Info.plist entries=$(entries info)" "Sealed Resources version=2 rules=13 files=$(nfiles info)" \
+	"CodeDirectory v=20100 size=$(wc -c < "$I/Contents/_CodeSignature/CodeRequirements-1" | tr -d ' ') flags=0x2(adhoc) hashes=1+3 location=embedded" \
+	"Signature=adhoc" "TeamIdentifier=not set" "Internal requirements count=0 size=12"
 has shallow "Executable=$S/Shallow" "Identifier=org.msign.shallow" \
 	"Format=app bundle with Mach-O thin (arm64)" \
 	"Info.plist entries=$(entries shallow)" "Sealed Resources version=2 rules=10 files=$(nfiles shallow)"
