@@ -150,6 +150,10 @@ struct mb_vresult {
 	/* An Info.plist-only bundle: exec holds the result of its
 	 * _CodeSignature files (mb_detached_verify), has_exec_result false. */
 	bool detached;
+	/* "--prepared:PATH" / "--validated:PATH", nested code in the order
+	 * it was checked (codesign -vvv --deep prints them) */
+	char **events;
+	size_t nevents, capevents;
 };
 /* Verify the bundle at path (absolute or not): the main executable with o
  * (its bundle fields are set here), slots -1 / -3, resources and nested

@@ -29,12 +29,33 @@ struct bv_level {
 	unsigned bflags;
 	const struct mb_bundle *b;
 	struct mb_vresult *vr;
+	struct mb_vresult *log; /* the top result: nested code's events */
 	unsigned depth;
 };
 
 static int bv_verify(const char *path, const struct msign_verify_opts *o,
 		     unsigned bflags, unsigned depth, struct mb_vresult *vr,
-		     struct msign_diag *d);
+		     struct mb_vresult *log, struct msign_diag *d);
+
+/* codesign -vvv --deep's lines: "--prepared:PATH" when nested code is
+ * about to be checked, "--validated:PATH" when it passed. */
+static void bv_event(struct mb_vresult *log, const char *what, const char *path)
+{
+	if (log->nevents == log->capevents) {
+		size_t cap = log->capevents ? log->capevents * 2 : 16;
+		char **v = realloc(log->events, cap * sizeof(*v));
+		if (v == NULL)
+			return; /* the lines are a report; the verdict stands */
+		log->events = v;
+		log->capevents = cap;
+	}
+	char *line = malloc(strlen(what) + strlen(path) + 1);
+	if (line == NULL)
+		return;
+	strcpy(line, what);
+	strcat(line, path);
+	log->events[log->nevents++] = line;
+}
 
 static void bv_fail(struct mb_vresult *vr, int kind, const char *sentence)
 {
@@ -135,10 +156,11 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	int r;
 	struct mb_vresult sub;
 	memset(&sub, 0, sizeof(sub));
+	bv_event(lv->log, "--prepared:", abs);
 	if (is_dir) {
 		o.quick = !deep; /* shallow: its signature and requirement only */
 		r = bv_verify(abs, &o, deep ? lv->bflags : BV_BASIC | (lv->bflags & MB_VERIFY_SELF),
-			      lv->depth + 1, &sub, d);
+			      lv->depth + 1, &sub, lv->log, d);
 	} else {
 		o.quick = !deep;
 		struct msign_image *img = NULL;
@@ -173,6 +195,8 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 		msign_diag_clear(d);
 		r = msign_diag_set(d, MSIGN_E_INVALID, 0, "%s", sub.error);
 	}
+	if (r == 0)
+		bv_event(lv->log, "--validated:", abs);
 	mb_vresult_free(&sub);
 	free(abs);
 	return r;
@@ -195,7 +219,7 @@ static uint32_t bv_hash_mask(const char *exec)
 
 static int bv_verify(const char *path, const struct msign_verify_opts *o,
 		     unsigned bflags, unsigned depth, struct mb_vresult *vr,
-		     struct msign_diag *d)
+		     struct mb_vresult *log, struct msign_diag *d)
 {
 	memset(vr, 0, sizeof(*vr));
 	vr->kind = MSIGN_VERIFY_VALID;
@@ -305,7 +329,8 @@ seal:;
 	vr->version = cr.has_files2 && cr.has_rules2 ? 2 : 1;
 	vr->rules = (uint32_t)(vr->version == 2 ? cr.rules2.n : cr.rules.n);
 	vr->files = (uint32_t)(vr->version == 2 ? cr.files2.n : cr.files.n);
-	struct bv_level lv = { .o = o, .bflags = bflags, .b = &b, .vr = vr, .depth = depth };
+	struct bv_level lv = { .o = o, .bflags = bflags, .b = &b, .vr = vr,
+			       .log = log != NULL ? log : vr, .depth = depth };
 	struct mb_check_opts co = {
 		.hash_mask = mask,
 		.strict = true, /* codesign's default (kSecCSStrictValidate) */
@@ -352,11 +377,14 @@ out:
 int mb_verify_dir(const char *path, const struct msign_verify_opts *o,
 		  unsigned bflags, struct mb_vresult *vr, struct msign_diag *d)
 {
-	return bv_verify(path, o, bflags, 0, vr, d);
+	return bv_verify(path, o, bflags, 0, vr, NULL, d);
 }
 
 void mb_vresult_free(struct mb_vresult *vr)
 {
+	for (size_t i = 0; i < vr->nevents; i++)
+		free(vr->events[i]);
+	free(vr->events);
 	free(vr->subcomponent);
 	free(vr->seal_root);
 	free(vr->exec);

@@ -154,6 +154,8 @@ static int cs_display(const struct cs_cli *c, const char *file,
 	cs_add(&a, "show");
 	cs_add(&a, vbuf);
 	cs_add2(&a, "--arch", c->arch);
+	if (c->deep)
+		cs_add(&a, "--deep");
 	if (c->reqs != NULL)
 		cs_add2(&a, "-r", cs_is_stdout(c->reqs) ? req_tmp->path : c->reqs);
 	/* ":" asks codesign for the plist without the blob header, which is

@@ -25,6 +25,7 @@ struct show_opts {
 	const char *req_out;  /* "-" or a path */
 	const char *ent_out;  /* "-", ":-" or a path */
 	bool json;
+	bool deep;            /* a bundle's Nested= lines (codesign -d --deep) */
 };
 
 static void show_usage(FILE *out)
@@ -41,6 +42,7 @@ static void show_usage(FILE *out)
 		"  --json                every field of every slice, one JSON\n"
 		"                        document per file\n"
 		"  -d, --display         accepted for codesign compatibility\n"
+		"      --deep            a bundle's nested code, one Nested= line each\n"
 		"A BUNDLE (.app, .framework, ... folder, or its main executable's path)\n"
 		"shows its main executable with the bundle's Format=, Info.plist and\n"
 		"Sealed Resources lines.\n");
@@ -594,6 +596,10 @@ static int show_one(const char *path, const struct show_opts *o)
 		rc |= show_json(stdout, &f);
 	} else if (rc == 0) {
 		print_text(&f, o->verbose);
+		/* codesign -d --deep: the nested code the seal records */
+		for (uint32_t i = 0; o->deep && f.bundle != NULL &&
+				     i < msign_bundle_nested_count(f.bundle); i++)
+			printf("Nested=%s\n", cli_esc(msign_bundle_nested(f.bundle, i)));
 		/* codesign's note comes with the display, before what goes
 		 * to stdout after it (requirements, entitlements) */
 		if (msign_slice_sig_kind(f.s) == MSIGN_SIG_NONE) {
@@ -631,7 +637,7 @@ static int parse_verbose(const char *arg, int *out)
 
 int cmd_show(int argc, char **argv)
 {
-	enum { OPT_ENT = 256, OPT_JSON };
+	enum { OPT_ENT = 256, OPT_JSON, OPT_DEEP };
 	static const struct option longopts[] = {
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "arch", required_argument, NULL, 'a' },
@@ -639,6 +645,7 @@ int cmd_show(int argc, char **argv)
 		{ "requirements", required_argument, NULL, 'r' },
 		{ "entitlements", required_argument, NULL, OPT_ENT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "deep", no_argument, NULL, OPT_DEEP },
 		{ "display", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -665,6 +672,7 @@ int cmd_show(int argc, char **argv)
 		case 'r': o.req_out = optarg; break;
 		case OPT_ENT: o.ent_out = optarg; break;
 		case OPT_JSON: o.json = true; break;
+		case OPT_DEEP: o.deep = true; break;
 		case 'h': show_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "msign show: invalid option '%s'\n",

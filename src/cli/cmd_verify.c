@@ -497,6 +497,9 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 		verify_json_print(doc);
 	}
 	int rc = 0;
+	/* codesign -vvv --deep: each nested code as it was checked */
+	for (size_t i = 0; c->deep && c->verbose >= 2 && i < vr.nevents; i++)
+		fprintf(stderr, "%s\n", cli_esc(vr.events[i]));
 	if (ok && img != NULL && info != NULL) {
 		rc = verify_report_ok(path, c, img, info, vr.exec);
 	} else if (ok && vr.detached) {

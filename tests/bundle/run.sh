@@ -661,5 +661,32 @@ has shallow "Executable=$S/Shallow" "Identifier=org.msign.shallow" \
 	"Format=bundle with Mach-O thin (arm64)" \
 	"Info.plist entries=$(entries bare)" "Sealed Resources version=2 rules=13 files=$(nfiles bare)"
 
+# codesign -d --deep's Nested= lines: the files2 entries that hold a
+# requirement, in the seal's order (read here with plistlib); codesign
+# -vvv --deep's --prepared:/--validated: lines, one pair for each of them.
+python3 -c '
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))["files2"]
+for k in sorted(d):
+    if isinstance(d[k], dict) and "requirement" in d[k]:
+        print(k)' "$D/Contents/_CodeSignature/CodeResources" > "$tmp/nested.keys"
+run nested.show "$tmp" "$M" show --deep "$D"
+if [ -s "$tmp/nested.keys" ] && [ "$(grep '^Nested=' "$tmp/nested.show.out")" = "$(sed 's/^/Nested=/' "$tmp/nested.keys")" ]; then ok
+else no "show --deep: Nested= lines (want, got):"; cat "$tmp/nested.keys"; grep '^Nested=' "$tmp/nested.show.out"; fi
+run nested.events "$tmp" "$M" verify -vv --deep "$D"
+good=1
+[ "$(cat "$tmp/nested.events.rc")" = 0 ] || good=0
+while read -r k; do
+	grep -Fxq -- "--prepared:$D/Contents/$k" "$tmp/nested.events.err" &&
+		grep -Fxq -- "--validated:$D/Contents/$k" "$tmp/nested.events.err" || good=0
+done < "$tmp/nested.keys"
+np=$(grep -c '^--prepared:' "$tmp/nested.events.err")
+nv=$(grep -c '^--validated:' "$tmp/nested.events.err")
+[ "$np" = "$nv" ] && [ "$np" -gt "$(wc -l < "$tmp/nested.keys")" ] || good=0 # nested in nested too
+grep -Fxq "$D: valid on disk" "$tmp/nested.events.err" || good=0
+[ $good = 1 ] && ok || { no "verify -vv --deep: --prepared/--validated lines:"; cat "$tmp/nested.events.err"; }
+run nested.noevents "$tmp" "$M" verify -vv "$D"
+grep -q -- '^--prepared:' "$tmp/nested.noevents.err" && no "verify -vv without --deep printed --prepared lines" || ok
+
 echo "bundle: $pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
