@@ -12,9 +12,9 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "show", cmd_show, "display a Mach-O code signature (codesign -d)" },
+	{ "show", cmd_show, "display the code signature of a Mach-O file or bundle (codesign -d)" },
 	{ "strip", cmd_strip, "remove signatures (codesign --remove-signature)" },
-	{ "sign", cmd_sign, "sign ad hoc or with a certificate (codesign -s)" },
+	{ "sign", cmd_sign, "sign files and bundles, ad hoc or with a certificate (codesign -s)" },
 	{ "verify", cmd_verify, "check hashes, trust and requirements (codesign --verify)" },
 	{ "trace", cmd_trace, "trace system calls (dtruss; strace on Linux)" },
 	{ "csreq", cmd_csreq, "compile and print code requirements (csreq)" },
