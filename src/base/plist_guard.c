@@ -459,6 +459,12 @@ int msign_plist_parse(const uint8_t *data, size_t len,
 	if (out == NULL)
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "msign_plist_parse: NULL argument");
 	*out = NULL;
+	/* A UTF-8 byte-order mark, which Apple's reader skips and libplist
+	 * 2.2 does not (the caller hashes the bytes as they are). */
+	if (len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf) {
+		data += 3;
+		len -= 3;
+	}
 	int r = msign_plist_guard(data, len, lim, d);
 	if (r < 0)
 		return r;

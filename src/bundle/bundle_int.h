@@ -4,7 +4,9 @@
 #ifndef MSIGN_BUNDLE_BUNDLE_INT_H
 #define MSIGN_BUNDLE_BUNDLE_INT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 #include "bundle/bundle.h"
 #include "msign/bundle.h"
 #include "sig/codesign.h"
@@ -17,6 +19,11 @@ struct mb_tree_ent {
 	dev_t dev;
 	ino_t ino;
 	mode_t type;
+	/* regular files: a change in place shows in these (a copied file,
+	 * not a link, also in its ctime, which linking does not leave alone) */
+	off_t size;
+	struct timespec mtime, ctime;
+	bool copied;
 };
 struct mb_tree_rec {
 	struct mb_tree_ent *v;
@@ -40,6 +47,12 @@ int mb_tree_same(const char *path, const struct mb_tree_rec *rec, struct msign_d
 int mb_tree_remove(const char *path);
 /* Exchange the folders a and b (atomically where the system can). */
 int mb_exchange(const char *a, const char *b, struct msign_diag *d);
+/* 0 when no one but the caller and root can rename what is in the
+ * folders holding abs (absolute, resolved): each owned by the caller or
+ * root, and writable by others only with the sticky bit. The signing copy
+ * is reached by its path; someone who could rename it could put a link to
+ * another folder there, and msign would sign and write in that one. */
+int mb_parent_safe(const char *abs, struct msign_diag *d);
 /* "a/b", malloc'd (NULL: out of memory). */
 char *mb_path_join(const char *a, const char *b);
 /* fsync the folder holding abs. */

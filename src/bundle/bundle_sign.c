@@ -495,6 +495,11 @@ int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
 		free(abs);
 		return r;
 	}
+	int pr = mb_parent_safe(abs, d);
+	if (pr != 0) {
+		free(abs);
+		return pr;
+	}
 	char *mirror = NULL;
 	struct mb_tree_rec rec = { 0 };
 	uint32_t lost = 0;

@@ -81,9 +81,19 @@ static int mr_rec_add(struct mb_tree_rec *rec, const char *rel, const struct sta
 	char *r = strdup(rel);
 	if (r == NULL)
 		return MSIGN_E_NOMEM;
-	rec->v[rec->n++] = (struct mb_tree_ent){ .rel = r, .dev = st->st_dev,
-						 .ino = st->st_ino,
-						 .type = st->st_mode & S_IFMT };
+	struct mb_tree_ent *e = &rec->v[rec->n++];
+	*e = (struct mb_tree_ent){ .rel = r, .dev = st->st_dev, .ino = st->st_ino,
+				   .type = st->st_mode & S_IFMT };
+	if (S_ISREG(st->st_mode)) {
+		e->size = st->st_size;
+#ifdef __APPLE__
+		e->mtime = st->st_mtimespec;
+		e->ctime = st->st_ctimespec;
+#else
+		e->mtime = st->st_mtim;
+		e->ctime = st->st_ctim;
+#endif
+	}
 	return 0;
 }
 
@@ -95,6 +105,21 @@ void mb_tree_rec_free(struct mb_tree_rec *rec)
 	memset(rec, 0, sizeof(*rec));
 }
 
+static bool mr_ts_eq(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* A regular file as it was recorded: its size and mtime (and, for a file
+ * the copy could not link, its ctime: the copy would not see a change). */
+static bool mr_same_content(const struct mb_tree_ent *was, const struct mb_tree_ent *now)
+{
+	if (was->type != S_IFREG)
+		return true;
+	return was->size == now->size && mr_ts_eq(was->mtime, now->mtime) &&
+	       (!was->copied || mr_ts_eq(was->ctime, now->ctime));
+}
+
 static int mr_ent_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct mb_tree_ent *)a)->rel, ((const struct mb_tree_ent *)b)->rel);
@@ -103,10 +128,11 @@ static int mr_ent_cmp(const void *a, const void *b)
 /* A regular file: a hard link, or a copy where the system refuses one
  * (another file system, protected_hardlinks for a file of another user). */
 static int mr_file(int sdir, int ddir, const char *name, const struct stat *st,
-		   uint32_t *lost, struct msign_diag *d)
+		   uint32_t *lost, bool *copied, struct msign_diag *d)
 {
 	if (linkat(sdir, name, ddir, name, 0) == 0)
 		return 0;
+	*copied = true;
 	if (errno != EPERM && errno != EXDEV && errno != EMLINK && errno != EACCES &&
 	    errno != ENOTSUP && errno != EOPNOTSUPP)
 		return mr_errno(d, "cannot link", name);
@@ -249,7 +275,10 @@ static int mr_copy(struct mr_walk *w, int sdir, int ddir, size_t rlen, unsigned 
 					r = mr_errno(d, "cannot create the link", name);
 			}
 		} else if (S_ISREG(st.st_mode)) {
-			r = mr_file(sdir, ddir, name, &st, &w->lost, d);
+			bool copied = false;
+			r = mr_file(sdir, ddir, name, &st, &w->lost, &copied, d);
+			if (copied && w->rec != NULL && w->rec->n > 0)
+				w->rec->v[w->rec->n - 1].copied = true;
 		} else {
 			/* a FIFO, socket or device: copied as a hard link, so
 			 * that the seal and the check see (and refuse) it */
@@ -355,8 +384,8 @@ int mb_tree_same(const char *path, const struct mb_tree_rec *rec, struct msign_d
 			else if (c > 0)
 				diff = now.v[j].rel;  /* added */
 			else if (rec->v[i].ino != now.v[j].ino || rec->v[i].dev != now.v[j].dev ||
-				 rec->v[i].type != now.v[j].type)
-				diff = rec->v[i].rel; /* replaced */
+				 rec->v[i].type != now.v[j].type || !mr_same_content(&rec->v[i], &now.v[j]))
+				diff = rec->v[i].rel; /* replaced, or a copied file written */
 			else
 				i++, j++;
 		}
@@ -453,6 +482,38 @@ int mb_exchange(const char *a, const char *b, struct msign_diag *d)
 		r = mr_errno(d, "cannot move the old copy to", b);
 	free(aside);
 	return r;
+}
+
+int mb_parent_safe(const char *abs, struct msign_diag *d)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(abs);
+	if (n == 0 || n >= sizeof(p) || abs[0] != '/')
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "not an absolute path");
+	memcpy(p, abs, n + 1);
+	uid_t me = geteuid();
+	/* from the bundle's folder up to / */
+	for (char *sl = strrchr(p, '/'); sl != NULL; sl = strrchr(p, '/')) {
+		if (sl == p)
+			sl[1] = '\0'; /* "/" itself */
+		else
+			*sl = '\0';
+		struct stat st;
+		if (lstat(p, &st) != 0)
+			return mr_errno(d, "cannot stat", p);
+		if (!S_ISDIR(st.st_mode))
+			return msign_diag_set(d, MSIGN_E_IO, 0, "%s is not a folder", p);
+		bool others = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !(st.st_mode & S_ISVTX);
+		if ((st.st_uid != me && st.st_uid != 0) || others)
+			return msign_diag_set(d, MSIGN_E_IO, 0,
+					      "%s can be changed by %s, who could swap the copy msign "
+					      "signs the bundle in (made beside it); sign as that user, "
+					      "or move the bundle", p,
+					      others ? "other users" : "its owner");
+		if (sl == p)
+			break;
+	}
+	return 0;
 }
 
 char *mb_path_join(const char *a, const char *b)

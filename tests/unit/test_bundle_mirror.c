@@ -115,9 +115,9 @@ static void t_private_until_finished(void **st)
 	mb_tree_rec_free(&rec);
 }
 
-/* Any change to the tree after it was copied is found: a file added, one
- * removed, one replaced by a rename (an editor's save), a folder added. A
- * change inside a file, same inode, is in the copy too (a hard link). */
+/* Any change to the tree after it was copied is found: a file written in
+ * place, one added, one removed, one replaced by a rename (an editor's
+ * save). */
 static void t_tree_same(void **st)
 {
 	(void)st;
@@ -128,7 +128,16 @@ static void t_tree_same(void **st)
 	assert_int_equal(mb_mirror_create(at("B.app"), &m, &rec, &lost, NULL), 0);
 	assert_int_equal(mb_tree_same(at("B.app"), &rec, NULL), 0);
 	assert_int_equal(mb_tree_same(m, &rec, NULL), MSIGN_E_IO); /* other inodes for folders */
+	/* written in place: its size and mtime say so (the seal hashed the
+	 * bytes before) */
 	put("B.app/Contents/Resources/a.txt", "changed in place\n");
+	msign_diag_clear(&d);
+	assert_int_equal(mb_tree_same(at("B.app"), &rec, &d), MSIGN_E_IO);
+	assert_non_null(strstr(d.msg, "Contents/Resources/a.txt"));
+	mb_tree_rec_free(&rec);
+	assert_int_equal(mb_tree_remove(m), 0);
+	free(m);
+	assert_int_equal(mb_mirror_create(at("B.app"), &m, &rec, &lost, NULL), 0);
 	assert_int_equal(mb_tree_same(at("B.app"), &rec, NULL), 0);
 	put("B.app/Contents/Resources/new.txt", "n\n");
 	msign_diag_clear(&d);
@@ -177,6 +186,26 @@ static void t_remove_readonly(void **st)
 	assert_int_equal(access(at("R"), F_OK), -1);
 }
 
+/* The folders holding a bundle must be ones no other user can rename in:
+ * a folder others may write without the sticky bit is refused. */
+static void t_parent_safe(void **st)
+{
+	(void)st;
+	struct msign_diag d;
+	assert_int_equal(mb_parent_safe(at("B.app"), NULL), 0);
+	mk("open", 0777);
+	mk("open/C.app", 0755);
+	msign_diag_clear(&d);
+	assert_int_equal(mb_parent_safe(at("open/C.app"), &d), MSIGN_E_IO);
+	assert_non_null(strstr(d.msg, "can be changed by other users"));
+	assert_int_equal(chmod(at("open"), 01777), 0); /* as /tmp: sticky */
+	assert_int_equal(mb_parent_safe(at("open/C.app"), NULL), 0);
+	assert_int_equal(chmod(g_base, 0777), 0); /* an ancestor */
+	assert_int_equal(mb_parent_safe(at("open/C.app"), NULL), MSIGN_E_IO);
+	assert_int_equal(chmod(g_base, 0700), 0);
+	assert_int_equal(mb_parent_safe("relative/path", NULL), MSIGN_E_ARG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +213,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_tree_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_remove_readonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_parent_safe, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

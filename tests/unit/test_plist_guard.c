@@ -237,6 +237,31 @@ static void expect(const struct buf *b, unsigned depth, int code, const char *ms
 
 /* ---- the guard ------------------------------------------------------------------ */
 
+/* A UTF-8 byte-order mark in front of an XML plist (Apple's reader skips
+ * it; libplist 2.2 alone refuses it). */
+static void t_bom(void **st)
+{
+	(void)st;
+	static const char x[] = "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<plist version=\"1.0\"><dict><key>CFBundleIdentifier</key>"
+		"<string>org.bom</string></dict></plist>\n";
+	void *root = NULL;
+	assert_int_equal(msign_plist_parse((const uint8_t *)x, sizeof(x) - 1,
+					   &msign_plist_info_limits, &root, NULL), 0);
+	assert_non_null(root);
+	plist_t v = plist_dict_get_item((plist_t)root, "CFBundleIdentifier");
+	assert_non_null(v);
+	uint64_t n = 0;
+	const char *str = plist_get_string_ptr(v, &n);
+	assert_non_null(str);
+	assert_int_equal(n, 7);
+	assert_memory_equal(str, "org.bom", 7);
+	plist_free((plist_t)root);
+	/* a BOM alone is no plist */
+	assert_int_not_equal(msign_plist_parse((const uint8_t *)"\xef\xbb\xbf", 3,
+					       &msign_plist_info_limits, &root, NULL), 0);
+}
+
 static void t_xml_deep(void **st)
 {
 	(void)st;
@@ -664,6 +689,7 @@ static void t_sign_identifier_bomb(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_bom),
 		cmocka_unit_test(t_xml_deep),
 		cmocka_unit_test(t_xml_tricks),
 		cmocka_unit_test(t_bin_chain_and_cycles),
