@@ -501,56 +501,21 @@ static int md_requirements(const struct mb_bundle *b, const struct mb_detached *
 			   const struct msign_trust_result *t,
 			   struct msign_verify_result *res, struct msign_diag *d)
 {
-	if (o->requirement == NULL && !o->designated)
-		return 0;
 	struct msign_slice fs; /* what the requirement context reads of a slice */
 	memset(&fs, 0, sizeof(fs));
 	fs.data = b->info;
 	fs.has_info_plist = b->info != NULL;
 	fs.info_plist_size = b->info_len;
-	struct msign_cms_info ci;
-	memset(&ci, 0, sizeof(ci));
 	struct msign_verify_req_in in = { .s = &fs, .sig = &x->sig };
-	if (res->cms && !res->adhoc) {
-		struct msign_diag cd;
-		msign_diag_clear(&cd);
-		if (msign_cms_parse(x->file[MB_DF_CMS], x->len[MB_DF_CMS], &ci, &cd) == 0)
-			in.cms = &ci;
-		if (res->trusted && t != NULL && t->kind == MSIGN_VERIFY_VALID) {
-			in.anchor = t->apple ? MSIGN_REQ_ANCHOR_APPLE
-					     : t->chain_ok ? MSIGN_REQ_ANCHOR_USER
-							   : MSIGN_REQ_ANCHOR_NONE;
-			in.timestamp_ok = t->has_timestamp && t->timestamp_ok;
-		}
-	}
-	struct msign_req_outcome out = { 0 };
-	int r = 0;
-	if (o->requirement != NULL) {
-		struct msign_diag rd;
-		msign_diag_clear(&rd);
-		r = msign_verify_req_eval(&in, o->requirement, o->requirement_len, &out, &rd);
-		if (r < 0)
-			r = msign_diag_set(d, r, 0, "the requirement: %s", rd.msg);
-		else if (!out.value)
-			r = md_fail(res, MSIGN_VERIFY_REQUIREMENT, "the requirement does not hold%s",
-				    out.unknowable ? " (it depends on what only Apple's services "
-						     "know: notarization, trust settings)" : "");
-		res->req_unknowable |= out.unknowable;
-	}
-	if (r == 0 && o->designated) {
-		bool implicit = false;
-		struct msign_diag dd;
-		msign_diag_clear(&dd);
-		int e = msign_verify_dr_eval(&in, &implicit, &out, &dd);
-		res->dr_checked++;
-		if (e != 0 || !out.value) {
-			res->dr_failed_slice = 0;
-			if (e != 0)
-				snprintf(res->dr_detail, sizeof(res->dr_detail), "%s", dd.msg);
-		}
-		res->dr_unknowable |= out.unknowable;
-	}
-	msign_cms_info_free(&ci);
+	bool cms = res->cms && !res->adhoc, failed, unknowable;
+	int r = msign_verify_requirements(o, &in, cms ? x->file[MB_DF_CMS] : NULL,
+					  cms ? x->len[MB_DF_CMS] : 0,
+					  res->trusted ? t : NULL, res, 0, &failed,
+					  &unknowable, d);
+	if (r == 0 && failed)
+		r = md_fail(res, MSIGN_VERIFY_REQUIREMENT, "the requirement does not hold%s",
+			    unknowable ? " (it depends on what only Apple's services "
+					 "know: notarization, trust settings)" : "");
 	return r;
 }
 

@@ -592,27 +592,27 @@ static int vf_pages(struct vf_ctx *c)
 /* Requirements, once the slice is valid: -R's (a failure), then the
  * designated one (its verdict recorded, the slice stays valid on disk:
  * codesign -v reports it apart). The anchor is what trust decided. */
-static int vf_requirements(struct vf_ctx *c, struct msign_diag *d)
+int msign_verify_requirements(const struct msign_verify_opts *o,
+			      struct msign_verify_req_in *in, const uint8_t *cms,
+			      size_t cms_len, const struct msign_trust_result *t,
+			      struct msign_verify_result *res, int32_t idx,
+			      bool *failed, bool *unknowable, struct msign_diag *d)
 {
-	const struct msign_verify_opts *o = c->o;
+	*failed = *unknowable = false;
 	if (o->requirement == NULL && !o->designated)
 		return 0;
 	struct msign_cms_info ci;
 	memset(&ci, 0, sizeof(ci));
-	struct msign_verify_req_in in = { .s = c->s, .sig = c->sig };
-	const struct msign_trust_result *t =
-		o->trust_out ? &o->trust_out[c->idx] : c->trust;
-	if (c->res->cms && !c->res->adhoc) {
+	if (cms != NULL) {
 		struct msign_diag cd;
 		msign_diag_clear(&cd);
-		if (msign_cms_parse(msign_blob_payload(c->sig->cms),
-				    msign_blob_payload_len(c->sig->cms), &ci, &cd) == 0)
-			in.cms = &ci;
-		if (c->res->trusted && t->kind == MSIGN_VERIFY_VALID) {
-			in.anchor = t->apple ? MSIGN_REQ_ANCHOR_APPLE
-					     : t->chain_ok ? MSIGN_REQ_ANCHOR_USER
-							   : MSIGN_REQ_ANCHOR_NONE;
-			in.timestamp_ok = t->has_timestamp && t->timestamp_ok;
+		if (msign_cms_parse(cms, cms_len, &ci, &cd) == 0)
+			in->cms = &ci;
+		if (t != NULL && t->kind == MSIGN_VERIFY_VALID) {
+			in->anchor = t->apple ? MSIGN_REQ_ANCHOR_APPLE
+					      : t->chain_ok ? MSIGN_REQ_ANCHOR_USER
+							    : MSIGN_REQ_ANCHOR_NONE;
+			in->timestamp_ok = t->has_timestamp && t->timestamp_ok;
 		}
 	}
 	struct msign_req_outcome out = { 0 };
@@ -620,32 +620,49 @@ static int vf_requirements(struct vf_ctx *c, struct msign_diag *d)
 	if (o->requirement != NULL) {
 		struct msign_diag rd;
 		msign_diag_clear(&rd);
-		r = msign_verify_req_eval(&in, o->requirement, o->requirement_len, &out, &rd);
+		r = msign_verify_req_eval(in, o->requirement, o->requirement_len, &out, &rd);
 		if (r < 0)
 			r = msign_diag_set(d, r, 0, "the requirement: %s", rd.msg);
 		else if (!out.value)
-			r = vf_fail(c, MSIGN_VERIFY_REQUIREMENT, "%s%s",
-				    "the requirement does not hold",
-				    out.unknowable ? " (it depends on what only Apple's "
-						     "services know: notarization, trust settings)" : "");
-		c->res->req_unknowable |= out.unknowable;
+			*failed = true;
+		*unknowable = out.unknowable;
+		res->req_unknowable |= out.unknowable;
 	}
-	if (r == 0 && o->designated) {
+	if (r == 0 && !*failed && o->designated) {
 		bool implicit = false;
 		struct msign_diag dd;
 		msign_diag_clear(&dd);
-		int e = msign_verify_dr_eval(&in, &implicit, &out, &dd);
-		c->res->dr_checked++;
+		int e = msign_verify_dr_eval(in, &implicit, &out, &dd);
+		res->dr_checked++;
 		if (e != 0 || !out.value) {
-			if (c->res->dr_failed_slice < 0)
-				c->res->dr_failed_slice = (int32_t)c->idx;
-			if (e != 0 && c->res->dr_detail[0] == '\0')
-				snprintf(c->res->dr_detail, sizeof(c->res->dr_detail),
-					 "%s", dd.msg);
+			if (res->dr_failed_slice < 0)
+				res->dr_failed_slice = idx;
+			if (e != 0 && res->dr_detail[0] == '\0')
+				snprintf(res->dr_detail, sizeof(res->dr_detail), "%s", dd.msg);
 		}
-		c->res->dr_unknowable |= out.unknowable;
+		res->dr_unknowable |= out.unknowable;
 	}
+	in->cms = NULL;
 	msign_cms_info_free(&ci);
+	return r;
+}
+
+static int vf_requirements(struct vf_ctx *c, struct msign_diag *d)
+{
+	const struct msign_verify_opts *o = c->o;
+	struct msign_verify_req_in in = { .s = c->s, .sig = c->sig };
+	const struct msign_trust_result *t =
+		o->trust_out ? &o->trust_out[c->idx] : c->trust;
+	bool cms = c->res->cms && !c->res->adhoc;
+	bool failed, unknowable;
+	int r = msign_verify_requirements(
+		o, &in, cms ? msign_blob_payload(c->sig->cms) : NULL,
+		cms ? msign_blob_payload_len(c->sig->cms) : 0,
+		c->res->trusted ? t : NULL, c->res, (int32_t)c->idx, &failed, &unknowable, d);
+	if (r == 0 && failed)
+		r = vf_fail(c, MSIGN_VERIFY_REQUIREMENT, "%s%s", "the requirement does not hold",
+			    unknowable ? " (it depends on what only Apple's "
+					 "services know: notarization, trust settings)" : "");
 	return r;
 }
 

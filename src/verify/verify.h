@@ -71,6 +71,20 @@ struct msign_verify_result {
 	bool dr_unknowable, req_unknowable;
 };
 
+/* -R's requirement (o->requirement) and the designated requirement
+ * (o->designated) of one signature, as verify checks them for a slice:
+ * in names the slice (or what stands for one) and its signature; cms its
+ * CMS payload (NULL: ad hoc); t its trust verdict (NULL: not trusted or
+ * not checked). *failed: the -R requirement does not hold (*unknowable:
+ * it rests on what only Apple's services know); the designated one's
+ * verdict goes to res's dr_* fields, slice idx. 0 or an error. */
+struct msign_verify_req_in;
+int msign_verify_requirements(const struct msign_verify_opts *o,
+			      struct msign_verify_req_in *in, const uint8_t *cms,
+			      size_t cms_len, const struct msign_trust_result *t,
+			      struct msign_verify_result *res, int32_t idx,
+			      bool *failed, bool *unknowable, struct msign_diag *d);
+
 /* The public handle's settings as options (to: the trust options o
  * points to; vo NULL: the defaults), and its MSIGN_VERIFY_F_* flags. */
 void msign_verify_opts_of(const msign_verify_options *vo, struct msign_verify_opts *o,
