@@ -51,7 +51,8 @@
  * the input's CodeResources (and the same round trip when it writes);
  * mb_check_resources of the unchanged tree against the seal just built
  * (and its reparsed copy): no problem and no error allowed, else abort;
- * against the input's seal; msign_bundle_open and msign_verify_bundle.
+ * against the input's seal; msign_bundle_open and msign_verify_bundle;
+ * when the last record was a SIGN that succeeded, the tree must verify.
  * The tree is removed with mb_tree_remove (links never followed).
  *
  * The folder: mkdtemp under $TMPDIR (or /tmp) once per process, its name
@@ -314,11 +315,12 @@ static void fz_nested(int root, const char *rel, const uint8_t *p, size_t n, uns
 	}
 }
 
-static void fz_sign(const char *bundle, const uint8_t *p, size_t n)
+/* 0 when msign_sign_bundle signed the tree. */
+static int fz_sign(const char *bundle, const uint8_t *p, size_t n)
 {
 	msign_sign_options *o = msign_sign_options_new();
 	if (o == NULL)
-		return;
+		return -1;
 	(void)msign_sign_options_set_threads(o, 1);
 	(void)msign_sign_options_set_force(o, true);
 	unsigned flags = n > 0 && (p[0] & 1) ? MSIGN_BUNDLE_DEEP : 0;
@@ -329,6 +331,7 @@ static void fz_sign(const char *bundle, const uint8_t *p, size_t n)
 	FZ_DBG("sign: %d %s%s%s\n", r, d.msg, sub ? " in " : "", sub ? sub : "");
 	free(sub);
 	msign_sign_options_free(o);
+	return r;
 }
 
 static void fz_remove(int root, const char *rel)
@@ -355,11 +358,13 @@ static void fz_xattr(int root, const char *rel, const uint8_t *p, size_t n)
 }
 
 /* Build the tree the records describe below root (a folder at path);
- * the last CR payload in *cr. */
-static void fz_build(const char *path, int *rootp, const uint8_t *data, size_t size,
+ * the last CR payload in *cr; true when the last record was a SIGN that
+ * succeeded (the tree is then as msign signed it). */
+static bool fz_build(const char *path, int *rootp, const uint8_t *data, size_t size,
 		     const uint8_t **cr, size_t *cr_len)
 {
 	int root = *rootp;
+	bool signed_last = false;
 	size_t at = 1;
 	unsigned signs = 0;
 	for (unsigned k = 0; k < FZ_MAX_RECORDS && at + 2 <= size; k++) {
@@ -384,6 +389,7 @@ static void fz_build(const char *path, int *rootp, const uint8_t *data, size_t s
 		char rel[MB_MAX_PATH];
 		fz_name(name, nlen, rel, sizeof(rel));
 		char sub[MB_MAX_PATH + 64];
+		signed_last = false;
 		switch (op) {
 		case FZ_DIR:
 			fz_join(sub, sizeof(sub), rel, "x");
@@ -437,13 +443,13 @@ static void fz_build(const char *path, int *rootp, const uint8_t *data, size_t s
 			break;
 		case FZ_SIGN:
 			if (signs++ < FZ_MAX_SIGNS) {
-				fz_sign(path, pay, plen);
+				signed_last = fz_sign(path, pay, plen) == 0;
 				/* signing exchanged the folder: the new tree is at path */
 				close(root);
 				root = *rootp = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 							   O_CLOEXEC);
 				if (root < 0)
-					return;
+					return false;
 			}
 			break;
 		case FZ_REMOVE:
@@ -463,6 +469,7 @@ static void fz_build(const char *path, int *rootp, const uint8_t *data, size_t s
 			break;
 		}
 	}
+	return signed_last;
 }
 
 /* ---- nested-code callbacks ------------------------------------------------ */
@@ -643,6 +650,19 @@ static void fz_bundle(const char *path, const uint8_t *cr_in, size_t cr_len, uin
 	msign_verify_options_free(vo);
 }
 
+/* A tree msign just signed, unchanged, must verify (default flags: what
+ * signing itself checks in its copy before the exchange). */
+static void fz_valid(const char *path)
+{
+	int kind = -1;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	int r = msign_verify_bundle(path, NULL, &kind, NULL, &d);
+	FZ_DBG("verify after sign: %d kind %d %s\n", r, kind, d.msg);
+	if (r != 0 || kind != MSIGN_VERIFY_VALID)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const roots[4] = { "B.app", "B.framework", "B", "b.bundle" };
@@ -658,10 +678,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (root >= 0) {
 		const uint8_t *cr = NULL;
 		size_t cr_len = 0;
-		fz_build(path, &root, data, size, &cr, &cr_len);
+		bool signed_last = fz_build(path, &root, data, size, &cr, &cr_len);
 		if (root >= 0)
 			close(root);
 		fz_bundle(path, cr, cr_len, data[0]);
+		if (signed_last)
+			fz_valid(path);
 	}
 	fz_work_remove();
 	return 0;
