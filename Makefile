@@ -250,6 +250,7 @@ bench: all $(B)/timeit
 	@sh bench/run.sh $(B)/msign
 	@sh bench/strip.sh $(B)/msign
 	@sh bench/sign.sh $(B)/msign
+	@sh bench/bundle.sh $(B)/msign
 
 $(B)/timeit: bench/timeit.c
 	@mkdir -p $(B)

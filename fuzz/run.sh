@@ -23,6 +23,12 @@ for t in ${FUZZ_TARGETS:-fuzz/fuzz_*.c}; do
 	# and no Mach-O fixtures as seeds.
 	dict=fuzz/macho.dict seeds=fixtures
 	[ "$name" = csreq ] && dict=fuzz/csreq.dict seeds=
+	# fuzz_bundle reads records that describe a folder (fuzz_bundle.c):
+	# its own words (paths, plist and CodeResources keys), and no Mach-O
+	# fixtures as seeds (their first bytes would be read as records); its
+	# seeds carry a Mach-O as records. TMPDIR is where its trees are built
+	# (a tmpfs such as /dev/shm makes the runs faster).
+	[ "$name" = bundle ] && dict=fuzz/bundle.dict seeds=
 	echo "fuzz: $name for ${secs}s" >&2
 	# shellcheck disable=SC2086
 	"$out/fuzz_$name" -max_total_time="$secs" -jobs="$jobs" -workers="$jobs" \
