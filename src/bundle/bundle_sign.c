@@ -414,8 +414,19 @@ static int bs_sign_dir(struct bs_run *run, const char *abs, unsigned depth,
 	memset(&cr, 0, sizeof(cr));
 	struct msign_sign_result *res = NULL;
 	/* A bundle's identifier is explicit: never the ad-hoc suffix. */
-	if (so.identifier == NULL)
+	if (so.identifier == NULL) {
+		/* the folder's name as the caller named it, not the copy's
+		 * ".NAME.msign-XXXXXX" */
+		char *orig = bs_orig_path(run, abs), *copy = b.path;
+		if (orig == NULL) {
+			r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		b.path = orig;
 		so.identifier = mb_bundle_default_identifier(&b, ident, sizeof(ident));
+		b.path = copy;
+		free(orig);
+	}
 	if (b.exec_rel == NULL) {
 		r = bs_sign_plist(run, &b, &so, depth, d);
 		if (r != 0 && depth > 0 && run->sub == NULL)

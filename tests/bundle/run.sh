@@ -688,5 +688,17 @@ grep -Fxq "$D: valid on disk" "$tmp/nested.events.err" || good=0
 run nested.noevents "$tmp" "$M" verify -vv "$D"
 grep -q -- '^--prepared:' "$tmp/nested.noevents.err" && no "verify -vv without --deep printed --prepared lines" || ok
 
+# No CFBundleIdentifier and no CFBundleName: the identifier is the
+# folder's name without its extension (spec 3), not the signing copy's.
+copy noid "$FX/Plain.bundle"
+python3 -c '
+import plistlib, sys
+p = sys.argv[1]
+d = plistlib.load(open(p, "rb"))
+d.pop("CFBundleIdentifier", None); d.pop("CFBundleName", None)
+plistlib.dump(d, open(p, "wb"))' "$R/Contents/Info.plist"
+run noid.sign "$tmp/noid" "$M" sign -s - -v Plain.bundle
+want noid.sign 0 "Plain.bundle: signed bundle with Mach-O thin (arm64) [Plain]"
+
 echo "bundle: $pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
