@@ -59,8 +59,9 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%-replay)
 
 # ---- make check --------------------------------------------------------
-# SUITES run twice, plain and then SAN=1 (ASan + UBSan); PLAIN_SUITES once,
-# plain. A suite is a target here that runs one test script and reports:
+# SUITES run twice, plain and SAN=1 (ASan + UBSan), in two lanes at the
+# same time (tools/check.sh: one per core); PLAIN_SUITES once, plain, at
+# the end of the plain lane. A suite is a target here that runs one test script and reports:
 #   - its last line is "NAME: N passed, N failed" (NAME one word);
 #   - it exits non-zero when a check failed or when it ran no check.
 # tools/suite.sh prints a line when each starts, a heartbeat every 15 s,
