@@ -84,7 +84,10 @@ int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d
 		msign_bundle_free(b);
 		return msign_diag_done(d, MSIGN_E_NOMEM);
 	}
-	mb_bundle_default_identifier(&b->b, b->ident, sizeof(b->ident));
+	/* it returns the Info.plist's string, or the folder's name in ident */
+	const char *id = mb_bundle_default_identifier(&b->b, b->ident, sizeof(b->ident));
+	if (id != b->ident)
+		snprintf(b->ident, sizeof(b->ident), "%s", id != NULL ? id : "");
 	uint8_t *cr = NULL;
 	size_t len = 0;
 	struct mb_resources res;

@@ -85,5 +85,7 @@ int show_json(FILE *out, const struct show_file *f);
  * non-ASCII byte as U+FFFD (jansson refuses invalid UTF-8); null for NULL. */
 struct json_t;
 struct json_t *cli_json_str(const char *text);
+/* A bundle's facts as show --json's "bundle" member. */
+struct json_t *cli_bundle_json(const struct msign_bundle *b);
 
 #endif

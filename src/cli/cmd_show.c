@@ -4,6 +4,7 @@
  * by one "msign: " line with the precise reason. */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -529,6 +530,51 @@ static int show_plist_ents(const char *path, const struct mb_detached *x, const 
 	return rc;
 }
 
+/* --json for an Info.plist-only bundle: what its _CodeSignature files say,
+ * in the shape show_json gives a slice's signature where they share it. */
+static int show_plist_json(const char *path, const msign_bundle *bundle,
+			   const struct mb_detached *x, int r, const struct msign_diag *d)
+{
+	json_t *root = json_object();
+	json_object_set_new(root, "path", cli_json_str(path));
+	json_object_set_new(root, "executable", cli_json_str(msign_bundle_executable(bundle)));
+	json_object_set_new(root, "format", json_string(msign_bundle_format(bundle)));
+	if (r == MSIGN_E_NOT_SIGNED) {
+		json_object_set_new(root, "error", json_string(MSG_UNSIGNED));
+	} else if (r != 0) {
+		json_object_set_new(root, "error", json_string(MSG_SIGFORMAT));
+		json_object_set_new(root, "reason", cli_json_str(d->msg));
+	} else {
+		const struct msign_sig *sig = &x->sig;
+		json_t *cds = json_array();
+		char hex[2 * MSIGN_MAX_HASH_LEN + 1];
+		for (uint32_t i = 0; i < sig->ncds; i++) {
+			const struct msign_codedir *c = &sig->cds[i];
+			cli_hex(c->cdhash, c->cdhash_len, hex);
+			json_array_append_new(cds, json_pack(
+				"{s:s, s:i, s:i, s:o, s:o, s:i, s:i, s:i, s:s}",
+				"hash_type", msign_hash_type_name(c->hash_type),
+				"version", (int)c->version, "flags", (int)c->flags,
+				"identifier", cli_json_str(c->ident),
+				"team_identifier", cli_json_str(c->team),
+				"code_slots", (int)c->ncode, "special_slots", (int)c->nspecial,
+				"size", (int)c->len, "cdhash", hex));
+		}
+		const struct msign_codedir *best = &sig->cds[sig->best];
+		json_object_set_new(root, "signature", json_pack(
+			"{s:s, s:o, s:i, s:o}",
+			"kind", x->len[MB_DF_CMS] > 0 ? "cms"
+				: (best->flags & MSIGN_CS_ADHOC) ? "adhoc" : "none",
+			"identifier", cli_json_str(best->ident),
+			"cms_size", (int)x->len[MB_DF_CMS], "code_directories", cds));
+	}
+	json_object_set_new(root, "bundle", cli_bundle_json(bundle));
+	int e = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(root);
+	return e == 0 && r == 0 ? 0 : 1;
+}
+
 static int show_plist(const char *path, const msign_bundle *bundle, const struct show_opts *o)
 {
 	int v = o->verbose;
@@ -545,6 +591,13 @@ static int show_plist(const char *path, const msign_bundle *bundle, const struct
 		return 1;
 	}
 	r = mb_detached_read(b.root_fd, x, &d);
+	if (o->json) {
+		int jr = show_plist_json(path, bundle, x, r, &d);
+		mb_detached_free(x);
+		free(x);
+		mb_bundle_close(&b);
+		return jr;
+	}
 	if (r == 0 || r == MSIGN_E_NOT_SIGNED)
 		printf("Executable=%s\n", cli_esc(msign_bundle_executable(bundle)));
 	if (r == 0 && v >= 1)
@@ -581,8 +634,7 @@ static int show_one(const char *path, const struct show_opts *o)
 		f.file = msign_bundle_executable(f.bundle);
 		bool sig;
 		char id[8];
-		if (!o->json &&
-		    msign_bundle_executable_info(f.bundle, NULL) == NULL &&
+		if (msign_bundle_executable_info(f.bundle, NULL) == NULL &&
 		    mb_detached_probe(path, &sig, id, sizeof(id))) {
 			int rc = show_plist(path, f.bundle, o);
 			msign_bundle_free(f.bundle);

@@ -250,6 +250,31 @@ static json_t *slice_json(const struct show_file *f, uint32_t idx)
 	return o;
 }
 
+/* A bundle's own facts (msign/bundle.h), for show --json. */
+json_t *cli_bundle_json(const msign_bundle *b)
+{
+	json_t *bj = json_pack("{s:s, s:o, s:s, s:o}", "kind", msign_bundle_kind(b),
+			       "executable", cli_json_str(msign_bundle_executable(b)),
+			       "format", msign_bundle_format(b),
+			       "default_identifier",
+			       cli_json_str(msign_bundle_default_identifier(b)));
+	uint32_t n, rules, files;
+	unsigned version;
+	json_object_set_new(bj, "info_plist_entries",
+			    msign_bundle_info_plist_entries(b, &n) ? json_integer(n)
+								   : json_null());
+	json_object_set_new(bj, "sealed_resources",
+			    msign_bundle_sealed_resources(b, &version, &rules, &files)
+			    ? json_pack("{s:i, s:i, s:i}", "version", (int)version,
+					"rules", (int)rules, "files", (int)files)
+			    : json_null());
+	json_t *nested = json_array();
+	for (uint32_t i = 0; i < msign_bundle_nested_count(b); i++)
+		json_array_append_new(nested, cli_json_str(msign_bundle_nested(b, i)));
+	json_object_set_new(bj, "nested", nested);
+	return bj;
+}
+
 int show_json(FILE *out, const struct show_file *f)
 {
 	json_t *root = json_object();
@@ -268,28 +293,8 @@ int show_json(FILE *out, const struct show_file *f)
 			json_array_append_new(slices, slice_json(f, i));
 		json_object_set_new(root, "slices", slices);
 	}
-	if (f->bundle != NULL) {
-		const msign_bundle *b = f->bundle;
-		json_t *bj = json_pack("{s:s, s:s, s:s, s:s}", "kind", msign_bundle_kind(b),
-				       "executable", msign_bundle_executable(b),
-				       "format", msign_bundle_format(b),
-				       "default_identifier", msign_bundle_default_identifier(b));
-		uint32_t n, rules, files;
-		unsigned version;
-		json_object_set_new(bj, "info_plist_entries",
-				    msign_bundle_info_plist_entries(b, &n) ? json_integer(n)
-									   : json_null());
-		json_object_set_new(bj, "sealed_resources",
-				    msign_bundle_sealed_resources(b, &version, &rules, &files)
-				    ? json_pack("{s:i, s:i, s:i}", "version", (int)version,
-						"rules", (int)rules, "files", (int)files)
-				    : json_null());
-		json_t *nested = json_array();
-		for (uint32_t i = 0; i < msign_bundle_nested_count(b); i++)
-			json_array_append_new(nested, cli_json_str(msign_bundle_nested(b, i)));
-		json_object_set_new(bj, "nested", nested);
-		json_object_set_new(root, "bundle", bj);
-	}
+	if (f->bundle != NULL)
+		json_object_set_new(root, "bundle", cli_bundle_json(f->bundle));
 	int r = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', out);
 	json_decref(root);

@@ -700,5 +700,31 @@ plistlib.dump(d, open(p, "wb"))' "$R/Contents/Info.plist"
 run noid.sign "$tmp/noid" "$M" sign -s - -v Plain.bundle
 want noid.sign 0 "Plain.bundle: signed bundle with Mach-O thin (arm64) [Plain]"
 
+# show --json: the bundle member (kind, default identifier, sealed counts,
+# nested), and for the Info.plist-only bundle its CodeDirectories, whose
+# cdhashes are the SHA-1 / SHA-256 of the component files (hashlib here).
+run json.show.mac "$tmp" "$M" show --json "$D"
+run json.show.info "$tmp" "$M" show --json "$I"
+if python3 - "$tmp/json.show.mac.out" "$tmp/json.show.info.out" "$I" "$(nfiles mac)" "$(nfiles info)" <<'PY'
+import hashlib, json, sys
+mac = json.load(open(sys.argv[1]))["bundle"]
+assert mac["kind"] == "app" and mac["default_identifier"] == "org.msign.mac", mac
+assert mac["sealed_resources"] == {"version": 2, "rules": 13, "files": int(sys.argv[4])}, mac
+assert mac["nested"] and all(not n.startswith("/") for n in mac["nested"]), mac
+info = json.load(open(sys.argv[2]))
+b = info["bundle"]
+assert b["kind"] == "bundle" and b["default_identifier"] == "org.msign.info", b
+assert b["sealed_resources"]["files"] == int(sys.argv[5]), b
+sig = info["signature"]
+assert sig["kind"] == "adhoc" and sig["identifier"] == "org.msign.info", sig
+cs = sys.argv[3] + "/Contents/_CodeSignature/"
+want = [("sha1", hashlib.sha1(open(cs + "CodeDirectory", "rb").read()).hexdigest()),
+        ("sha256", hashlib.sha256(open(cs + "CodeRequirements-1", "rb").read()).hexdigest())]
+got = [(c["hash_type"], c["cdhash"]) for c in sig["code_directories"]]
+assert got == want, (got, want)
+assert all(c["code_slots"] == 1 for c in sig["code_directories"]), sig
+PY
+then ok; else no "show --json: bundle member / Info.plist-only signature"; fi
+
 echo "bundle: $pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
