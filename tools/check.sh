@@ -33,6 +33,9 @@ show() { grep --line-buffered '^== ' | sed -u "s/^== /== [$1] /"; }
 
 rcdir=$(mktemp -d)
 trap 'rm -rf "$rcdir"' EXIT
+# Ctrl-C: the lanes are background jobs, which a shell starts with SIGINT
+# ignored; end them (and everything they started) with SIGTERM.
+trap 'trap - INT TERM; kill 0 2>/dev/null; exit 130' INT TERM
 { lane_plain > "$plain_log" 2>&1; echo $? > "$rcdir/plain"; } &
 p1=$!
 { lane_asan > "$asan_log" 2>&1; echo $? > "$rcdir/asan"; } &
