@@ -482,15 +482,11 @@ static int md_trust(const struct mb_detached *x, const struct msign_verify_opts 
 	res->cms_unchecked = false;
 	if (t->kind != MSIGN_VERIFY_VALID)
 		return md_fail(res, t->kind, "%s", t->detail);
-	const char *team = sig->cds[sig->best].team;
-	if (t->apple_developer && t->has_leaf_ou && team != NULL && strcmp(team, t->leaf_ou) != 0) {
-		t->kind = MSIGN_VERIFY_BAD_TEAM;
-		snprintf(t->detail, sizeof(t->detail),
-			 "the CodeDirectory's team identifier is not the signing certificate's OU");
+	const char *team = msign_verify_team_mismatch(sig, t);
+	if (team != NULL)
 		return md_fail(res, MSIGN_VERIFY_BAD_TEAM,
 			       "the CodeDirectory's team identifier \"%s\" is not the signing certificate's OU \"%s\"",
 			       team, t->leaf_ou);
-	}
 	return 0;
 }
 

@@ -154,6 +154,30 @@ static int parse_seal_dict(plist_t dict, struct mb_seal *s, struct msign_diag *d
 	return 0;
 }
 
+/* Entry i of dict, from it: its key (malloc'd, at most MB_MAX_PATH bytes:
+ * a path or a rule, what says which) and value. */
+static int next_entry(plist_t dict, plist_dict_iter it, const char *name,
+		      const char *what, uint32_t i, char **k, plist_t *v,
+		      struct msign_diag *d)
+{
+	*k = NULL;
+	*v = NULL;
+	plist_dict_next_item(dict, it, k, v);
+	if (*k == NULL || *v == NULL) {
+		free(*k);
+		*k = NULL;
+		return msign_diag_set(d, MSIGN_E_PLIST, 0, "%s: entry %u unreadable", name, i);
+	}
+	size_t kl = strlen(*k);
+	if (kl > MB_MAX_PATH) {
+		free(*k);
+		*k = NULL;
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s: a %s of %zu bytes (limit %d)",
+				      name, what, kl, MB_MAX_PATH);
+	}
+	return 0;
+}
+
 static int parse_seals(plist_t dict, struct mb_seals *out, const char *name,
 		       struct msign_diag *d)
 {
@@ -175,19 +199,8 @@ static int parse_seals(plist_t dict, struct mb_seals *out, const char *name,
 	for (uint32_t i = 0; i < n && r == 0; i++) {
 		char *k = NULL;
 		plist_t v = NULL;
-		plist_dict_next_item(dict, it, &k, &v);
-		if (k == NULL || v == NULL) {
-			free(k);
-			r = msign_diag_set(d, MSIGN_E_PLIST, 0, "%s: entry %u unreadable", name, i);
+		if ((r = next_entry(dict, it, name, "path", i, &k, &v, d)) != 0)
 			break;
-		}
-		size_t kl = strlen(k);
-		if (kl > MB_MAX_PATH) {
-			free(k);
-			r = msign_diag_set(d, MSIGN_E_LIMIT, 0,
-					   "%s: a path of %zu bytes (limit %d)", name, kl, MB_MAX_PATH);
-			break;
-		}
 		struct mb_seal *s = &out->v[out->n++];
 		s->path = k;
 		s->kind = MB_SEAL_FILE;
@@ -298,19 +311,8 @@ static int parse_rules(plist_t dict, struct mb_rules *out, const char *name,
 	for (uint32_t i = 0; i < n && r == 0; i++) {
 		char *k = NULL;
 		plist_t v = NULL;
-		plist_dict_next_item(dict, it, &k, &v);
-		if (k == NULL || v == NULL) {
-			free(k);
-			r = msign_diag_set(d, MSIGN_E_PLIST, 0, "%s: entry %u unreadable", name, i);
+		if ((r = next_entry(dict, it, name, "rule", i, &k, &v, d)) != 0)
 			break;
-		}
-		size_t kl = strlen(k);
-		if (kl > MB_MAX_PATH) {
-			free(k);
-			r = msign_diag_set(d, MSIGN_E_LIMIT, 0,
-					   "%s: a rule of %zu bytes (limit %d)", name, kl, MB_MAX_PATH);
-			break;
-		}
 		struct mb_rule *u = &out->v[out->n++];
 		u->pattern = k;
 		r = parse_rule(v, u, name, d);

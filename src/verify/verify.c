@@ -353,19 +353,27 @@ static int vf_trust(struct vf_ctx *c, struct msign_diag *d)
 	c->res->cms_unchecked = false; /* its signature value was checked */
 	if (t->kind != MSIGN_VERIFY_VALID)
 		return vf_fail(c, t->kind, "%s", t->detail);
-	/* verifySignature: an Apple developer certificate's OU is the team
-	 * the CodeDirectory names (when both are there). */
-	const char *team = sig->cds[sig->best].team;
-	if (t->apple_developer && t->has_leaf_ou && team != NULL &&
-	    strcmp(team, t->leaf_ou) != 0) {
-		t->kind = MSIGN_VERIFY_BAD_TEAM;
-		snprintf(t->detail, sizeof(t->detail),
-			 "the CodeDirectory's team identifier is not the signing certificate's OU");
+	const char *team = msign_verify_team_mismatch(sig, t);
+	if (team != NULL)
 		return vf_fail(c, MSIGN_VERIFY_BAD_TEAM,
 			       "the CodeDirectory's team identifier \"%s\" is not the signing certificate's OU \"%s\"",
 			       team, t->leaf_ou);
-	}
 	return 0;
+}
+
+const char *msign_verify_team_mismatch(const struct msign_sig *sig,
+				       struct msign_trust_result *t)
+{
+	/* verifySignature: an Apple developer certificate's OU is the team
+	 * the CodeDirectory names (when both are there). */
+	const char *team = sig->cds[sig->best].team;
+	if (!t->apple_developer || !t->has_leaf_ou || team == NULL ||
+	    strcmp(team, t->leaf_ou) == 0)
+		return NULL;
+	t->kind = MSIGN_VERIFY_BAD_TEAM;
+	snprintf(t->detail, sizeof(t->detail),
+		 "the CodeDirectory's team identifier is not the signing certificate's OU");
+	return team;
 }
 
 /* Special slot n of one CodeDirectory. */

@@ -85,6 +85,13 @@ int msign_verify_requirements(const struct msign_verify_opts *o,
 			      struct msign_verify_result *res, int32_t idx,
 			      bool *failed, bool *unknowable, struct msign_diag *d);
 
+/* The team the chosen CodeDirectory names when it is not the OU of the
+ * Apple developer certificate that signed it (t then says
+ * MSIGN_VERIFY_BAD_TEAM), else NULL. */
+struct msign_sig;
+const char *msign_verify_team_mismatch(const struct msign_sig *sig,
+				       struct msign_trust_result *t);
+
 /* The public handle's settings as options (to: the trust options o
  * points to; vo NULL: the defaults), and its MSIGN_VERIFY_F_* flags. */
 void msign_verify_opts_of(const msign_verify_options *vo, struct msign_verify_opts *o,
