@@ -58,29 +58,6 @@ static uint8_t *rd(const char *rel, size_t *len)
 	return b;
 }
 
-static int rm_tree(int dfd, const char *name)
-{
-	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return -1;
-	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-		DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-		if (dir == NULL)
-			return -1;
-		struct dirent *de;
-		while ((de = readdir(dir)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-			    rm_tree(dirfd(dir), de->d_name) != 0) {
-				closedir(dir);
-				return -1;
-			}
-		closedir(dir);
-		return unlinkat(dfd, name, AT_REMOVEDIR);
-	}
-	return unlinkat(dfd, name, 0);
-}
-
 static int setup(void **st)
 {
 	(void)st;
@@ -93,7 +70,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	return rm_tree(AT_FDCWD, g_base);
+	return mb_tree_remove(g_base); /* by descriptors, links never followed */
 }
 
 static const char INFO[] =

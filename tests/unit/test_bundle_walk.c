@@ -24,6 +24,7 @@
 
 #include "bundle/bundle.h"
 #include "bundle/walk.h"
+#include "bundle/bundle_int.h"
 
 #define SHA1_BIT (1u << 1)
 #define SHA256_BIT (1u << 2)
@@ -98,29 +99,6 @@ static void rm(const char *rel)
 
 /* Remove name in dfd and all below it, by descriptors: the trees hold
  * paths longer than PATH_MAX, which nftw cannot name. */
-static int rm_tree(int dfd, const char *name)
-{
-	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return -1;
-	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-		DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-		if (dir == NULL)
-			return -1;
-		struct dirent *de;
-		while ((de = readdir(dir)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-			    rm_tree(dirfd(dir), de->d_name) != 0) {
-				closedir(dir);
-				return -1;
-			}
-		closedir(dir);
-		return unlinkat(dfd, name, AT_REMOVEDIR);
-	}
-	return unlinkat(dfd, name, 0);
-}
-
 static int setup(void **st)
 {
 	(void)st;
@@ -131,7 +109,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	return rm_tree(AT_FDCWD, g_base);
+	return mb_tree_remove(g_base); /* by descriptors, links never followed */
 }
 
 /* ---- Info.plist --------------------------------------------------------- */
