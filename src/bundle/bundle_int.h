@@ -151,6 +151,9 @@ struct mb_vresult {
 	char error[256];       /* Apple's sentence for kind ("" when valid) */
 	char *subcomponent;    /* nested code the failure is in (absolute) */
 	char *seal_root;       /* absolute: problems' paths are below it */
+	/* The main executable as it was verified (with has_exec_result), for
+	 * a caller's display; freed by mb_vresult_free unless taken (NULL). */
+	struct msign_image *img;
 	struct mb_check check; /* resource problems */
 	bool has_exec_result;  /* exec holds the main executable's result */
 	struct msign_verify_result *exec;

@@ -366,7 +366,10 @@ seal:;
 		bv_fail(vr, all_nested ? MSIGN_VERIFY_NESTED : MSIGN_VERIFY_RESOURCES, NULL);
 	}
 out:
-	msign_image_free(img);
+	if (vr->has_exec_result && depth == 0)
+		vr->img = img; /* the bytes the caller shows are the ones checked */
+	else
+		msign_image_free(img);
 	free(exec);
 	free(cr_bytes);
 	mb_resources_free(&cr);
@@ -387,6 +390,7 @@ void mb_vresult_free(struct mb_vresult *vr)
 	free(vr->events);
 	free(vr->subcomponent);
 	free(vr->seal_root);
+	msign_image_free(vr->img);
 	free(vr->exec);
 	mb_check_free(&vr->check);
 	memset(vr, 0, sizeof(*vr));

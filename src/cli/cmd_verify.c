@@ -469,18 +469,13 @@ static int verify_bundle_one(const char *path, struct verify_cli *c)
 	/* the main executable's model, for the lines and JSON files get */
 	struct msign_image *img = NULL;
 	msign_info *info = NULL;
-	if (vr.has_exec_result) {
-		char *exec = NULL;
-		msign_bundle *b = NULL;
-		if (msign_bundle_open(path, &b, NULL) == 0)
-			exec = strdup(msign_bundle_executable(b));
-		msign_bundle_free(b);
-		if (exec != NULL && msign_image_open(exec, &img, NULL) == 0) {
-			struct msign_image *keep = img;
-			if (msign_info_adopt(keep, &info, NULL) != 0)
-				info = NULL;
+	if (vr.has_exec_result && vr.img != NULL) {
+		img = vr.img; /* the model owns it now (or frees it on failure) */
+		vr.img = NULL;
+		if (msign_info_adopt(img, &info, NULL) != 0) {
+			info = NULL;
+			img = NULL;
 		}
-		free(exec);
 	}
 	bool ok = vr.kind == MSIGN_VERIFY_VALID;
 	if (c->json) {
