@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/diag.h"
+#include "base/dirsafe.h"
 #include "bundle/bundle_int.h"
 #include "write/write.h"
 
@@ -486,33 +487,26 @@ int mb_exchange(const char *a, const char *b, struct msign_diag *d)
 
 int mb_parent_safe(const char *abs, struct msign_diag *d)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], bad[PATH_MAX];
 	size_t n = strlen(abs);
 	if (n == 0 || n >= sizeof(p) || abs[0] != '/')
 		return msign_diag_set(d, MSIGN_E_ARG, 0, "not an absolute path");
 	memcpy(p, abs, n + 1);
-	uid_t me = geteuid();
 	/* from the bundle's folder up to / */
-	for (char *sl = strrchr(p, '/'); sl != NULL; sl = strrchr(p, '/')) {
-		if (sl == p)
-			sl[1] = '\0'; /* "/" itself */
-		else
-			*sl = '\0';
-		struct stat st;
-		if (lstat(p, &st) != 0)
-			return mr_errno(d, "cannot stat", p);
-		if (!S_ISDIR(st.st_mode))
-			return msign_diag_set(d, MSIGN_E_IO, 0, "%s is not a folder", p);
-		bool others = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !(st.st_mode & S_ISVTX);
-		if ((st.st_uid != me && st.st_uid != 0) || others)
-			return msign_diag_set(d, MSIGN_E_IO, 0,
-					      "%s can be changed by %s, who could swap the copy msign "
-					      "signs the bundle in (made beside it); sign as that user, "
-					      "or move the bundle", p,
-					      others ? "other users" : "its owner");
-		if (sl == p)
-			break;
-	}
+	char *sl = strrchr(p, '/');
+	sl[sl == p ? 1 : 0] = '\0';
+	bool others;
+	int r = msign_dir_chain_check(p, bad, sizeof(bad), &others);
+	if (r == 1)
+		return msign_diag_set(d, MSIGN_E_IO, 0,
+				      "%s can be changed by %s, who could swap the copy msign "
+				      "signs the bundle in (made beside it); sign as that user, "
+				      "or move the bundle", bad,
+				      others ? "other users" : "its owner");
+	if (r == MSIGN_E_IO && errno == ENOTDIR)
+		return msign_diag_set(d, MSIGN_E_IO, 0, "%s is not a folder", bad);
+	if (r != 0)
+		return mr_errno(d, "cannot stat", bad);
 	return 0;
 }
 
