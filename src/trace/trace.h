@@ -16,6 +16,7 @@
 #ifndef MSIGN_TRACE_H
 #define MSIGN_TRACE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -299,11 +300,32 @@ bool msign_trace_can_start_suspended(void);
 int msign_trace_spawn_suspended(const char *path, char *const *argv,
 				pid_t *pid, struct msign_diag *d);
 
-/* Strip the signature of target into dir/<basename of target> as plan
- * says (NULL: MSIGN_TRACE_PLAN_COPY), then sign its arm64 and arm64e
- * slices ad hoc (arm64 macOS runs nothing unsigned); other slices stay
- * unsigned. The path is written to copy (copy_len). */
-int msign_trace_unsign_copy(const char *target, const char *dir,
+/* The private folder msign trace makes in $TMPDIR for the --unsign copy
+ * (and the FIFO on a Linux without /proc). It is made, checked and
+ * emptied through descriptors; its path, which the tools get, leads only
+ * through folders the caller or root alone can change (base/dirsafe.h). */
+struct msign_trace_dir {
+	int parent;           /* $TMPDIR, open (-1: none made) */
+	int fd;               /* the folder, open */
+	char name[32];        /* its name in parent */
+	char path[PATH_MAX];  /* $TMPDIR's real path / name */
+};
+/* Make it in tmp (shown as given in messages). */
+int msign_trace_dir_make(struct msign_trace_dir *td, const char *tmp,
+			 struct msign_diag *d);
+/* Remove the entries named (NULL-terminated; absent ones are fine) and
+ * the folder; closes both descriptors. */
+int msign_trace_dir_remove(struct msign_trace_dir *td,
+			   const char *const *entries, struct msign_diag *d);
+
+/* The copy of target in td as plan says (NULL: MSIGN_TRACE_PLAN_COPY):
+ * the file read once into memory, its signature stripped, its arm64 and
+ * arm64e slices signed ad hoc (arm64 macOS runs nothing unsigned; other
+ * slices stay unsigned), checked, and written to a new file in td (mode
+ * 0700, named as target) through td's descriptor. Its path goes to copy
+ * (copy_len), "" on error. */
+int msign_trace_unsign_copy(const struct msign_trace_dir *td,
+			    const char *target,
 			    const struct msign_trace_plan *plan, char *copy,
 			    size_t copy_len, struct msign_diag *d);
 

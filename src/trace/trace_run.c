@@ -25,7 +25,8 @@
 #define POLL_MS 50       /* how often a quiet run checks the tool's exit */
 #define IDLE_MS 20       /* back-off after a FIFO read found no writer */
 #define READ_CHUNK 65536
-#define ERR_LINE 4096    /* tool messages are scanned in pieces this long */
+#define ERR_LINE 4096
+#define FIFO_NAME "trace.fifo" /* in the private folder, Linux without /proc */    /* tool messages are scanned in pieces this long */
 
 /* ---- running a tool --------------------------------------------------------- */
 
@@ -700,41 +701,16 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	 * a FIFO in a fresh folder); a folder is made only for that FIFO or
 	 * for the --unsign copy. */
 	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX], fifo[PATH_MAX + 16], copy[PATH_MAX + 256];
-	dir[0] = fifo[0] = copy[0] = '\0';
+	struct msign_trace_dir td = { .parent = -1, .fd = -1 };
+	char fifo[PATH_MAX + 16], copy[PATH_MAX + NAME_MAX + 2];
+	fifo[0] = copy[0] = '\0';
 	bool use_pipe = dtrace || access("/proc/self/fd", X_OK) == 0;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	if (!use_pipe || (dtrace && o->unsign && cmd)) {
-		/* The folder is handed on by path (dtrace -c runs the copy by
-		 * name), so its parent must not let others rename it away: a
-		 * folder others may write needs the sticky bit. */
-		struct stat pst, st;
-		if (stat(tmp, &pst) != 0)
-			return msign_diag_set(d, MSIGN_E_IO, 0, "TMPDIR %s: %s", tmp,
-					      strerror(errno));
-		if (!S_ISDIR(pst.st_mode))
-			return msign_diag_set(d, MSIGN_E_IO, 0, "TMPDIR %s: not a folder",
-					      tmp);
-		if ((pst.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
-		    (pst.st_mode & S_ISVTX) == 0)
-			return msign_diag_set(d, MSIGN_E_IO, 0,
-					      "TMPDIR %s: others may write it and it is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder",
-					      tmp);
-		if ((size_t)snprintf(dir, sizeof(dir), "%s/msign-trace.XXXXXX",
-				     tmp) >= sizeof(dir))
-			return msign_diag_set(d, MSIGN_E_LIMIT, 0, "TMPDIR too long");
-		if (mkdtemp(dir) == NULL)
-			return msign_diag_set(d, MSIGN_E_IO, 0, "mkdtemp %s: %s",
-					      dir, strerror(errno));
-		/* ours, private, and not a link */
-		if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-		    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-			(void)rmdir(dir);
-			return msign_diag_set(d, MSIGN_E_IO, 0,
-					      "%s: not the private folder mkdtemp made", dir);
-		}
-		snprintf(fifo, sizeof(fifo), "%s/trace.fifo", dir);
+		if ((r = msign_trace_dir_make(&td, tmp, d)) != 0)
+			return r;
+		snprintf(fifo, sizeof(fifo), "%s/" FIFO_NAME, td.path);
 	}
 
 	struct msign_trace_session s;
@@ -751,7 +727,7 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	for (int round = 0; round < 2; round++) {
 		if (want_copy) {
 			note_copy(res, msgs);
-			r = msign_trace_unsign_copy(res->target_path, dir, &res->plan,
+			r = msign_trace_unsign_copy(&td, res->target_path, &res->plan,
 						    copy, sizeof(copy), d);
 			if (r != 0)
 				break;
@@ -784,13 +760,13 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	if (r == 0 && s.started && o->counts)
 		msign_trace_counts_print(out, &s.counts);
 	fflush(out);
-	if (copy[0] != '\0')
-		(void)unlink(copy);
-	if (dir[0] != '\0') {
-		(void)unlink(fifo);
-		if (rmdir(dir) != 0 && r == 0)
-			fprintf(msgs, "msign trace: cannot remove %s: %s\n",
-				dir, strerror(errno));
+	if (td.parent >= 0) {
+		const char *base = strrchr(res->target_path, '/');
+		const char *made[] = { copy[0] != '\0' ? base + 1 : "", FIFO_NAME, NULL };
+		struct msign_diag rd;
+		msign_diag_clear(&rd);
+		if (msign_trace_dir_remove(&td, made, &rd) != 0 && r == 0)
+			fprintf(msgs, "msign trace: %s\n", rd.msg);
 	}
 	if (res->signal == 0)
 		res->signal = msign_trace_guard_signal();

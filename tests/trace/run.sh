@@ -339,8 +339,16 @@ chmod 777 "$tmp/open"
 chmod 1777 "$tmp/sticky"
 TMPDIR="$tmp/open" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
 status "--unsign, TMPDIR others may write" 1 $?
-check "--unsign, TMPDIR others may write: one line" [ "$(cat "$tmp/err")" = "msign trace: TMPDIR $tmp/open: others may write it and it is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder" ]
+check "--unsign, TMPDIR others may write: one line" [ "$(cat "$tmp/err")" = "msign trace: TMPDIR $tmp/open: $tmp/open may be written by others and is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder" ]
 check "--unsign, TMPDIR others may write: nothing made there" [ -z "$(ls -A "$tmp/open")" ]
+# ... and every folder above it: a private TMPDIR in that open folder is
+# no better (the open folder's users can rename it away)
+mkdir -m 700 "$tmp/open/mine"
+TMPDIR="$tmp/open/mine" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> "$tmp/err"
+status "--unsign, TMPDIR in a folder others may write" 1 $?
+check "--unsign, TMPDIR in a folder others may write: one line" [ "$(cat "$tmp/err")" = "msign trace: TMPDIR $tmp/open/mine: $tmp/open may be written by others and is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder" ]
+check "--unsign, TMPDIR in a folder others may write: nothing made" [ -z "$(ls -A "$tmp/open/mine")" ]
+rmdir "$tmp/open/mine"
 TMPDIR="$tmp/sticky" STANDIN_REPLAY="$here/replay-spec.txt" "$msign" trace --unsign "$tmp/hello" 2> /dev/null
 status "--unsign, sticky TMPDIR" 7 $?
 check "--unsign, sticky TMPDIR: folder and copy gone" [ -z "$(ls -A "$tmp/sticky")" ]

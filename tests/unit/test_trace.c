@@ -2,6 +2,7 @@
  * program, dtrace records and strace lines (recorded, then hostile), the
  * signature obstacle on fixtures. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -739,16 +740,21 @@ static void t_classify(void **st)
 static void t_unsign_copy(void **st)
 {
 	(void)st;
-	char src[512], dir[] = "/tmp/msign-test-trace.XXXXXX", copy[1024];
-	assert_non_null(mkdtemp(dir));
-	fixture("universal", src, sizeof(src));
+	char src[512], copy[PATH_MAX + 300];
+	struct msign_trace_dir td;
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	assert_int_equal(msign_trace_unsign_copy(src, dir, NULL, copy, sizeof(copy), &d), 0);
-	char want[1024];
-	snprintf(want, sizeof(want), "%s/universal", dir);
+	assert_int_equal(msign_trace_dir_make(&td, "/tmp", &d), 0);
+	fixture("universal", src, sizeof(src));
+	assert_int_equal(msign_trace_unsign_copy(&td, src, NULL, copy, sizeof(copy), &d), 0);
+	char want[PATH_MAX + 300];
+	snprintf(want, sizeof(want), "%s/universal", td.path);
 	assert_string_equal(copy, want);
 	assert_int_equal(access(copy, X_OK), 0);
+	struct stat sb;
+	assert_int_equal(lstat(copy, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 07777, 0700);
 	struct msign_image *img = NULL;
 	assert_int_equal(msign_image_open(copy, &img, NULL), 0);
 	assert_int_equal(img->nslices, 2);
@@ -764,15 +770,115 @@ static void t_unsign_copy(void **st)
 		}
 	}
 	msign_image_free(img);
+	int kind = -1;
+	assert_int_equal(msign_verify_file(copy, "arm64", 0, &kind, NULL), 0);
 	enum msign_trace_target k;
 	assert_int_equal(msign_trace_classify(src, &k, NULL), 0);
 	assert_int_equal(k, MSIGN_TRACE_TARGET_SIGNED); /* the source is untouched */
+	/* a second copy of the same name is refused (O_EXCL), the first kept */
+	assert_int_equal(msign_trace_unsign_copy(&td, src, NULL, want, sizeof(want), &d),
+			 MSIGN_E_IO);
+	assert_string_equal(want, "");
+	assert_int_equal(access(copy, X_OK), 0);
 	assert_int_equal(unlink(copy), 0);
+	/* a link planted under the copy's name is not followed */
+	char victim[] = "/tmp/msign-test-victim.XXXXXX";
+	int vfd = mkstemp(victim);
+	assert_true(vfd >= 0);
+	close(vfd);
+	assert_int_equal(symlink(victim, copy), 0);
+	assert_int_equal(msign_trace_unsign_copy(&td, src, NULL, want, sizeof(want), &d),
+			 MSIGN_E_IO);
+	assert_int_equal(stat(victim, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	assert_int_equal(unlink(copy), 0);
+	assert_int_equal(unlink(victim), 0);
 	/* a file that is not a Mach-O cannot be stripped: an error, no copy */
-	assert_int_not_equal(msign_trace_unsign_copy(fixture("README.md", src, sizeof(src)),
-						     dir, NULL, copy, sizeof(copy), NULL), 0);
+	assert_int_not_equal(msign_trace_unsign_copy(&td, fixture("README.md", src, sizeof(src)),
+						     NULL, copy, sizeof(copy), NULL), 0);
 	assert_string_equal(copy, "");
-	assert_int_equal(rmdir(dir), 0);
+	/* the folder goes with what was named; it was empty */
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", td.path);
+	const char *none[] = { "universal", "trace.fifo", NULL };
+	assert_int_equal(msign_trace_dir_remove(&td, none, &d), 0);
+	assert_int_equal(td.parent, -1);
+	assert_int_not_equal(access(path, F_OK), 0);
+}
+
+/* The private folder: made only where no one else can rename it away
+ * (every folder above, not only TMPDIR), private, and gone afterwards. */
+static void t_trace_dir(void **st)
+{
+	(void)st;
+	char base[] = "/tmp/msign-test-tdir.XXXXXX", sub[128], deep[160];
+	assert_non_null(mkdtemp(base));
+	struct msign_trace_dir td;
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_dir_make(&td, base, &d), 0);
+	struct stat sb;
+	assert_int_equal(fstat(td.fd, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(strncmp(td.path, base, strlen(base)), 0);
+	assert_int_equal(msign_trace_dir_remove(&td, NULL, &d), 0);
+	/* others may write the folder above TMPDIR: refused, nothing made */
+	snprintf(sub, sizeof(sub), "%s/open", base);
+	snprintf(deep, sizeof(deep), "%s/open/mine", base);
+	assert_int_equal(mkdir(sub, 0777), 0);
+	assert_int_equal(chmod(sub, 0777), 0);
+	assert_int_equal(mkdir(deep, 0700), 0);
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_dir_make(&td, deep, &d), MSIGN_E_IO);
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "TMPDIR %s: %s may be written by others and is not sticky, so msign's folder there could be swapped; set TMPDIR to a private folder",
+		 deep, sub);
+	assert_string_equal(d.msg, want);
+	assert_int_equal(td.parent, -1);
+	assert_int_equal(rmdir(deep), 0); /* empty: nothing was made in it */
+	/* sticky: fine */
+	assert_int_equal(chmod(sub, 01777), 0);
+	assert_int_equal(mkdir(deep, 0700), 0);
+	assert_int_equal(msign_trace_dir_make(&td, deep, &d), 0);
+	assert_int_equal(msign_trace_dir_remove(&td, NULL, &d), 0);
+	/* a link as TMPDIR is resolved: the folders checked are the real ones */
+	char ln[160];
+	snprintf(ln, sizeof(ln), "%s/link", base);
+	assert_int_equal(symlink(deep, ln), 0);
+	assert_int_equal(msign_trace_dir_make(&td, ln, &d), 0);
+	assert_int_equal(strncmp(td.path, deep, strlen(deep)), 0);
+	assert_int_equal(msign_trace_dir_remove(&td, NULL, &d), 0);
+	/* a folder another user owns (root can make one): refused */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(deep, 65534, 65534), 0);
+		msign_diag_clear(&d);
+		assert_int_equal(msign_trace_dir_make(&td, deep, &d), MSIGN_E_IO);
+		snprintf(want, sizeof(want),
+			 "TMPDIR %s: %s belongs to another user, so msign's folder there could be swapped; set TMPDIR to a private folder",
+			 deep, deep);
+		assert_string_equal(d.msg, want);
+	} else {
+		fprintf(stderr, "t_trace_dir: not root: a folder of another user not made, not checked\n");
+	}
+	/* not a folder; missing */
+	char file[160];
+	snprintf(file, sizeof(file), "%s/file", base);
+	int ffd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(ffd >= 0);
+	close(ffd);
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_dir_make(&td, file, &d), MSIGN_E_IO);
+	snprintf(want, sizeof(want), "TMPDIR %s: not a folder", file);
+	assert_string_equal(d.msg, want);
+	assert_int_equal(unlink(file), 0);
+	msign_diag_clear(&d);
+	assert_int_equal(msign_trace_dir_make(&td, "/nonexistent/x", &d), MSIGN_E_IO);
+	assert_string_equal(d.msg, "TMPDIR /nonexistent/x: No such file or directory");
+	assert_int_equal(unlink(ln), 0);
+	assert_int_equal(rmdir(deep), 0);
+	assert_int_equal(rmdir(sub), 0);
+	assert_int_equal(rmdir(base), 0);
 }
 
 /* ---- which copy --unsign makes (the host seam and the plan) ------------- */
@@ -1011,9 +1117,8 @@ static void t_unsign_copy_arm64(void **st)
 	assert_non_null(fp);
 	assert_int_equal(fwrite(f, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(mkdir(strcat(strcpy(copy, dir), "/out"), 0700), 0);
-	char out[1100];
-	snprintf(out, sizeof(out), "%s/out", dir);
+	struct msign_trace_dir out;
+	assert_int_equal(msign_trace_dir_make(&out, dir, NULL), 0);
 
 	struct msign_image *img = NULL;
 	assert_int_equal(msign_image_open(src, &img, NULL), 0);
@@ -1028,7 +1133,7 @@ static void t_unsign_copy_arm64(void **st)
 
 	struct msign_diag d;
 	msign_diag_clear(&d);
-	assert_int_equal(msign_trace_unsign_copy(src, out, &p, copy, sizeof(copy), &d), 0);
+	assert_int_equal(msign_trace_unsign_copy(&out, src, &p, copy, sizeof(copy), &d), 0);
 	/* thin, arm64 of subtype 0 (no capability bits), signed ad hoc, and
 	 * the arm64e slice's code byte for byte */
 	size_t cl;
@@ -1059,14 +1164,14 @@ static void t_unsign_copy_arm64(void **st)
 	/* a plan that no longer fits the file (it changed): an error, no copy */
 	struct msign_trace_plan bad = p;
 	bad.slice = 0; /* the x86_64 slice */
-	assert_int_equal(msign_trace_unsign_copy(src, out, &bad, copy, sizeof(copy), &d),
+	assert_int_equal(msign_trace_unsign_copy(&out, src, &bad, copy, sizeof(copy), &d),
 			 MSIGN_E_INVALID);
 	assert_string_equal(copy, "");
 	bad.slice = 7;
-	assert_int_equal(msign_trace_unsign_copy(src, out, &bad, copy, sizeof(copy), &d),
+	assert_int_equal(msign_trace_unsign_copy(&out, src, &bad, copy, sizeof(copy), &d),
 			 MSIGN_E_INVALID);
 	bad.kind = MSIGN_TRACE_PLAN_NONE;
-	assert_int_equal(msign_trace_unsign_copy(src, out, &bad, copy, sizeof(copy), &d),
+	assert_int_equal(msign_trace_unsign_copy(&out, src, &bad, copy, sizeof(copy), &d),
 			 MSIGN_E_ARG);
 	/* a plain arm64 slice is taken as it is: fixtures/universal */
 	char uni[512];
@@ -1075,7 +1180,7 @@ static void t_unsign_copy_arm64(void **st)
 	msign_image_free(img);
 	assert_int_equal(p.kind, MSIGN_TRACE_PLAN_ARM64);
 	assert_false(p.rewrite);
-	assert_int_equal(msign_trace_unsign_copy(uni, out, &p, copy, sizeof(copy), &d), 0);
+	assert_int_equal(msign_trace_unsign_copy(&out, uni, &p, copy, sizeof(copy), &d), 0);
 	assert_int_equal(msign_image_open(copy, &img, NULL), 0);
 	assert_false(img->is_fat);
 	assert_int_equal(img->slices[0].cputype, MSIGN_CPU_TYPE_ARM64);
@@ -1084,7 +1189,7 @@ static void t_unsign_copy_arm64(void **st)
 	assert_int_equal(msign_verify_file(copy, NULL, 0, &kind, NULL), 0);
 	assert_int_equal(unlink(copy), 0);
 	/* nothing else was left in the folder */
-	assert_int_equal(rmdir(out), 0);
+	assert_int_equal(msign_trace_dir_remove(&out, NULL, NULL), 0);
 	assert_int_equal(unlink(src), 0);
 	assert_int_equal(rmdir(dir), 0);
 	free(arm);
@@ -1169,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(t_strace_hostile),
 		cmocka_unit_test(t_classify),
 		cmocka_unit_test(t_unsign_copy),
+		cmocka_unit_test(t_trace_dir),
 		cmocka_unit_test(t_host_parse),
 		cmocka_unit_test(t_host_read),
 		cmocka_unit_test(t_plan),
