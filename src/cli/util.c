@@ -83,6 +83,12 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	/* C1 controls (U+0080..U+009F): terminals act on them too. */
 	if (cp <= 0x9f)
 		return 0;
+	/* Bidirectional controls reorder what follows on the screen: a name
+	 * holding U+202E could show "Authority=" text backwards, or hide its
+	 * real end (the "Trojan Source" characters). */
+	if (cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
 	return len;
 }
 

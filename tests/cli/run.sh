@@ -114,6 +114,12 @@ $tmp/x\nAuthority=Apple Root CA: satisfies its Designated Requirement" "$msign" 
 extra name.strip.dry 0 "" "$msign" strip -n "$evil"
 same name.strip.dry.out "$tmp/out" "$tmp/x\nAuthority=Apple Root CA: arm64: remove signature (288 bytes at 16560), slice 16848 -> 16560 bytes
 $tmp/x\nAuthority=Apple Root CA: 16848 -> 16560 bytes (dry run, nothing written)"
+# bidirectional controls (U+202E, U+2066) are escaped, byte by byte;
+# other UTF-8 (U+00E9, U+2014) is not
+bidi=$(printf '%s/a\342\200\256b\342\201\246c\303\251\342\200\224' "$tmp")
+cp fixtures/hello_arm64 "$bidi"
+extra name.bidi 0 "" "$msign" show "$bidi"
+same name.bidi.out "$tmp/out" "Executable=$tmp/a\xe2\x80\xaeb\xe2\x81\xa6c$(printf '\303\251\342\200\224')"
 printf 'garbage' > "$evil"
 extra name.notmacho 1 "$tmp/x\nAuthority=Apple Root CA: object file format unrecognized, invalid, or unsuitable
 msign: bad Mach-O magic 0x67617262 (at offset 0)" "$msign" show "$evil"
