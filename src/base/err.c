@@ -50,8 +50,20 @@ int msign_diag_set(struct msign_diag *d, int code, uint64_t off,
 	d->file_off = off;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+	int n = vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(d->msg)) {
+		/* Cut before a UTF-8 character the end would split (a long
+		 * path): JSON output would show it as U+FFFD, text as bytes. */
+		size_t end = sizeof(d->msg) - 1, k = 0;
+		while (k < 3 && k < end &&
+		       ((unsigned char)d->msg[end - 1 - k] & 0xc0) == 0x80)
+			k++;
+		unsigned char lead = (unsigned char)d->msg[end - 1 - k];
+		size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+		if (k < end && lead >= 0xc0 && want > k + 1)
+			d->msg[end - 1 - k] = '\0';
+	}
 	return code;
 }
 

@@ -79,6 +79,40 @@ static void t_every_code_has_a_sentence(void **st)
 			    "the file cannot be read or written");
 }
 
+/* A message cut at MSIGN_DIAG_MSG_LEN never ends inside a UTF-8
+ * character: for each place the end can fall in a 2-, 3- and 4-byte
+ * character, the message is the bytes before that character. */
+static void t_diag_cut_utf8(void **st)
+{
+	(void)st;
+	static const char *chr[] = { "\xc3\xa9", "\xe2\x80\x94", "\xf0\x9f\x98\x80" };
+	for (size_t c = 0; c < 3; c++) {
+		size_t w = strlen(chr[c]);
+		for (size_t pre = MSIGN_DIAG_MSG_LEN - 1 - w; pre < MSIGN_DIAG_MSG_LEN; pre++) {
+			char text[2 * MSIGN_DIAG_MSG_LEN];
+			memset(text, 'a', pre);
+			snprintf(text + pre, sizeof(text) - pre, "%sbbbbbbbb", chr[c]);
+			struct msign_diag d;
+			msign_diag_clear(&d);
+			msign_diag_set(&d, MSIGN_E_IO, 0, "%s", text);
+			size_t len = strlen(d.msg);
+			/* the character fits whole, or is left out whole */
+			size_t keep = pre + w <= MSIGN_DIAG_MSG_LEN - 1 ? MSIGN_DIAG_MSG_LEN - 1
+				      : pre;
+			assert_int_equal(len, keep);
+			assert_memory_equal(d.msg, text, len);
+		}
+	}
+	/* bytes that are not UTF-8 at the end are kept as they are */
+	char raw[MSIGN_DIAG_MSG_LEN + 8];
+	memset(raw, 0x80, sizeof(raw) - 1);
+	raw[sizeof(raw) - 1] = '\0';
+	struct msign_diag d;
+	msign_diag_clear(&d);
+	msign_diag_set(&d, MSIGN_E_IO, 0, "%s", raw);
+	assert_int_equal(strlen(d.msg), MSIGN_DIAG_MSG_LEN - 1);
+}
+
 static void t_diag_first_error_wins(void **st)
 {
 	(void)st;
@@ -102,6 +136,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_every_code_has_a_sentence),
 		cmocka_unit_test(t_diag_first_error_wins),
+		cmocka_unit_test(t_diag_cut_utf8),
 	};
 	return cmocka_run_group_tests_name("err", tests, NULL, NULL);
 }
