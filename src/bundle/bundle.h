@@ -136,6 +136,10 @@ struct mb_bundle {
 	char *path;          /* as given, no trailing '/' */
 	char *seal_root;     /* path of the seal root: path, path/Contents,
 			      * path/Versions/<real version> */
+	char *shown_root;    /* the seal root as codesign names nested code in
+			      * --prepared:, --validated: and In subcomponent:
+			      * lines: path/Versions/Current for a versioned
+			      * bundle found through Current, else seal_root */
 	int root_fd;         /* O_DIRECTORY descriptor of the seal root */
 	char *info_rel;      /* "Info.plist", "Resources/Info.plist"; NULL: none */
 	char *exec_rel;      /* "MacOS/x", "x"; NULL: Info.plist-only bundle */

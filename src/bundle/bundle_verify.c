@@ -156,7 +156,14 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	int r;
 	struct mb_vresult sub;
 	memset(&sub, 0, sizeof(sub));
-	bv_event(lv->log, "--prepared:", abs);
+	/* named as codesign names it: through Versions/Current */
+	char *shown = mb_path_join(lv->b->shown_root, rel);
+	if (shown == NULL) {
+		free(abs);
+		free(blob);
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	}
+	bv_event(lv->log, "--prepared:", shown);
 	if (is_dir) {
 		o.quick = !deep; /* shallow: its signature and requirement only */
 		r = bv_verify(abs, &o, deep ? lv->bflags : BV_BASIC | (lv->bflags & MB_VERIFY_SELF),
@@ -191,12 +198,13 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 		bv_fail(lv->vr, sub.kind, sub.error);
 		if (lv->vr->subcomponent == NULL)
 			lv->vr->subcomponent = sub.subcomponent != NULL ? strdup(sub.subcomponent)
-									: strdup(abs);
+									: strdup(shown);
 		msign_diag_clear(d);
 		r = msign_diag_set(d, MSIGN_E_INVALID, 0, "%s", sub.error);
 	}
 	if (r == 0)
-		bv_event(lv->log, "--validated:", abs);
+		bv_event(lv->log, "--validated:", shown);
+	free(shown);
 	mb_vresult_free(&sub);
 	free(abs);
 	return r;

@@ -272,6 +272,7 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 		b->kind = MB_KIND_DEEP;
 		b->root_fd = openat(b->top_fd, "Contents", CL_DIR_FLAGS);
 		b->seal_root = cl_join(b->path, "Contents");
+		b->shown_root = strdup(b->seal_root);
 		b->has_resources_dir = true;
 		*exec_dir = "MacOS";
 	} else if (contents != CL_ABSENT) {
@@ -296,6 +297,8 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 		char vrel[sizeof(name) + 10];
 		snprintf(vrel, sizeof(vrel), "Versions/%s", name);
 		b->seal_root = cl_join(b->path, vrel);
+		b->shown_root = version == NULL ? cl_join(b->path, "Versions/Current")
+						: strdup(b->seal_root);
 		/* A version directory is CFBundle's old layout when it holds
 		 * Resources/; without it, a flat bundle (spec 1). */
 		b->has_resources_dir = cl_what(b->root_fd, "Resources") == CL_DIR;
@@ -308,6 +311,7 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 		b->kind = MB_KIND_SHALLOW;
 		b->root_fd = openat(b->top_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		b->seal_root = strdup(b->path);
+		b->shown_root = strdup(b->path);
 		/* Spec 1: a shallow bundle with a top-level Resources directory
 		 * is CFBundle's old "version 0" layout: template A, and its
 		 * Info.plist is Resources/Info.plist (source only; the spec
@@ -320,7 +324,7 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 	if (b->kind != MB_KIND_DEEP && b->has_resources_dir)
 		info = "Resources/Info.plist";
 	b->info_rel = strdup(info);
-	if (b->seal_root == NULL || b->info_rel == NULL ||
+	if (b->seal_root == NULL || b->shown_root == NULL || b->info_rel == NULL ||
 	    (b->kind == MB_KIND_VERSIONED && b->version == NULL))
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 	return 0;
@@ -371,6 +375,7 @@ void mb_bundle_close(struct mb_bundle *b)
 		close(b->top_fd);
 	free(b->path);
 	free(b->seal_root);
+	free(b->shown_root);
 	free(b->info_rel);
 	free(b->exec_rel);
 	free(b->info);

@@ -685,6 +685,16 @@ nv=$(grep -c '^--validated:' "$tmp/nested.events.err")
 [ "$np" = "$nv" ] && [ "$np" -gt "$(wc -l < "$tmp/nested.keys")" ] || good=0 # nested in nested too
 grep -Fxq "$D: valid on disk" "$tmp/nested.events.err" || good=0
 [ $good = 1 ] && ok || { no "verify -vv --deep: --prepared/--validated lines:"; cat "$tmp/nested.events.err"; }
+# nested code of a versioned framework is named through Versions/Current,
+# as codesign names it (captured-outputs.md), never Versions/A
+good=1
+for k in Helpers/FooHelper.app XPCServices/Svc.xpc; do
+	for e in prepared validated; do
+		grep -Fxq -- "--$e:$DF/Versions/Current/$k" "$tmp/nested.events.err" || good=0
+	done
+done
+grep -q 'Versions/A' "$tmp/nested.events.err" && good=0
+[ $good = 1 ] && ok || { no "verify -vv --deep: a framework's nested code through Versions/Current:"; cat "$tmp/nested.events.err"; }
 run nested.noevents "$tmp" "$M" verify -vv "$D"
 grep -q -- '^--prepared:' "$tmp/nested.noevents.err" && no "verify -vv without --deep printed --prepared lines" || ok
 
