@@ -9,7 +9,10 @@
 #    no signature, and is gone afterwards, also after Ctrl-C); on Apple
 #    Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks) the copy's slices
 #    and subtypes, read with llvm-lipo and llvm-otool, and each one-line
-#    message; dtrace's descriptors.
+#    message; dtrace's descriptors; the command msign starts itself,
+#    stopped (ptrace start), for dtrace -p: its state, image and
+#    descriptors at dtrace's start, arguments with spaces, its wait status
+#    over the records', nothing run when dtrace fails, Ctrl-C.
 # Run from the repository root: sh tests/trace/run.sh build/msign
 set -u
 msign=$1
