@@ -211,7 +211,10 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 			       struct msign_diag *d);
 /* dtrace's and strace's command lines (malloc'd, NULL-terminated; free
  * with msign_trace_argv_free). exec_path replaces argv[0] of the command;
- * out_path is where the tool writes its records. */
+ * out_path is where the tool writes its records. dtrace gets a command
+ * as -c's one string, split at white space: a word holding any, or an
+ * empty one, is MSIGN_E_UNSUPPORTED there (a command msign started
+ * comes as o->pid, untouched). */
 int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
 			    const char *prog, const char *exec_path,
 			    const char *out_path, char ***argv,

@@ -499,7 +499,8 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 		r = msign_trace_spawn_suspended(exec_path, o->argv, &child, &sd);
 		if (r == MSIGN_E_UNSUPPORTED && !res->copied) {
 			/* Linux, PTRACE_TRACEME refused (msign under strace or
-			 * gdb, or ptrace forbidden): dtrace -c, as before */
+			 * gdb, or ptrace forbidden): dtrace -c, as before (not
+			 * for a copy: the x86_64 one needs -p) */
 			suspended = false;
 		} else if (r != 0) {
 			res->bad_command = r == MSIGN_E_NOT_FOUND || r == MSIGN_E_IO;
