@@ -212,7 +212,10 @@ int msign_trace_dtrace_program(const struct msign_trace_opts *o, char **prog,
 			       struct msign_diag *d);
 /* dtrace's and strace's command lines (malloc'd, NULL-terminated; free
  * with msign_trace_argv_free). exec_path replaces argv[0] of the command;
- * out_path is where the tool writes its records. */
+ * out_path is where the tool writes its records. dtrace gets a command
+ * as -c's one string, split at white space: a word holding any, or an
+ * empty one, is MSIGN_E_UNSUPPORTED there (a command msign started
+ * comes as o->pid, untouched). */
 int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
 			    const char *prog, const char *exec_path,
 			    const char *out_path, char ***argv,
@@ -292,10 +295,42 @@ void msign_trace_plan_for(const struct msign_trace_host *h,
 			  struct msign_trace_plan *plan);
 const char *msign_trace_plan_text(enum msign_trace_plan_kind kind);
 
-/* MSIGN_TRACE_PLAN_SUSPENDED: start path (argv[0] replaced by path)
- * suspended at its first instruction (macOS's POSIX_SPAWN_START_SUSPENDED),
- * SIGPIPE at its default; SIGCONT resumes it. Elsewhere can_start is
- * false and spawn fails with MSIGN_E_UNSUPPORTED. */
+/* How a command traced with dtrace is started. msign starts it itself,
+ * stopped before its first instruction, and hands dtrace `-p PID`: then
+ * the command inherits no descriptor of msign's or dtrace's (not the
+ * trace pipe), its arguments pass as they are, and its exit status is
+ * msign's own wait status. dtrace -c (one string, split at white space;
+ * the command inherits dtrace's descriptors) is left for what this host
+ * cannot start so: a Mach-O on Linux (what the --unsign tests run). */
+enum msign_trace_start {
+	MSIGN_TRACE_START_DTRACE_C = 0, /* dtrace -c "CMD ARGS" */
+	MSIGN_TRACE_START_SPAWN,  /* posix_spawn, POSIX_SPAWN_START_SUSPENDED */
+	MSIGN_TRACE_START_PTRACE, /* fork, PTRACE_TRACEME, execve, detached
+				     with SIGSTOP at the exec stop (Linux) */
+};
+
+enum msign_trace_os {
+	MSIGN_TRACE_OS_OTHER = 0,
+	MSIGN_TRACE_OS_MACOS,
+	MSIGN_TRACE_OS_LINUX,
+};
+
+/* Pure: how an OS starts a command of this kind for dtrace. */
+enum msign_trace_start msign_trace_start_for(enum msign_trace_os os,
+					     enum msign_trace_target kind);
+/* The same for the OS msign was built for. */
+enum msign_trace_start msign_trace_start_here(enum msign_trace_target kind);
+
+/* Start path (argv[0] replaced by path) stopped before its first
+ * instruction, with descriptors 0, 1 and 2 only and SIGPIPE at its
+ * default (signals the caller ignores stay ignored); SIGCONT resumes it.
+ * macOS: POSIX_SPAWN_START_SUSPENDED. Linux: the ptrace start above; when
+ * PTRACE_TRACEME is refused (msign itself under strace or gdb, ptrace
+ * forbidden) nothing runs and the answer is MSIGN_E_UNSUPPORTED, for the
+ * caller to fall back to dtrace -c. A file that cannot be executed is
+ * MSIGN_E_NOT_FOUND or MSIGN_E_IO, "cannot run PATH: ...". Elsewhere
+ * MSIGN_E_UNSUPPORTED. can_start_suspended: whether a Mach-O can be
+ * started so (MSIGN_TRACE_PLAN_SUSPENDED: macOS only). */
 bool msign_trace_can_start_suspended(void);
 int msign_trace_spawn_suspended(const char *path, char *const *argv,
 				pid_t *pid, struct msign_diag *d);

@@ -28,6 +28,7 @@
 
 #define RECORD "msign:"
 #define DTRACE_PATH "/usr/sbin/dtrace"
+#define SPACES " \t\n\r\f\v"
 
 /* ---- the D program -------------------------------------------------------- */
 
@@ -296,10 +297,19 @@ int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
 			    const char *out_path, char ***argv,
 			    struct msign_diag *d)
 {
-	if (exec_path != NULL && strpbrk(exec_path, " \t\n\r\f\v") != NULL)
+	/* dtrace -c takes one string and splits it at white space: only a
+	 * command msign could not start itself (a Mach-O on Linux, a refused
+	 * ptrace start) comes here, and each word must stay one word. */
+	bool cmd = o->argv != NULL && o->argv[0] != NULL;
+	if (cmd && exec_path != NULL && strpbrk(exec_path, SPACES) != NULL)
 		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
 				      "dtrace -c splits the command at white space: '%.200s' cannot be run",
 				      exec_path);
+	for (size_t i = exec_path != NULL ? 1 : 0; cmd && o->argv[i] != NULL; i++)
+		if (o->argv[i][0] == '\0' || strpbrk(o->argv[i], SPACES) != NULL)
+			return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+					      "dtrace -c splits the command at white space: the argument '%.64s' cannot be passed",
+					      o->argv[i]);
 	struct msign_trace_argv a = { NULL, 0, false };
 	char opt[64];
 	const char *tool = o->dtrace;
@@ -318,9 +328,8 @@ int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
 	msign_trace_argv_add(&a, out_path);
 	msign_trace_argv_add(&a, "-n");
 	msign_trace_argv_add(&a, prog);
-	if (o->argv != NULL && o->argv[0] != NULL) {
-		/* dtrace -c takes one string and splits it at white space;
-		 * msign_trace_opts_finish refused arguments holding any. */
+	if (cmd) {
+		/* (words with white space were refused above) */
 		size_t len = 1;
 		for (size_t i = 0; o->argv[i] != NULL; i++)
 			len += strlen(i == 0 && exec_path ? exec_path : o->argv[i]) + 1;

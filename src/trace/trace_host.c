@@ -30,6 +30,14 @@
 #include <spawn.h>
 #include <sys/sysctl.h>
 #endif
+#ifdef __linux__
+#include <stdint.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "macho/macho.h"
 #include "trace/trace.h"
@@ -166,13 +174,38 @@ const char *msign_trace_plan_text(enum msign_trace_plan_kind kind)
 	return "unknown";
 }
 
-/* ---- starting the copy suspended ------------------------------------------ */
+/* ---- starting a command suspended ------------------------------------------ */
 
-/* The x86_64 copy on Apple Silicon (MSIGN_TRACE_PLAN_SUSPENDED): dtrace
- * does not trace a translated process it starts itself (-c), so msign
- * starts the copy suspended (Apple's POSIX_SPAWN_START_SUSPENDED: the
- * image is loaded, nothing of it has run), hands its PID to dtrace -p,
- * and sends SIGCONT once the D program has begun. */
+enum msign_trace_start msign_trace_start_for(enum msign_trace_os os,
+					     enum msign_trace_target kind)
+{
+	switch (os) {
+	case MSIGN_TRACE_OS_MACOS:
+		return MSIGN_TRACE_START_SPAWN;
+	case MSIGN_TRACE_OS_LINUX:
+		/* Linux cannot exec a Mach-O: the stand-in's -c plays it */
+		return kind == MSIGN_TRACE_TARGET_OTHER ? MSIGN_TRACE_START_PTRACE
+							: MSIGN_TRACE_START_DTRACE_C;
+	case MSIGN_TRACE_OS_OTHER:
+		break;
+	}
+	return MSIGN_TRACE_START_DTRACE_C;
+}
+
+enum msign_trace_start msign_trace_start_here(enum msign_trace_target kind)
+{
+#if defined(__APPLE__)
+	return msign_trace_start_for(MSIGN_TRACE_OS_MACOS, kind);
+#elif defined(__linux__)
+	return msign_trace_start_for(MSIGN_TRACE_OS_LINUX, kind);
+#else
+	return msign_trace_start_for(MSIGN_TRACE_OS_OTHER, kind);
+#endif
+}
+
+/* macOS: Apple's POSIX_SPAWN_START_SUSPENDED loads the image and leaves
+ * the process stopped before any of it has run; kill(pid, SIGCONT)
+ * resumes it (xnu's own tests do so). */
 #ifdef __APPLE__
 extern char **environ;
 
@@ -223,13 +256,171 @@ int msign_trace_spawn_suspended(const char *path, char *const *argv,
 	free(v);
 	if (e != 0)
 		return msign_diag_set(d, e == ENOENT ? MSIGN_E_NOT_FOUND : MSIGN_E_IO,
-				      0, "cannot start %s suspended: %s", path,
-				      strerror(e));
+				      0, "cannot run %s: %s", path, strerror(e));
 	return 0;
 }
+#elif defined(__linux__)
+/* Linux: what START_SUSPENDED does, with ptrace. The child asks to be
+ * traced and execs; the kernel stops it with SIGTRAP once the new image
+ * is in place, before its first instruction; msign detaches with SIGSTOP
+ * in place of that SIGTRAP, so it stays stopped (an ordinary stop,
+ * SIGCONT resumes it) and nothing of msign's traces it any more: dtrace
+ * -p, or strace, may attach. */
+extern char **environ;
+
+/* What the child reports through its close-on-exec pipe. */
+struct start_report {
+	int stage; /* START_TRACEME or START_EXEC */
+	int err;   /* errno */
+};
+#define START_TRACEME 1
+#define START_EXEC 2
+#define START_FD 3 /* the pipe's end in the child: all above it closed */
+
+bool msign_trace_can_start_suspended(void)
+{
+	return false; /* no Mach-O runs here */
+}
+
+/* Child side, between fork and exec: async-signal-safe calls only. */
+static void start_child(int rep_fd, const char *path, char *const *v)
+{
+	struct start_report rep = { START_EXEC, 0 };
+	if (rep_fd != START_FD) {
+		if (dup2(rep_fd, START_FD) < 0)
+			_exit(127);
+		rep_fd = START_FD;
+	}
+	(void)fcntl(rep_fd, F_SETFD, FD_CLOEXEC); /* dup2 cleared it */
+	/* every descriptor above 2 but the report pipe: the trace pipe,
+	 * --output's file, whatever msign's caller left open */
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, START_FD + 1, ~0u, 0) != 0)
+#endif
+	{
+		struct rlimit rl;
+		long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+				   rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 20)
+			   ? (long)rl.rlim_cur : 1L << 20;
+		for (long fd = START_FD + 1; fd < max; fd++)
+			(void)close((int)fd);
+	}
+	signal(SIGPIPE, SIG_DFL); /* msign ignores it; the command must not */
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) {
+		rep.stage = START_TRACEME;
+	} else {
+		execve(path, v, environ);
+		rep.stage = START_EXEC;
+	}
+	rep.err = errno;
+	ssize_t w = write(rep_fd, &rep, sizeof(rep));
+	(void)w;
+	_exit(127);
+}
+
+static pid_t wait_for(pid_t p, int *st, int flags)
+{
+	pid_t w;
+	while ((w = waitpid(p, st, flags)) < 0 && errno == EINTR)
+		;
+	return w;
+}
+
+int msign_trace_spawn_suspended(const char *path, char *const *argv,
+				pid_t *pid, struct msign_diag *d)
+{
+	size_t n = 0;
+	while (argv[n] != NULL)
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (v == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
+	memcpy(v, argv, n * sizeof(*v));
+	v[0] = (char *)path; /* the file msign classified, as -c runs it */
+	int rp[2];
+	if (pipe(rp) != 0) {
+		int e = errno;
+		free(v);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s", strerror(e));
+	}
+	(void)fcntl(rp[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(rp[1], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(rp[0], F_SETFL, fcntl(rp[0], F_GETFL) | O_NONBLOCK);
+	pid_t p = fork();
+	if (p == 0)
+		start_child(rp[1], path, v);
+	int fork_err = errno;
+	free(v);
+	close(rp[1]);
+	if (p < 0) {
+		close(rp[0]);
+		return msign_diag_set(d, MSIGN_E_IO, 0, "fork: %s", strerror(fork_err));
+	}
+	struct start_report rep = { 0, 0 };
+	size_t got = 0;
+	int st = 0;
+	bool stopped = false;
+	for (;;) {
+		if (wait_for(p, &st, 0) != p) {
+			int e = errno;
+			close(rp[0]);
+			(void)kill(p, SIGKILL);
+			(void)wait_for(p, NULL, 0);
+			return msign_diag_set(d, MSIGN_E_IO, 0, "waitpid: %s", strerror(e));
+		}
+		if (!WIFSTOPPED(st))
+			break; /* it ended: its report says why */
+		int sig = WSTOPSIG(st);
+		if (sig == SIGTRAP) {
+			/* the exec stop, if exec closed the pipe: at its end now */
+			ssize_t r = read(rp[0], (char *)&rep + got, sizeof(rep) - got);
+			if (r == 0) {
+				stopped = true;
+				break;
+			}
+			if (r > 0)
+				got += (size_t)r;
+		}
+		/* a signal before the exec (^C, a SIGTRAP someone sent): passed
+		 * on, as if nobody traced it */
+		(void)ptrace(PTRACE_CONT, p, NULL, (void *)(intptr_t)sig);
+	}
+	if (stopped) {
+		close(rp[0]);
+		/* SIGSTOP replaces the SIGTRAP: an ordinary stop from here */
+		if (ptrace(PTRACE_DETACH, p, NULL, (void *)(intptr_t)SIGSTOP) != 0 ||
+		    wait_for(p, &st, WUNTRACED) != p || !WIFSTOPPED(st)) {
+			int e = errno;
+			(void)kill(p, SIGKILL);
+			(void)wait_for(p, NULL, 0);
+			return msign_diag_set(d, MSIGN_E_IO, 0,
+					      "%s: not left stopped after its exec: %s",
+					      path, strerror(e));
+		}
+		*pid = p;
+		return 0;
+	}
+	/* it exited: the rest of its report (its write came before _exit) */
+	while (got < sizeof(rep)) {
+		ssize_t r = read(rp[0], (char *)&rep + got, sizeof(rep) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(rp[0]);
+	if (got == sizeof(rep) && rep.stage == START_TRACEME)
+		return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
+				      "ptrace(PTRACE_TRACEME): %s", strerror(rep.err));
+	if (got == sizeof(rep) && rep.stage == START_EXEC)
+		return msign_diag_set(d, rep.err == ENOENT ? MSIGN_E_NOT_FOUND : MSIGN_E_IO,
+				      0, "cannot run %s: %s", path, strerror(rep.err));
+	return msign_diag_set(d, MSIGN_E_IO, 0, "cannot run %s: it ended before its exec",
+			      path);
+}
 #else
-/* Only macOS starts a process suspended at its first instruction; the
- * plan is still made (and tested) everywhere. */
+/* Nowhere else does msign start a process suspended: dtrace -c. */
 bool msign_trace_can_start_suspended(void)
 {
 	return false;
@@ -241,6 +432,6 @@ int msign_trace_spawn_suspended(const char *path, char *const *argv,
 	(void)argv;
 	*pid = -1;
 	return msign_diag_set(d, MSIGN_E_UNSUPPORTED, 0,
-			      "%s: starting a process suspended needs macOS", path);
+			      "%s: starting a process suspended needs macOS or Linux", path);
 }
 #endif

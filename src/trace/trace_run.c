@@ -488,14 +488,27 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	int r;
 	int tp[2] = { -1, -1 };
 	char path[64];
-	/* the copy started suspended is traced as dtrace -p traces any PID */
+	/* the command msign started suspended is traced as dtrace -p traces
+	 * any PID, and it never sees the trace pipe (made after it) */
 	struct msign_trace_opts po;
 	x->child = 0;
 	x->resumed = false;
+	pid_t child = 0;
 	if (suspended) {
-		pid_t child;
-		if ((r = msign_trace_spawn_suspended(exec_path, o->argv, &child, d)) != 0)
-			return r;
+		struct msign_diag sd; /* a refused ptrace start is no error */
+		msign_diag_clear(&sd);
+		r = msign_trace_spawn_suspended(exec_path, o->argv, &child, &sd);
+		if (r == MSIGN_E_UNSUPPORTED && !res->copied) {
+			/* Linux, PTRACE_TRACEME refused (msign under strace or
+			 * gdb, or ptrace forbidden): dtrace -c, as before (not
+			 * for a copy: the x86_64 one needs -p) */
+			suspended = false;
+		} else if (r != 0) {
+			res->bad_command = r == MSIGN_E_NOT_FOUND || r == MSIGN_E_IO;
+			return msign_diag_set(d, r, 0, "%s", sd.msg);
+		}
+	}
+	if (suspended) {
 		x->child = child;
 		po = *o;
 		po.argv = NULL;
@@ -508,8 +521,10 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 		 * through /proc: neither strace nor the command inherits it
 		 * (close-on-exec), and msign keeps it open until strace writes.
 		 * dtrace (macOS has no /proc) inherits it and opens /dev/fd/N
-		 * (a dup there); its -c command inherits it too, which the
-		 * records' parser takes as it takes everything, as hostile. */
+		 * (a dup there). A command msign started is older than the
+		 * pipe; only a -c command (the fallbacks) inherits it from
+		 * dtrace, and could write records: the parser takes them as it
+		 * takes everything, as hostile. */
 		if (pipe(tp) != 0)
 			return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s",
 					      strerror(errno));
@@ -553,7 +568,8 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	 * command's, the D program recorded that (unless ^C ended it all).
 	 * A signal that ended the trace is the status, as a shell reports
 	 * one (the command may have caught it and exited 0). msign's own
-	 * suspended child: its wait status is the command's. */
+	 * suspended child: its wait status is the command's, whatever a
+	 * msign:x record says. */
 	int sig = msign_trace_guard_signal();
 	if (have_child)
 		res->status = sig != 0 ? 128 + sig : status_of(cw);
@@ -741,8 +757,10 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 		x.hide_denied = dtrace && o->unsign && !res->copied &&
 				is_macho(res->target);
 		x.denied = x.need_root = false;
-		bool suspended = res->copied &&
-				 res->plan.kind == MSIGN_TRACE_PLAN_SUSPENDED;
+		/* with dtrace msign starts the command itself where it can */
+		bool suspended = dtrace && cmd &&
+				 ((res->copied && res->plan.kind == MSIGN_TRACE_PLAN_SUSPENDED) ||
+				  msign_trace_start_here(res->target) != MSIGN_TRACE_START_DTRACE_C);
 		if ((r = attempt(o, exec_path, suspended, use_pipe ? NULL : fifo,
 				 &x, res, d)) != 0)
 			break;

@@ -9,7 +9,10 @@
 #    no signature, and is gone afterwards, also after Ctrl-C); on Apple
 #    Silicon (MSIGN_HOST_ARCH=arm64 and the host hooks) the copy's slices
 #    and subtypes, read with llvm-lipo and llvm-otool, and each one-line
-#    message; dtrace's descriptors.
+#    message; dtrace's descriptors; the command msign starts itself,
+#    stopped (ptrace start), for dtrace -p: its state, image and
+#    descriptors at dtrace's start, arguments with spaces, its wait status
+#    over the records', nothing run when dtrace fails, Ctrl-C.
 # Run from the repository root: sh tests/trace/run.sh build/msign
 set -u
 msign=$1
@@ -201,16 +204,25 @@ export STANDIN_DIR="$tmp/rec" STANDIN_MSIGN="$msign"
 mkdir -p "$STANDIN_DIR/programs"
 truebin=$(command -v ls)
 
-# the arguments msign gives dtrace
-STANDIN_FDS=1 "$msign" trace ls 2> /dev/null
+# the arguments msign gives dtrace: msign starts the command itself,
+# stopped, and dtrace traces it by PID (never -c for what Linux can run)
+rm -f "$STANDIN_DIR/target-proc"
+STANDIN_FDS=1 "$msign" trace ls > /dev/null 2>&1
 # (-o: the pipe msign reads, inherited: no path in $TMPDIR)
-printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -c "$truebin" > "$tmp/want"
-sed 's|^/dev/fd/[0-9][0-9]*$|@pipe|' "$STANDIN_DIR/args" > "$tmp/got"
+printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -p @pid > "$tmp/want"
+sed -e 's|^/dev/fd/[0-9][0-9]*$|@pipe|' -e '$s|^[1-9][0-9]*$|@pid|' "$STANDIN_DIR/args" > "$tmp/got"
 if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "dtrace arguments" "$(diff "$tmp/want" "$tmp/got")"; fi
+# at dtrace's start the process was stopped ('T', not traced 't'), already
+# ls's image, holding 0, 1 and 2 only (not the trace pipe)
+printf '%s\n' T "$(readlink -f "$truebin")" 0 1 2 > "$tmp/want"
+if cmp -s "$tmp/want" "$STANDIN_DIR/target-proc"; then ok; else
+	bad "the command at dtrace's start: stopped, after exec, 0 1 2 only" "$(diff "$tmp/want" "$STANDIN_DIR/target-proc" 2>&1)"
+fi
 check "dtrace ran with nothing of msign's in \$TMPDIR" [ ! -s "$STANDIN_DIR/tmpdir" ]
 # dtrace gets no descriptor of msign's but the pipe it writes (-o
 # /dev/fd/N): what the stand-in has above 2, less what it has when started
-# from here, is exactly N, a pipe (its -c command inherits N from dtrace)
+# from here, is exactly N, a pipe (a -c command would inherit N from
+# dtrace: the Mach-O runs below)
 n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
 cp "$STANDIN_DIR/fds" "$tmp/fds-msign"
 STANDIN_FDS=1 STANDIN_MODE=fds "$here/dtrace-standin"
@@ -218,7 +230,7 @@ if [ -n "$n" ] && [ "$(grep -vxFf "$STANDIN_DIR/fds" "$tmp/fds-msign" | sed 's/\
 	bad "dtrace's descriptors: only the trace pipe" "-o /dev/fd/$n" "$(cat "$tmp/fds-msign")" "without msign:" "$(cat "$STANDIN_DIR/fds")"
 fi
 cp "$STANDIN_DIR/fds" "$tmp/fds-base"
-STANDIN_FDS=1 "$msign" trace --output "$tmp/trace.out" ls 2> /dev/null
+STANDIN_FDS=1 "$msign" trace --output "$tmp/trace.out" ls > /dev/null 2>&1
 n=$(sed -n 's|^/dev/fd/\([0-9][0-9]*\)$|\1|p' "$STANDIN_DIR/args")
 if [ -n "$n" ] && [ "$(grep -vxFf "$tmp/fds-base" "$STANDIN_DIR/fds" | sed 's/\[.*//')" = "$n pipe:" ]; then ok; else
 	bad "--output: dtrace gets the trace pipe, not the file" "-o /dev/fd/$n" "$(cat "$STANDIN_DIR/fds")"
@@ -239,8 +251,25 @@ check "-n: PID column" grep -q '^/\* msign trace: -l \*/$' "$STANDIN_DIR/program
 status "-b is checked" 2 $?
 "$msign" trace -n 'a"b' 2> /dev/null
 status "-n is checked" 2 $?
-"$msign" trace sh -c 'exit 7' 2> "$tmp/err"
-status "dtrace -c cannot pass spaces" 2 $?
+# arguments pass as they are (dtrace -c would split them at white space)
+"$msign" trace sh -c "echo \"a b\" > $tmp/ab" 2> /dev/null
+status "an argument with spaces: the command's status" 0 $?
+check "an argument with spaces: intact" [ "$(cat "$tmp/ab" 2> /dev/null)" = "a b" ]
+
+# the status of msign's own child is its wait status, whatever the D
+# program's record says (msign:x 0 here); descriptors msign's caller left
+# open (7) are not the command's either
+printf 'msign:b\nmsign:x 0\n' > "$tmp/replay-x0"
+rm -f "$STANDIN_DIR/target-proc"
+STANDIN_REPLAY="$tmp/replay-x0" "$msign" trace sh -c 'exit 7' 2> /dev/null 7< /dev/null
+status "sh -c 'exit 7' with msign:x 0: the wait status" 7 $?
+check "the command holds 0 1 2 only, not msign's 7" [ "$(tail -n +3 "$STANDIN_DIR/target-proc" 2> /dev/null | tr '\n' ' ')" = "0 1 2 " ]
+STANDIN_REPLAY="$tmp/replay-x0" "$msign" trace sh -c 'kill -TERM $$' 2> /dev/null
+status "killed by SIGTERM, msign:x 0: 128 + 15" 143 $?
+# a signal the caller ignores (nohup) stays ignored in the command
+(trap '' HUP; exec "$msign" trace sh -c 'kill -HUP $$; echo alive') > "$tmp/out" 2> /dev/null
+status "dtrace, nohup: HUP ignored" 0 $?
+check "dtrace, nohup: the command lived on" [ "$(cat "$tmp/out")" = alive ]
 
 # the program: the -t filter, and the options' columns
 prog=$STANDIN_DIR/program.d
@@ -280,14 +309,15 @@ printf '%s\n' "SYSCALL(args) $tab$tab = return" "rename(\"/tmp/a\\0\", \"/tmp/b 
 	"read_nocancel(0x3, \"abc\"..., 0x1000)$tab$tab = 300 0" "write(0x1, \"hello\\n\", 0x6)$tab$tab = 6 0" > "$tmp/want"
 if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "replay: two paths, the cut marker" "$(diff "$tmp/want" "$tmp/got")"; fi
 
-# recorded dtrace output, formatted byte for byte
+# recorded dtrace output, formatted byte for byte (the command exits 7,
+# as the records' msign:x says)
 for c in spec all; do
 	opts=
 	[ $c = all ] && opts="-c -d -e -o -l -s"
 	# shellcheck disable=SC2086
 	STANDIN_REPLAY="$here/replay-$c.txt" STANDIN_STDERR="$here/dtrace-messages.txt" \
-		"$msign" trace $opts --output "$tmp/got" true 2> "$tmp/err"
-	status "replay $c: the command's status from proc:::exit" 7 $?
+		"$msign" trace $opts --output "$tmp/got" sh -c 'exit 7' 2> "$tmp/err"
+	status "replay $c: the command's status" 7 $?
 	if cmp -s "$here/expected-$c.txt" "$tmp/got"; then ok; else
 		bad "replay $c formatting" "$(diff "$here/expected-$c.txt" "$tmp/got" | head -n 12)"
 	fi
@@ -296,22 +326,53 @@ for c in spec all; do
 	fi
 done
 
-# a command a signal killed: proc:::exited's wait status (15: SIGTERM;
-# 0x8b: SIGSEGV with a core), as a shell says it; dtrace itself exits 0
+# a process msign did not start (-p; PID 2147483647 is no process): its
+# status is proc:::exited's wait status (15: SIGTERM; 0x8b: SIGSEGV with
+# a core), as a shell says it; dtrace itself exits 0
 printf 'msign:b\nmsign:c 9 1 getpid 0 9 0 0 0 0 0 0 -1\nmsign:x 15\n' > "$tmp/replay-sig"
-STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace true 2> "$tmp/err"
+STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace -p 2147483647 2> "$tmp/err"
 status "replay: killed by SIGTERM" 143 $?
 check "replay: killed by SIGTERM, the trace" [ "$(tail -n 1 "$tmp/err")" = "getpid(0x0, 0x0, 0x0)$tab$tab = 9 0" ]
 printf 'msign:b\nmsign:x 139\n' > "$tmp/replay-sig"
-STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace true 2> "$tmp/err"
+STANDIN_REPLAY="$tmp/replay-sig" "$msign" trace -p 2147483647 2> "$tmp/err"
 status "replay: SIGSEGV, core dumped" 139 $?
 check "replay: SIGSEGV, no complaint" [ "$(cat "$tmp/err")" = "SYSCALL(args) $tab$tab = return" ]
 
-# no root
-STANDIN_MODE=noroot "$msign" trace true 2> "$tmp/err"
+# no root: dtrace fails before BEGIN, so the command, started stopped,
+# never runs (no side effect) and is gone (killed and reaped by msign)
+rm -f "$tmp/side" "$STANDIN_DIR/target-proc"
+STANDIN_MODE=noroot "$msign" trace sh -c ": noroot-4711; echo ran > $tmp/side" 2> "$tmp/err"
 status "no root" 1 $?
 check "no root: dtrace's message" grep -q 'DTrace requires additional privileges' "$tmp/err"
 check "no root: says so" grep -q '^msign trace: dtrace needs root' "$tmp/err"
+check "no root: the command was there, stopped" [ "$(head -n 1 "$STANDIN_DIR/target-proc" 2> /dev/null)" = T ]
+check "no root: the command never ran" [ ! -e "$tmp/side" ]
+# (the pattern does not match grep's own command line)
+check "no root: no process left" [ -z "$(grep -l 'noroot-471[1]' /proc/[0-9]*/cmdline 2> /dev/null)" ]
+
+# Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
+# tracing: the command, resumed at dtrace's BEGIN, ends too; exit 130
+rm -f "$STANDIN_DIR/ppid"
+STANDIN_MODE=sleep setsid -w env --default-signal=INT "$msign" trace sleep 9.613 2> /dev/null &
+sp=$!
+i=0
+while [ $i -lt 200 ] && [ ! -s "$STANDIN_DIR/ppid" ]; do sleep 0.02; i=$((i + 1)); done
+mp=$(cat "$STANDIN_DIR/ppid" 2> /dev/null)
+cp=$(tail -n 1 "$STANDIN_DIR/args")
+st=
+i=0
+while [ $i -lt 200 ]; do
+	{ read -r l < "/proc/$cp/stat"; } 2> /dev/null && st=${l##*) } && st=${st%% *}
+	[ -n "$st" ] && [ "$st" != T ] && break
+	sleep 0.02
+	i=$((i + 1))
+done
+check "Ctrl-C: the command ran (resumed) while traced" [ "$st" = S ] || [ "$st" = R ]
+[ -n "$mp" ] && kill -INT "-$mp"
+wait $sp
+status "Ctrl-C: 128 + SIGINT" 130 $?
+check "Ctrl-C: the command is gone" [ ! -e "/proc/$cp" ]
+check "Ctrl-C: no sleep left" [ -z "$(grep -l 'sleep.9[.]613' /proc/[0-9]*/cmdline 2> /dev/null)" ]
 
 # --unsign on a signed universal Mach-O
 cp "$root/fixtures/universal" "$tmp/hello"
@@ -388,6 +449,8 @@ if command -v strace > /dev/null 2>&1; then
 	[ -n "$mp" ] && kill -TERM "$mp" && kill -TERM "$mp" 2> /dev/null
 	wait $sp
 	status "SIGTERM to msign under strace: 128 + SIGTERM" 143 $?
+	# msign under strace -f may not ptrace its child: dtrace -c instead
+	check "under strace: PTRACE_TRACEME refused, dtrace -c" [ "$(tail -n 2 "$STANDIN_DIR/args" | head -n 1)" = -c ]
 	# kill(P, ...) by msign after a wait4 of msign's returned P
 	late=$(awk -v m="$mp" '$1 != m { next }
 		/wait4\(|<\.\.\. wait4 resumed>/ && $NF ~ /^[0-9]+$/ && $NF > 0 { reaped[$NF] = 1 }
