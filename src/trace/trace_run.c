@@ -25,8 +25,8 @@
 #define POLL_MS 50       /* how often a quiet run checks the tool's exit */
 #define IDLE_MS 20       /* back-off after a FIFO read found no writer */
 #define READ_CHUNK 65536
-#define ERR_LINE 4096
-#define FIFO_NAME "trace.fifo" /* in the private folder, Linux without /proc */    /* tool messages are scanned in pieces this long */
+#define ERR_LINE 4096    /* tool messages are scanned in pieces this long */
+#define FIFO_NAME "trace.fifo" /* in the private folder, Linux without /proc */
 
 /* ---- running a tool --------------------------------------------------------- */
 
@@ -560,7 +560,7 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	r = run_tool(argv, fifo, tp, x, &w, d);
 	msign_trace_argv_free(argv);
 	int cw = 0;
-	bool have_child = x->child > 0;
+	bool have_child = x->child > 0, ran = x->resumed;
 	reap_child(x, &cw);
 	if (r != 0)
 		return r;
@@ -571,7 +571,11 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	 * suspended child: its wait status is the command's, whatever a
 	 * msign:x record says. */
 	int sig = msign_trace_guard_signal();
-	if (have_child)
+	if (have_child && !ran && sig == 0)
+		/* dtrace ended before it began: the command never ran (msign
+		 * killed it), dtrace's failure is the status */
+		res->status = status_of(w) != 0 ? status_of(w) : 1;
+	else if (have_child)
 		res->status = sig != 0 ? 128 + sig : status_of(cw);
 	else if (!x->dtrace)
 		res->status = sig != 0 ? 128 + sig : status_of(w);

@@ -350,6 +350,14 @@ check "no root: the command never ran" [ ! -e "$tmp/side" ]
 # (the pattern does not match grep's own command line)
 check "no root: no process left" [ -z "$(grep -l 'noroot-471[1]' /proc/[0-9]*/cmdline 2> /dev/null)" ]
 
+# dtrace fails before BEGIN for a reason msign does not know: its status
+# (3), not that of the command msign killed unstarted (137)
+rm -f "$tmp/side"
+STANDIN_MODE=fail "$msign" trace sh -c "echo ran > $tmp/side" 2> "$tmp/err"
+status "dtrace fails before BEGIN: dtrace's status" 3 $?
+check "dtrace fails before BEGIN: its message, nothing else" [ "$(cat "$tmp/err")" = "dtrace: failed to compile script: something msign does not know" ]
+check "dtrace fails before BEGIN: the command never ran" [ ! -e "$tmp/side" ]
+
 # Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
 # tracing: the command, resumed at dtrace's BEGIN, ends too; exit 130
 rm -f "$STANDIN_DIR/ppid"
