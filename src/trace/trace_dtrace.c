@@ -322,6 +322,10 @@ int msign_trace_dtrace_argv(const struct msign_trace_opts *o,
 	msign_trace_argv_add(&a, opt);
 	msign_trace_argv_add(&a, "-x");
 	msign_trace_argv_add(&a, "evaltime=preinit");
+	/* records reach msign ten times a second, not once (the default):
+	 * the command msign started waits for the BEGIN record to run */
+	msign_trace_argv_add(&a, "-x");
+	msign_trace_argv_add(&a, "switchrate=10hz");
 	msign_trace_argv_add(&a, "-Z");
 	msign_trace_argv_add(&a, "-q");
 	msign_trace_argv_add(&a, "-o");

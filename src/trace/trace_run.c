@@ -152,9 +152,13 @@ static bool has(const char *s, size_t n, const char *what)
 static void err_piece(struct run_ctx *x, const char *p, size_t n, bool line)
 {
 	bool dt = line && !x->err_mid && n >= 8 && memcmp(p, "dtrace: ", 8) == 0;
-	if (dt && has(p, n, "Operation not permitted") &&
-	    (has(p, n, "failed to execute") || has(p, n, "failed to grab") ||
-	     has(p, n, "failed to create"))) {
+	/* dtrace -p of msign's own child, alive and stopped: failing to grab
+	 * it can only be a refusal (SIP), whatever reason dtrace gives (only
+	 * -c's "failed to execute ...: Operation not permitted" was seen) */
+	bool own_grab = x->child > 0 && has(p, n, "failed to grab");
+	if (dt && (own_grab || (has(p, n, "Operation not permitted") &&
+				(has(p, n, "failed to execute") || has(p, n, "failed to grab") ||
+				 has(p, n, "failed to create"))))) {
 		x->denied = true;
 		if (x->hide_denied)
 			return;

@@ -209,7 +209,7 @@ truebin=$(command -v ls)
 rm -f "$STANDIN_DIR/target-proc"
 STANDIN_FDS=1 "$msign" trace ls > /dev/null 2>&1
 # (-o: the pipe msign reads, inherited: no path in $TMPDIR)
-printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -Z -q -o @pipe -n @program -p @pid > "$tmp/want"
+printf '%s\n' -x dynvarsize=4m -x evaltime=preinit -x switchrate=10hz -Z -q -o @pipe -n @program -p @pid > "$tmp/want"
 sed -e 's|^/dev/fd/[0-9][0-9]*$|@pipe|' -e '$s|^[1-9][0-9]*$|@pid|' "$STANDIN_DIR/args" > "$tmp/got"
 if cmp -s "$tmp/want" "$tmp/got"; then ok; else bad "dtrace arguments" "$(diff "$tmp/want" "$tmp/got")"; fi
 # at dtrace's start the process was stopped ('T', not traced 't'), already
@@ -236,7 +236,7 @@ if [ -n "$n" ] && [ "$(grep -vxFf "$tmp/fds-base" "$STANDIN_DIR/fds" | sed 's/\[
 	bad "--output: dtrace gets the trace pipe, not the file" "-o /dev/fd/$n" "$(cat "$STANDIN_DIR/fds")"
 fi
 "$msign" trace -b 16m -p 4242 2> /dev/null
-check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -Z -q -o F -n @program -p 4242 " ]
+check "-b and -p" [ "$(tr '\n' ' ' < "$STANDIN_DIR/args" | sed 's|-o [^ ]*|-o F|')" = "-x dynvarsize=16m -x evaltime=preinit -x switchrate=10hz -Z -q -o F -n @program -p 4242 " ]
 check "-p: the program follows \$target" grep -q '^/pid == \$target/$' "$STANDIN_DIR/program.d"
 "$msign" trace -W Safari 2> /dev/null
 check "-W" [ "$(tail -n 2 "$STANDIN_DIR/args" | tr '\n' ' ')" = "-W Safari " ]
@@ -357,6 +357,13 @@ STANDIN_MODE=fail "$msign" trace sh -c "echo ran > $tmp/side" 2> "$tmp/err"
 status "dtrace fails before BEGIN: dtrace's status" 3 $?
 check "dtrace fails before BEGIN: its message, nothing else" [ "$(cat "$tmp/err")" = "dtrace: failed to compile script: something msign does not know" ]
 check "dtrace fails before BEGIN: the command never ran" [ ! -e "$tmp/side" ]
+
+# dtrace -p refusing msign's own child, for any reason: a refusal, said
+# as one (the grab of a live, stopped child of msign's fails only so)
+STANDIN_MODE=grabdeny "$msign" trace "$truebin" 2> "$tmp/err"
+status "own child not grabbed: refused" 1 $?
+l2=$(sed -n 2p "$tmp/err")
+check "own child not grabbed: dtrace's line, then msign's" [ "$(wc -l < "$tmp/err")" = 2 ] && [ "${l2#"msign trace: dtrace may not trace $truebin, "}" != "$l2" ]
 
 # Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while
 # tracing: the command, resumed at dtrace's BEGIN, ends too; exit 130

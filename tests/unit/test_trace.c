@@ -349,11 +349,11 @@ static void t_argv(void **st)
 	assert_int_equal(msign_trace_dtrace_argv(&o, "PROG", "/usr/bin/du",
 						 "/t/f", &v, NULL), 0);
 	const char *dwant[] = { "/x/dtrace", "-x", "dynvarsize=8m", "-x",
-				"evaltime=preinit", "-Z", "-q", "-o", "/t/f",
-				"-n", "PROG", "-c", "/usr/bin/du -h /tmp", NULL };
+				"evaltime=preinit", "-x", "switchrate=10hz", "-Z", "-q",
+				"-o", "/t/f", "-n", "PROG", "-c", "/usr/bin/du -h /tmp", NULL };
 	for (size_t i = 0; dwant[i] != NULL; i++)
 		assert_string_equal(v[i], dwant[i]);
-	assert_null(v[13]);
+	assert_null(v[15]);
 	msign_trace_argv_free(v);
 	assert_int_equal(msign_trace_dtrace_argv(&o, "PROG", "/Applications/My App",
 						 "/t/f", &v, NULL), MSIGN_E_UNSUPPORTED);
@@ -376,9 +376,9 @@ static void t_argv(void **st)
 	o.argv = NULL;
 	o.pid = 4242;
 	assert_int_equal(msign_trace_dtrace_argv(&o, "PROG", NULL, "/t/f", &v, NULL), 0);
-	assert_string_equal(v[11], "-p");
-	assert_string_equal(v[12], "4242");
-	assert_null(v[13]);
+	assert_string_equal(v[13], "-p");
+	assert_string_equal(v[14], "4242");
+	assert_null(v[15]);
 	msign_trace_argv_free(v);
 }
 
