@@ -203,6 +203,23 @@ enum msign_trace_start msign_trace_start_here(enum msign_trace_target kind)
 #endif
 }
 
+#if defined(__APPLE__) || defined(__linux__)
+/* argv with the file msign classified as argv[0] (as dtrace -c ran it);
+ * the strings are argv's. NULL: out of memory. */
+static char **argv_at(const char *path, char *const *argv)
+{
+	size_t n = 0;
+	while (argv[n] != NULL)
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (v != NULL) {
+		memcpy(v, argv, n * sizeof(*v));
+		v[0] = (char *)path;
+	}
+	return v;
+}
+#endif
+
 /* macOS: Apple's POSIX_SPAWN_START_SUSPENDED loads the image and leaves
  * the process stopped before any of it has run; kill(pid, SIGCONT)
  * resumes it (xnu's own tests do so). */
@@ -217,14 +234,9 @@ bool msign_trace_can_start_suspended(void)
 int msign_trace_spawn_suspended(const char *path, char *const *argv,
 				pid_t *pid, struct msign_diag *d)
 {
-	size_t n = 0;
-	while (argv[n] != NULL)
-		n++;
-	char **v = calloc(n + 1, sizeof(*v));
+	char **v = argv_at(path, argv);
 	if (v == NULL)
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-	memcpy(v, argv, n * sizeof(*v));
-	v[0] = (char *)path; /* as dtrace -c runs the copy */
 	posix_spawnattr_t a;
 	posix_spawn_file_actions_t fa;
 	sigset_t def;
@@ -329,14 +341,9 @@ static pid_t wait_for(pid_t p, int *st, int flags)
 int msign_trace_spawn_suspended(const char *path, char *const *argv,
 				pid_t *pid, struct msign_diag *d)
 {
-	size_t n = 0;
-	while (argv[n] != NULL)
-		n++;
-	char **v = calloc(n + 1, sizeof(*v));
+	char **v = argv_at(path, argv);
 	if (v == NULL)
 		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-	memcpy(v, argv, n * sizeof(*v));
-	v[0] = (char *)path; /* the file msign classified, as -c runs it */
 	int rp[2];
 	if (pipe(rp) != 0) {
 		int e = errno;
