@@ -38,6 +38,13 @@ typedef struct msign_bundle msign_bundle;
  * (a damaged layout, e.g. Versions/Current pointing elsewhere), with d. A
  * main executable that is damaged or unsigned does not fail the open. */
 int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d);
+/* The same for version (a name in Versions/) of a versioned bundle
+ * instead of the one Versions/Current names (codesign --bundle-version):
+ * MSIGN_E_NOT_FOUND when there is no such version or the bundle is not
+ * versioned, MSIGN_E_ARG for a name that is not one folder's. NULL: as
+ * msign_bundle_open. */
+int msign_bundle_open_version(const char *path, const char *version,
+			      msign_bundle **out, struct msign_diag *d);
 void msign_bundle_free(msign_bundle *b); /* NULL: nothing */
 
 /* "app" (CFBundlePackageType APPL), "framework" (versioned), or "bundle". */

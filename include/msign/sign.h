@@ -113,6 +113,12 @@ int msign_sign_options_set_force(msign_sign_options *o, bool force);
  * slice); the others are copied as they are. A name the file does not
  * hold fails when signing, with MSIGN_E_NOT_FOUND. */
 int msign_sign_options_set_arch(msign_sign_options *o, const char *arch);
+/* msign_sign_bundle of a versioned bundle (a framework): sign the version
+ * named (a name in Versions/) instead of the one Versions/Current names
+ * (codesign --bundle-version); nested code keeps its own default. NULL:
+ * the default. Copied. */
+int msign_sign_options_set_bundle_version(msign_sign_options *o,
+					  const char *version);
 /* Hashing threads; 0: online CPUs. The library uses at most 256. */
 int msign_sign_options_set_threads(msign_sign_options *o, unsigned threads);
 /* ld64.lld's linker signature (flags adhoc,linker-signed, no requirement

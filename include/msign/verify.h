@@ -107,6 +107,12 @@ void msign_verify_options_free(msign_verify_options *o); /* NULL: nothing */
 int msign_verify_options_set_flags(msign_verify_options *o, unsigned flags);
 /* Only the slice named arch (NULL: every slice). */
 int msign_verify_options_set_arch(msign_verify_options *o, const char *arch);
+/* msign_verify_bundle of a versioned bundle: check the version named (a
+ * name in Versions/) instead of the one Versions/Current names (codesign
+ * --bundle-version); nested code is checked as found. NULL: the default.
+ * Copied. */
+int msign_verify_options_set_bundle_version(msign_verify_options *o,
+					    const char *version);
 /* Trust every certificate of the PEM file pem_path as an anchor, besides
  * Apple's pinned roots (msign verify --anchor); read now: a file without
  * a certificate fails here. At most 64 files. */

@@ -49,7 +49,8 @@ static char *ba_format(bool app, const msign_info *info)
 	return f;
 }
 
-int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d)
+int msign_bundle_open_version(const char *path, const char *version,
+			       msign_bundle **out, struct msign_diag *d)
 {
 	msign_diag_clear(d);
 	if (out == NULL || path == NULL)
@@ -64,7 +65,7 @@ int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d
 		free(abs);
 		return msign_diag_done(d, MSIGN_E_NOMEM);
 	}
-	int r = mb_bundle_open(abs, NULL, &b->b, d);
+	int r = mb_bundle_open(abs, version, &b->b, d);
 	free(abs);
 	if (r) {
 		free(b);
@@ -111,6 +112,11 @@ int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d
 	mb_resources_free(&res);
 	*out = b;
 	return msign_diag_done(d, 0);
+}
+
+int msign_bundle_open(const char *path, msign_bundle **out, struct msign_diag *d)
+{
+	return msign_bundle_open_version(path, NULL, out, d);
 }
 
 void msign_bundle_free(msign_bundle *b)

@@ -156,6 +156,7 @@ static void bs_nested_opts(const struct bs_run *run, const char *abs,
 	so->info_plist = NULL;
 	so->resources = NULL;
 	so->arch = NULL;
+	so->bundle_version = NULL; /* the top bundle's alone */
 	if (!(run->flags & MSIGN_BUNDLE_NESTED_ENTITLEMENTS)) {
 		so->ent_xml = NULL;
 		so->ent_len = 0;
@@ -396,7 +397,7 @@ static int bs_sign_dir(struct bs_run *run, const char *abs, unsigned depth,
 		return msign_diag_set(d, MSIGN_E_LIMIT, 0,
 				      "bundles nested more than %d deep", BS_DEPTH_MAX);
 	struct mb_bundle b;
-	int r = mb_bundle_open(abs, NULL, &b, d);
+	int r = mb_bundle_open(abs, depth == 0 ? run->top->bundle_version : NULL, &b, d);
 	if (r) {
 		if (depth > 0 && run->sub == NULL)
 			run->sub = bs_orig_path(run, abs);
@@ -525,7 +526,8 @@ int mb_sign_bundle(const char *path, const struct msign_sign_opts *o,
 	if (r == 0) {
 		/* verify before replace: the copy must be what a verifier accepts */
 		struct mb_vresult vr;
-		struct msign_verify_opts vo = { .threads = o->threads };
+		struct msign_verify_opts vo = { .threads = o->threads,
+						.bundle_version = o->bundle_version };
 		int vk = mb_verify_dir(mirror, &vo, MB_VERIFY_SELF, &vr, d);
 		if (vk == 0 && vr.kind != MSIGN_VERIFY_VALID)
 			vk = msign_diag_set(d, MSIGN_E_INTERNAL, 0,

@@ -152,6 +152,7 @@ static int bv_nested(void *arg, int root_fd, const char *rel, bool is_dir,
 	o.designated = false;
 	o.trust_out = NULL;
 	o.arch = NULL;
+	o.bundle_version = NULL; /* the top bundle's alone */
 	bool deep = (lv->bflags & MSIGN_VERIFY_F_DEEP) != 0;
 	int r;
 	struct mb_vresult sub;
@@ -240,9 +241,13 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 	struct mb_bundle b;
 	struct msign_diag bd;
 	msign_diag_clear(&bd);
-	int r = mb_bundle_open(abs, NULL, &b, &bd);
+	int r = mb_bundle_open(abs, depth == 0 ? o->bundle_version : NULL, &b, &bd);
 	free(abs);
-	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM) {
+	/* (a version asked for that is not there: the caller's mistake, said
+	 * as such, not a verdict on the bundle) */
+	bool asked = depth == 0 && o->bundle_version != NULL &&
+		     (r == MSIGN_E_ARG || r == MSIGN_E_NOT_FOUND);
+	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM || asked) {
 		if (d != NULL)
 			*d = bd;
 		return r;

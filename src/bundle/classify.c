@@ -287,7 +287,9 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 			b->root_fd = openat(vfd, name, CL_DIR_FLAGS);
 			if (b->root_fd < 0)
 				r = msign_diag_set(d, version ? MSIGN_E_NOT_FOUND : MSIGN_E_INVALID, 0,
-						   "Versions/%s is not a directory", name);
+						   errno == ENOENT ? "there is no Versions/%s"
+								   : "Versions/%s is not a directory",
+						   name);
 		}
 		close(vfd);
 		if (r < 0)

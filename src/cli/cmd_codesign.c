@@ -34,6 +34,7 @@ struct cs_cli {
 	const char *digest, *page_size, *keychain;
 	const char *tsa_url;   /* --timestamp=URL */
 	bool timestamp, timestamp_none, force, dry, strict, cont, der, all_archs, deep;
+	const char *bundle_version; /* --bundle-version: bundles only */
 	/* msign's own, passed through: where a certificate identity is */
 	const char *key, *cert, *chain, *p12, *p12_pw_file, *signing_time;
 };
@@ -156,6 +157,8 @@ static int cs_display(const struct cs_cli *c, const char *file,
 	cs_add2(&a, "--arch", c->arch);
 	if (c->deep)
 		cs_add(&a, "--deep");
+	if (msign_is_bundle(file))
+		cs_add2(&a, "--bundle-version", c->bundle_version);
 	if (c->reqs != NULL)
 		cs_add2(&a, "-r", cs_is_stdout(c->reqs) ? req_tmp->path : c->reqs);
 	/* ":" asks codesign for the plist without the blob header, which is
@@ -187,6 +190,8 @@ static int cs_verify(const struct cs_cli *c, const char *file)
 		cs_add(&a, "--strict");
 	if (c->deep && msign_is_bundle(file))
 		cs_add(&a, "--deep");
+	if (msign_is_bundle(file))
+		cs_add2(&a, "--bundle-version", c->bundle_version);
 	cs_add2(&a, "--arch", c->arch);
 	cs_add2(&a, "-R", c->test_req);
 	cs_add(&a, "--");
@@ -274,6 +279,8 @@ static int cs_sign(const struct cs_cli *c, const char *file)
 		if (c->ent != NULL)
 			cs_add(&a, "--deep-entitlements");
 	}
+	if (msign_is_bundle(file))
+		cs_add2(&a, "--bundle-version", c->bundle_version);
 	/* An ad-hoc signature has no CMS to hold a timestamp, nor a signer
 	 * whose keys or signing time would matter: codesign ignores them. */
 	if (!adhoc) {
@@ -332,7 +339,7 @@ enum {
 	O_KEYCHAIN, O_CONTINUE, O_PAGESIZE, O_KEY, O_CERT, O_CHAIN, O_P12,
 	O_P12PW, O_STIME, O_HELP,
 	/* codesign's, refused (argument or not) */
-	O_NO_ARG_REFUSED, O_ARG_REFUSED,
+	O_NO_ARG_REFUSED, O_ARG_REFUSED, O_BUNDLE_VERSION,
 };
 
 static const struct option cs_longopts[] = {
@@ -367,7 +374,7 @@ static const struct option cs_longopts[] = {
 	{ "detached-database", no_argument, NULL, O_NO_ARG_REFUSED },
 	{ "hosting", no_argument, NULL, 'h' },
 	{ "check-notarization", no_argument, NULL, O_NO_ARG_REFUSED },
-	{ "bundle-version", required_argument, NULL, O_ARG_REFUSED },
+	{ "bundle-version", required_argument, NULL, O_BUNDLE_VERSION },
 	{ "extract-certificates", optional_argument, NULL, O_NO_ARG_REFUSED },
 	{ "runtime-version", required_argument, NULL, O_ARG_REFUSED },
 	{ "launch-constraint-self", required_argument, NULL, O_ARG_REFUSED },
@@ -444,6 +451,7 @@ static int cs_parse(int argc, char **argv, struct cs_cli *c)
 			}
 			break;
 		case O_DEEP: c->deep = true; break; /* bundles; files hold none */
+		case O_BUNDLE_VERSION: c->bundle_version = optarg; break;
 		case O_STRICT: c->strict = true; break;
 		case 'a': c->arch = optarg; break;
 		case O_ALLARCH: c->all_archs = true; break;

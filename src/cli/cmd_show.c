@@ -27,13 +27,15 @@ struct show_opts {
 	const char *ent_out;  /* "-", ":-" or a path */
 	bool json;
 	bool deep;            /* a bundle's Nested= lines (codesign -d --deep) */
+	const char *bundle_version; /* a framework's Versions/<this> */
 };
 
 static void show_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: msign show [-v...|--verbose=N] [--arch NAME] [-r-] "
-		"[--entitlements -] [--json] FILE|BUNDLE...\n"
+		"[--entitlements -] [--json]\n"
+		"                  [--deep] [--bundle-version V] FILE|BUNDLE...\n"
 		"  -v, --verbose[=N]     more detail (repeat, or N from 0 to 6)\n"
 		"  -a, --arch NAME       show this slice of a universal file\n"
 		"  -r-, --requirements - print the requirements (and the implicit\n"
@@ -44,6 +46,8 @@ static void show_usage(FILE *out)
 		"                        document per file\n"
 		"  -d, --display         accepted for codesign compatibility\n"
 		"      --deep            a bundle's nested code, one Nested= line each\n"
+		"      --bundle-version V  a framework's Versions/V, not the version\n"
+		"                        Versions/Current names\n"
 		"A BUNDLE (.app, .framework, ... folder, or its main executable's path)\n"
 		"shows its main executable with the bundle's Format=, Info.plist and\n"
 		"Sealed Resources lines.\n");
@@ -627,7 +631,7 @@ static int show_one(const char *path, const struct show_opts *o)
 	if (msign_is_bundle(path)) {
 		struct msign_diag bd;
 		msign_diag_clear(&bd);
-		if (msign_bundle_open(path, &f.bundle, &bd) != 0) {
+		if (msign_bundle_open_version(path, o->bundle_version, &f.bundle, &bd) != 0) {
 			fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(bd.msg));
 			return 1;
 		}
@@ -689,7 +693,7 @@ static int parse_verbose(const char *arg, int *out)
 
 int cmd_show(int argc, char **argv)
 {
-	enum { OPT_ENT = 256, OPT_JSON, OPT_DEEP };
+	enum { OPT_ENT = 256, OPT_JSON, OPT_DEEP, OPT_BUNDLE_VERSION };
 	static const struct option longopts[] = {
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "arch", required_argument, NULL, 'a' },
@@ -698,6 +702,7 @@ int cmd_show(int argc, char **argv)
 		{ "entitlements", required_argument, NULL, OPT_ENT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "deep", no_argument, NULL, OPT_DEEP },
+		{ "bundle-version", required_argument, NULL, OPT_BUNDLE_VERSION },
 		{ "display", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -725,6 +730,7 @@ int cmd_show(int argc, char **argv)
 		case OPT_ENT: o.ent_out = optarg; break;
 		case OPT_JSON: o.json = true; break;
 		case OPT_DEEP: o.deep = true; break;
+		case OPT_BUNDLE_VERSION: o.bundle_version = optarg; break;
 		case 'h': show_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "msign show: invalid option '%s'\n",

@@ -117,6 +117,8 @@ static void sign_usage(FILE *out)
 		"                           PATH=PLIST (PATH inside the bundle)\n"
 		"      --deep-entitlements  nested code gets --entitlements too (as\n"
 		"                           codesign --deep does it)\n"
+		"      --bundle-version V   a framework's Versions/V, not the version\n"
+		"                           Versions/Current names\n"
 		"  -n, --dry-run            compute the signature, print it, write nothing\n"
 		"  -v, --verbose            say what was signed\n"
 		"Without -r, a certificate signature embeds the designated requirement codesign\n"
@@ -516,7 +518,7 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	msign_bundle *b = NULL;
-	if (msign_bundle_open(path, &b, &d) != 0) {
+	if (msign_bundle_open_version(path, c->o.bundle_version, &b, &d) != 0) {
 		fprintf(stderr, "%s: %s\n", cli_esc(path), cli_esc(d.msg));
 		return 1;
 	}
@@ -558,7 +560,8 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 		fprintf(stderr, "%s: warning: could not keep the %s of some of its files\n",
 			cli_esc(path), what);
 	}
-	if (c->verbose > 0 && msign_bundle_open(path, &b, &d) == 0) {
+	if (c->verbose > 0 &&
+	    msign_bundle_open_version(path, c->o.bundle_version, &b, &d) == 0) {
 		const msign_info *fi = msign_bundle_executable_info(b, NULL);
 		const msign_info_slice *s = fi != NULL
 			? msign_info_slice_at(fi, msign_info_default_slice(fi)) : NULL;
@@ -579,8 +582,8 @@ static int sign_one(const char *path, struct sign_cli *c)
 {
 	if (msign_is_bundle(path))
 		return sign_bundle_one(path, c);
-	if (c->deep || c->ent_map != NULL) {
-		fprintf(stderr, "%s: --deep and --entitlements-for are for bundles (folders)\n",
+	if (c->deep || c->ent_map != NULL || c->o.bundle_version != NULL) {
+		fprintf(stderr, "%s: --deep, --entitlements-for and --bundle-version are for bundles (folders)\n",
 			cli_esc(path));
 		return EXIT_USAGE;
 	}
@@ -702,7 +705,8 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 	enum { OPT_ENT = 256, OPT_DIGEST, OPT_LINKER, OPT_OUTPUT, OPT_PAGE,
 	       OPT_PREFIX, OPT_KEY, OPT_CERT, OPT_CHAIN, OPT_P12, OPT_P12_PW,
 	       OPT_TIME, OPT_TSA, OPT_PW_ARGV, OPT_P11, OPT_P11_MOD, OPT_P11_PIN,
-	       OPT_PIN_ARGV, OPT_PRESERVE, OPT_NOTARY, OPT_DEEP, OPT_ENT_MAP, OPT_DEEP_ENT };
+	       OPT_PIN_ARGV, OPT_PRESERVE, OPT_NOTARY, OPT_DEEP, OPT_ENT_MAP, OPT_DEEP_ENT,
+	       OPT_BUNDLE_VERSION };
 	const char *req_arg = NULL;
 	static const struct option longopts[] = {
 		{ "sign", required_argument, NULL, 's' },
@@ -735,6 +739,7 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		{ "deep", no_argument, NULL, OPT_DEEP },
 		{ "entitlements-for", required_argument, NULL, OPT_ENT_MAP },
 		{ "deep-entitlements", no_argument, NULL, OPT_DEEP_ENT },
+		{ "bundle-version", required_argument, NULL, OPT_BUNDLE_VERSION },
 		/* spelled out so that getopt does not take it for an
 		 * abbreviation of --p12-password-file, and refused */
 		{ "p12-password", required_argument, NULL, OPT_PW_ARGV },
@@ -770,6 +775,7 @@ static int sign_parse(int argc, char **argv, struct sign_cli *c,
 		case OPT_DEEP: c->deep = true; break;
 		case OPT_ENT_MAP: c->ent_map = optarg; break;
 		case OPT_DEEP_ENT: c->deep_ent = true; break;
+		case OPT_BUNDLE_VERSION: c->o.bundle_version = optarg; break;
 		case OPT_DIGEST:
 			if (sign_digests(optarg, &c->o.hash_types) != 0)
 				bad = "--digest takes sha1, sha256 or sha384, comma-separated";

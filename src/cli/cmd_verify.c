@@ -37,8 +37,9 @@ struct verify_cli {
 static void verify_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: msign verify [-v...] [--strict] [--deep] [--arch NAME] [-j N] [--anchor FILE.pem]...\n"
-		"                    [-R REQ] [--check-expiration] [--no-trust] [--json] FILE|BUNDLE...\n"
+		"usage: msign verify [-v...] [--strict] [--deep] [--bundle-version V] [--arch NAME]\n"
+		"                    [-j N] [--anchor FILE.pem]... [-R REQ] [--check-expiration]\n"
+		"                    [--no-trust] [--json] FILE|BUNDLE...\n"
 		"  -v, --verbose        say \"valid on disk\" (and more with -vv); for a\n"
 		"                       bundle, each file added, modified or missing\n"
 		"      --strict         also require codesign's exact layout; in a bundle,\n"
@@ -46,6 +47,8 @@ static void verify_usage(FILE *out)
 		"                       forks or Finder information\n"
 		"      --deep           a bundle's nested code fully, recursively (else its\n"
 		"                       signature and the requirement its seal records)\n"
+		"      --bundle-version V  a framework's Versions/V, not the version\n"
+		"                       Versions/Current names\n"
 		"  -a, --arch NAME      check only this slice of a universal file\n"
 		"  -j, --jobs N         hashing threads (default: online CPUs)\n"
 		"      --anchor FILE    also trust the PEM certificate(s) in FILE as\n"
@@ -579,11 +582,13 @@ static int verify_one(const char *path, struct verify_cli *c)
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { OPT_STRICT = 256, OPT_ANCHOR, OPT_CHECK_EXP, OPT_NO_TRUST, OPT_JSON, OPT_DEEP };
+	enum { OPT_STRICT = 256, OPT_ANCHOR, OPT_CHECK_EXP, OPT_NO_TRUST, OPT_JSON, OPT_DEEP,
+	       OPT_BUNDLE_VERSION };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "deep", no_argument, NULL, OPT_DEEP },
+		{ "bundle-version", required_argument, NULL, OPT_BUNDLE_VERSION },
 		{ "arch", required_argument, NULL, 'a' },
 		{ "architecture", required_argument, NULL, 'a' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -609,6 +614,7 @@ int cmd_verify(int argc, char **argv)
 		case 'V': break; /* codesign's spelling of the operation */
 		case OPT_STRICT: c.o.strict = true; break;
 		case OPT_DEEP: c.deep = true; break;
+		case OPT_BUNDLE_VERSION: c.o.bundle_version = optarg; break;
 		case OPT_ANCHOR:
 			if (c.nanchors == VERIFY_MAX_ANCHORS) {
 				fprintf(stderr, "msign verify: at most %d --anchor files\n",

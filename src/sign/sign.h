@@ -62,6 +62,10 @@ struct msign_sign_opts {
 	 * relative to the bundle's folder (msign/bundle.h). */
 	const struct msign_nested_ent *nested_ent;
 	uint32_t n_nested_ent;
+	/* A versioned bundle (framework): sign Versions/<this> instead of
+	 * the one Versions/Current names (codesign --bundle-version); the
+	 * top bundle only, nested code keeps its default. */
+	const char *bundle_version;
 };
 
 struct msign_nested_ent {

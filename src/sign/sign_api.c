@@ -31,7 +31,7 @@
 struct msign_sign_options {
 	/* The strings of o point into the copies below (or are NULL). */
 	struct msign_sign_opts o;
-	char *identifier, *prefix, *ent_xml, *arch, *tsa_url;
+	char *identifier, *prefix, *ent_xml, *arch, *tsa_url, *bundle_version;
 	uint8_t *reqs;
 	struct msign_tsa_opts tsa; /* o.tsa points here when on */
 	struct msign_nested_ent nested[API_NESTED_MAX]; /* strings owned */
@@ -53,6 +53,7 @@ void msign_sign_options_free(msign_sign_options *o)
 	free(o->prefix);
 	free(o->ent_xml);
 	free(o->arch);
+	free(o->bundle_version);
 	free(o->tsa_url);
 	free(o->reqs);
 	for (uint32_t i = 0; i < o->o.n_nested_ent; i++) {
@@ -169,6 +170,23 @@ int msign_sign_options_set_force(msign_sign_options *o, bool force)
 		return MSIGN_E_ARG;
 	o->o.force = force;
 	return 0;
+}
+
+int msign_sign_options_set_bundle_version(msign_sign_options *o,
+					   const char *version)
+{
+	if (o == NULL || (version != NULL && version[0] == '\0'))
+		return MSIGN_E_ARG;
+	if (version == NULL) {
+		free(o->bundle_version);
+		o->bundle_version = NULL;
+		o->o.bundle_version = NULL;
+		return 0;
+	}
+	int r = api_copy(&o->bundle_version, version, strlen(version));
+	if (r == 0)
+		o->o.bundle_version = o->bundle_version;
+	return r;
 }
 
 int msign_sign_options_set_arch(msign_sign_options *o, const char *arch)

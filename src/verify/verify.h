@@ -45,6 +45,9 @@ struct msign_verify_opts {
 	size_t info_plist_len;
 	const uint8_t *resources;
 	size_t resources_len;
+	/* The top bundle's version to check (codesign --bundle-version);
+	 * NULL: the one Versions/Current names. */
+	const char *bundle_version;
 };
 
 struct msign_verify_result {

@@ -24,6 +24,7 @@ struct msign_verify_options {
 	struct msign_trust_anchors *anchors; /* every file above, loaded */
 	uint8_t *req;
 	size_t req_len;
+	char *bundle_version;
 };
 
 msign_verify_options *msign_verify_options_new(void)
@@ -36,6 +37,7 @@ void msign_verify_options_free(msign_verify_options *o)
 	if (o == NULL)
 		return;
 	free(o->arch);
+	free(o->bundle_version);
 	for (unsigned i = 0; i < o->nanchor_files; i++)
 		free(o->anchor_files[i]);
 	msign_trust_anchors_free(o->anchors);
@@ -60,6 +62,19 @@ int msign_verify_options_set_arch(msign_verify_options *o, const char *arch)
 		return MSIGN_E_NOMEM;
 	free(o->arch);
 	o->arch = copy;
+	return 0;
+}
+
+int msign_verify_options_set_bundle_version(msign_verify_options *o,
+					     const char *version)
+{
+	if (o == NULL || (version != NULL && version[0] == '\0'))
+		return MSIGN_E_ARG;
+	char *copy = version ? strdup(version) : NULL;
+	if (version != NULL && copy == NULL)
+		return MSIGN_E_NOMEM;
+	free(o->bundle_version);
+	o->bundle_version = copy;
 	return 0;
 }
 
@@ -184,6 +199,7 @@ void msign_verify_opts_of(const msign_verify_options *vo, struct msign_verify_op
 	o->requirement = vo ? vo->req : NULL;
 	o->requirement_len = vo ? vo->req_len : 0;
 	o->designated = (flags & MSIGN_VERIFY_F_DESIGNATED) != 0;
+	o->bundle_version = vo ? vo->bundle_version : NULL;
 }
 
 unsigned msign_verify_options_flags(const msign_verify_options *vo)

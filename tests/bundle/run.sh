@@ -294,6 +294,45 @@ B=$R
 run sign.bare "$tmp/bare" "$M" sign -s - -v Bare.framework
 want sign.bare 0 "Bare.framework: signed bundle with Mach-O thin (arm64) [org.msign.bare]"
 
+# --bundle-version: a framework with Versions/A and Versions/B (Current),
+# each with a resource of its own; A signed, B left alone. A's seal is
+# what indep.py makes of a copy whose Current is A.
+copy vers "$FX/Bare.framework"
+V=$R
+cp -a "$V/Versions/A" "$V/Versions/B"
+echo a > "$V/Versions/A/Resources/a-only.txt"
+echo b > "$V/Versions/B/Resources/b-only.txt"
+ln -sfn B "$V/Versions/Current"
+run vers.sign "$tmp/vers" "$M" sign -s - -v --bundle-version A Bare.framework
+want vers.sign 0 "Bare.framework: signed bundle with Mach-O thin (arm64) [org.msign.bare]"
+mkdir -p "$tmp/vers-a"
+cp -a "$V" "$tmp/vers-a/"
+ln -sfn A "$tmp/vers-a/Bare.framework/Versions/Current"
+$IND crgen "$tmp/vers-a/Bare.framework" > "$tmp/vers.cr.want" 2> "$tmp/vers.cr.err"
+same vers.seal "$tmp/vers.cr.want" "$V/Versions/A/_CodeSignature/CodeResources"
+[ -e "$V/Versions/B/_CodeSignature" ] && no "vers: Versions/B got a seal" || ok
+run vers.verify.a "$tmp/vers" "$M" verify -v --bundle-version A Bare.framework
+want vers.verify.a 0 "Bare.framework: valid on disk${nl}Bare.framework: satisfies its Designated Requirement"
+run vers.verify.b "$tmp/vers" "$M" verify Bare.framework
+want vers.verify.b 1 "Bare.framework: code object is not signed at all${nl}msign: no LC_CODE_SIGNATURE"
+run vers.show.a "$tmp/vers" "$M" show --bundle-version A Bare.framework
+want vers.show.a 0 "" "Executable=$V/Versions/A/Bare"
+run vers.cs.v "$tmp/vers" "$cs" -vv --bundle-version=A Bare.framework
+want vers.cs.v 0 "Bare.framework: valid on disk${nl}Bare.framework: satisfies its Designated Requirement"
+run vers.cs.d "$tmp/vers" "$cs" -d --bundle-version A Bare.framework
+want vers.cs.d 0 "Executable=$V/Versions/A/Bare"
+# a version that is not there, a name that is not one folder's, a bundle
+# without versions, a file: said, exit 1 (2 for the file)
+run vers.none "$tmp/vers" "$M" verify --bundle-version C Bare.framework
+want vers.none 1 "Bare.framework: there is no Versions/C"
+run vers.path "$tmp/vers" "$M" sign -s - --bundle-version ../A Bare.framework
+want vers.path 1 "Bare.framework: bundle version \"../A\" is not a directory name"
+copy vers.plain "$FX/Plain.bundle"
+run vers.plain "$tmp/vers.plain" "$M" show --bundle-version A Plain.bundle
+want vers.plain 1 "Plain.bundle: $R has no Versions (it is a deep bundle)"
+run vers.file "$TOP" "$M" sign -s - -n --bundle-version A fixtures/hello_arm64
+want vers.file 2 "fixtures/hello_arm64: --deep, --entitlements-for and --bundle-version are for bundles (folders)"
+
 # msign run as codesign: the same bytes as msign sign --deep.
 copy cs "$FX/Mac.app"
 run cs.sign "$tmp/cs" "$cs" -s - --deep Mac.app

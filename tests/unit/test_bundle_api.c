@@ -194,11 +194,72 @@ static void t_unsigned_nested(void **st)
 	msign_sign_options_free(o);
 }
 
+/* A framework with Versions/A and Versions/B (Current): the options'
+ * bundle version picks A for signing, verifying and reading; the default
+ * stays B. */
+static void t_bundle_version(void **st)
+{
+	(void)st;
+	const char *dirs[] = { "F.framework", "F.framework/Versions",
+			       "F.framework/Versions/A", "F.framework/Versions/A/Resources",
+			       "F.framework/Versions/B", "F.framework/Versions/B/Resources" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		assert_int_equal(mkdir(at(dirs[i]), 0755), 0);
+	size_t n;
+	uint8_t *lib = load("libhello_arm64.dylib.unsigned", &n);
+	put("F.framework/Versions/A/x", lib, n);
+	put("F.framework/Versions/B/x", lib, n);
+	free(lib);
+	puts_("F.framework/Versions/A/Resources/Info.plist", plist);
+	puts_("F.framework/Versions/B/Resources/Info.plist", plist);
+	assert_int_equal(symlink("B", at("F.framework/Versions/Current")), 0);
+	assert_int_equal(symlink("Versions/Current/x", at("F.framework/x")), 0);
+	assert_int_equal(symlink("Versions/Current/Resources", at("F.framework/Resources")), 0);
+
+	struct msign_diag d;
+	msign_sign_options *so = msign_sign_options_new();
+	assert_non_null(so);
+	assert_int_equal(msign_sign_options_set_bundle_version(so, ""), MSIGN_E_ARG);
+	assert_int_equal(msign_sign_options_set_bundle_version(so, "A"), 0);
+	assert_int_equal(msign_sign_bundle(at("F.framework"), so, 0, NULL, &d), 0);
+	msign_sign_options_free(so);
+	struct stat sb;
+	assert_int_equal(stat(at("F.framework/Versions/A/_CodeSignature/CodeResources"), &sb), 0);
+	assert_int_equal(stat(at("F.framework/Versions/B/_CodeSignature"), &sb), -1);
+
+	msign_verify_options *vo = msign_verify_options_new();
+	assert_non_null(vo);
+	int kind = -1;
+	/* the default, B, is not signed */
+	assert_int_equal(msign_verify_bundle(at("F.framework"), vo, &kind, NULL, &d), MSIGN_E_VERIFY);
+	assert_int_equal(kind, MSIGN_VERIFY_NOT_SIGNED);
+	assert_int_equal(msign_verify_options_set_bundle_version(vo, "A"), 0);
+	assert_int_equal(msign_verify_bundle(at("F.framework"), vo, &kind, NULL, &d), 0);
+	assert_int_equal(kind, MSIGN_VERIFY_VALID);
+	assert_int_equal(msign_verify_options_set_bundle_version(vo, "C"), 0);
+	assert_int_equal(msign_verify_bundle(at("F.framework"), vo, &kind, NULL, &d),
+			 MSIGN_E_NOT_FOUND);
+	assert_string_equal(d.msg, "there is no Versions/C");
+	msign_verify_options_free(vo);
+
+	msign_bundle *mb = NULL;
+	assert_int_equal(msign_bundle_open_version(at("F.framework"), "A", &mb, &d), 0);
+	assert_non_null(strstr(msign_bundle_executable(mb), "/F.framework/Versions/A/x"));
+	msign_bundle_free(mb);
+	assert_int_equal(msign_bundle_open_version(at("F.framework"), NULL, &mb, &d), 0);
+	assert_non_null(strstr(msign_bundle_executable(mb), "/F.framework/Versions/B/x"));
+	msign_bundle_free(mb);
+	assert_int_equal(msign_bundle_open_version(at("F.framework"), "../A", &mb, &d), MSIGN_E_ARG);
+	assert_null(mb);
+	assert_int_equal(msign_bundle_open_version(at("A.bundle"), "A", &mb, &d), MSIGN_E_NOT_FOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_sign_read_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_unsigned_nested, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_bundle_version, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
