@@ -1,8 +1,11 @@
 /* msign: the command table. Each command lives in src/cli/cmd_NAME.c and
  * parses its own options (see cli.h for how to add one). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "msign/version.h"
@@ -67,8 +70,31 @@ static bool called_as_codesign(const char *argv0)
 	return strcmp(base ? base + 1 : argv0, "codesign") == 0;
 }
 
+/* Started with stdin, stdout or stderr closed, the next file msign opens
+ * (an output's temporary file, a pipe to a tool) would take that number,
+ * and messages or a tool's dup2 would land in it. Each closed one gets
+ * /dev/null opened the other way round: the number is taken, and reading
+ * stdin or writing stdout fails (EBADF) as on the closed descriptor, so
+ * ">&-" is still a write error. */
+static int std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+		if (n != fd) {
+			if (n >= 0)
+				close(n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (std_fds_open() != 0)
+		return 1;
 	int rc = argc > 0 && called_as_codesign(argv[0]) ? cmd_codesign(argc, argv)
 							  : run(argc, argv);
 	/* Output that did not reach its file is a failure (as coreutils'

@@ -32,6 +32,7 @@
 #endif
 #ifdef __linux__
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -295,9 +296,16 @@ bool msign_trace_can_start_suspended(void)
 }
 
 /* Child side, between fork and exec: async-signal-safe calls only. */
-static void start_child(int rep_fd, const char *path, char *const *v)
+static void start_child(int rep_fd, const char *path, char *const *v,
+			pid_t parent)
 {
 	struct start_report rep = { START_EXEC, 0 };
+	/* msign gone (SIGKILL, a signal it does not catch): the command goes
+	 * too, stopped or running, rather than run on untraced (it keeps this
+	 * across exec; a set-ID program drops it, and runs without its
+	 * privileges under ptrace anyway) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
 	if (rep_fd != START_FD) {
 		if (dup2(rep_fd, START_FD) < 0)
 			_exit(127);
@@ -353,9 +361,10 @@ int msign_trace_spawn_suspended(const char *path, char *const *argv,
 	(void)fcntl(rp[0], F_SETFD, FD_CLOEXEC);
 	(void)fcntl(rp[1], F_SETFD, FD_CLOEXEC);
 	(void)fcntl(rp[0], F_SETFL, fcntl(rp[0], F_GETFL) | O_NONBLOCK);
+	pid_t self = getpid();
 	pid_t p = fork();
 	if (p == 0)
-		start_child(rp[1], path, v);
+		start_child(rp[1], path, v, self);
 	int fork_err = errno;
 	free(v);
 	close(rp[1]);

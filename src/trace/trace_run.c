@@ -467,17 +467,27 @@ static int status_of(int w)
 	return 1;
 }
 
-/* The suspended copy after dtrace: never resumed (dtrace did not begin),
- * it is killed; then reaped, its wait status in *w. */
-static void reap_child(struct run_ctx *x, int *w)
+/* The command msign started, once dtrace is gone: reaped, its wait
+ * status in *w. Still there (never resumed: dtrace did not begin; or
+ * running: dtrace ended first, failing or killed), it is killed first, as
+ * dtrace kills a -c command it leaves behind: never left to run untraced,
+ * and never waited for while signals to msign go unheard. *killed (if
+ * given): it was running. */
+static void reap_child(struct run_ctx *x, int *w, bool *killed)
 {
 	if (x->child <= 0)
 		return;
-	if (!x->resumed)
-		(void)kill(x->child, SIGKILL);
 	int st = 0;
-	while (waitpid(x->child, &st, 0) < 0 && errno == EINTR)
+	pid_t p;
+	while ((p = waitpid(x->child, &st, WNOHANG)) < 0 && errno == EINTR)
 		;
+	if (p == 0) {
+		(void)kill(x->child, SIGKILL);
+		if (killed != NULL && x->resumed)
+			*killed = true;
+		while (waitpid(x->child, &st, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (w != NULL)
 		*w = st;
 	x->child = 0;
@@ -529,9 +539,11 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 		 * pipe; only a -c command (the fallbacks) inherits it from
 		 * dtrace, and could write records: the parser takes them as it
 		 * takes everything, as hostile. */
-		if (pipe(tp) != 0)
-			return msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s",
-					      strerror(errno));
+		if (pipe(tp) != 0) {
+			r = msign_diag_set(d, MSIGN_E_IO, 0, "pipe: %s", strerror(errno));
+			reap_child(x, NULL, NULL);
+			return r;
+		}
 		set_flags(tp[0], O_NONBLOCK, FD_CLOEXEC);
 		if (x->dtrace) {
 			snprintf(path, sizeof(path), "/dev/fd/%d", tp[1]);
@@ -556,7 +568,7 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 			close(tp[0]);
 			close(tp[1]);
 		}
-		reap_child(x, NULL);
+		reap_child(x, NULL, NULL);
 		return r;
 	}
 	x->s->t0_us = now_us();
@@ -564,8 +576,8 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	r = run_tool(argv, fifo, tp, x, &w, d);
 	msign_trace_argv_free(argv);
 	int cw = 0;
-	bool have_child = x->child > 0, ran = x->resumed;
-	reap_child(x, &cw);
+	bool have_child = x->child > 0, ran = x->resumed, killed = false;
+	reap_child(x, &cw, &killed);
 	if (r != 0)
 		return r;
 	/* strace exits as its command did; dtrace's own status is not the
@@ -575,9 +587,12 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	 * suspended child: its wait status is the command's, whatever a
 	 * msign:x record says. */
 	int sig = msign_trace_guard_signal();
-	if (have_child && !ran && sig == 0)
-		/* dtrace ended before it began: the command never ran (msign
-		 * killed it), dtrace's failure is the status */
+	if (killed && sig == 0)
+		fprintf(x->msgs, "msign trace: dtrace ended before %s did, which was killed (as dtrace kills a command it started)\n",
+			res->target_path);
+	if (have_child && (!ran || killed) && sig == 0)
+		/* dtrace ended before it began, or before the command: the
+		 * command was killed, dtrace's failure is the status */
 		res->status = status_of(w) != 0 ? status_of(w) : 1;
 	else if (have_child)
 		res->status = sig != 0 ? 128 + sig : status_of(cw);
@@ -731,9 +746,16 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	bool use_pipe = dtrace || access("/proc/self/fd", X_OK) == 0;
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
+	/* (signals are caught from before the folder exists: a Ctrl-C now
+	 * is seen after it is made, and it goes in the cleanup below) */
+	msign_trace_guard_begin();
 	if (!use_pipe || (dtrace && o->unsign && cmd)) {
-		if ((r = msign_trace_dir_make(&td, tmp, d)) != 0)
+		if ((r = msign_trace_dir_make(&td, tmp, d)) != 0) {
+			if (msign_trace_guard_signal() != 0)
+				res->signal = msign_trace_guard_signal();
+			msign_trace_guard_end();
 			return r;
+		}
 		snprintf(fifo, sizeof(fifo), "%s/" FIFO_NAME, td.path);
 	}
 
@@ -741,7 +763,6 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	msign_trace_session_init(&s, o, out);
 	s.live = true;
 	struct run_ctx x = { .s = &s, .msgs = msgs, .dtrace = dtrace };
-	msign_trace_guard_begin();
 	/* dtrace runs the file msign looked at; strace finds the command as
 	 * typed, keeping argv[0] as the user wrote it. */
 	const char *exec_path = cmd && dtrace ? res->target_path : NULL;

@@ -488,7 +488,7 @@ int msign_trace_dir_remove(struct msign_trace_dir *td,
 static volatile sig_atomic_t g_signal;
 static volatile sig_atomic_t g_forward;  /* the signal to pass on */
 static volatile sig_atomic_t g_nforward; /* how many were sent to msign */
-static const int guarded[] = { SIGINT, SIGTERM, SIGHUP };
+static const int guarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 static struct sigaction g_old[sizeof(guarded) / sizeof(guarded[0])];
 static struct sigaction g_old_pipe, g_old_chld;
 

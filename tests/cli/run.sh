@@ -69,6 +69,17 @@ same() {
 		fail=$((fail + 1)); printf 'FAIL %s: got\n' "$1"; cat "$2"
 	fi
 }
+# Started with stdout or stderr closed: output is still a write error, and
+# no file msign opens takes the closed number (an output signed with
+# stderr closed is the bytes of a run with it open; an Authority= line
+# printed to a closed stdout lands nowhere).
+extra closed.stdout 1 "msign: write error: Bad file descriptor" sh -c 'exec "$0" show fixtures/hello_arm64 >&-' "$msign"
+rm -f "$tmp/c1" "$tmp/c2"
+sh -c 'exec "$0" sign -s - -v --output "$1" fixtures/hello_arm64.unsigned 2>&-' "$msign" "$tmp/c1"
+c1=$?
+"$msign" sign -s - --output "$tmp/c2" fixtures/hello_arm64.unsigned
+if [ $c1 = 1 ] && cmp -s "$tmp/c1" "$tmp/c2"; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL closed.stderr: exit $c1, outputs differ or missing"; fi
 full="msign: write error: No space left on device"
 out=/dev/full
 extra full.show 1 "$full" "$msign" show -v fixtures/hello_arm64

@@ -358,6 +358,44 @@ status "dtrace fails before BEGIN: dtrace's status" 3 $?
 check "dtrace fails before BEGIN: its message, nothing else" [ "$(cat "$tmp/err")" = "dtrace: failed to compile script: something msign does not know" ]
 check "dtrace fails before BEGIN: the command never ran" [ ! -e "$tmp/side" ]
 
+# msign started with stdin, stdout and stderr closed: the trace pipe does
+# not take number 2 (dtrace's stderr), the command runs, traced
+rm -f "$tmp/side"
+sh -c 'exec "$0" trace --output "$1" sh -c "echo ran > $2" <&- >&- 2>&-' "$msign" "$tmp/closed.tr" "$tmp/side"
+status "0, 1, 2 closed: the command's status" 0 $?
+check "0, 1, 2 closed: the command ran" [ "$(cat "$tmp/side" 2> /dev/null)" = ran ]
+check "0, 1, 2 closed: the trace's header" [ "$(head -n 1 "$tmp/closed.tr")" = "SYSCALL(args) $tab$tab = return" ]
+
+# msign killed (SIGKILL, nothing to catch) while the command waits,
+# stopped, for BEGIN: the command dies with it (Linux: PR_SET_PDEATHSIG),
+# never run, rather than stay stopped or run on untraced
+rm -f "$tmp/side" "$STANDIN_DIR/ppid"
+STANDIN_MODE=slow "$msign" trace sh -c "echo ran > $tmp/side" 2> /dev/null &
+i=0
+while [ $i -lt 200 ] && [ ! -s "$STANDIN_DIR/ppid" ]; do sleep 0.02; i=$((i + 1)); done
+read -r kmp kcp < "$STANDIN_DIR/ppid"
+kill -KILL "$kmp"
+wait $! 2> /dev/null
+# (gone, or a zombie its new parent has not reaped yet)
+alive() { s=$(sed 's/.*) //' "/proc/$1/stat" 2> /dev/null | cut -d' ' -f1); [ -n "$s" ] && [ "$s" != Z ]; }
+dead() { ! alive "$1"; }
+i=0
+while [ $i -lt 100 ] && alive "$kcp"; do sleep 0.02; i=$((i + 1)); done
+check "msign killed: the stopped command is gone" dead "$kcp"
+check "msign killed: the command never ran" [ ! -e "$tmp/side" ]
+
+# dtrace ending after BEGIN but before the command: the command is killed
+# (never left running untraced, msign never deaf to signals), one line,
+# dtrace's status (STANDIN_MODE=quit: BEGIN, then exit 4 at once)
+rm -f "$tmp/side"
+STANDIN_MODE=quit "$msign" trace sh -c "sleep 5; echo ran > $tmp/side" 2> "$tmp/err"
+status "dtrace ends first: dtrace's status" 4 $?
+shbin=$(command -v sh)
+check "dtrace ends first: one line" [ "$(grep '^msign trace:' "$tmp/err")" = "msign trace: dtrace ended before $shbin did, which was killed (as dtrace kills a command it started)" ]
+sleep 0.1
+check "dtrace ends first: no command left" [ -z "$(pgrep -f "sleep 5; echo ran > $tmp/side")" ]
+check "dtrace ends first: it never finished" [ ! -e "$tmp/side" ]
+
 # dtrace -p refusing msign's own child, for any reason: a refusal, said
 # as one (the grab of a live, stopped child of msign's fails only so)
 STANDIN_MODE=grabdeny "$msign" trace "$truebin" 2> "$tmp/err"
