@@ -9,6 +9,43 @@
 #include "base/dirsafe.h"
 #include "msign/err.h"
 
+#ifdef __APPLE__
+#include <sys/acl.h>
+
+/* macOS ACLs are not in st_mode: an allow entry that lets someone add or
+ * remove entries (rename one away) makes the folder changeable by others.
+ * Any such entry counts, whoever it names (a conservative reading: its
+ * qualifier is not resolved). Compiled for macOS, not run here. */
+static bool acl_lets_others_change(const char *p)
+{
+	acl_t acl = acl_get_link_np(p, ACL_TYPE_EXTENDED);
+	if (acl == NULL)
+		return false; /* none (ENOENT), or unreadable: the mode decides */
+	bool lets = false;
+	acl_entry_t e;
+	for (int id = ACL_FIRST_ENTRY; !lets && acl_get_entry(acl, id, &e) == 0;
+	     id = ACL_NEXT_ENTRY) {
+		acl_tag_t tag;
+		acl_permset_t ps;
+		if (acl_get_tag_type(e, &tag) != 0 || tag != ACL_EXTENDED_ALLOW ||
+		    acl_get_permset(e, &ps) != 0)
+			continue;
+		lets = acl_get_perm_np(ps, ACL_ADD_FILE) == 1 ||
+		       acl_get_perm_np(ps, ACL_ADD_SUBDIRECTORY) == 1 ||
+		       acl_get_perm_np(ps, ACL_DELETE_CHILD) == 1;
+	}
+	acl_free(acl);
+	return lets;
+}
+#else
+/* Linux's POSIX ACLs show in the group bits (the mask), which are checked. */
+static bool acl_lets_others_change(const char *p)
+{
+	(void)p;
+	return false;
+}
+#endif
+
 int msign_dir_chain_check(const char *dir, char *bad, size_t bad_len,
 			  bool *others)
 {
@@ -32,6 +69,8 @@ int msign_dir_chain_check(const char *dir, char *bad, size_t bad_len,
 			r = MSIGN_E_IO, e = ENOTDIR; /* a link or a file */
 		else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 			 (st.st_mode & S_ISVTX) == 0)
+			r = 1, *others = true;
+		else if ((st.st_mode & S_ISVTX) == 0 && acl_lets_others_change(p))
 			r = 1, *others = true;
 		else if (st.st_uid != me && st.st_uid != 0)
 			r = 1;
