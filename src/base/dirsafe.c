@@ -70,7 +70,7 @@ int msign_dir_chain_check(const char *dir, char *bad, size_t bad_len,
 		else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 			 (st.st_mode & S_ISVTX) == 0)
 			r = 1, *others = true;
-		else if (acl_lets_others_change(p)) /* sticky or not: it overrides */
+		else if (acl_lets_others_change(p)) /* sticky too: which wins was not looked up */
 			r = 1, *others = true;
 		else if (st.st_uid != me && st.st_uid != 0)
 			r = 1;
