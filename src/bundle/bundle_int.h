@@ -134,9 +134,11 @@ int mb_detached_verify(const struct mb_bundle *b, const struct msign_verify_opts
  * for ad-hoc code every CodeDirectory's cdhash (spec 2.5). */
 int mb_detached_designated(const struct mb_detached *x, char **text, bool *implicit,
 			   struct msign_diag *d);
-/* For the CLI: is path an Info.plist-only bundle? Then 1, and, when it has
- * a CodeDirectory file, *signed_out true and its identifier in ident. */
-int mb_detached_probe(const char *path, bool *signed_out, char *ident, size_t len);
+/* For the CLI: is path (its version, NULL: Versions/Current's) an
+ * Info.plist-only bundle? Then 1, and, when it has a CodeDirectory file,
+ * *signed_out true and its identifier in ident. */
+int mb_detached_probe(const char *path, const char *version, bool *signed_out,
+		      char *ident, size_t len);
 
 /* ---- verification (bundle_verify.c) ---- */
 /* _CodeSignature/CodeResources below root_fd, never through a link: 0 and

@@ -612,14 +612,15 @@ int mb_detached_verify(const struct mb_bundle *b, const struct msign_verify_opts
 	return r;
 }
 
-int mb_detached_probe(const char *path, bool *signed_out, char *ident, size_t len)
+int mb_detached_probe(const char *path, const char *version, bool *signed_out,
+		      char *ident, size_t len)
 {
 	*signed_out = false;
 	if (len > 0)
 		ident[0] = '\0';
 	char *abs = realpath(path, NULL);
 	struct mb_bundle b;
-	int r = abs != NULL ? mb_bundle_open(abs, NULL, &b, NULL) : MSIGN_E_IO;
+	int r = abs != NULL ? mb_bundle_open(abs, version, &b, NULL) : MSIGN_E_IO;
 	free(abs);
 	if (r != 0)
 		return 0;

@@ -587,7 +587,8 @@ static int show_plist(const char *path, const msign_bundle *bundle, const struct
 	struct msign_diag d;
 	msign_diag_clear(&d);
 	char *abs = realpath(path, NULL);
-	int r = x == NULL || abs == NULL ? MSIGN_E_NOMEM : mb_bundle_open(abs, NULL, &b, &d);
+	int r = x == NULL || abs == NULL ? MSIGN_E_NOMEM
+					  : mb_bundle_open(abs, o->bundle_version, &b, &d);
 	free(abs);
 	if (r != 0) {
 		free(x);
@@ -639,7 +640,7 @@ static int show_one(const char *path, const struct show_opts *o)
 		bool sig;
 		char id[8];
 		if (msign_bundle_executable_info(f.bundle, NULL) == NULL &&
-		    mb_detached_probe(path, &sig, id, sizeof(id))) {
+		    mb_detached_probe(path, o->bundle_version, &sig, id, sizeof(id))) {
 			int rc = show_plist(path, f.bundle, o);
 			msign_bundle_free(f.bundle);
 			return rc;

@@ -536,7 +536,7 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 	msign_bundle_free(b);
 	bool plist_signed = false;
 	char plist_ident[1024];
-	if (info == NULL && mb_detached_probe(path, &plist_signed, plist_ident,
+	if (info == NULL && mb_detached_probe(path, c->o.bundle_version, &plist_signed, plist_ident,
 					      sizeof(plist_ident)))
 		was_signed = plist_signed; /* Info.plist only: _CodeSignature's files */
 	if (was_signed && o.force)
@@ -567,7 +567,7 @@ static int sign_bundle_one(const char *path, struct sign_cli *c)
 			? msign_info_slice_at(fi, msign_info_default_slice(fi)) : NULL;
 		const msign_info_cd *cd = s != NULL ? msign_slice_chosen_cd(s) : NULL;
 		if (fi == NULL)
-			(void)mb_detached_probe(path, &plist_signed, plist_ident,
+			(void)mb_detached_probe(path, c->o.bundle_version, &plist_signed, plist_ident,
 						sizeof(plist_ident));
 		fprintf(stderr, "%s: signed %s [%s]\n", cli_esc(path),
 			msign_bundle_format(b),

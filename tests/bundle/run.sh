@@ -332,6 +332,25 @@ run vers.plain "$tmp/vers.plain" "$M" show --bundle-version A Plain.bundle
 want vers.plain 1 "Plain.bundle: $R has no Versions (it is a deep bundle)"
 run vers.file "$TOP" "$M" sign -s - -n --bundle-version A fixtures/hello_arm64
 want vers.file 2 "fixtures/hello_arm64: --deep, --entitlements-for and --bundle-version are for bundles (folders)"
+# Info.plist-only versions: A (Current) signed, B not; show and sign of B
+# read B's _CodeSignature, not A's
+mkdir -p "$tmp/pvers"
+for v in A B; do
+	mkdir -p "$tmp/pvers/Q.framework/Versions/$v/Resources"
+	printf '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0">\n<dict>\n\t<key>CFBundleIdentifier</key>\n\t<string>org.msign.q%s</string>\n</dict>\n</plist>\n' "$v" \
+		> "$tmp/pvers/Q.framework/Versions/$v/Resources/Info.plist"
+done
+ln -s A "$tmp/pvers/Q.framework/Versions/Current"
+ln -s Versions/Current/Resources "$tmp/pvers/Q.framework/Resources"
+Q=$(cd "$tmp/pvers/Q.framework" && pwd -P)
+run pvers.sign.a "$tmp/pvers" "$M" sign -s - Q.framework
+want pvers.sign.a 0 ""
+run pvers.show.b "$tmp/pvers" "$M" show --bundle-version B Q.framework
+want pvers.show.b 1 "Q.framework: code object is not signed at all" "Executable=$Q/Versions/B/Resources/Info.plist"
+run pvers.sign.b "$tmp/pvers" "$M" sign -f -v -s - --bundle-version B Q.framework
+want pvers.sign.b 0 "Q.framework: signed bundle [org.msign.qB]"
+run pvers.show.b2 "$tmp/pvers" "$M" show -v --bundle-version B Q.framework
+grep -qx "Identifier=org.msign.qB" "$tmp/pvers.show.b2.out" && ok || no "pvers.show.b2: not B's identifier: $(cat "$tmp/pvers.show.b2.out")"
 
 # msign run as codesign: the same bytes as msign sign --deep.
 copy cs "$FX/Mac.app"
