@@ -13,7 +13,8 @@
 #include <sys/acl.h>
 
 /* macOS ACLs are not in st_mode: an allow entry that lets someone add or
- * remove entries (rename one away) makes the folder changeable by others.
+ * remove entries (rename one away), or change the ACL or the owner, makes
+ * the folder changeable by others.
  * Any such entry counts, whoever it names (a conservative reading: its
  * qualifier is not resolved). Compiled for macOS, not run here. */
 static bool acl_lets_others_change(const char *p)
@@ -30,9 +31,12 @@ static bool acl_lets_others_change(const char *p)
 		if (acl_get_tag_type(e, &tag) != 0 || tag != ACL_EXTENDED_ALLOW ||
 		    acl_get_permset(e, &ps) != 0)
 			continue;
+		/* (writesecurity and chown let one grant oneself the rest) */
 		lets = acl_get_perm_np(ps, ACL_ADD_FILE) == 1 ||
 		       acl_get_perm_np(ps, ACL_ADD_SUBDIRECTORY) == 1 ||
-		       acl_get_perm_np(ps, ACL_DELETE_CHILD) == 1;
+		       acl_get_perm_np(ps, ACL_DELETE_CHILD) == 1 ||
+		       acl_get_perm_np(ps, ACL_WRITE_SECURITY) == 1 ||
+		       acl_get_perm_np(ps, ACL_CHANGE_OWNER) == 1;
 	}
 	acl_free(acl);
 	return lets;

@@ -268,7 +268,8 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 	if (contents == CL_DIR) {
 		if (version != NULL)
 			return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
-					      "%s has no Versions (it is a deep bundle)", b->path);
+					      "no version %s: not a versioned bundle (it has Contents)",
+					      version);
 		b->kind = MB_KIND_DEEP;
 		b->root_fd = openat(b->top_fd, "Contents", CL_DIR_FLAGS);
 		b->seal_root = cl_join(b->path, "Contents");
@@ -309,7 +310,7 @@ static int cl_layout(struct mb_bundle *b, const char *version, const char **exec
 			close(vfd);
 		if (version != NULL)
 			return msign_diag_set(d, MSIGN_E_NOT_FOUND, 0,
-					      "%s has no Versions/%s", b->path, version);
+					      "no version %s: not a versioned bundle", version);
 		b->kind = MB_KIND_SHALLOW;
 		b->root_fd = openat(b->top_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		b->seal_root = strdup(b->path);

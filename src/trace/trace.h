@@ -379,6 +379,10 @@ int msign_trace_guard_signal(void);     /* last caught signal, 0 if none */
  * 0. */
 int msign_trace_guard_forward(unsigned *seen);
 void msign_trace_guard_end(void);
+/* In a child between fork and exec (async-signal-safe): msign's handlers
+ * back to the default (a terminal's Ctrl-C there must not be noted in the
+ * child's copy of msign and lost); ignored signals stay ignored. */
+void msign_trace_guard_child(void);
 
 /* ---- running a trace --------------------------------------------------- */
 enum msign_trace_problem {

@@ -326,6 +326,7 @@ static void start_child(int rep_fd, const char *path, char *const *v,
 			(void)close((int)fd);
 	}
 	signal(SIGPIPE, SIG_DFL); /* msign ignores it; the command must not */
+	msign_trace_guard_child();
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) {
 		rep.stage = START_TRACEME;
 	} else {

@@ -472,7 +472,7 @@ static int status_of(int w)
  * running: dtrace ended first, failing or killed), it is killed first, as
  * dtrace kills a -c command it leaves behind: never left to run untraced,
  * and never waited for while signals to msign go unheard. *killed (if
- * given): it was running. */
+ * given): it was still there, and msign killed it. */
 static void reap_child(struct run_ctx *x, int *w, bool *killed)
 {
 	if (x->child <= 0)
@@ -483,7 +483,7 @@ static void reap_child(struct run_ctx *x, int *w, bool *killed)
 		;
 	if (p == 0) {
 		(void)kill(x->child, SIGKILL);
-		if (killed != NULL && x->resumed)
+		if (killed != NULL)
 			*killed = true;
 		while (waitpid(x->child, &st, 0) < 0 && errno == EINTR)
 			;
@@ -521,6 +521,14 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 			res->bad_command = r == MSIGN_E_NOT_FOUND || r == MSIGN_E_IO;
 			return msign_diag_set(d, r, 0, "%s", sd.msg);
 		}
+	}
+	if (suspended && msign_trace_guard_signal() != 0) {
+		/* a signal while it was being started (^C to the whole group
+		 * reached msign, not the child): it does not run */
+		x->child = child;
+		reap_child(x, NULL, NULL);
+		res->status = 128 + msign_trace_guard_signal();
+		return 0;
 	}
 	if (suspended) {
 		x->child = child;
@@ -587,10 +595,17 @@ static int attempt(struct msign_trace_opts *o, const char *exec_path,
 	 * suspended child: its wait status is the command's, whatever a
 	 * msign:x record says. */
 	int sig = msign_trace_guard_signal();
-	if (killed && sig == 0)
+	if (have_child && sig == 0 && killed && ran)
 		fprintf(x->msgs, "msign trace: dtrace ended before %s did, which was killed (as dtrace kills a command it started)\n",
 			res->target_path);
-	if (have_child && (!ran || killed) && sig == 0)
+	else if (have_child && sig == 0 && killed && status_of(w) == 0)
+		/* (dtrace failing says why itself) */
+		fprintf(x->msgs, "msign trace: dtrace ended before the trace began: %s was not run\n",
+			res->target_path);
+	else if (have_child && sig == 0 && !killed && !ran)
+		fprintf(x->msgs, "msign trace: %s ran and ended before the trace began (continued from outside), untraced\n",
+			res->target_path);
+	if (have_child && killed && sig == 0)
 		/* dtrace ended before it began, or before the command: the
 		 * command was killed, dtrace's failure is the status */
 		res->status = status_of(w) != 0 ? status_of(w) : 1;

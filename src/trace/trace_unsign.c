@@ -452,8 +452,10 @@ int msign_trace_dir_make(struct msign_trace_dir *td, const char *tmp,
 	struct stat st;
 	td->fd = openat(td->parent, td->name,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* 0700 whatever the umask (0277 would leave it unwritable) */
 	if (td->fd < 0 || fstat(td->fd, &st) != 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
+	    fchmod(td->fd, 0700) != 0) {
 		(void)unlinkat(td->parent, td->name, AT_REMOVEDIR);
 		if (td->fd >= 0)
 			close(td->fd);
@@ -552,6 +554,18 @@ int msign_trace_guard_forward(unsigned *seen)
 int msign_trace_guard_signal(void)
 {
 	return (int)g_signal;
+}
+
+void msign_trace_guard_child(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+		if ((g_old[i].sa_flags & SA_SIGINFO) != 0 ||
+		    g_old[i].sa_handler != SIG_IGN)
+			sigaction(guarded[i], &sa, NULL);
 }
 
 void msign_trace_guard_end(void)

@@ -329,7 +329,7 @@ run vers.path "$tmp/vers" "$M" sign -s - --bundle-version ../A Bare.framework
 want vers.path 1 "Bare.framework: bundle version \"../A\" is not a directory name"
 copy vers.plain "$FX/Plain.bundle"
 run vers.plain "$tmp/vers.plain" "$M" show --bundle-version A Plain.bundle
-want vers.plain 1 "Plain.bundle: $R has no Versions (it is a deep bundle)"
+want vers.plain 1 "Plain.bundle: no version A: not a versioned bundle (it has Contents)"
 run vers.file "$TOP" "$M" sign -s - -n --bundle-version A fixtures/hello_arm64
 want vers.file 2 "fixtures/hello_arm64: --deep, --entitlements-for and --bundle-version are for bundles (folders)"
 # Info.plist-only versions: A (Current) signed, B not; show and sign of B

@@ -203,6 +203,7 @@ export MSIGN_TRACE_BACKEND=dtrace MSIGN_DTRACE="$here/dtrace-standin"
 export STANDIN_DIR="$tmp/rec" STANDIN_MSIGN="$msign"
 mkdir -p "$STANDIN_DIR/programs"
 truebin=$(command -v ls)
+shbin=$(command -v sh)
 
 # the arguments msign gives dtrace: msign starts the command itself,
 # stopped, and dtrace traces it by PID (never -c for what Linux can run)
@@ -384,13 +385,30 @@ while [ $i -lt 100 ] && alive "$kcp"; do sleep 0.02; i=$((i + 1)); done
 check "msign killed: the stopped command is gone" dead "$kcp"
 check "msign killed: the command never ran" [ ! -e "$tmp/side" ]
 
+# dtrace ending (status 0) before BEGIN: one line, exit 1, not run; and
+# a command continued from outside (kill -CONT) that ends before BEGIN:
+# one line, its own status (it ran, untraced)
+rm -f "$tmp/side"
+STANDIN_MODE=slow STANDIN_SLOW=0 "$msign" trace sh -c "echo ran > $tmp/side" 2> "$tmp/err"
+status "dtrace ends, status 0, before BEGIN" 1 $?
+check "dtrace ends, status 0, before BEGIN: one line, not run" [ "$(cat "$tmp/err")" = "msign trace: dtrace ended before the trace began: $shbin was not run" ] && [ ! -e "$tmp/side" ]
+rm -f "$STANDIN_DIR/ppid"
+STANDIN_MODE=slow STANDIN_SLOW=1 "$msign" trace sh -c "exit 5" 2> "$tmp/err" &
+mp=$!
+i=0
+while [ $i -lt 200 ] && [ ! -s "$STANDIN_DIR/ppid" ]; do sleep 0.02; i=$((i + 1)); done
+read -r _ kcp < "$STANDIN_DIR/ppid"
+kill -CONT "$kcp"
+wait $mp
+status "continued from outside: its own status" 5 $?
+check "continued from outside: one line" [ "$(cat "$tmp/err")" = "msign trace: $shbin ran and ended before the trace began (continued from outside), untraced" ]
+
 # dtrace ending after BEGIN but before the command: the command is killed
 # (never left running untraced, msign never deaf to signals), one line,
 # dtrace's status (STANDIN_MODE=quit: BEGIN, then exit 4 at once)
 rm -f "$tmp/side"
 STANDIN_MODE=quit "$msign" trace sh -c "sleep 5; echo ran > $tmp/side" 2> "$tmp/err"
 status "dtrace ends first: dtrace's status" 4 $?
-shbin=$(command -v sh)
 check "dtrace ends first: one line" [ "$(grep '^msign trace:' "$tmp/err")" = "msign trace: dtrace ended before $shbin did, which was killed (as dtrace kills a command it started)" ]
 sleep 0.1
 check "dtrace ends first: no command left" [ -z "$(pgrep -f "sleep 5; echo ran > $tmp/side")" ]

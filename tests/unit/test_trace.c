@@ -845,7 +845,10 @@ static void t_trace_dir(void **st)
 	struct msign_trace_dir td;
 	struct msign_diag d;
 	msign_diag_clear(&d);
+	/* 0700 whatever the umask (0277 would make mkdtemp's 0500) */
+	mode_t um = umask(0277);
 	assert_int_equal(msign_trace_dir_make(&td, base, &d), 0);
+	umask(um);
 	struct stat sb;
 	assert_int_equal(fstat(td.fd, &sb), 0);
 	assert_int_equal(sb.st_mode & 07777, 0700);
