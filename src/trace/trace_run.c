@@ -123,6 +123,7 @@ struct run_ctx {
 	bool hide_sip;     /* an earlier attempt already showed the notice */
 	bool denied, need_root;
 	pid_t child;       /* the suspended copy dtrace -p traces, or 0 */
+	int fifo_dir;      /* the private folder holding the FIFO, or -1 */
 	bool resumed;      /* child: SIGCONT sent, once dtrace began */
 	char err[ERR_LINE];
 	size_t err_len;
@@ -298,11 +299,19 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 	struct msign_trace_session *s = x->s;
 	int ffd = tp[0];
 	if (fifo != NULL) {
-		(void)unlink(fifo);
-		if (mkfifo(fifo, 0600) != 0)
+		/* made and opened through the folder's descriptor; the tool
+		 * gets the path, which only the caller or root can change */
+		(void)unlinkat(x->fifo_dir, FIFO_NAME, 0);
+		if (mkfifoat(x->fifo_dir, FIFO_NAME, 0600) != 0)
 			return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s",
 					      fifo, strerror(errno));
-		ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+		struct stat fst;
+		ffd = openat(x->fifo_dir, FIFO_NAME, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+		if (ffd >= 0 && (fstat(ffd, &fst) != 0 || !S_ISFIFO(fst.st_mode))) {
+			close(ffd);
+			ffd = -1;
+			errno = EINVAL;
+		}
 	}
 	int ep[2] = { -1, -1 };
 	char *buf = malloc(READ_CHUNK);
@@ -445,7 +454,7 @@ out:
 	if (ep[1] >= 0)
 		close(ep[1]);
 	if (fifo != NULL)
-		(void)unlink(fifo);
+		(void)unlinkat(x->fifo_dir, FIFO_NAME, 0);
 	free(buf);
 	free(r.buf);
 	return ret;
@@ -758,7 +767,10 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	struct msign_trace_dir td = { .parent = -1, .fd = -1 };
 	char fifo[PATH_MAX + 16], copy[PATH_MAX + NAME_MAX + 2];
 	fifo[0] = copy[0] = '\0';
-	bool use_pipe = dtrace || access("/proc/self/fd", X_OK) == 0;
+	/* (MSIGN_TRACE_FIFO=1, a test hook: the FIFO, as without /proc) */
+	const char *force_fifo = getenv("MSIGN_TRACE_FIFO");
+	bool use_pipe = dtrace || (access("/proc/self/fd", X_OK) == 0 &&
+				   (force_fifo == NULL || strcmp(force_fifo, "1") != 0));
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	/* (signals are caught from before the folder exists: a Ctrl-C now
@@ -777,7 +789,7 @@ int msign_trace_run(struct msign_trace_opts *o, FILE *out, FILE *msgs,
 	struct msign_trace_session s;
 	msign_trace_session_init(&s, o, out);
 	s.live = true;
-	struct run_ctx x = { .s = &s, .msgs = msgs, .dtrace = dtrace };
+	struct run_ctx x = { .s = &s, .msgs = msgs, .dtrace = dtrace, .fifo_dir = td.fd };
 	/* dtrace runs the file msign looked at; strace finds the command as
 	 * typed, keeping argv[0] as the user wrote it. */
 	const char *exec_path = cmd && dtrace ? res->target_path : NULL;

@@ -193,6 +193,14 @@ if command -v strace >/dev/null 2>&1; then
 	else
 		check "-p: header" grep -q '^SYSCALL(args)' "$tmp/err"
 	fi
+	# a Linux without /proc (MSIGN_TRACE_FIFO=1 plays one): a FIFO in a
+	# private folder, made through the folder's descriptor; the same lines
+	"$msign" trace --output "$tmp/tr.pipe" -t openat cat /dev/null 2> /dev/null
+	MSIGN_TRACE_FIFO=1 "$msign" trace --output "$tmp/tr.fifo" -t openat sh -c 'ls -ld "$TMPDIR"/msign-trace.*/trace.fifo "$TMPDIR"/msign-trace.* > "$0"; exec cat /dev/null' "$tmp/fifo.ls" 2> "$tmp/err"
+	status "FIFO: the command's status" 0 $?
+	check "FIFO: a FIFO, 0600, in a folder 0700" [ "$(cut -c1-10 "$tmp/fifo.ls" | tr '\n' ' ')" = "drwx------ prw------- " ]
+	check "FIFO: cat's openat lines as through the pipe" [ "$(grep -c '/dev/null' "$tmp/tr.fifo")" = 1 ] &&
+		[ "$(grep '/dev/null' "$tmp/tr.fifo")" = "$(grep '/dev/null' "$tmp/tr.pipe")" ]
 	no_leftovers "strace runs"
 else
 	bad "strace is not installed (apt-get install strace)"
