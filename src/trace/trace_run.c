@@ -302,7 +302,12 @@ static int run_tool(char *const *argv, const char *fifo, int tp[2],
 		/* made and opened through the folder's descriptor; the tool
 		 * gets the path, which only the caller or root can change */
 		(void)unlinkat(x->fifo_dir, FIFO_NAME, 0);
-		if (mkfifoat(x->fifo_dir, FIFO_NAME, 0600) != 0)
+#ifdef __APPLE__ /* no mkfifoat before macOS 13; the FIFO is Linux's anyway */
+		int mk = mkfifo(fifo, 0600);
+#else
+		int mk = mkfifoat(x->fifo_dir, FIFO_NAME, 0600);
+#endif
+		if (mk != 0)
 			return msign_diag_set(d, MSIGN_E_IO, 0, "mkfifo %s: %s",
 					      fifo, strerror(errno));
 		struct stat fst;
