@@ -178,24 +178,40 @@ static int next_entry(plist_t dict, plist_dict_iter it, const char *name,
 	return 0;
 }
 
+/* The start of reading a dictionary of at most max entries of elem bytes
+ * each (what: "entries", "rules"): *v their array (calloc), *it an
+ * iterator (free it); *n 0 (nothing allocated) for an empty one. */
+static int dict_begin(plist_t dict, uint32_t max, const char *name, const char *what,
+		      size_t elem, void **v, uint32_t *n, plist_dict_iter *it,
+		      struct msign_diag *d)
+{
+	*n = plist_dict_get_size(dict);
+	*it = NULL;
+	if (*n > max)
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s holds %u %s (limit %u)",
+				      name, *n, what, max);
+	if (*n == 0)
+		return 0;
+	if ((*v = calloc(*n, elem)) == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%u %s)", *n, what);
+	plist_dict_new_iter(dict, it);
+	if (*it == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (dictionary iterator)");
+	return 0;
+}
+
 static int parse_seals(plist_t dict, struct mb_seals *out, const char *name,
 		       struct msign_diag *d)
 {
-	uint32_t n = plist_dict_get_size(dict);
-	if (n > MB_MAX_ENTRIES)
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s holds %u entries (limit %u)",
-				      name, n, MB_MAX_ENTRIES);
-	if (n == 0)
-		return 0;
-	out->v = calloc(n, sizeof(*out->v));
-	if (out->v == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%u seals)", n);
-	out->cap = n;
-	plist_dict_iter it = NULL;
-	plist_dict_new_iter(dict, &it);
-	if (it == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (dictionary iterator)");
-	int r = 0;
+	uint32_t n;
+	plist_dict_iter it;
+	void *arr = NULL;
+	int r = dict_begin(dict, MB_MAX_ENTRIES, name, "entries", sizeof(*out->v), &arr,
+			   &n, &it, d);
+	out->v = arr;
+	out->cap = out->v != NULL ? n : 0;
+	if (r != 0 || n == 0)
+		return r;
 	for (uint32_t i = 0; i < n && r == 0; i++) {
 		char *k = NULL;
 		plist_t v = NULL;
@@ -294,20 +310,14 @@ static int parse_rule(plist_t v, struct mb_rule *u, const char *name,
 static int parse_rules(plist_t dict, struct mb_rules *out, const char *name,
 		       struct msign_diag *d)
 {
-	uint32_t n = plist_dict_get_size(dict);
-	if (n > MB_MAX_RULES)
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%s holds %u rules (limit %u)",
-				      name, n, MB_MAX_RULES);
-	if (n == 0)
-		return 0;
-	out->v = calloc(n, sizeof(*out->v));
-	if (out->v == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%u rules)", n);
-	plist_dict_iter it = NULL;
-	plist_dict_new_iter(dict, &it);
-	if (it == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (dictionary iterator)");
-	int r = 0;
+	uint32_t n;
+	plist_dict_iter it;
+	void *arr = NULL;
+	int r = dict_begin(dict, MB_MAX_RULES, name, "rules", sizeof(*out->v), &arr, &n,
+			   &it, d);
+	out->v = arr;
+	if (r != 0 || n == 0)
+		return r;
 	for (uint32_t i = 0; i < n && r == 0; i++) {
 		char *k = NULL;
 		plist_t v = NULL;
