@@ -270,56 +270,42 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 		goto out;
 	}
 	uint32_t mask = 0;
-	if (b.exec_rel == NULL) {
-		/* 1. the files of _CodeSignature, the Info.plist as the code */
-		if ((vr->exec = malloc(sizeof(*vr->exec))) == NULL) {
-			r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
-			goto out;
-		}
-		if ((r = mb_read_cr(b.root_fd, &cr_bytes, &cr_len, d)))
-			goto out;
-		struct msign_verify_opts eo = *o;
-		eo.bundle = !(bflags & BV_BASIC);
-		vr->detached = true;
-		r = mb_detached_verify(&b, &eo, cr_bytes, cr_len, vr->exec, &mask, d);
-		if (r == MSIGN_E_VERIFY) {
-			r = 0;
-			bv_fail(vr, vr->exec->kind, NULL);
-			goto out;
-		}
-		if (r || (bflags & BV_BASIC))
-			goto out;
-		goto seal;
-	}
-	if ((exec = mb_path_join(b.seal_root, b.exec_rel)) == NULL ||
+	if ((b.exec_rel != NULL && (exec = mb_path_join(b.seal_root, b.exec_rel)) == NULL) ||
 	    (vr->exec = malloc(sizeof(*vr->exec))) == NULL) {
 		r = msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
 	if ((r = mb_read_cr(b.root_fd, &cr_bytes, &cr_len, d)))
 		goto out;
-	struct msign_diag id;
-	msign_diag_clear(&id);
-	r = msign_image_open(exec, &img, &id);
-	if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM) {
-		if (d != NULL)
-			*d = id;
-		goto out;
-	}
-	if (r != 0) {
-		r = 0;
-		bv_fail(vr, MSIGN_VERIFY_BAD_MACHO, NULL);
-		goto out;
-	}
-	/* 1. the main executable, its Info.plist and CodeResources */
+	/* 1. the main executable (an Info.plist-only bundle: the files of
+	 * _CodeSignature, the Info.plist as the code), bound to its Info.plist
+	 * and CodeResources */
 	struct msign_verify_opts eo = *o;
 	eo.bundle = !(bflags & BV_BASIC);
-	eo.info_plist = b.info;
-	eo.info_plist_len = b.info_len;
-	eo.resources = cr_bytes;
-	eo.resources_len = cr_len;
-	r = msign_verify_image(img, &eo, vr->exec, d);
-	vr->has_exec_result = true;
+	if (b.exec_rel == NULL) {
+		vr->detached = true;
+		r = mb_detached_verify(&b, &eo, cr_bytes, cr_len, vr->exec, &mask, d);
+	} else {
+		struct msign_diag id;
+		msign_diag_clear(&id);
+		r = msign_image_open(exec, &img, &id);
+		if (r == MSIGN_E_IO || r == MSIGN_E_NOMEM) {
+			if (d != NULL)
+				*d = id;
+			goto out;
+		}
+		if (r != 0) {
+			r = 0;
+			bv_fail(vr, MSIGN_VERIFY_BAD_MACHO, NULL);
+			goto out;
+		}
+		eo.info_plist = b.info;
+		eo.info_plist_len = b.info_len;
+		eo.resources = cr_bytes;
+		eo.resources_len = cr_len;
+		r = msign_verify_image(img, &eo, vr->exec, d);
+		vr->has_exec_result = true;
+	}
 	if (r == MSIGN_E_VERIFY) {
 		r = 0;
 		bv_fail(vr, vr->exec->kind, NULL);
@@ -327,8 +313,8 @@ static int bv_verify(const char *path, const struct msign_verify_opts *o,
 	}
 	if (r || (bflags & BV_BASIC))
 		goto out;
-	mask = bv_hash_mask(exec);
-seal:;
+	if (exec != NULL)
+		mask = bv_hash_mask(exec);
 	/* 2. the seal */
 	struct msign_diag pd;
 	msign_diag_clear(&pd);
