@@ -7,6 +7,7 @@
  * weights are printed as integers, others through %.17g with whatever the
  * locale uses as decimal point replaced by '.'. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,16 +276,61 @@ static int fmt_real(double w, char out[48])
 
 static const size_t digest_len[MB_MAX_HASH_TYPES + 1] = { 0, 20, 32, 20, 48 };
 
-static int cmp_seal_ptr(const void *a, const void *b)
+/* A dictionary's entries by key, for writing them in CFString order. */
+struct keyed {
+	const char *key;
+	const void *elem;
+};
+
+static int cmp_keyed(const void *a, const void *b)
 {
-	return mb_cfstring_compare((*(const struct mb_seal *const *)a)->path,
-				   (*(const struct mb_seal *const *)b)->path);
+	return mb_cfstring_compare(((const struct keyed *)a)->key,
+				   ((const struct keyed *)b)->key);
 }
 
-static int cmp_rule_ptr(const void *a, const void *b)
+typedef int (*write_value_fn)(struct xb *b, const void *elem, bool v1,
+			      struct msign_diag *d);
+
+/* The dictionary of the n elements at base (elem bytes each, the key a
+ * char * at key_off in each; what: "seal", "rule"), sorted as
+ * CFPropertyList writes it, each value by fn; at most max, keys unique. */
+static int write_keyed(struct xb *b, const void *base, size_t n, size_t elem,
+		       size_t key_off, uint32_t max, const char *what,
+		       write_value_fn fn, bool v1, struct msign_diag *d)
 {
-	return mb_cfstring_compare((*(const struct mb_rule *const *)a)->pattern,
-				   (*(const struct mb_rule *const *)b)->pattern);
+	if (n == 0) {
+		xb_line(b, 1, "<dict/>");
+		return 0;
+	}
+	if (base == NULL)
+		return msign_diag_set(d, MSIGN_E_ARG, 0, "%s list of %zu entries without entries",
+				      what, n);
+	if (n > max)
+		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%zu %ss (limit %u)", n, what, max);
+	struct keyed *o = calloc(n, sizeof(*o));
+	if (o == NULL)
+		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%zu %ss)", n, what);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		o[i].elem = (const char *)base + i * elem;
+		memcpy(&o[i].key, (const char *)o[i].elem + key_off, sizeof(o[i].key));
+		if (o[i].key == NULL)
+			r = msign_diag_set(d, MSIGN_E_ARG, 0, "%s %zu has no key", what, i);
+	}
+	if (r == 0)
+		qsort(o, n, sizeof(*o), cmp_keyed);
+	xb_line(b, 1, "<dict>");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (i > 0 && strcmp(o[i - 1].key, o[i].key) == 0) {
+			r = msign_diag_set(d, MSIGN_E_INVALID, 0, "two %ss for %s", what, o[i].key);
+			break;
+		}
+		xb_key(b, 2, o[i].key);
+		r = fn(b, o[i].elem, v1, d);
+	}
+	xb_line(b, 1, "</dict>");
+	free(o);
+	return r;
 }
 
 /* One seal's value at depth (spec 2.5); v1: the "files" list. */
@@ -365,40 +411,17 @@ static int write_seal(struct xb *b, const struct mb_seal *s, bool v1, unsigned d
 	return 0;
 }
 
+static int write_seal_value(struct xb *b, const void *elem, bool v1,
+			    struct msign_diag *d)
+{
+	return write_seal(b, elem, v1, 2, d);
+}
+
 static int write_seals(struct xb *b, const struct mb_seals *l, bool v1,
 		       struct msign_diag *d)
 {
-	if (l->n == 0) {
-		xb_line(b, 1, "<dict/>");
-		return 0;
-	}
-	if (l->v == NULL)
-		return msign_diag_set(d, MSIGN_E_ARG, 0, "seal list of %zu entries without entries", l->n);
-	if (l->n > MB_MAX_ENTRIES)
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%zu seals (limit %u)", l->n, MB_MAX_ENTRIES);
-	const struct mb_seal **o = calloc(l->n, sizeof(*o));
-	if (o == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%zu seals)", l->n);
-	int r = 0;
-	for (size_t i = 0; i < l->n && r == 0; i++) {
-		o[i] = &l->v[i];
-		if (o[i]->path == NULL)
-			r = msign_diag_set(d, MSIGN_E_ARG, 0, "seal %zu has no path", i);
-	}
-	if (r == 0)
-		qsort(o, l->n, sizeof(*o), cmp_seal_ptr);
-	xb_line(b, 1, "<dict>");
-	for (size_t i = 0; i < l->n && r == 0; i++) {
-		if (i > 0 && strcmp(o[i - 1]->path, o[i]->path) == 0) {
-			r = msign_diag_set(d, MSIGN_E_INVALID, 0, "two seals for %s", o[i]->path);
-			break;
-		}
-		xb_key(b, 2, o[i]->path);
-		r = write_seal(b, o[i], v1, 2, d);
-	}
-	xb_line(b, 1, "</dict>");
-	free(o);
-	return r;
+	return write_keyed(b, l->v, l->n, sizeof(*l->v), offsetof(struct mb_seal, path),
+			   MB_MAX_ENTRIES, "seal", write_seal_value, v1, d);
 }
 
 static int write_rule(struct xb *b, const struct mb_rule *u, struct msign_diag *d)
@@ -438,39 +461,17 @@ static int write_rule(struct xb *b, const struct mb_rule *u, struct msign_diag *
 	return 0;
 }
 
+static int write_rule_value(struct xb *b, const void *elem, bool v1,
+			    struct msign_diag *d)
+{
+	(void)v1;
+	return write_rule(b, elem, d);
+}
+
 static int write_rules(struct xb *b, const struct mb_rules *l, struct msign_diag *d)
 {
-	if (l->n == 0) {
-		xb_line(b, 1, "<dict/>");
-		return 0;
-	}
-	if (l->v == NULL)
-		return msign_diag_set(d, MSIGN_E_ARG, 0, "rule list of %zu entries without entries", l->n);
-	if (l->n > MB_MAX_RULES)
-		return msign_diag_set(d, MSIGN_E_LIMIT, 0, "%zu rules (limit %u)", l->n, MB_MAX_RULES);
-	const struct mb_rule **o = calloc(l->n, sizeof(*o));
-	if (o == NULL)
-		return msign_diag_set(d, MSIGN_E_NOMEM, 0, "out of memory (%zu rules)", l->n);
-	int r = 0;
-	for (size_t i = 0; i < l->n && r == 0; i++) {
-		o[i] = &l->v[i];
-		if (o[i]->pattern == NULL)
-			r = msign_diag_set(d, MSIGN_E_ARG, 0, "rule %zu has no pattern", i);
-	}
-	if (r == 0)
-		qsort(o, l->n, sizeof(*o), cmp_rule_ptr);
-	xb_line(b, 1, "<dict>");
-	for (size_t i = 0; i < l->n && r == 0; i++) {
-		if (i > 0 && strcmp(o[i - 1]->pattern, o[i]->pattern) == 0) {
-			r = msign_diag_set(d, MSIGN_E_INVALID, 0, "two rules %s", o[i]->pattern);
-			break;
-		}
-		xb_key(b, 2, o[i]->pattern);
-		r = write_rule(b, o[i], d);
-	}
-	xb_line(b, 1, "</dict>");
-	free(o);
-	return r;
+	return write_keyed(b, l->v, l->n, sizeof(*l->v), offsetof(struct mb_rule, pattern),
+			   MB_MAX_RULES, "rule", write_rule_value, false, d);
 }
 
 int mb_cr_write(const struct mb_resources *cr, uint8_t **out, size_t *len,
