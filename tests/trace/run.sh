@@ -450,6 +450,16 @@ check "Ctrl-C: the command ran (resumed) while traced" [ "$st" = S ] || [ "$st" 
 [ -n "$mp" ] && kill -INT "-$mp"
 wait $sp
 status "Ctrl-C: 128 + SIGINT" 130 $?
+# SIGQUIT sent to msign alone ends it too (128 + 3), the command with it
+rm -f "$STANDIN_DIR/ppid"
+STANDIN_MODE=sleep env --default-signal=QUIT "$msign" trace sleep 7.31 2> /dev/null &
+qp=$!
+i=0
+while [ $i -lt 200 ] && [ ! -s "$STANDIN_DIR/ppid" ]; do sleep 0.02; i=$((i + 1)); done
+kill -QUIT $qp
+wait $qp
+status "SIGQUIT: 128 + SIGQUIT" 131 $?
+check "SIGQUIT: the command is gone" [ -z "$(pgrep -f 'sleep 7[.]31')" ]
 check "Ctrl-C: the command is gone" [ ! -e "/proc/$cp" ]
 check "Ctrl-C: no sleep left" [ -z "$(grep -l 'sleep.9[.]613' /proc/[0-9]*/cmdline 2> /dev/null)" ]
 
